@@ -1,0 +1,90 @@
+//! The `ldprune` command: argument parsing and one module per subcommand.
+
+mod dump;
+mod status;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::state::record::LinkRecord;
+use crate::state::{StateDir, StateError};
+
+#[derive(Parser)]
+#[command(
+    name = "ldprune",
+    version,
+    about = "System-wide removal of exported code that no program of an image can reach",
+    long_about = "ldprune records every link of an image through a linker plugin (Run-1), \
+                  decides which exported symbols nobody imports (merge), and hides them in a \
+                  rebuild so that --gc-sections removes their code (Run-2).\n\n\
+                  Record with: gcc ... -Wl,-plugin,libldprune.so -Wl,-plugin-opt=run=1 \
+                  -Wl,-plugin-opt=state=DIR"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Summarise a state directory: links, modules, objects, sections,
+    /// symbols, edges, and every warning.
+    Status {
+        /// The state directory written by Run-1.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+    },
+    /// Print the recorded links in full.
+    Dump {
+        /// The state directory written by Run-1.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// Only links whose output path, file name, SONAME or identity
+        /// (prefix) is NAME.
+        #[arg(long, value_name = "NAME")]
+        link: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Status { state } => status::run(&state),
+        Command::Dump { state, link, json } => dump::run(&state, link.as_deref(), json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ldprune: error: {e}");
+            2
+        }
+    }
+}
+
+/// Loads all records of a state directory; unusable files are reported on
+/// stderr by path (and left alone). Returns the records and how many files
+/// were skipped.
+fn load(
+    dir: &std::path::Path,
+) -> Result<(Vec<(PathBuf, LinkRecord)>, Vec<StateError>), StateError> {
+    let state = StateDir::open(dir)?;
+    let (records, bad) = state.load_records()?;
+    for e in &bad {
+        eprintln!("ldprune: error: {e} (skipped)");
+    }
+    Ok((records, bad))
+}
+
+/// Writes command output to stdout; a closed pipe (`| head`) is not an error.
+fn print(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}

@@ -1,0 +1,57 @@
+//! The structural hasher: a streaming XXH3-128 over length-prefixed fields,
+//! so that adjacent fields cannot run into each other.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use xxhash_rust::xxh3::Xxh3;
+
+/// A 128-bit hash, printed as 32 hex digits.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Hash128(pub u128);
+
+impl fmt::Display for Hash128 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl fmt::Debug for Hash128 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::str::FromStr for Hash128 {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        u128::from_str_radix(s, 16).map(Hash128)
+    }
+}
+
+pub struct StructHasher(Xxh3);
+
+impl StructHasher {
+    /// `domain` separates hashes of different kinds of things.
+    pub fn new(domain: &[u8]) -> Self {
+        let mut h = StructHasher(Xxh3::new());
+        h.bytes(domain);
+        h
+    }
+
+    pub fn u64(&mut self, v: u64) {
+        self.0.update(&v.to_le_bytes());
+    }
+
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.0.update(b);
+    }
+
+    pub fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+
+    pub fn finish(&self) -> Hash128 {
+        Hash128(self.0.digest128())
+    }
+}

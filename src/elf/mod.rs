@@ -1,0 +1,86 @@
+//! Turns bytes into facts: relocatable objects, finished outputs, archive
+//! headers. Knows nothing of the plugin, the state directory or the merge.
+
+pub mod archive;
+pub mod hash;
+pub mod object;
+pub mod output;
+pub mod types;
+
+use std::fmt;
+
+/// A parse failure, with a message meant for a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElfError(pub String);
+
+impl ElfError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        ElfError(msg.into())
+    }
+}
+
+impl fmt::Display for ElfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ElfError {}
+
+impl From<::object::read::Error> for ElfError {
+    fn from(e: ::object::read::Error) -> Self {
+        ElfError(format!("malformed ELF: {e}"))
+    }
+}
+
+/// What kind of file a linker input is, from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileClass {
+    Relocatable,
+    SharedObject,
+    Executable,
+    Archive,
+    ThinArchive,
+    /// Anything else that is printable text: a linker script.
+    Text,
+    Unknown,
+}
+
+/// Classifies a file from at least its first 64 bytes (fewer if it is shorter).
+pub fn classify(head: &[u8]) -> FileClass {
+    if head.starts_with(b"!<arch>\n") {
+        return FileClass::Archive;
+    }
+    if head.starts_with(b"!<thin>\n") {
+        return FileClass::ThinArchive;
+    }
+    if head.len() >= 18 && head.starts_with(b"\x7fELF") {
+        let e_type = match head[5] {
+            2 => u16::from_be_bytes([head[16], head[17]]),
+            _ => u16::from_le_bytes([head[16], head[17]]),
+        };
+        return match e_type {
+            1 => FileClass::Relocatable,
+            2 => FileClass::Executable,
+            3 => FileClass::SharedObject,
+            _ => FileClass::Unknown,
+        };
+    }
+    if !head.is_empty()
+        && head
+            .iter()
+            .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
+        return FileClass::Text;
+    }
+    FileClass::Unknown
+}
+
+/// Sections that describe the program rather than form it.
+pub fn is_debug_section(name: &str) -> bool {
+    name.starts_with(".debug")
+        || name.starts_with(".zdebug")
+        || name.starts_with(".stab")
+        || name.starts_with(".gnu.debuglto_")
+        || name == ".comment"
+}

@@ -1,0 +1,391 @@
+//! Facts from one relocatable object: its allocated sections, its non-local
+//! symbols, the section -> symbol/section edges its relocations make, the
+//! identifier-like C strings of its read-only data, and its structural hash.
+
+use object::elf;
+use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym, SymbolTable};
+use object::{Endianness, ReadRef, SectionIndex, SymbolIndex};
+
+use super::hash::{Hash128, StructHasher};
+use super::types::{
+    Binding, SectionKind, SymbolPlace, SymbolType, Visibility, binding_of, symbol_type_of,
+    visibility_of,
+};
+use super::{ElfError, is_debug_section};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionFact {
+    pub name: String,
+    pub kind: SectionKind,
+    pub flags: u64,
+    pub size: u64,
+    /// Signature of the COMDAT group the section belongs to.
+    pub group: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolFact {
+    /// As spelled in the symbol table, versions included (`foo@@V2`).
+    pub name: String,
+    pub binding: Binding,
+    pub visibility: Visibility,
+    pub kind: SymbolType,
+    pub size: u64,
+    pub place: SymbolPlace,
+}
+
+/// What a relocation in a section points at.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum Target {
+    /// Index into the object's recorded (non-local) symbols.
+    Symbol(u32),
+    /// Index into the object's recorded sections: local symbols and section
+    /// symbols are folded into the section that defines them.
+    Section(u32),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ObjectFacts {
+    pub hash: Hash128,
+    /// The object carries GCC/LLVM LTO IR (`.gnu.lto_*` / `.llvm.lto` sections).
+    pub lto_ir: bool,
+    pub sections: Vec<SectionFact>,
+    pub symbols: Vec<SymbolFact>,
+    /// (from section, to), sorted and without duplicates.
+    pub edges: Vec<(u32, Target)>,
+    /// Identifier-like or `.so`-like C strings of read-only data, sorted, unique.
+    pub cstrings: Vec<String>,
+}
+
+/// Parses a relocatable ELF object held in `data`.
+pub fn parse_object<'data, R: ReadRef<'data>>(data: R) -> Result<ObjectFacts, ElfError> {
+    let ident = data
+        .read_bytes_at(0, 16)
+        .map_err(|_| ElfError::new("file too short for an ELF header"))?;
+    if ident[..4] != *b"\x7fELF" {
+        return Err(ElfError::new("not an ELF file"));
+    }
+    match ident[4] {
+        c if c == elf::ELFCLASS64.0 => parse_as::<elf::FileHeader64<Endianness>, R>(data),
+        c if c == elf::ELFCLASS32.0 => parse_as::<elf::FileHeader32<Endianness>, R>(data),
+        c => Err(ElfError::new(format!("unknown ELF class {c}"))),
+    }
+}
+
+fn parse_as<'data, Elf, R>(data: R) -> Result<ObjectFacts, ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let header = Elf::parse(data)?;
+    let endian = header.endian()?;
+    if header.e_type(endian) != elf::ET_REL {
+        return Err(ElfError::new("not a relocatable object (ET_REL)"));
+    }
+    let sections = header.sections(endian, data)?;
+    let symtab = sections.symbols(endian, data, elf::SHT_SYMTAB)?;
+
+    let mut hasher = StructHasher::new(b"ldprune-object-v1");
+    hasher.u64(u64::from(header.e_machine(endian).0));
+    hasher.u64(u64::from(header.is_class_64()));
+
+    let mut facts = ObjectFacts::default();
+    let groups = comdat_groups(&sections, &symtab, endian, data)?;
+
+    // Allocated sections are recorded; their index in the record replaces
+    // the ELF index everywhere (`map[elf index]`).
+    let mut map: Vec<Option<u32>> = vec![None; sections.len()];
+    let mut string_sections = vec![false; sections.len()];
+    for (index, section) in sections.enumerate() {
+        let name = lossy(sections.section_name(endian, section)?);
+        if name.starts_with(".gnu.lto_") || name.starts_with(".llvm.lto") {
+            facts.lto_ir = true;
+        }
+        let flags = section.sh_flags(endian).0;
+        if flags & elf::SHF_ALLOC.0 == 0 || is_debug_section(&name) {
+            continue;
+        }
+        let sh_type = section.sh_type(endian);
+        let size: u64 = section.sh_size(endian).into();
+        let is_strings = flags & elf::SHF_STRINGS.0 != 0;
+        string_sections[index.0] = is_strings;
+        map[index.0] = Some(facts.sections.len() as u32);
+
+        hasher.str(&name);
+        hasher.u64(u64::from(sh_type.0));
+        hasher.u64(flags);
+        hasher.u64(section.sh_addralign(endian).into());
+        // The bytes of data are not structure, and neither is the size of a
+        // merged string pool: __FILE__ or a build path changes it.
+        hasher.u64(if is_strings { 0 } else { size });
+
+        if is_read_only_data(sh_type, flags) && sh_type != elf::SHT_NOBITS {
+            if let Ok(bytes) = section.data(endian, data) {
+                collect_cstrings(bytes, is_strings, &mut facts.cstrings);
+            }
+        }
+        let group = groups.get(&index.0).cloned();
+        if let Some(g) = &group {
+            hasher.str(g);
+        }
+        facts.sections.push(SectionFact {
+            kind: section_kind(sh_type, flags, &name),
+            name,
+            flags,
+            size,
+            group,
+        });
+    }
+
+    // Non-local symbols are recorded; local ones only lead to their section.
+    let mut symbol_map: Vec<Option<u32>> = vec![None; symtab.len()];
+    for (index, sym) in symtab.enumerate() {
+        if index.0 == 0 || sym.st_type() == elf::STT_FILE {
+            continue;
+        }
+        let place = symbol_place(&symtab, sym, index, endian, &map)?;
+        if place == SymbolPlace::Unrecorded && sym.is_local() {
+            continue;
+        }
+        let name = lossy(sym.name(endian, symtab.strings())?);
+        hasher.str(&name);
+        hasher.u64(u64::from(sym.st_info().0));
+        hasher.u64(u64::from(sym.st_other().0));
+        hasher.u64(place_code(place));
+        hasher.u64(sym.st_value(endian).into());
+        hasher.u64(sym.st_size(endian).into());
+        if sym.is_local() {
+            continue;
+        }
+        symbol_map[index.0] = Some(facts.symbols.len() as u32);
+        facts.symbols.push(SymbolFact {
+            name,
+            binding: binding_of(sym.st_bind().0),
+            visibility: visibility_of(sym.st_other().0),
+            kind: symbol_type_of(sym.st_type().0),
+            size: sym.st_size(endian).into(),
+            place,
+        });
+    }
+
+    // Relocations of recorded sections become edges.
+    let is_mips64el = header.is_mips64el(endian);
+    for section in sections.iter() {
+        let target = section.sh_info(endian) as usize;
+        let Some(Some(from)) = map.get(target).copied() else {
+            continue;
+        };
+        let mut add = |offset: u64, r_type: u32, r_sym: u32, addend: i64| -> Result<(), ElfError> {
+            hasher.u64(u64::from(from));
+            hasher.u64(offset);
+            hasher.u64(u64::from(r_type));
+            if r_sym == 0 {
+                hasher.u64(addend as u64);
+                return Ok(());
+            }
+            let index = SymbolIndex(r_sym as usize);
+            let sym = symtab.symbol(index)?;
+            let to = if let Some(Some(global)) = symbol_map.get(index.0).copied() {
+                hasher.str(&facts.symbols[global as usize].name);
+                Some(Target::Symbol(global))
+            } else {
+                let elf_section = symtab.symbol_section(endian, sym, index)?;
+                let local = elf_section.and_then(|s| map.get(s.0).copied().flatten());
+                hasher.u64(local.map_or(u64::MAX, u64::from));
+                local.map(Target::Section)
+            };
+            let into_strings = symtab
+                .symbol_section(endian, sym, index)?
+                .is_some_and(|s| string_sections.get(s.0).copied().unwrap_or(false));
+            if !into_strings {
+                hasher.u64(addend as u64);
+            }
+            if let Some(to) = to {
+                facts.edges.push((from, to));
+            }
+            Ok(())
+        };
+        if let Some((rels, _)) = section.rela(endian, data)? {
+            for r in rels {
+                add(
+                    r.r_offset(endian).into(),
+                    r.r_type(endian, is_mips64el).0,
+                    r.r_sym(endian, is_mips64el),
+                    r.r_addend(endian).into(),
+                )?;
+            }
+        } else if let Some((rels, _)) = section.rel(endian, data)? {
+            for r in rels {
+                add(
+                    r.r_offset(endian).into(),
+                    r.r_type(endian).0,
+                    r.r_sym(endian),
+                    0,
+                )?;
+            }
+        }
+    }
+    facts.edges.sort_unstable();
+    facts.edges.dedup();
+    facts.cstrings.sort_unstable();
+    facts.cstrings.dedup();
+    facts.hash = hasher.finish();
+    Ok(facts)
+}
+
+/// Maps ELF section index -> COMDAT signature for every member of a group.
+fn comdat_groups<'data, Elf, R>(
+    sections: &SectionTable<'data, Elf, R>,
+    symtab: &SymbolTable<'data, Elf, R>,
+    endian: Endianness,
+    data: R,
+) -> Result<std::collections::HashMap<usize, String>, ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let mut groups = std::collections::HashMap::new();
+    for section in sections.iter() {
+        let Some((flags, members)) = section.group(endian, data)? else {
+            continue;
+        };
+        if flags.0 & elf::GRP_COMDAT.0 == 0 {
+            continue;
+        }
+        let sym = symtab.symbol(SymbolIndex(section.sh_info(endian) as usize))?;
+        let signature = lossy(sym.name(endian, symtab.strings())?);
+        for member in members {
+            groups.insert(member.get(endian) as usize, signature.clone());
+        }
+    }
+    Ok(groups)
+}
+
+fn symbol_place<'data, Elf, R>(
+    symtab: &SymbolTable<'data, Elf, R>,
+    sym: &Elf::Sym,
+    index: SymbolIndex,
+    endian: Endianness,
+    map: &[Option<u32>],
+) -> Result<SymbolPlace, ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let shndx = sym.st_shndx(endian);
+    Ok(if shndx == elf::SHN_UNDEF {
+        SymbolPlace::Undefined
+    } else if shndx == elf::SHN_COMMON || sym.st_type() == elf::STT_COMMON {
+        SymbolPlace::Common
+    } else if shndx == elf::SHN_ABS {
+        SymbolPlace::Absolute
+    } else {
+        match symtab.symbol_section(endian, sym, index)? {
+            Some(SectionIndex(i)) => match map.get(i).copied().flatten() {
+                Some(r) => SymbolPlace::Section(r),
+                None => SymbolPlace::Unrecorded,
+            },
+            None => SymbolPlace::Unrecorded,
+        }
+    })
+}
+
+fn place_code(place: SymbolPlace) -> u64 {
+    match place {
+        SymbolPlace::Undefined => u64::MAX,
+        SymbolPlace::Common => u64::MAX - 1,
+        SymbolPlace::Absolute => u64::MAX - 2,
+        SymbolPlace::Unrecorded => u64::MAX - 3,
+        SymbolPlace::Section(i) => u64::from(i),
+    }
+}
+
+fn section_kind(sh_type: elf::SectionType, flags: u64, name: &str) -> SectionKind {
+    let tls = flags & elf::SHF_TLS.0 != 0;
+    match sh_type {
+        elf::SHT_INIT_ARRAY => SectionKind::InitArray,
+        elf::SHT_FINI_ARRAY => SectionKind::FiniArray,
+        elf::SHT_PREINIT_ARRAY => SectionKind::PreinitArray,
+        elf::SHT_NOTE => SectionKind::Note,
+        elf::SHT_NOBITS if tls => SectionKind::TlsBss,
+        elf::SHT_NOBITS => SectionKind::Bss,
+        elf::SHT_X86_64_UNWIND => SectionKind::EhFrame,
+        _ if name == ".eh_frame" => SectionKind::EhFrame,
+        elf::SHT_PROGBITS if flags & elf::SHF_EXECINSTR.0 != 0 => SectionKind::Text,
+        elf::SHT_PROGBITS if tls => SectionKind::TlsData,
+        elf::SHT_PROGBITS if flags & elf::SHF_WRITE.0 != 0 => SectionKind::Data,
+        elf::SHT_PROGBITS => SectionKind::ReadOnly,
+        _ => SectionKind::Other,
+    }
+}
+
+fn is_read_only_data(sh_type: elf::SectionType, flags: u64) -> bool {
+    sh_type == elf::SHT_PROGBITS && flags & (elf::SHF_WRITE.0 | elf::SHF_EXECINSTR.0) == 0
+}
+
+/// Adds the NUL-terminated strings of `bytes` that could name a symbol
+/// (dlsym) or a shared object (dlopen). In sections not marked as strings,
+/// only whole strings count: a run must start at the section start or after
+/// a NUL byte, and end with a NUL.
+fn collect_cstrings(bytes: &[u8], is_strings: bool, out: &mut Vec<String>) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let Some(end) = rest.iter().position(|&b| b == 0) else {
+            break;
+        };
+        let s = &rest[..end];
+        rest = &rest[end + 1..];
+        if (is_strings || s.len() >= 2) && is_candidate_name(s) {
+            // is_candidate_name admits ASCII only.
+            out.push(String::from_utf8_lossy(s).into_owned());
+        }
+    }
+}
+
+/// An identifier (optionally with `@version`), or a path that names a shared
+/// object. Everything else in read-only data is irrelevant to the merge.
+pub fn is_candidate_name(s: &[u8]) -> bool {
+    if s.is_empty() || s.len() > 512 {
+        return false;
+    }
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.';
+    if (s[0].is_ascii_alphabetic() || s[0] == b'_') && s.iter().all(|&b| ident(b) || b == b'@') {
+        return true;
+    }
+    s.windows(3).any(|w| w == b".so")
+        && s.iter()
+            .all(|&b| ident(b) || matches!(b, b'/' | b'-' | b'+' | b'@'))
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_names() {
+        assert!(is_candidate_name(b"plugin_init"));
+        assert!(is_candidate_name(b"foo@VERS_1"));
+        assert!(is_candidate_name(b"libfoo.so.1"));
+        assert!(is_candidate_name(b"/usr/lib/plugins/libbar.so"));
+        assert!(!is_candidate_name(b"hello world"));
+        assert!(!is_candidate_name(b"%s: %d\n"));
+        assert!(!is_candidate_name(b"1abc"));
+        assert!(!is_candidate_name(b""));
+    }
+
+    #[test]
+    fn cstrings_are_whole_strings() {
+        let mut out = Vec::new();
+        collect_cstrings(b"alpha\0two words\0x\0beta\0tail", false, &mut out);
+        assert_eq!(out, vec!["alpha", "beta"]);
+        out.clear();
+        collect_cstrings(b"x\0", true, &mut out);
+        assert_eq!(out, vec!["x"]);
+    }
+}

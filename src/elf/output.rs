@@ -1,0 +1,167 @@
+//! Facts from a finished link output: its type, SONAME, DT_NEEDED and the
+//! dynamic symbols it exports and imports, with their versions.
+
+use object::elf;
+use object::read::elf::{Dyn, FileHeader, SectionHeader, Sym};
+use object::{Endianness, ReadRef, SymbolIndex};
+use serde::{Deserialize, Serialize};
+
+use super::ElfError;
+use super::types::{Binding, SymbolType, binding_of, symbol_type_of};
+
+/// One entry of `.dynsym`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DynSymbol {
+    pub name: String,
+    /// Version node, if any (`GLIBC_2.2.5`, `V2`).
+    pub version: Option<String>,
+    /// For a definition: the version is a non-default one (`foo@V1`, not `foo@@V2`).
+    pub hidden_version: bool,
+    /// For an import: the file the version requirement names (verneed).
+    pub version_file: Option<String>,
+    pub kind: SymbolType,
+    pub binding: Binding,
+}
+
+impl DynSymbol {
+    /// `name`, `name@V` or `name@@V`, as tools print it.
+    pub fn spelled(&self) -> String {
+        match &self.version {
+            None => self.name.clone(),
+            Some(v) if self.hidden_version => format!("{}@{}", self.name, v),
+            Some(v) => format!("{}@@{}", self.name, v),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutputFacts {
+    /// ELF e_type: 1 REL, 2 EXEC, 3 DYN.
+    pub e_type: u16,
+    /// DT_FLAGS_1 has DF_1_PIE.
+    pub pie: bool,
+    pub soname: Option<String>,
+    pub needed: Vec<String>,
+    pub exports: Vec<DynSymbol>,
+    pub imports: Vec<DynSymbol>,
+}
+
+pub fn parse_output<'data, R: ReadRef<'data>>(data: R) -> Result<OutputFacts, ElfError> {
+    let ident = data
+        .read_bytes_at(0, 16)
+        .map_err(|_| ElfError::new("file too short for an ELF header"))?;
+    if ident[..4] != *b"\x7fELF" {
+        return Err(ElfError::new("not an ELF file"));
+    }
+    match ident[4] {
+        c if c == elf::ELFCLASS64.0 => parse_as::<elf::FileHeader64<Endianness>, R>(data),
+        c if c == elf::ELFCLASS32.0 => parse_as::<elf::FileHeader32<Endianness>, R>(data),
+        c => Err(ElfError::new(format!("unknown ELF class {c}"))),
+    }
+}
+
+fn parse_as<'data, Elf, R>(data: R) -> Result<OutputFacts, ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let header = Elf::parse(data)?;
+    let endian = header.endian()?;
+    let sections = header.sections(endian, data)?;
+    let mut facts = OutputFacts {
+        e_type: header.e_type(endian).0,
+        ..OutputFacts::default()
+    };
+
+    if let Some((dynamic, strings_index)) = sections.dynamic(endian, data)? {
+        let strings = sections.strings(endian, data, strings_index)?;
+        for d in dynamic {
+            let tag = d.d_tag(endian);
+            let string = || -> Result<String, ElfError> {
+                Ok(String::from_utf8_lossy(d.string(endian, strings)?).into_owned())
+            };
+            if tag == elf::DT_NEEDED {
+                facts.needed.push(string()?);
+            } else if tag == elf::DT_SONAME {
+                facts.soname = Some(string()?);
+            } else if tag == elf::DT_FLAGS_1 {
+                let v: u64 = d.d_val(endian).into();
+                facts.pie = v & u64::from(elf::DF_1_PIE.0) != 0;
+            }
+        }
+    }
+
+    let dynsym = sections.symbols(endian, data, elf::SHT_DYNSYM)?;
+    let versions = sections.versions(endian, data)?;
+    for (index, sym) in dynsym.enumerate() {
+        if index.0 == 0 || sym.is_local() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(sym.name(endian, dynsym.strings())?).into_owned();
+        let (version, hidden_version, version_file) = match &versions {
+            Some(table) => {
+                let vi = table.version_index(endian, SymbolIndex(index.0));
+                match table.version(vi.index())? {
+                    Some(v) => (
+                        Some(String::from_utf8_lossy(v.name()).into_owned()),
+                        vi.is_hidden(),
+                        v.file().map(|f| String::from_utf8_lossy(f).into_owned()),
+                    ),
+                    None => (None, false, None),
+                }
+            }
+            None => (None, false, None),
+        };
+        let defined = sym.st_shndx(endian) != elf::SHN_UNDEF;
+        let visible = matches!(sym.st_visibility(), elf::STV_DEFAULT | elf::STV_PROTECTED);
+        let entry = DynSymbol {
+            name,
+            version,
+            hidden_version,
+            version_file,
+            kind: symbol_type_of(sym.st_type().0),
+            binding: binding_of(sym.st_bind().0),
+        };
+        if !defined {
+            facts.imports.push(entry);
+        } else if visible && sym.st_type() != elf::STT_SECTION {
+            facts.exports.push(entry);
+        }
+    }
+    facts.exports.sort();
+    facts.imports.sort();
+    Ok(facts)
+}
+
+/// A cheap check that a file is a complete ELF output of the given type:
+/// the header, the section header table and the section names parse.
+/// (A failed ld.bfd link leaves a file whose header was never written.)
+pub fn looks_complete<'data, R: ReadRef<'data>>(data: R, e_type: u16) -> bool {
+    fn check<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
+        data: R,
+        e_type: u16,
+    ) -> Option<()> {
+        let header = Elf::parse(data).ok()?;
+        let endian = header.endian().ok()?;
+        (header.e_type(endian).0 == e_type).then_some(())?;
+        let sections = header.sections(endian, data).ok()?;
+        (!sections.is_empty()).then_some(())?;
+        for s in sections.iter() {
+            sections.section_name(endian, s).ok()?;
+            let _ = s.sh_type(endian);
+        }
+        Some(())
+    }
+    let Ok(ident) = data.read_bytes_at(0, 16) else {
+        return false;
+    };
+    match ident[4] {
+        c if c == elf::ELFCLASS64.0 => {
+            check::<elf::FileHeader64<Endianness>, R>(data, e_type).is_some()
+        }
+        c if c == elf::ELFCLASS32.0 => {
+            check::<elf::FileHeader32<Endianness>, R>(data, e_type).is_some()
+        }
+        _ => false,
+    }
+}

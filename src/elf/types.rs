@@ -1,0 +1,151 @@
+//! Small closed vocabularies for what an ELF file says about sections and
+//! symbols. Shared by the object and output readers and stored in records.
+
+use serde::{Deserialize, Serialize};
+
+/// What a section holds, from its type and flags (not its name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SectionKind {
+    Text,
+    Data,
+    ReadOnly,
+    Bss,
+    TlsData,
+    TlsBss,
+    InitArray,
+    FiniArray,
+    PreinitArray,
+    EhFrame,
+    Note,
+    Other,
+}
+
+impl SectionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SectionKind::Text => "text",
+            SectionKind::Data => "data",
+            SectionKind::ReadOnly => "rodata",
+            SectionKind::Bss => "bss",
+            SectionKind::TlsData => "tdata",
+            SectionKind::TlsBss => "tbss",
+            SectionKind::InitArray => "init_array",
+            SectionKind::FiniArray => "fini_array",
+            SectionKind::PreinitArray => "preinit_array",
+            SectionKind::EhFrame => "eh_frame",
+            SectionKind::Note => "note",
+            SectionKind::Other => "other",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Binding {
+    Local,
+    Global,
+    Weak,
+    /// STB_GNU_UNIQUE: one definition per process, whatever the visibility rules.
+    Unique,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Visibility {
+    Default,
+    Protected,
+    Hidden,
+    Internal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SymbolType {
+    NoType,
+    Func,
+    Object,
+    Tls,
+    Ifunc,
+    Common,
+    Section,
+    Other,
+}
+
+/// Where a symbol of a relocatable object is defined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SymbolPlace {
+    Undefined,
+    Common,
+    Absolute,
+    /// Index into the object's recorded sections.
+    Section(u32),
+    /// Defined in a section that is not recorded (not allocated, e.g. debug).
+    Unrecorded,
+}
+
+impl Binding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Binding::Local => "local",
+            Binding::Global => "global",
+            Binding::Weak => "weak",
+            Binding::Unique => "unique",
+        }
+    }
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Default => "default",
+            Visibility::Protected => "protected",
+            Visibility::Hidden => "hidden",
+            Visibility::Internal => "internal",
+        }
+    }
+}
+
+impl SymbolType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SymbolType::NoType => "notype",
+            SymbolType::Func => "func",
+            SymbolType::Object => "object",
+            SymbolType::Tls => "tls",
+            SymbolType::Ifunc => "ifunc",
+            SymbolType::Common => "common",
+            SymbolType::Section => "section",
+            SymbolType::Other => "other",
+        }
+    }
+}
+
+pub(crate) fn binding_of(bind: u8) -> Binding {
+    use object::elf;
+    match bind {
+        b if b == elf::STB_LOCAL.0 => Binding::Local,
+        b if b == elf::STB_WEAK.0 => Binding::Weak,
+        b if b == elf::STB_GNU_UNIQUE.0 => Binding::Unique,
+        _ => Binding::Global,
+    }
+}
+
+pub(crate) fn visibility_of(other: u8) -> Visibility {
+    match other & 3 {
+        1 => Visibility::Internal,
+        2 => Visibility::Hidden,
+        3 => Visibility::Protected,
+        _ => Visibility::Default,
+    }
+}
+
+pub(crate) fn symbol_type_of(ty: u8) -> SymbolType {
+    use object::elf;
+    match ty {
+        t if t == elf::STT_NOTYPE.0 => SymbolType::NoType,
+        t if t == elf::STT_FUNC.0 => SymbolType::Func,
+        t if t == elf::STT_OBJECT.0 => SymbolType::Object,
+        t if t == elf::STT_TLS.0 => SymbolType::Tls,
+        t if t == elf::STT_GNU_IFUNC.0 => SymbolType::Ifunc,
+        t if t == elf::STT_COMMON.0 => SymbolType::Common,
+        t if t == elf::STT_SECTION.0 => SymbolType::Section,
+        _ => SymbolType::Other,
+    }
+}

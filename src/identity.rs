@@ -1,0 +1,341 @@
+//! Link identity: what makes "the same link" in Run-1 and Run-2 although
+//! temp object names, build paths and `__DATE__` differ.
+//!
+//! identity = hash(output kind, output name as given, structural hashes of
+//! the relocatable objects named on the command line, in order). It is
+//! computed from the linker's argv, so the plugin (from /proc/self/cmdline)
+//! and a wrapper (from its own argv) get the same answer.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::elf::hash::{Hash128, StructHasher};
+use crate::elf::{FileClass, classify, object::parse_object};
+
+/// What the link writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum OutputKind {
+    /// `-r`: a relocatable object.
+    Rel,
+    /// A position-dependent executable.
+    Exec,
+    Pie,
+    /// A shared library.
+    Dyn,
+}
+
+impl OutputKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputKind::Rel => "rel",
+            OutputKind::Exec => "exec",
+            OutputKind::Pie => "pie",
+            OutputKind::Dyn => "dyn",
+        }
+    }
+}
+
+/// The facts of a linker command line that identity and records need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkLine {
+    /// `-o` as given (relative to the linker's working directory); `a.out` by default.
+    pub output: String,
+    pub kind: OutputKind,
+    /// `-e`/`--entry`, if given.
+    pub entry: Option<String>,
+    /// Non-option arguments in order: objects, archives, shared libraries, scripts.
+    pub inputs: Vec<String>,
+    /// The arguments after `@file` expansion.
+    pub args: Vec<String>,
+}
+
+/// ld options whose value is the next argument. Values are never inputs.
+const TAKES_VALUE: &[&str] = &[
+    "-o",
+    "--output",
+    "-e",
+    "--entry",
+    "-m",
+    "-T",
+    "--script",
+    "-dT",
+    "--default-script",
+    "-L",
+    "--library-path",
+    "-l",
+    "--library",
+    "-u",
+    "--undefined",
+    "-y",
+    "--trace-symbol",
+    "-z",
+    "-h",
+    "-soname",
+    "--soname",
+    "-rpath",
+    "-rpath-link",
+    "-dynamic-linker",
+    "--dynamic-linker",
+    "-I",
+    "-plugin",
+    "--plugin",
+    "-plugin-opt",
+    "--plugin-opt",
+    "--version-script",
+    "--dynamic-list",
+    "-Map",
+    "-F",
+    "--filter",
+    "-f",
+    "--auxiliary",
+    "-A",
+    "--architecture",
+    "-b",
+    "--format",
+    "-c",
+    "--mri-script",
+    "-G",
+    "--gpsize",
+    "-R",
+    "--just-symbols",
+    "-Y",
+    "-O",
+    "--defsym",
+    "--wrap",
+    "--require-defined",
+    "--section-start",
+    "-Ttext",
+    "-Tdata",
+    "-Tbss",
+    "-Ttext-segment",
+    "-Trodata-segment",
+    "-Tldata-segment",
+    "--dependency-file",
+    "--retain-symbols-file",
+    "--version-exports-section",
+    "--export-dynamic-symbol",
+    "--export-dynamic-symbol-list",
+    "--out-implib",
+    "--oformat",
+    "--audit",
+    "--depaudit",
+    "-P",
+    "--sysroot",
+    "--exclude-libs",
+    "--hash-style",
+    "--image-base",
+    "--task-link",
+    "--section-ordering-file",
+    "--plugin-opt",
+    "--thread-count",
+    "--Map",
+];
+
+/// Parses a linker command line (`args[0]` is the program), expanding `@file`.
+pub fn parse_link_line(args: &[String]) -> LinkLine {
+    let mut expanded = Vec::with_capacity(args.len());
+    for a in args.iter().skip(1) {
+        expand_arg(a, &mut expanded, 0);
+    }
+    let mut line = LinkLine {
+        output: "a.out".to_string(),
+        kind: OutputKind::Exec,
+        entry: None,
+        inputs: Vec::new(),
+        args: expanded,
+    };
+    let (mut rel, mut shared, mut pie) = (false, false, false);
+    let mut i = 0;
+    while i < line.args.len() {
+        let a = line.args[i].as_str();
+        let next = line.args.get(i + 1).cloned();
+        i += 1;
+        if !a.starts_with('-') || a == "-" {
+            line.inputs.push(a.to_string());
+            continue;
+        }
+        match a {
+            "-r" | "--relocatable" | "-i" | "-Ur" => rel = true,
+            "-shared" | "--shared" | "-Bshareable" => shared = true,
+            "-pie" | "--pie" | "--pic-executable" | "-static-pie" | "--static-pie" => pie = true,
+            "-no-pie" | "--no-pie" | "--no-pic-executable" => pie = false,
+            "-o" | "--output" => {
+                if let Some(v) = next {
+                    line.output = v;
+                }
+                i += 1;
+            }
+            "-e" | "--entry" => {
+                line.entry = next;
+                i += 1;
+            }
+            _ if TAKES_VALUE.contains(&a) => i += 1,
+            _ => {
+                if let Some(v) = a.strip_prefix("--output=") {
+                    line.output = v.to_string();
+                } else if let Some(v) = a.strip_prefix("--entry=") {
+                    line.entry = Some(v.to_string());
+                } else if let Some(v) = a.strip_prefix("-o").filter(|v| !v.is_empty()) {
+                    line.output = v.to_string();
+                }
+            }
+        }
+    }
+    line.kind = if rel {
+        OutputKind::Rel
+    } else if shared {
+        OutputKind::Dyn
+    } else if pie {
+        OutputKind::Pie
+    } else {
+        OutputKind::Exec
+    };
+    line
+}
+
+/// Appends `arg` to `out`, replacing `@file` by the file's arguments
+/// (whitespace-separated, with quotes and backslashes as GCC writes them).
+fn expand_arg(arg: &str, out: &mut Vec<String>, depth: usize) {
+    if let Some(path) = arg.strip_prefix('@') {
+        if depth < 16 {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                for a in split_response_file(&text) {
+                    expand_arg(&a, out, depth + 1);
+                }
+                return;
+            }
+        }
+    }
+    out.push(arg.to_string());
+}
+
+fn split_response_file(text: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut in_arg = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_arg = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_arg = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_arg {
+                    args.push(std::mem::take(&mut cur));
+                    in_arg = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_arg = true;
+            }
+        }
+    }
+    if in_arg {
+        args.push(cur);
+    }
+    args
+}
+
+/// The identity of a link. `object_hash` gives the structural hash of an
+/// input path if it is a relocatable object (None for anything else); pass
+/// [`object_hash_of_path`] or a cache in front of it.
+pub fn link_identity(
+    line: &LinkLine,
+    mut object_hash: impl FnMut(&str) -> Option<Hash128>,
+) -> Hash128 {
+    let mut h = StructHasher::new(b"ldprune-link-v1");
+    h.str(line.kind.as_str());
+    h.str(&line.output);
+    for input in &line.inputs {
+        if let Some(hash) = object_hash(input) {
+            h.u64(hash.0 as u64);
+            h.u64((hash.0 >> 64) as u64);
+        }
+    }
+    h.finish()
+}
+
+/// Structural hash of the file at `path` if it is a relocatable ELF object.
+pub fn object_hash_of_path(path: &str) -> Option<Hash128> {
+    let mut file = File::open(Path::new(path)).ok()?;
+    let mut head = [0u8; 64];
+    let n = file.read(&mut head).ok()?;
+    if classify(&head[..n]) != FileClass::Relocatable {
+        return None;
+    }
+    let data = std::fs::read(path).ok()?;
+    parse_object(&data[..]).ok().map(|f| f.hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn kinds_and_output() {
+        let l = parse_link_line(&args("ld -pie -o prog a.o -lc"));
+        assert_eq!((l.kind, l.output.as_str()), (OutputKind::Pie, "prog"));
+        assert_eq!(l.inputs, vec!["a.o"]);
+        let l = parse_link_line(&args("ld -shared -soname libx.so.1 -o libx.so x.o"));
+        assert_eq!(l.kind, OutputKind::Dyn);
+        assert_eq!(l.inputs, vec!["x.o"]);
+        let l = parse_link_line(&args("ld -r --output=y.o a.o b.o"));
+        assert_eq!((l.kind, l.output.as_str()), (OutputKind::Rel, "y.o"));
+        let l = parse_link_line(&args("ld -pie -no-pie a.o"));
+        assert_eq!((l.kind, l.output.as_str()), (OutputKind::Exec, "a.out"));
+    }
+
+    #[test]
+    fn option_values_are_not_inputs() {
+        let l = parse_link_line(&args(
+            "ld -plugin /p.so -plugin-opt -pass-through=-lc -dynamic-linker /lib/ld.so -m elf_x86_64 -o out -R sym.o real.o",
+        ));
+        assert_eq!(l.inputs, vec!["real.o"]);
+    }
+
+    #[test]
+    fn response_files_expand() {
+        let dir = std::env::temp_dir().join(format!("ldprune-rsp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rsp = dir.join("args.rsp");
+        std::fs::write(&rsp, "-o 'my out' \"b c.o\" d\\ e.o\n").unwrap();
+        let l = parse_link_line(&[String::from("ld"), format!("@{}", rsp.display())]);
+        assert_eq!(l.output, "my out");
+        assert_eq!(l.inputs, vec!["b c.o", "d e.o"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn identity_depends_on_kind_output_and_object_hashes() {
+        let base = parse_link_line(&args("ld -o p a.o b.o"));
+        let h = |p: &str| Some(Hash128(p.len() as u128 + 7));
+        let id = link_identity(&base, h);
+        assert_eq!(id, link_identity(&base, h));
+        let other = parse_link_line(&args("ld -o q a.o b.o"));
+        assert_ne!(id, link_identity(&other, h));
+        let shared = parse_link_line(&args("ld -shared -o p a.o b.o"));
+        assert_ne!(id, link_identity(&shared, h));
+        assert_ne!(
+            id,
+            link_identity(&base, |p: &str| Some(Hash128(p.len() as u128)))
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! ldprune: system-wide removal of code that no program of an image can
+//! reach, through a GNU linker plugin (Run-1 records, `merge` decides,
+//! Run-2 hides exports so `--gc-sections` removes their code).
+//!
+//! Module map (data flows downwards only):
+//! - [`elf`]: bytes -> facts (objects, outputs, archive headers)
+//! - [`identity`]: which link is "the same link" across runs
+//! - [`state`]: the on-disk state directory and its formats
+//! - [`record`]: Run-1, inputs and output -> a link record
+//! - [`plugin`]: the linker plugin; the only `unsafe` code
+//! - [`cli`]: the `ldprune` command's subcommands
+
+pub mod cli;
+pub mod elf;
+pub mod identity;
+pub mod plugin;
+pub mod record;
+pub mod state;

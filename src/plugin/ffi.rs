@@ -1,0 +1,324 @@
+//! The FFI surface: `onload`, the hooks the linker calls, and the unload
+//! hook. All of ldprune's `unsafe` is here. Every entry point catches panics
+//! (unwinding into the linker is undefined behaviour) and turns failures into
+//! one message through the linker, following the failure policy in mod.rs.
+
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::fs::File;
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use super::bindings::*;
+use super::{Failure, Session, StartError, Transfer, install_logger};
+use crate::identity::OutputKind;
+use crate::record::InputFile;
+
+/// The linker's message callback (variadic; called with "%s" only).
+static MESSAGE: OnceLock<ld_plugin_message> = OnceLock::new();
+static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+/// gold calls onload again when the same plugin path is given twice.
+static LOADED: AtomicBool = AtomicBool::new(false);
+/// Set after the linker's cleanup: from then on, messages go to stderr (the
+/// linker may be tearing itself down).
+static LINKER_DONE: AtomicBool = AtomicBool::new(false);
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+fn level_code(level: log::Level) -> c_int {
+    match level {
+        log::Level::Error | log::Level::Warn => LDPL_WARNING as c_int,
+        _ => LDPL_INFO as c_int,
+    }
+}
+
+/// Prints through the linker's message callback (or stderr without one).
+fn message(level: c_int, text: &str) {
+    let callback = MESSAGE.get().copied().flatten();
+    match callback {
+        Some(f) if !LINKER_DONE.load(Ordering::Acquire) => {
+            let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
+            // SAFETY: the linker's message function takes a printf format;
+            // "%s" with one NUL-terminated string is a valid call.
+            unsafe {
+                f(level, c"%s".as_ptr(), text.as_ptr());
+            }
+        }
+        _ => eprintln!("{text}"),
+    }
+}
+
+fn log_sink(level: log::Level, text: &str) {
+    message(level_code(level), text);
+}
+
+/// Runs `f`, turning a panic into a [`Failure`].
+fn guarded<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            let at = LAST_PANIC
+                .lock()
+                .ok()
+                .and_then(|mut g| g.take())
+                .unwrap_or_default();
+            Err(Failure(format!("internal error: {text}{at}")))
+        }
+    }
+}
+
+/// Applies the failure policy: one message; strict fails the link.
+fn report(session: Option<&mut Session>, failure: Failure) -> ld_plugin_status {
+    let strict = session.as_ref().is_some_and(|s| s.strict());
+    if let Some(s) = session {
+        s.disable();
+    }
+    if strict {
+        message(
+            LDPL_ERROR as c_int,
+            &format!("ldprune: {} (strict)", failure.0),
+        );
+        LDPS_ERR
+    } else {
+        message(
+            LDPL_WARNING as c_int,
+            &format!("ldprune: {}; the link goes on unchanged", failure.0),
+        );
+        LDPS_OK
+    }
+}
+
+/// Runs `f` on the session, if there is one, under the failure policy.
+fn with_session(f: impl FnOnce(&mut Session) -> Result<(), Failure>) -> ld_plugin_status {
+    let mut guard = match SESSION.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let Some(session) = guard.as_mut() else {
+        return LDPS_OK;
+    };
+    match guarded(|| f(session)) {
+        Ok(()) => LDPS_OK,
+        Err(failure) => report(Some(session), failure),
+    }
+}
+
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that outlives the call.
+unsafe fn string(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: per the caller's contract.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+/// Hooks the linker offers us to register, read from the transfer vector.
+#[derive(Default)]
+struct Registrations {
+    claim_file: ld_plugin_register_claim_file,
+    cleanup: ld_plugin_register_cleanup,
+}
+
+/// # Safety
+/// `tv` points to a transfer vector terminated by LDPT_NULL.
+unsafe fn read_transfer(tv: *const ld_plugin_tv) -> (Transfer, Registrations) {
+    let mut t = Transfer::default();
+    let mut r = Registrations::default();
+    let (mut gnu, mut gold) = (None, None);
+    let mut p = tv;
+    // SAFETY: each entry is valid until the LDPT_NULL entry; the union
+    // member read is the one the tag names.
+    unsafe {
+        loop {
+            let e = &*p;
+            let u = &e.tv_u;
+            match e.tv_tag {
+                LDPT_NULL => break,
+                LDPT_OPTION => t.options.extend(string(u.tv_string)),
+                LDPT_OUTPUT_NAME => t.output_name = string(u.tv_string),
+                LDPT_LINKER_OUTPUT => {
+                    t.output_kind = match u.tv_val as u32 {
+                        LDPO_REL => Some(OutputKind::Rel),
+                        LDPO_EXEC => Some(OutputKind::Exec),
+                        LDPO_DYN => Some(OutputKind::Dyn),
+                        LDPO_PIE => Some(OutputKind::Pie),
+                        _ => None,
+                    }
+                }
+                LDPT_MESSAGE => {
+                    let _ = MESSAGE.set(u.tv_message);
+                }
+                LDPT_REGISTER_CLAIM_FILE_HOOK => r.claim_file = u.tv_register_claim_file,
+                LDPT_REGISTER_CLEANUP_HOOK => r.cleanup = u.tv_register_cleanup,
+                LDPT_GNU_LD_VERSION => gnu = Some(u.tv_val),
+                LDPT_GOLD_VERSION => gold = Some(u.tv_val),
+                _ => {}
+            }
+            p = p.add(1);
+        }
+    }
+    let version = |v: c_int| format!("{}.{:02}", v / 100, v % 100);
+    t.linker = match (gold, gnu) {
+        (Some(v), _) => format!("gold {}", version(v)),
+        (None, Some(v)) => format!("GNU ld {}", version(v)),
+        _ => "unknown linker".to_string(),
+    };
+    (t, r)
+}
+
+/// The linker's command line, as the plugin sees it inside the linker.
+fn linker_argv() -> Vec<String> {
+    std::fs::read("/proc/self/cmdline")
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The plugin's entry point.
+///
+/// # Safety
+/// Called by the linker with a valid transfer vector.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn onload(tv: *mut ld_plugin_tv) -> ld_plugin_status {
+    if tv.is_null() {
+        return LDPS_ERR;
+    }
+    // SAFETY: the linker passes a transfer vector terminated by LDPT_NULL.
+    let (transfer, regs) = unsafe { read_transfer(tv) };
+    if LOADED.swap(true, Ordering::AcqRel) {
+        message(
+            LDPL_WARNING as c_int,
+            "ldprune: plugin loaded twice; the second -plugin and its options are ignored",
+        );
+        return LDPS_OK;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        if let (Some(loc), Ok(mut g)) = (info.location(), LAST_PANIC.lock()) {
+            *g = Some(format!(" at {}:{}", loc.file(), loc.line()));
+        }
+    }));
+    let started = guarded(|| {
+        Ok(Session::start(
+            &transfer,
+            |k| std::env::var(k).ok(),
+            linker_argv(),
+            std::env::current_dir().ok(),
+        ))
+    });
+    let session = match started {
+        Ok(Ok((session, opts))) => {
+            install_logger(log_sink, opts.log);
+            session
+        }
+        // A wrong option is the user's error, not a plugin failure: stop.
+        Ok(Err(StartError::Option(option_error))) => {
+            message(LDPL_ERROR as c_int, &format!("ldprune: {option_error}"));
+            return LDPS_ERR;
+        }
+        Ok(Err(StartError::Failure(failure))) | Err(failure) => {
+            let strict = transfer.options.iter().any(|o| o == "strict")
+                || std::env::var("LDPRUNE_STRICT").is_ok_and(|v| v == "1");
+            return if strict {
+                message(
+                    LDPL_ERROR as c_int,
+                    &format!("ldprune: {} (strict)", failure.0),
+                );
+                LDPS_ERR
+            } else {
+                message(
+                    LDPL_WARNING as c_int,
+                    &format!("ldprune: {}; the link goes on unchanged", failure.0),
+                );
+                LDPS_OK
+            };
+        }
+    };
+    let Some(session) = session else {
+        return LDPS_OK; // run=off
+    };
+    *SESSION.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+    // SAFETY: registration functions from the transfer vector, called with
+    // our own hooks, which live as long as the library.
+    unsafe {
+        if let Some(reg) = regs.claim_file {
+            reg(Some(claim_file_hook));
+        }
+        if let Some(reg) = regs.cleanup {
+            reg(Some(cleanup_hook));
+        }
+    }
+    LDPS_OK
+}
+
+unsafe extern "C" fn claim_file_hook(
+    file: *const ld_plugin_input_file,
+    claimed: *mut c_int,
+) -> ld_plugin_status {
+    if !claimed.is_null() {
+        // SAFETY: the linker passes a valid out-pointer.
+        unsafe { *claimed = 0 };
+    }
+    if file.is_null() {
+        return LDPS_OK;
+    }
+    // SAFETY: the linker's file description is valid during this call. The
+    // fd stays the linker's: ManuallyDrop keeps us from closing it.
+    let (name, fd, offset, size) = unsafe {
+        let f = &*file;
+        (
+            string(f.name).unwrap_or_default(),
+            f.fd,
+            f.offset,
+            f.filesize,
+        )
+    };
+    if fd < 0 {
+        return LDPS_OK;
+    }
+    // SAFETY: fd is open for the duration of this call; never closed by us.
+    let handle = ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
+    let input = InputFile {
+        name: &name,
+        file: &handle,
+        offset: u64::try_from(offset).unwrap_or(0),
+        size: u64::try_from(size).unwrap_or(0),
+    };
+    let mut claim = false;
+    let status = with_session(|s| {
+        claim = s.claim_file(&input)?;
+        Ok(())
+    });
+    if claim && !claimed.is_null() {
+        // SAFETY: as above.
+        unsafe { *claimed = 1 };
+    }
+    status
+}
+
+unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
+    let status = with_session(|s| s.cleanup());
+    LINKER_DONE.store(true, Ordering::Release);
+    status
+}
+
+/// Runs when the library is unloaded: bfd unloads right after cleanup, gold
+/// at exit (after deleting the output of a failed link).
+extern "C" fn at_unload() {
+    let _ = with_session(|s| s.unload());
+}
+
+#[used]
+#[unsafe(link_section = ".fini_array")]
+static AT_UNLOAD: extern "C" fn() = at_unload;

@@ -1,0 +1,173 @@
+//! The linker plugin. `ffi` is the only module with `unsafe`: it turns the
+//! linker's callbacks into calls of [`Session`], which is safe code that
+//! drives Run-1 ([`crate::record`]) and, later, Run-2.
+//!
+//! Failure policy: a plugin failure never breaks a link. It is reported once
+//! through the linker's message callback and the plugin stops working for
+//! this link; only `strict` turns it into a link error.
+
+#[allow(unsafe_code)]
+mod bindings;
+#[allow(unsafe_code)]
+mod ffi;
+pub mod options;
+
+use std::path::PathBuf;
+
+use crate::identity::OutputKind;
+use crate::record::{InputFile, LinkInfo, Pending, Recorder};
+use crate::state::StateDir;
+use options::{Options, RunMode};
+
+/// What the linker told us in onload, in safe types.
+#[derive(Clone, Debug, Default)]
+pub struct Transfer {
+    pub options: Vec<String>,
+    pub output_name: Option<String>,
+    pub output_kind: Option<OutputKind>,
+    pub linker: String,
+}
+
+/// A failure to report under the failure policy.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+/// Why a session did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// A wrong option or environment value: the user's error, always fatal.
+    Option(String),
+    /// The plugin cannot work (e.g. state directory unusable): fail-open.
+    Failure(Failure),
+}
+
+enum Stage {
+    Recording(Box<Recorder>),
+    Staged(Box<Pending>),
+    /// Nothing left to do (after an error, or after publishing).
+    Done,
+}
+
+/// One link's plugin state.
+pub struct Session {
+    opts: Options,
+    state: Option<StateDir>,
+    stage: Stage,
+}
+
+impl Session {
+    /// Decides from options and environment what this plugin does for this
+    /// link. `Ok(None)`: nothing (run=off). An unknown option is an error.
+    pub fn start(
+        transfer: &Transfer,
+        env: impl Fn(&str) -> Option<String>,
+        argv: Vec<String>,
+        cwd: Option<PathBuf>,
+    ) -> Result<(Option<Session>, Options), StartError> {
+        let opts = options::parse(&transfer.options, env).map_err(StartError::Option)?;
+        let fail = |m: String| StartError::Failure(Failure(m));
+        let stage = match opts.run {
+            RunMode::Off => return Ok((None, opts)),
+            RunMode::Apply => {
+                return Err(fail(
+                    "run=2 (apply) is not available in this version of ldprune yet".into(),
+                ));
+            }
+            RunMode::Record => {
+                let cwd =
+                    cwd.ok_or_else(|| fail("cannot determine the working directory".into()))?;
+                Stage::Recording(Box::new(Recorder::new(LinkInfo {
+                    linker: transfer.linker.clone(),
+                    output_name: transfer.output_name.clone(),
+                    output_kind: transfer.output_kind,
+                    argv,
+                    cwd: cwd.to_string_lossy().into_owned(),
+                })))
+            }
+        };
+        let state = match &opts.state {
+            Some(dir) => {
+                StateDir::create(dir).map_err(|e| fail(format!("state directory: {e}")))?
+            }
+            None => {
+                return Err(fail(
+                    "run=1 needs a state directory: -plugin-opt=state=DIR or LDPRUNE_STATE".into(),
+                ));
+            }
+        };
+        let session = Session {
+            opts: opts.clone(),
+            state: Some(state),
+            stage,
+        };
+        Ok((Some(session), opts))
+    }
+
+    pub fn strict(&self) -> bool {
+        self.opts.strict
+    }
+
+    /// claim_file: look at the input; never claim it in Run-1.
+    pub fn claim_file(&mut self, input: &InputFile) -> Result<bool, Failure> {
+        if let Stage::Recording(r) = &mut self.stage {
+            r.add_input(input);
+        }
+        Ok(false)
+    }
+
+    /// cleanup: the output is written (or the link failed). Build and stage
+    /// the record.
+    pub fn cleanup(&mut self) -> Result<(), Failure> {
+        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        if let (Stage::Recording(r), Some(state)) = (stage, &self.state) {
+            let finished = r.finish();
+            let pending = finished
+                .stage(state)
+                .map_err(|e| Failure(format!("cannot record this link: {e}")))?;
+            self.stage = Stage::Staged(Box::new(pending));
+        }
+        Ok(())
+    }
+
+    /// The plugin is unloaded (bfd) or the linker exits (gold): the output
+    /// is final, publish the record.
+    pub fn unload(&mut self) -> Result<(), Failure> {
+        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        if let (Stage::Staged(p), Some(state)) = (stage, &self.state) {
+            p.publish(state)
+                .map_err(|e| Failure(format!("cannot record this link: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Stops all work for this link (after a reported failure).
+    pub fn disable(&mut self) {
+        self.stage = Stage::Done;
+    }
+}
+
+/// Forwards `log` records to a sink (the linker's message callback).
+struct Logger {
+    sink: fn(log::Level, &str),
+}
+
+impl log::Log for Logger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            (self.sink)(record.level(), &format!("ldprune: {}", record.args()));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn install_logger(sink: fn(log::Level, &str), level: log::LevelFilter) {
+    static LOGGER: std::sync::OnceLock<Logger> = std::sync::OnceLock::new();
+    let logger = LOGGER.get_or_init(|| Logger { sink });
+    let _ = log::set_logger(logger);
+    log::set_max_level(level);
+}

@@ -1,0 +1,387 @@
+//! Run-1: turns the inputs a linker shows us and its finished output into a
+//! link record. Never changes the link.
+
+mod input;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use log::{debug, warn};
+
+use crate::elf::hash::Hash128;
+use crate::elf::object::{ObjectFacts, parse_object};
+use crate::elf::output::{looks_complete, parse_output};
+use crate::elf::{FileClass, archive, classify};
+use crate::identity::{LinkLine, OutputKind, link_identity, parse_link_line};
+use crate::state::record::{
+    LinkRecord, LinkStatus, ObjectRecord, SectionRecord, StringTable, SymbolRecord,
+};
+use crate::state::{StagedFile, StateDir, StateError};
+
+pub use input::InputFile;
+
+/// What the linker tells the plugin about the link before any input.
+#[derive(Clone, Debug)]
+pub struct LinkInfo {
+    /// e.g. "GNU ld 2.40", "gold 1.16".
+    pub linker: String,
+    /// LDPT_OUTPUT_NAME, if the linker gave it.
+    pub output_name: Option<String>,
+    /// LDPT_LINKER_OUTPUT, if the linker gave it.
+    pub output_kind: Option<OutputKind>,
+    /// The linker's own argv (from /proc/self/cmdline).
+    pub argv: Vec<String>,
+    pub cwd: String,
+}
+
+/// Collects one link's facts while the linker runs.
+pub struct Recorder {
+    info: LinkInfo,
+    line: LinkLine,
+    seen: HashSet<(String, u64)>,
+    objects: Vec<ObjectRecord>,
+    strings: StringTable,
+    cstrings: BTreeSet<u32>,
+    shared_inputs: Vec<String>,
+    scripts: Vec<String>,
+    incomplete: Vec<String>,
+    /// Structural hashes of plain objects, by the name the linker gave.
+    hashes: HashMap<String, Hash128>,
+    long_names: HashMap<String, Option<Vec<u8>>>,
+    /// Names any recorded object defines or references (version stripped).
+    mentioned: HashSet<String>,
+}
+
+/// A finished link: its record and a stamp of the output as it was at cleanup.
+#[derive(Debug)]
+pub struct Finished {
+    pub record: LinkRecord,
+    output_path: PathBuf,
+    stamp: Option<Stamp>,
+}
+
+/// Identity of the output file, to notice a linker deleting it after cleanup
+/// (gold does that when the link failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+}
+
+fn stamp_of(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        size: m.size(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+    })
+}
+
+impl Recorder {
+    pub fn new(info: LinkInfo) -> Recorder {
+        let line = parse_link_line(&info.argv);
+        Recorder {
+            info,
+            line,
+            seen: HashSet::new(),
+            objects: Vec::new(),
+            strings: StringTable::default(),
+            cstrings: BTreeSet::new(),
+            shared_inputs: Vec::new(),
+            scripts: Vec::new(),
+            incomplete: Vec::new(),
+            hashes: HashMap::new(),
+            long_names: HashMap::new(),
+            mentioned: HashSet::new(),
+        }
+    }
+
+    /// Looks at one input the linker offers (claim_file). Never claims it.
+    pub fn add_input(&mut self, input: &InputFile) {
+        if !self.seen.insert((input.name.to_string(), input.offset)) {
+            return; // offered twice (archive members can be)
+        }
+        let head = input.head();
+        match classify(&head) {
+            // --whole-archive: bfd also offers the archive itself; its
+            // members come one by one.
+            FileClass::Archive | FileClass::ThinArchive => {}
+            FileClass::Relocatable => self.add_object(input),
+            FileClass::SharedObject => self.shared_inputs.push(input.name.to_string()),
+            FileClass::Text => self.scripts.push(input.name.to_string()),
+            FileClass::Executable | FileClass::Unknown => {
+                debug!(
+                    "ignoring input {} (not an object, library or script)",
+                    input.name
+                )
+            }
+        }
+    }
+
+    fn add_object(&mut self, input: &InputFile) {
+        let facts = match input.parse_object() {
+            Ok(f) => f,
+            Err(e) => {
+                let what = format!("{}: cannot be analysed: {e}", input.display_name());
+                warn!("{what}; the link's exports will all be kept");
+                self.incomplete.push(what);
+                return;
+            }
+        };
+        if facts.lto_ir {
+            self.incomplete.push(format!(
+                "{}: LTO IR object, not analysed",
+                input.display_name()
+            ));
+            return;
+        }
+        let member = if input.offset > 0 {
+            let long_names = self
+                .long_names
+                .entry(input.name.to_string())
+                .or_insert_with(|| archive::long_names(input.file));
+            archive::member_name(input.file, input.offset, &mut || long_names.clone())
+        } else {
+            self.hashes.insert(input.name.to_string(), facts.hash);
+            None
+        };
+        self.push_object(input.name.to_string(), member, input.offset, facts);
+    }
+
+    fn push_object(
+        &mut self,
+        path: String,
+        member: Option<String>,
+        offset: u64,
+        facts: ObjectFacts,
+    ) {
+        let s = &mut self.strings;
+        let sections = facts
+            .sections
+            .iter()
+            .map(|f| SectionRecord {
+                name: s.intern(&f.name),
+                kind: f.kind,
+                flags: f.flags,
+                size: f.size,
+                group: f.group.as_deref().map(|g| s.intern(g)),
+            })
+            .collect();
+        let symbols = facts
+            .symbols
+            .iter()
+            .map(|f| {
+                self.mentioned.insert(unversioned(&f.name).to_string());
+                SymbolRecord {
+                    name: s.intern(&f.name),
+                    binding: f.binding,
+                    visibility: f.visibility,
+                    kind: f.kind,
+                    size: f.size,
+                    place: f.place,
+                }
+            })
+            .collect();
+        for c in &facts.cstrings {
+            self.cstrings.insert(s.intern(c));
+        }
+        self.objects.push(ObjectRecord {
+            path,
+            member,
+            offset,
+            hash: facts.hash,
+            sections,
+            symbols,
+            edges: facts.edges,
+        });
+    }
+
+    /// Called from cleanup: reads the output and builds the record.
+    pub fn finish(mut self) -> Finished {
+        let kind = self.info.output_kind.unwrap_or(self.line.kind);
+        let output = self
+            .info
+            .output_name
+            .clone()
+            .unwrap_or_else(|| self.line.output.clone());
+
+        // Identity from the command line; objects the linker never showed us
+        // (claimed by the LTO plugin) are read here, and flagged.
+        let mut unseen_lto = Vec::new();
+        let hashes = &self.hashes;
+        let identity = link_identity(&self.line, |path| {
+            if let Some(h) = hashes.get(path) {
+                return Some(*h);
+            }
+            let data = std::fs::read(path).ok()?;
+            if classify(&data[..data.len().min(64)]) != FileClass::Relocatable {
+                return None;
+            }
+            let facts = parse_object(&data[..]).ok()?;
+            if facts.lto_ir {
+                unseen_lto.push(path.to_string());
+            }
+            Some(facts.hash)
+        });
+        for p in unseen_lto {
+            self.incomplete.push(format!(
+                "{p}: LTO IR object claimed by another plugin, not analysed"
+            ));
+        }
+
+        let output_path = Path::new(&self.info.cwd).join(&output);
+        let (status, facts) = read_output(&output_path, kind);
+        let facts = facts.unwrap_or_default();
+
+        if status == LinkStatus::Complete {
+            // Code the plugin did not see shows up as exports nobody recorded.
+            for e in &facts.exports {
+                let name = e.name.as_str();
+                if e.version.as_deref() == Some(name) || is_linker_defined(name) {
+                    continue;
+                }
+                if !self.mentioned.contains(name) {
+                    self.incomplete.push(format!(
+                        "exports {} which no recorded input defines",
+                        e.spelled()
+                    ));
+                    break;
+                }
+            }
+        }
+
+        let stamp = stamp_of(&output_path);
+        let record = LinkRecord {
+            identity,
+            status,
+            incomplete: self.incomplete,
+            linker: self.info.linker,
+            kind,
+            output,
+            cwd: self.info.cwd,
+            argv: self.line.args,
+            entry: self.line.entry,
+            soname: facts.soname,
+            needed: facts.needed,
+            exports: facts.exports,
+            imports: facts.imports,
+            objects: self.objects,
+            shared_inputs: self.shared_inputs,
+            scripts: self.scripts,
+            cstrings: self.cstrings.into_iter().collect(),
+            strings: self.strings.into_strings(),
+        };
+        Finished {
+            record,
+            output_path,
+            stamp,
+        }
+    }
+}
+
+/// Reads a link's output after cleanup: failed links leave no complete ELF.
+fn read_output(
+    path: &Path,
+    kind: OutputKind,
+) -> (LinkStatus, Option<crate::elf::output::OutputFacts>) {
+    let failed = |reason: String| (LinkStatus::Failed { reason }, None);
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => return failed(format!("output {} missing: {e}", path.display())),
+    };
+    let cache = object::ReadCache::new(&file);
+    let e_type = match kind {
+        OutputKind::Rel => 1,
+        OutputKind::Exec => 2,
+        OutputKind::Pie | OutputKind::Dyn => 3,
+    };
+    if !looks_complete(&cache, e_type) {
+        return failed("output is not a complete ELF file: the link failed".to_string());
+    }
+    if kind == OutputKind::Rel {
+        return (LinkStatus::Complete, None);
+    }
+    match parse_output(&cache) {
+        Ok(f) => (LinkStatus::Complete, Some(f)),
+        Err(e) => failed(format!("cannot read output {}: {e}", path.display())),
+    }
+}
+
+impl Finished {
+    /// Writes the record under a temp name (cleanup: errors can still be
+    /// reported through the linker).
+    pub fn stage(self, state: &StateDir) -> Result<Pending, StateError> {
+        let staged = state.stage_record(&self.record)?;
+        Ok(Pending {
+            finished: self,
+            staged,
+        })
+    }
+}
+
+/// A staged record waiting for the linker to be done with the output.
+#[derive(Debug)]
+pub struct Pending {
+    finished: Finished,
+    staged: StagedFile,
+}
+
+impl Pending {
+    /// Publishes the record. If the output changed or vanished since cleanup
+    /// (gold deletes the output of a failed link after cleanup), the link is
+    /// recorded as failed instead.
+    pub fn publish(self, state: &StateDir) -> Result<PathBuf, StateError> {
+        let Pending {
+            mut finished,
+            staged,
+        } = self;
+        if finished.record.is_complete() && stamp_of(&finished.output_path) != finished.stamp {
+            staged.discard();
+            finished.record.status = LinkStatus::Failed {
+                reason: "output removed or changed after the link: the link failed".to_string(),
+            };
+            return state.stage_record(&finished.record)?.publish();
+        }
+        staged.publish()
+    }
+}
+
+/// `foo@@V2` and `foo@V1` -> `foo`.
+pub fn unversioned(name: &str) -> &str {
+    name.split_once('@').map_or(name, |(n, _)| n)
+}
+
+/// Names the linker itself defines (or the C runtime's linker scripts do).
+fn is_linker_defined(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "_end",
+        "end",
+        "_edata",
+        "edata",
+        "__bss_start",
+        "_etext",
+        "etext",
+        "__end__",
+        "_DYNAMIC",
+        "_GLOBAL_OFFSET_TABLE_",
+        "__ehdr_start",
+        "__executable_start",
+        "__init_array_start",
+        "__init_array_end",
+        "__fini_array_start",
+        "__fini_array_end",
+        "__preinit_array_start",
+        "__preinit_array_end",
+        "__GNU_EH_FRAME_HDR",
+        "__TMC_END__",
+        "_PROCEDURE_LINKAGE_TABLE_",
+        "__data_start",
+        "data_start",
+    ];
+    NAMES.contains(&name) || name.starts_with("__start_") || name.starts_with("__stop_")
+}

@@ -1,0 +1,106 @@
+//! The container every state file uses: a fixed header, then a postcard
+//! payload. The header names the kind of file and its format version and
+//! carries the payload's length and checksum, so a foreign, newer, truncated
+//! or damaged file is recognised before anything is decoded.
+
+use serde::{Serialize, de::DeserializeOwned};
+use xxhash_rust::xxh3::xxh3_64;
+
+const HEADER_LEN: usize = 32;
+
+/// Which kind of state file; the 8 magic bytes differ per kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    LinkRecord,
+}
+
+impl FileKind {
+    fn magic(self) -> &'static [u8; 8] {
+        match self {
+            FileKind::LinkRecord => b"LDPRREC\0",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            FileKind::LinkRecord => "link record",
+        }
+    }
+}
+
+pub fn encode<T: Serialize>(kind: FileKind, version: u32, value: &T) -> Result<Vec<u8>, String> {
+    let payload = postcard::to_stdvec(value).map_err(|e| format!("cannot encode: {e}"))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(kind.magic());
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// Decodes a file of `kind`; the error says what is wrong, for a user.
+pub fn decode<T: DeserializeOwned>(
+    kind: FileKind,
+    version: u32,
+    bytes: &[u8],
+) -> Result<T, String> {
+    if bytes.len() < HEADER_LEN || &bytes[..8] != kind.magic() {
+        return Err(format!("not an ldprune {} (bad magic)", kind.what()));
+    }
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
+    let found = word(8);
+    if found != version {
+        return Err(format!(
+            "{} format version {found}, this ldprune reads version {version}; \
+             record again with a matching ldprune",
+            kind.what()
+        ));
+    }
+    let len = u64::from_le_bytes(bytes[16..24].try_into().unwrap_or_default());
+    let sum = u64::from_le_bytes(bytes[24..32].try_into().unwrap_or_default());
+    let payload = &bytes[HEADER_LEN..];
+    if payload.len() as u64 != len {
+        return Err(format!(
+            "damaged: truncated or padded (payload {} bytes, header says {len})",
+            payload.len()
+        ));
+    }
+    if xxh3_64(payload) != sum {
+        return Err("damaged: checksum mismatch".to_string());
+    }
+    postcard::from_bytes(payload).map_err(|e| format!("damaged: cannot decode ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_damage() {
+        let v = vec![String::from("a"), String::from("bc")];
+        let bytes = encode(FileKind::LinkRecord, 3, &v).unwrap();
+        let back: Vec<String> = decode(FileKind::LinkRecord, 3, &bytes).unwrap();
+        assert_eq!(back, v);
+        let err = decode::<Vec<String>>(FileKind::LinkRecord, 4, &bytes).unwrap_err();
+        assert!(err.contains("version 3"), "{err}");
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert!(
+            decode::<Vec<String>>(FileKind::LinkRecord, 3, &bad)
+                .unwrap_err()
+                .contains("checksum")
+        );
+        assert!(
+            decode::<Vec<String>>(FileKind::LinkRecord, 3, &bytes[..bytes.len() - 1])
+                .unwrap_err()
+                .contains("truncated")
+        );
+        assert!(
+            decode::<Vec<String>>(FileKind::LinkRecord, 3, b"hello")
+                .unwrap_err()
+                .contains("magic")
+        );
+    }
+}

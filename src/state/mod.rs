@@ -1,0 +1,245 @@
+//! The state directory: the only thing Run-1, the merge and Run-2 share.
+//!
+//! ```text
+//! DIR/ldprune-state          marker: "ldprune state directory, format N"
+//! DIR/links/<id>-<cwd>.rec   one link record per file
+//! DIR/tmp/                   files being written; renamed into place
+//! ```
+//! Every file is written under a unique temp name in `tmp/` and renamed into
+//! place, so concurrent linkers (make -j, build farms on a shared directory)
+//! never see or leave half-written files, and no lock is needed.
+
+pub mod codec;
+pub mod record;
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use codec::FileKind;
+use record::LinkRecord;
+
+use crate::elf::hash::StructHasher;
+
+/// Version of the directory layout.
+pub const STATE_FORMAT: u32 = 1;
+/// Version of the link record encoding.
+pub const RECORD_FORMAT: u32 = 1;
+
+const MARKER: &str = "ldprune-state";
+
+/// A problem with one path of the state directory, said for a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateError {
+    pub path: PathBuf,
+    pub problem: String,
+}
+
+impl StateError {
+    fn new(path: &Path, problem: impl Into<String>) -> Self {
+        StateError {
+            path: path.to_path_buf(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+impl std::error::Error for StateError {}
+
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+/// A record written under its temp name, not yet visible to readers.
+#[derive(Debug)]
+pub struct StagedFile {
+    temp: PathBuf,
+    dest: PathBuf,
+}
+
+impl StagedFile {
+    /// Makes the file visible under its final name (atomic rename).
+    pub fn publish(self) -> Result<PathBuf, StateError> {
+        fs::rename(&self.temp, &self.dest).map_err(|e| {
+            let _ = fs::remove_file(&self.temp);
+            StateError::new(&self.dest, format!("cannot rename into place: {e}"))
+        })?;
+        Ok(self.dest)
+    }
+
+    pub fn discard(self) {
+        let _ = fs::remove_file(&self.temp);
+    }
+
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+}
+
+impl StateDir {
+    /// Opens `root`, creating it (and its marker) if needed. Refuses a
+    /// directory of another format version or one that is not a state dir
+    /// but already holds other files.
+    pub fn create(root: &Path) -> Result<StateDir, StateError> {
+        let dir = StateDir {
+            root: root.to_path_buf(),
+        };
+        let marker = root.join(MARKER);
+        if !marker.exists() {
+            // Concurrent first writers may have made links/ and tmp/ already.
+            if let Ok(entries) = fs::read_dir(root) {
+                let foreign = entries.filter_map(Result::ok).any(|e| {
+                    let name = e.file_name();
+                    !matches!(name.to_str(), Some("links" | "tmp" | MARKER))
+                });
+                if foreign {
+                    return Err(StateError::new(
+                        root,
+                        "exists, is not empty and is not an ldprune state directory",
+                    ));
+                }
+            }
+        }
+        for sub in ["links", "tmp"] {
+            let p = root.join(sub);
+            fs::create_dir_all(&p)
+                .map_err(|e| StateError::new(&p, format!("cannot create directory: {e}")))?;
+        }
+        if !marker.exists() {
+            let staged = dir.stage_bytes(marker_text().as_bytes(), marker.clone(), MARKER)?;
+            staged.publish()?;
+        }
+        dir.check_marker()?;
+        Ok(dir)
+    }
+
+    /// Opens an existing state directory for reading.
+    pub fn open(root: &Path) -> Result<StateDir, StateError> {
+        if !root.is_dir() {
+            return Err(StateError::new(root, "no such state directory"));
+        }
+        let dir = StateDir {
+            root: root.to_path_buf(),
+        };
+        dir.check_marker()?;
+        Ok(dir)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn check_marker(&self) -> Result<(), StateError> {
+        let marker = self.root.join(MARKER);
+        let text = fs::read_to_string(&marker).map_err(|e| {
+            StateError::new(&marker, format!("not an ldprune state directory ({e})"))
+        })?;
+        if text != marker_text() {
+            return Err(StateError::new(
+                &marker,
+                format!(
+                    "state directory of another format ({:?}); this ldprune uses format {STATE_FORMAT}",
+                    text.trim()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes `record` under a temp name; `publish` makes it visible.
+    pub fn stage_record(&self, record: &LinkRecord) -> Result<StagedFile, StateError> {
+        let bytes = codec::encode(FileKind::LinkRecord, RECORD_FORMAT, record)
+            .map_err(|e| StateError::new(&self.root, e))?;
+        let mut h = StructHasher::new(b"cwd");
+        h.str(&record.cwd);
+        let name = format!("{}-{:08x}.rec", record.identity, h.finish().0 as u32);
+        self.stage_bytes(&bytes, self.root.join("links").join(&name), &name)
+    }
+
+    fn stage_bytes(
+        &self,
+        bytes: &[u8],
+        dest: PathBuf,
+        name: &str,
+    ) -> Result<StagedFile, StateError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let temp = self.root.join("tmp").join(format!(
+            "{name}.{}.{nanos}.{}.tmp",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::write(&temp, bytes).map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            StateError::new(&temp, format!("cannot write: {e}"))
+        })?;
+        Ok(StagedFile { temp, dest })
+    }
+
+    /// Paths of all link records, sorted (so every reader sees one order).
+    pub fn record_paths(&self) -> Result<Vec<PathBuf>, StateError> {
+        let links = self.root.join("links");
+        let mut paths = Vec::new();
+        let entries = fs::read_dir(&links)
+            .map_err(|e| StateError::new(&links, format!("cannot list: {e}")))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| StateError::new(&links, format!("cannot list: {e}")))?;
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "rec") {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        Ok(paths)
+    }
+
+    /// Files left in `tmp/` by writers that never finished (killed links).
+    pub fn leftover_temps(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = fs::read_dir(self.root.join("tmp"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Loads every record; a file that cannot be used is returned as an
+    /// error (and left untouched), never half-used.
+    pub fn load_records(
+        &self,
+    ) -> Result<(Vec<(PathBuf, LinkRecord)>, Vec<StateError>), StateError> {
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        for path in self.record_paths()? {
+            match load_record(&path) {
+                Ok(r) => good.push((path, r)),
+                Err(e) => bad.push(e),
+            }
+        }
+        Ok((good, bad))
+    }
+}
+
+/// Reads and checks one record file.
+pub fn load_record(path: &Path) -> Result<LinkRecord, StateError> {
+    let bytes = fs::read(path).map_err(|e| StateError::new(path, format!("cannot read: {e}")))?;
+    let record: LinkRecord = codec::decode(FileKind::LinkRecord, RECORD_FORMAT, &bytes)
+        .map_err(|e| StateError::new(path, e))?;
+    record
+        .validate()
+        .map_err(|e| StateError::new(path, format!("damaged: {e}")))?;
+    Ok(record)
+}
+
+fn marker_text() -> String {
+    format!("ldprune state directory, format {STATE_FORMAT}\n")
+}

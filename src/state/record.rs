@@ -1,0 +1,168 @@
+//! The link record: everything Run-1 learns about one link.
+//!
+//! Names (symbols, sections, groups, C strings) are stored once per record
+//! in `strings` and referred to by index, so a record of a large link stays
+//! small and the merge can intern each distinct name once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::elf::hash::Hash128;
+use crate::elf::object::Target;
+use crate::elf::output::DynSymbol;
+use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
+use crate::identity::OutputKind;
+
+/// Index into [`LinkRecord::strings`].
+pub type Str = u32;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkStatus {
+    /// The link succeeded and its output was read.
+    Complete,
+    /// The link failed (or its output vanished): not a consumer, not a module.
+    Failed { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    pub identity: Hash128,
+    pub status: LinkStatus,
+    /// Why the recorded graph may miss code (LTO IR, unreadable inputs).
+    /// Empty when the graph is complete.
+    pub incomplete: Vec<String>,
+    /// Which linker ran the plugin, e.g. "GNU ld 2.40" or "gold 1.16".
+    pub linker: String,
+    pub kind: OutputKind,
+    /// `-o` as given, relative to `cwd`.
+    pub output: String,
+    pub cwd: String,
+    /// The linker's command line (after `@file` expansion).
+    pub argv: Vec<String>,
+    pub entry: Option<String>,
+    pub soname: Option<String>,
+    pub needed: Vec<String>,
+    /// Dynamic symbols the output defines and makes visible.
+    pub exports: Vec<DynSymbol>,
+    /// Undefined dynamic symbols of the output.
+    pub imports: Vec<DynSymbol>,
+    pub objects: Vec<ObjectRecord>,
+    /// Shared libraries the linker read, by path as it opened them.
+    pub shared_inputs: Vec<String>,
+    /// Linker scripts the linker read as inputs (e.g. libc.so).
+    pub scripts: Vec<String>,
+    /// C strings of the read-only data of all objects that could name a
+    /// symbol or a shared library. Sorted, unique.
+    pub cstrings: Vec<Str>,
+    pub strings: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRecord {
+    /// The file the linker named: the object itself, or the archive.
+    pub path: String,
+    /// Member name (from the ar header) when the object came from an archive.
+    pub member: Option<String>,
+    /// Offset of the member's data in the archive; 0 for a plain object.
+    pub offset: u64,
+    pub hash: Hash128,
+    pub sections: Vec<SectionRecord>,
+    pub symbols: Vec<SymbolRecord>,
+    /// Relocation edges from a section (index into `sections`).
+    pub edges: Vec<(u32, Target)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionRecord {
+    pub name: Str,
+    pub kind: SectionKind,
+    pub flags: u64,
+    pub size: u64,
+    /// COMDAT group signature.
+    pub group: Option<Str>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolRecord {
+    /// As spelled in the object's symbol table (`foo`, `foo@V1`, `foo@@V2`).
+    pub name: Str,
+    pub binding: Binding,
+    pub visibility: Visibility,
+    pub kind: SymbolType,
+    pub size: u64,
+    pub place: SymbolPlace,
+}
+
+impl LinkRecord {
+    /// The string at `id`; "?" for an index a damaged record could hold.
+    pub fn str(&self, id: Str) -> &str {
+        self.strings.get(id as usize).map_or("?", String::as_str)
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.status == LinkStatus::Complete
+    }
+
+    /// The output's file name without directories.
+    pub fn output_file_name(&self) -> &str {
+        self.output.rsplit('/').next().unwrap_or(&self.output)
+    }
+
+    /// Checks that every index points inside its table, so that later code
+    /// can index without checking. A record that fails this is damaged.
+    pub fn validate(&self) -> Result<(), String> {
+        let n = self.strings.len() as u32;
+        let bad_str = |s: Str| s >= n;
+        if self.cstrings.iter().any(|&s| bad_str(s)) {
+            return Err("C string index out of range".into());
+        }
+        for (i, o) in self.objects.iter().enumerate() {
+            let ns = o.sections.len() as u32;
+            let ny = o.symbols.len() as u32;
+            if o.sections
+                .iter()
+                .any(|s| bad_str(s.name) || s.group.is_some_and(bad_str))
+            {
+                return Err(format!("object {i}: section name index out of range"));
+            }
+            for s in &o.symbols {
+                if bad_str(s.name) || matches!(s.place, SymbolPlace::Section(x) if x >= ns) {
+                    return Err(format!("object {i}: symbol out of range"));
+                }
+            }
+            for &(from, to) in &o.edges {
+                let ok = from < ns
+                    && match to {
+                        Target::Symbol(s) => s < ny,
+                        Target::Section(s) => s < ns,
+                    };
+                if !ok {
+                    return Err(format!("object {i}: edge out of range"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds a record's string table: each distinct string once.
+#[derive(Default)]
+pub struct StringTable {
+    ids: std::collections::HashMap<String, Str>,
+    strings: Vec<String>,
+}
+
+impl StringTable {
+    pub fn intern(&mut self, s: &str) -> Str {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.strings.len() as Str;
+        self.strings.push(s.to_string());
+        self.ids.insert(s.to_string(), id);
+        id
+    }
+
+    pub fn into_strings(self) -> Vec<String> {
+        self.strings
+    }
+}
