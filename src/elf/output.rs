@@ -122,9 +122,12 @@ where
             kind: symbol_type_of(sym.st_type().0),
             binding: binding_of(sym.st_bind().0),
         };
+        // bfd writes each version definition as an absolute symbol of that name.
+        let version_marker = sym.st_shndx(endian) == elf::SHN_ABS
+            && entry.version.as_deref() == Some(entry.name.as_str());
         if !defined {
             facts.imports.push(entry);
-        } else if visible && sym.st_type() != elf::STT_SECTION {
+        } else if visible && sym.st_type() != elf::STT_SECTION && !version_marker {
             facts.exports.push(entry);
         }
     }

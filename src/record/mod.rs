@@ -242,7 +242,7 @@ impl Recorder {
             // Code the plugin did not see shows up as exports nobody recorded.
             for e in &facts.exports {
                 let name = e.name.as_str();
-                if e.version.as_deref() == Some(name) || is_linker_defined(name) {
+                if is_linker_defined(name) {
                     continue;
                 }
                 if !self.mentioned.contains(name) {

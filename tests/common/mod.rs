@@ -1,0 +1,258 @@
+//! Test helpers: real gcc, real ld.bfd and ld.gold, the built plugin.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use ldprune::state::record::{LinkRecord, ObjectRecord, SymbolRecord};
+use ldprune::state::{StateDir, load_record};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Linker {
+    Bfd,
+    Gold,
+}
+
+impl Linker {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Linker::Bfd => "-fuse-ld=bfd",
+            Linker::Gold => "-fuse-ld=gold",
+        }
+    }
+
+    /// The name the plugin records for this linker.
+    pub fn recorded_prefix(self) -> &'static str {
+        match self {
+            Linker::Bfd => "GNU ld ",
+            Linker::Gold => "gold ",
+        }
+    }
+}
+
+/// The plugin cargo built for this test run. `cargo test` builds the
+/// cdylib into target/<profile>/deps (next to the test binary) and copies it
+/// up to target/<profile> only on `cargo build`, so deps/ is the fresh one.
+pub fn plugin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let so = exe.parent().unwrap().join("libldprune.so");
+    assert!(so.exists(), "plugin not built at {}", so.display());
+    so
+}
+
+pub fn ldprune() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ldprune"))
+}
+
+/// A scratch directory with sources, a state directory and helpers to
+/// compile and link there.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub linker: Linker,
+}
+
+impl Fixture {
+    pub fn new(linker: Linker) -> Fixture {
+        Fixture {
+            dir: tempfile::Builder::new()
+                .prefix("ldprune-test-")
+                .tempdir()
+                .unwrap(),
+            linker,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.path("state")
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> &Self {
+        let p = self.path(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    /// Runs a command in the fixture directory; panics with its output on failure.
+    pub fn run(&self, cmd: &mut Command) -> Output {
+        let out = cmd.current_dir(self.dir.path()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{:?} failed:\n{}{}",
+            cmd,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// gcc with `args`, no plugin.
+    pub fn gcc(&self, args: &[&str]) -> Output {
+        self.run(Command::new("gcc").args(args))
+    }
+
+    pub fn gxx(&self, args: &[&str]) -> Output {
+        self.run(Command::new("g++").args(args))
+    }
+
+    /// The gcc arguments that load the plugin in Run-1 with this fixture's linker.
+    pub fn plugin_args(&self) -> Vec<String> {
+        vec![
+            self.linker.flag().to_string(),
+            format!("-Wl,-plugin,{}", plugin().display()),
+            "-Wl,-plugin-opt=run=1".to_string(),
+            format!("-Wl,-plugin-opt=state={}", self.state().display()),
+        ]
+    }
+
+    /// Links with `driver` (gcc or g++) through the plugin.
+    pub fn link_with(&self, driver: &str, args: &[&str]) -> Output {
+        self.run(Command::new(driver).args(self.plugin_args()).args(args))
+    }
+
+    pub fn link(&self, args: &[&str]) -> Output {
+        self.link_with("gcc", args)
+    }
+
+    /// Links `args` (which must contain `-o OUT`) once through the plugin
+    /// and once without it, and asserts the outputs are byte-identical. Both
+    /// links write OUT itself: the output name can be part of the output
+    /// (bfd names the base version after it).
+    pub fn link_identical_with(&self, driver: &str, args: &[&str]) -> Output {
+        let out = self.link_with(driver, args);
+        let o = args.iter().position(|a| *a == "-o").expect("-o in args") + 1;
+        let target = self.path(args[o]);
+        let with_plugin = self.path(&format!("{}.with-plugin", args[o]));
+        std::fs::rename(&target, &with_plugin).unwrap();
+        self.run(Command::new(driver).arg(self.linker.flag()).args(args));
+        let a = std::fs::read(&with_plugin).unwrap();
+        let b = std::fs::read(&target).unwrap();
+        assert!(a == b, "{} differs with and without the plugin", args[o]);
+        std::fs::rename(&with_plugin, &target).unwrap();
+        out
+    }
+
+    pub fn link_identical(&self, args: &[&str]) -> Output {
+        self.link_identical_with("gcc", args)
+    }
+
+    /// All records in the state directory (panics on a bad one).
+    pub fn records(&self) -> Vec<LinkRecord> {
+        let state = StateDir::open(&self.state()).unwrap();
+        state
+            .record_paths()
+            .unwrap()
+            .iter()
+            .map(|p| load_record(p).unwrap())
+            .collect()
+    }
+
+    /// The one record whose output file name is `name`.
+    pub fn record(&self, name: &str) -> LinkRecord {
+        let all = self.records();
+        let mut found: Vec<LinkRecord> = all
+            .into_iter()
+            .filter(|r| r.output_file_name() == name)
+            .collect();
+        assert_eq!(found.len(), 1, "records of {name}");
+        let r = found.pop().unwrap();
+        assert!(
+            r.linker.starts_with(self.linker.recorded_prefix()),
+            "recorded by {}",
+            r.linker
+        );
+        r
+    }
+}
+
+/// The object of `r` whose path (or member name) ends with `name`.
+pub fn object<'r>(r: &'r LinkRecord, name: &str) -> &'r ObjectRecord {
+    let found: Vec<&ObjectRecord> = r
+        .objects
+        .iter()
+        .filter(|o| match &o.member {
+            Some(m) => m == name,
+            None => o.path.ends_with(name),
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "objects named {name} in {}: {:?}",
+        r.output,
+        r.objects
+            .iter()
+            .map(|o| (&o.path, &o.member))
+            .collect::<Vec<_>>()
+    );
+    found[0]
+}
+
+/// What section `section` of `o` references: "symbol NAME" / "section NAME".
+pub fn refs(r: &LinkRecord, o: &ObjectRecord, section: &str) -> Vec<String> {
+    use ldprune::elf::object::Target;
+    let idx: Vec<usize> = o
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| r.str(s.name) == section)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(idx.len(), 1, "sections named {section}");
+    o.edges
+        .iter()
+        .filter(|(from, _)| *from as usize == idx[0])
+        .map(|&(_, to)| match to {
+            Target::Symbol(i) => format!("symbol {}", r.str(o.symbols[i as usize].name)),
+            Target::Section(i) => format!("section {}", r.str(o.sections[i as usize].name)),
+        })
+        .collect()
+}
+
+pub fn symbol<'r>(r: &LinkRecord, o: &'r ObjectRecord, name: &str) -> &'r SymbolRecord {
+    o.symbols
+        .iter()
+        .find(|s| r.str(s.name) == name)
+        .unwrap_or_else(|| panic!("no symbol {name} in {}", o.path))
+}
+
+/// The section a symbol of `o` is defined in.
+pub fn symbol_section(r: &LinkRecord, o: &ObjectRecord, name: &str) -> String {
+    match symbol(r, o, name).place {
+        ldprune::elf::types::SymbolPlace::Section(i) => {
+            r.str(o.sections[i as usize].name).to_string()
+        }
+        p => format!("{p:?}"),
+    }
+}
+
+pub fn exports(r: &LinkRecord) -> Vec<String> {
+    r.exports.iter().map(|d| d.spelled()).collect()
+}
+
+pub fn imports(r: &LinkRecord) -> Vec<String> {
+    r.imports.iter().map(|d| d.name.clone()).collect()
+}
+
+/// Declares `$name` as a test run once with bfd and once with gold.
+#[macro_export]
+macro_rules! both_linkers {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[test]
+            fn bfd() {
+                super::$body(super::common::Linker::Bfd)
+            }
+            #[test]
+            fn gold() {
+                super::$body(super::common::Linker::Gold)
+            }
+        }
+    };
+}

@@ -1,0 +1,409 @@
+//! Run-1 records of real links: C and C++ fixtures built with the system gcc
+//! and linked through the plugin by ld.bfd and by gold. Every link here is
+//! also linked without the plugin and must be byte-identical.
+
+mod common;
+
+use common::{Fixture, Linker, exports, imports, object, refs, symbol, symbol_section};
+use ldprune::elf::types::{Binding, SymbolPlace, SymbolType};
+use ldprune::identity::OutputKind;
+use ldprune::state::record::LinkStatus;
+
+const CFLAGS: &[&str] = &[
+    "-O1",
+    "-fPIC",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-c",
+];
+
+fn compile(f: &Fixture, src: &str, extra: &[&str]) {
+    let mut args: Vec<&str> = CFLAGS.to_vec();
+    args.extend_from_slice(extra);
+    args.push(src);
+    f.gcc(&args);
+}
+
+fn two_shared_libraries(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "two.c",
+        "int two_used(int x) { return x * 3; }\nint two_unused(void) { return 9; }\n",
+    )
+    .write(
+        "one.c",
+        "#include <dlfcn.h>\nint two_used(int);\n\
+         int one_used(int x) { return two_used(x) + 1; }\n\
+         int one_unused(void) { return 7; }\n\
+         void *one_lookup(void *h) { return dlsym(h, \"plugin_entry\"); }\n\
+         const char *one_plugin_name(void) { return \"libplug.so\"; }\n",
+    )
+    .write(
+        "main.c",
+        "#include <stdio.h>\nint one_used(int); int two_used(int);\n\
+         int main(void) { printf(\"%d\\n\", one_used(2)); return two_used(1) == 3 ? 0 : 1; }\n",
+    );
+    compile(&f, "two.c", &[]);
+    compile(&f, "one.c", &[]);
+    compile(&f, "main.c", &[]);
+    f.link_identical(&["-shared", "-o", "libtwo.so", "two.o"]);
+    f.link_identical(&["-shared", "-o", "libone.so", "one.o", "-L.", "-ltwo"]);
+    f.link_identical(&[
+        "-o",
+        "prog",
+        "main.o",
+        "-L.",
+        "-lone",
+        "-ltwo",
+        "-Wl,-rpath,$ORIGIN",
+    ]);
+    let out = f.run(&mut std::process::Command::new(f.path("prog")));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "7\n");
+
+    let one = f.record("libone.so");
+    assert_eq!(one.status, LinkStatus::Complete);
+    assert!(one.incomplete.is_empty(), "{:?}", one.incomplete);
+    assert_eq!(one.kind, OutputKind::Dyn);
+    let o = object(&one, "one.o");
+    assert_eq!(refs(&one, o, ".text.one_used"), vec!["symbol two_used"]);
+    assert_eq!(symbol_section(&one, o, "one_unused"), ".text.one_unused");
+    let ex = exports(&one);
+    for name in ["one_used", "one_unused", "one_lookup", "one_plugin_name"] {
+        assert!(
+            ex.contains(&name.to_string()),
+            "{name} not in exports {ex:?}"
+        );
+    }
+    assert!(imports(&one).contains(&"two_used".to_string()));
+    assert!(imports(&one).contains(&"dlsym".to_string()));
+    assert!(
+        one.needed.iter().any(|n| n == "libtwo.so"),
+        "{:?}",
+        one.needed
+    );
+    assert!(one.shared_inputs.iter().any(|s| s.ends_with("libtwo.so")));
+    let strings: Vec<&str> = one.cstrings.iter().map(|&c| one.str(c)).collect();
+    assert!(
+        strings.contains(&"plugin_entry") && strings.contains(&"libplug.so"),
+        "{strings:?}"
+    );
+    // crt files are recorded like any other input
+    assert!(one.objects.iter().any(|o| o.path.ends_with("crti.o")));
+
+    let prog = f.record("prog");
+    assert_eq!(prog.kind, OutputKind::Pie);
+    let m = object(&prog, "main.o");
+    let main_refs = refs(&prog, m, ".text.main");
+    assert!(
+        main_refs.contains(&"symbol one_used".to_string()),
+        "{main_refs:?}"
+    );
+    assert!(
+        main_refs.contains(&"symbol two_used".to_string()),
+        "{main_refs:?}"
+    );
+    let im = imports(&prog);
+    assert!(
+        im.contains(&"one_used".into()) && im.contains(&"two_used".into()),
+        "{im:?}"
+    );
+    assert!(
+        prog.imports
+            .iter()
+            .any(|d| d.name == "printf" && d.version.as_deref() == Some("GLIBC_2.2.5"))
+    );
+    assert_eq!(
+        prog.needed[..2],
+        ["libone.so".to_string(), "libtwo.so".to_string()]
+    );
+    assert_eq!(f.records().len(), 3);
+}
+both_linkers!(executable_with_two_shared_libraries, two_shared_libraries);
+
+fn archive_members(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write("used.c", "int arch_used(void) { return 1; }\n")
+        .write("unused.c", "int arch_unused(void) { return 2; }\n")
+        .write(
+            "a_very_long_member_name.c",
+            "int arch_long(void) { return 3; }\n",
+        )
+        .write("thin.c", "int thin_fn(void) { return 4; }\n")
+        .write(
+            "main.c",
+            "int arch_used(void); int arch_long(void); int thin_fn(void);\n\
+             int main(void) { return arch_used() + arch_long() + thin_fn() - 8; }\n",
+        );
+    for s in [
+        "used.c",
+        "unused.c",
+        "a_very_long_member_name.c",
+        "thin.c",
+        "main.c",
+    ] {
+        compile(&f, s, &[]);
+    }
+    f.run(std::process::Command::new("ar").args([
+        "rc",
+        "libx.a",
+        "used.o",
+        "unused.o",
+        "a_very_long_member_name.o",
+    ]));
+    f.run(std::process::Command::new("ar").args(["rcT", "libthin.a", "thin.o"]));
+    f.link_identical(&["-o", "prog", "main.o", "libx.a", "libthin.a"]);
+    let r = f.record("prog");
+    let used = object(&r, "used.o");
+    assert!(
+        used.path.ends_with("libx.a") && used.offset > 0,
+        "{} {}",
+        used.path,
+        used.offset
+    );
+    let long = object(&r, "a_very_long_member_name.o");
+    assert!(long.path.ends_with("libx.a"));
+    assert!(
+        !r.objects
+            .iter()
+            .any(|o| o.member.as_deref() == Some("unused.o"))
+    );
+    let thin = object(&r, "thin.o");
+    assert!(thin.path.ends_with("thin.o"));
+    assert_eq!(symbol_section(&r, thin, "thin_fn"), ".text.thin_fn");
+
+    // --whole-archive: every member once, the archive itself not as an object.
+    f.link_identical(&[
+        "-shared",
+        "-o",
+        "libw.so",
+        "-Wl,--whole-archive",
+        "libx.a",
+        "-Wl,--no-whole-archive",
+    ]);
+    let w = f.record("libw.so");
+    for m in ["used.o", "unused.o", "a_very_long_member_name.o"] {
+        object(&w, m);
+    }
+    assert!(
+        !w.objects
+            .iter()
+            .any(|o| o.path.ends_with("libx.a") && o.member.is_none())
+    );
+    let ex = exports(&w);
+    assert!(ex.contains(&"arch_unused".to_string()), "{ex:?}");
+}
+both_linkers!(archive_thin_archive_and_whole_archive, archive_members);
+
+fn versioned_symbols(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "ver.c",
+        "__asm__(\".symver foo_old, foo@V1\");\n__asm__(\".symver foo_new, foo@@V2\");\n\
+         int foo_old(void) { return 1; }\nint foo_new(void) { return 2; }\n\
+         int bar(void) { return 3; }\n",
+    )
+    .write(
+        "ver.map",
+        "V1 { global: bar; foo; local: *; };\nV2 { } V1;\n",
+    )
+    .write(
+        "use.c",
+        "int foo(void); int bar(void);\nint main(void) { return foo() + bar() - 5; }\n",
+    );
+    compile(&f, "ver.c", &[]);
+    compile(&f, "use.c", &[]);
+    f.link_identical(&[
+        "-shared",
+        "-o",
+        "libver.so",
+        "ver.o",
+        "-Wl,--version-script=ver.map",
+    ]);
+    f.link_identical(&[
+        "-o",
+        "usever",
+        "use.o",
+        "-L.",
+        "-lver",
+        "-Wl,-rpath,$ORIGIN",
+    ]);
+    f.run(&mut std::process::Command::new(f.path("usever")));
+    let r = f.record("libver.so");
+    let mut ex = exports(&r);
+    ex.retain(|n| !n.starts_with('_'));
+    ex.sort();
+    assert_eq!(ex, vec!["bar@@V1", "foo@@V2", "foo@V1"]);
+    let o = object(&r, "ver.o");
+    assert_eq!(symbol_section(&r, o, "foo@V1"), ".text.foo_old");
+    assert_eq!(symbol_section(&r, o, "foo@@V2"), ".text.foo_new");
+    let u = f.record("usever");
+    let foo = u.imports.iter().find(|d| d.name == "foo").unwrap();
+    assert_eq!(foo.version.as_deref(), Some("V2"));
+    assert_eq!(foo.version_file.as_deref(), Some("libver.so"));
+}
+both_linkers!(version_script_and_symbol_versions, versioned_symbols);
+
+fn cxx_comdat(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "tpl.cc",
+        "template <typename T> T twice(T x) { return x + x; }\n\
+         inline int inl(int x) { return x * 7; }\n\
+         int api(int x) { return twice(x) + inl(x) + twice<long>(x); }\n",
+    );
+    f.gxx(&["-O0", "-fPIC", "-ffunction-sections", "-c", "tpl.cc"]);
+    f.link_identical_with("g++", &["-shared", "-o", "libtpl.so", "tpl.o"]);
+    let r = f.record("libtpl.so");
+    let o = object(&r, "tpl.o");
+    let sec = o
+        .sections
+        .iter()
+        .find(|s| r.str(s.name) == ".text._Z5twiceIiET_S0_")
+        .expect("template instance section");
+    assert_eq!(sec.group.map(|g| r.str(g)), Some("_Z5twiceIiET_S0_"));
+    assert_eq!(symbol(&r, o, "_Z3inli").binding, Binding::Weak);
+    let api_refs = refs(&r, o, ".text._Z3apii");
+    for s in [
+        "symbol _Z5twiceIiET_S0_",
+        "symbol _Z3inli",
+        "symbol _Z5twiceIlET_S0_",
+    ] {
+        assert!(api_refs.contains(&s.to_string()), "{api_refs:?}");
+    }
+}
+both_linkers!(cxx_inline_and_templates_comdat, cxx_comdat);
+
+fn symbol_kinds(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "kinds.c",
+        "__thread int tls_counter;\n\
+         int bump(void) { return ++tls_counter; }\n\
+         int common_var;\n\
+         __attribute__((weak)) int weak_fn(void) { return 1; }\n\
+         extern int maybe(void) __attribute__((weak));\n\
+         int call_maybe(void) { return maybe ? maybe() : 0; }\n\
+         static int impl(void) { return 42; }\n\
+         static int (*resolve(void))(void) { return impl; }\n\
+         int fancy(void) __attribute__((ifunc(\"resolve\")));\n\
+         int use_common(void) { return common_var; }\n",
+    );
+    compile(&f, "kinds.c", &["-fcommon"]);
+    f.link_identical(&["-shared", "-o", "libkinds.so", "kinds.o"]);
+    let r = f.record("libkinds.so");
+    let o = object(&r, "kinds.o");
+    assert_eq!(symbol(&r, o, "tls_counter").kind, SymbolType::Tls);
+    assert_eq!(symbol(&r, o, "common_var").place, SymbolPlace::Common);
+    assert_eq!(symbol(&r, o, "weak_fn").binding, Binding::Weak);
+    let maybe = symbol(&r, o, "maybe");
+    assert_eq!(
+        (maybe.binding, maybe.place),
+        (Binding::Weak, SymbolPlace::Undefined)
+    );
+    assert_eq!(symbol(&r, o, "fancy").kind, SymbolType::Ifunc);
+    assert!(refs(&r, o, ".text.bump").contains(&"symbol tls_counter".to_string()));
+    let tls = r.exports.iter().find(|d| d.name == "tls_counter").unwrap();
+    assert_eq!(tls.kind, SymbolType::Tls);
+    assert!(
+        r.exports
+            .iter()
+            .any(|d| d.name == "fancy" && d.kind == SymbolType::Ifunc)
+    );
+}
+both_linkers!(tls_weak_common_and_ifunc, symbol_kinds);
+
+fn failing_link(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "bad.c",
+        "int missing(void);\nint main(void) { return missing(); }\n",
+    );
+    compile(&f, "bad.c", &[]);
+    let out = std::process::Command::new("gcc")
+        .args(f.plugin_args())
+        .args(["-o", "bad", "bad.o"])
+        .current_dir(f.dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing"), "{stderr}");
+    assert!(
+        !stderr.contains("ldprune"),
+        "the plugin must not add noise: {stderr}"
+    );
+    // Recorded as failed, or not at all; never as a good link.
+    for r in f.records() {
+        assert!(
+            !r.is_complete(),
+            "failed link recorded as complete: {:?}",
+            r.status
+        );
+    }
+}
+both_linkers!(failed_link_is_never_a_good_record, failing_link);
+
+fn lto_object(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write("l.c", "int lto_fn(int x) { return x + 1; }\n")
+        .write(
+            "m.c",
+            "int lto_fn(int);\nint main(void) { return lto_fn(-1); }\n",
+        );
+    compile(&f, "l.c", &["-flto"]);
+    compile(&f, "m.c", &[]);
+    f.link(&["-flto", "-o", "prog", "m.o", "l.o"]);
+    let r = f.record("prog");
+    assert!(r.is_complete());
+    assert!(
+        r.incomplete
+            .iter()
+            .any(|w| w.contains("l.o") && w.contains("LTO")),
+        "{:?}",
+        r.incomplete
+    );
+    assert!(!r.objects.iter().any(|o| o.path.ends_with("l.o")));
+}
+both_linkers!(lto_input_marks_record_incomplete, lto_object);
+
+fn output_kinds(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write("a.c", "int fa(void) { return 1; }\n").write(
+        "b.c",
+        "int fa(void);\nint main(void) { return fa() - 1; }\n",
+    );
+    compile(&f, "a.c", &[]);
+    compile(&f, "b.c", &[]);
+    f.link_identical(&["-r", "-o", "ab.o", "a.o", "b.o"]);
+    f.link_identical(&["-no-pie", "-o", "exe", "ab.o"]);
+    f.link_identical(&["-pie", "-o", "pie", "a.o", "b.o"]);
+    let rel = f.record("ab.o");
+    assert_eq!(rel.kind, OutputKind::Rel);
+    assert!(rel.is_complete());
+    assert!(rel.exports.is_empty());
+    assert_eq!(f.record("exe").kind, OutputKind::Exec);
+    assert_eq!(f.record("pie").kind, OutputKind::Pie);
+    // The -r output is an input like any other object.
+    let exe = f.record("exe");
+    let ab = object(&exe, "ab.o");
+    assert_eq!(refs(&exe, ab, ".text.main"), vec!["symbol fa"]);
+}
+both_linkers!(relocatable_exec_and_pie_outputs, output_kinds);
+
+fn rel_relocations_32bit(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "r32.c",
+        "int g32(int x) { return x + 5; }\nint f32(int x) { return g32(x) * 2; }\n",
+    );
+    compile(&f, "r32.c", &["-m32", "-O0"]);
+    f.link_identical(&["-m32", "-shared", "-o", "lib32.so", "r32.o"]);
+    let r = f.record("lib32.so");
+    let o = object(&r, "r32.o");
+    assert!(refs(&r, o, ".text.f32").contains(&"symbol g32".to_string()));
+    let mut ex = exports(&r);
+    ex.retain(|n| !n.starts_with('_')); // gold also exports _end, _edata, __bss_start
+    ex.sort();
+    assert_eq!(ex, vec!["f32", "g32"]);
+}
+both_linkers!(elf32_rel_relocations, rel_relocations_32bit);
