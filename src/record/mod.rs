@@ -261,10 +261,22 @@ impl Recorder {
             status,
             incomplete: self.incomplete,
             linker: self.info.linker,
+            recorded_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
             kind,
             output,
             cwd: self.info.cwd,
-            argv: self.line.args,
+            // argv[0] and the arguments after @file expansion: what
+            // parse_link_line needs to compute the identity again.
+            argv: self
+                .info
+                .argv
+                .first()
+                .cloned()
+                .into_iter()
+                .chain(self.line.args)
+                .collect(),
             entry: self.line.entry,
             soname: facts.soname,
             needed: facts.needed,

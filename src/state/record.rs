@@ -32,11 +32,15 @@ pub struct LinkRecord {
     pub incomplete: Vec<String>,
     /// Which linker ran the plugin, e.g. "GNU ld 2.40" or "gold 1.16".
     pub linker: String,
+    /// When the link finished (ns since the Unix epoch): of several records
+    /// of one output file, the newest describes the file.
+    pub recorded_at: u64,
     pub kind: OutputKind,
     /// `-o` as given, relative to `cwd`.
     pub output: String,
     pub cwd: String,
-    /// The linker's command line (after `@file` expansion).
+    /// The linker's command line: argv[0], then the arguments after `@file`
+    /// expansion.
     pub argv: Vec<String>,
     pub entry: Option<String>,
     pub soname: Option<String>,
