@@ -237,9 +237,9 @@ fn versioned_symbols(linker: Linker) {
     assert_eq!(symbol_section(&r, o, "foo@V1"), ".text.foo_old");
     assert_eq!(symbol_section(&r, o, "foo@@V2"), ".text.foo_new");
     let u = f.record("usever");
-    let foo = u.imports.iter().find(|d| d.name == "foo").unwrap();
-    assert_eq!(foo.version.as_deref(), Some("V2"));
-    assert_eq!(foo.version_file.as_deref(), Some("libver.so"));
+    let import = u.imports.iter().find(|d| d.name == "foo").unwrap();
+    assert_eq!(import.version.as_deref(), Some("V2"));
+    assert_eq!(import.version_file.as_deref(), Some("libver.so"));
 }
 both_linkers!(version_script_and_symbol_versions, versioned_symbols);
 

@@ -12,7 +12,7 @@ use crate::state::StateError;
 use crate::state::record::{LinkRecord, LinkStatus, ObjectRecord};
 
 pub fn run(dir: &Path, filter: Option<&str>, as_json: bool) -> Result<i32, StateError> {
-    let (records, bad) = super::load(dir)?;
+    let super::Loaded { records, bad } = super::load(dir)?;
     let chosen: Vec<&LinkRecord> = records
         .iter()
         .map(|(_, r)| r)

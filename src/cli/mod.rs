@@ -7,8 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::state::record::LinkRecord;
-use crate::state::{StateDir, StateError};
+use crate::state::{Loaded, StateDir, StateError};
 
 #[derive(Parser)]
 #[command(
@@ -67,17 +66,13 @@ pub fn main() -> i32 {
 }
 
 /// Loads all records of a state directory; unusable files are reported on
-/// stderr by path (and left alone). Returns the records and how many files
-/// were skipped.
-fn load(
-    dir: &std::path::Path,
-) -> Result<(Vec<(PathBuf, LinkRecord)>, Vec<StateError>), StateError> {
-    let state = StateDir::open(dir)?;
-    let (records, bad) = state.load_records()?;
-    for e in &bad {
+/// stderr by path (and left alone).
+fn load(dir: &std::path::Path) -> Result<Loaded, StateError> {
+    let loaded = StateDir::open(dir)?.load_records()?;
+    for e in &loaded.bad {
         eprintln!("ldprune: error: {e} (skipped)");
     }
-    Ok((records, bad))
+    Ok(loaded)
 }
 
 /// Writes command output to stdout; a closed pipe (`| head`) is not an error.

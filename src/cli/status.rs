@@ -9,7 +9,7 @@ use crate::state::record::LinkStatus;
 use crate::state::{STATE_FORMAT, StateDir, StateError};
 
 pub fn run(dir: &Path) -> Result<i32, StateError> {
-    let (records, bad) = super::load(dir)?;
+    let super::Loaded { records, bad } = super::load(dir)?;
     let mut kinds: BTreeMap<OutputKind, usize> = BTreeMap::new();
     let mut modules = HashSet::new();
     let mut hashes = HashSet::new();

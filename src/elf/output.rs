@@ -86,7 +86,7 @@ where
                 facts.soname = Some(string()?);
             } else if tag == elf::DT_FLAGS_1 {
                 let v: u64 = d.d_val(endian).into();
-                facts.pie = v & u64::from(elf::DF_1_PIE.0) != 0;
+                facts.pie = v & elf::DF_1_PIE.0 != 0;
             }
         }
     }

@@ -53,6 +53,13 @@ impl fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
+/// The records of a state directory, and the files that could not be used.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub records: Vec<(PathBuf, LinkRecord)>,
+    pub bad: Vec<StateError>,
+}
+
 #[derive(Debug, Clone)]
 pub struct StateDir {
     root: PathBuf,
@@ -214,18 +221,15 @@ impl StateDir {
 
     /// Loads every record; a file that cannot be used is returned as an
     /// error (and left untouched), never half-used.
-    pub fn load_records(
-        &self,
-    ) -> Result<(Vec<(PathBuf, LinkRecord)>, Vec<StateError>), StateError> {
-        let mut good = Vec::new();
-        let mut bad = Vec::new();
+    pub fn load_records(&self) -> Result<Loaded, StateError> {
+        let mut loaded = Loaded::default();
         for path in self.record_paths()? {
             match load_record(&path) {
-                Ok(r) => good.push((path, r)),
-                Err(e) => bad.push(e),
+                Ok(r) => loaded.records.push((path, r)),
+                Err(e) => loaded.bad.push(e),
             }
         }
-        Ok((good, bad))
+        Ok(loaded)
     }
 }
 
