@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod elf;
+pub mod fasthash;
 pub mod identity;
 pub mod plugin;
 pub mod record;

@@ -1,9 +1,10 @@
-//! The structural hasher: a streaming XXH3-128 over length-prefixed fields,
-//! so that adjacent fields cannot run into each other.
+//! The structural hasher: XXH3-128 over length-prefixed fields, so that
+//! adjacent fields cannot run into each other. Fields are collected in a
+//! buffer and hashed once: many tiny updates of a streaming hasher cost more.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128;
 
 /// A 128-bit hash, printed as 32 hex digits.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -28,23 +29,23 @@ impl std::str::FromStr for Hash128 {
     }
 }
 
-pub struct StructHasher(Xxh3);
+pub struct StructHasher(Vec<u8>);
 
 impl StructHasher {
     /// `domain` separates hashes of different kinds of things.
     pub fn new(domain: &[u8]) -> Self {
-        let mut h = StructHasher(Xxh3::new());
+        let mut h = StructHasher(Vec::with_capacity(4096));
         h.bytes(domain);
         h
     }
 
     pub fn u64(&mut self, v: u64) {
-        self.0.update(&v.to_le_bytes());
+        self.0.extend_from_slice(&v.to_le_bytes());
     }
 
     pub fn bytes(&mut self, b: &[u8]) {
         self.u64(b.len() as u64);
-        self.0.update(b);
+        self.0.extend_from_slice(b);
     }
 
     pub fn str(&mut self, s: &str) {
@@ -52,6 +53,6 @@ impl StructHasher {
     }
 
     pub fn finish(&self) -> Hash128 {
-        Hash128(self.0.digest128())
+        Hash128(xxh3_128(&self.0))
     }
 }

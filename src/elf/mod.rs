@@ -5,6 +5,7 @@ pub mod archive;
 pub mod hash;
 pub mod object;
 pub mod output;
+pub mod sparse;
 pub mod types;
 
 use std::fmt;

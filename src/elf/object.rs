@@ -2,6 +2,8 @@
 //! symbols, the section -> symbol/section edges its relocations make, the
 //! identifier-like C strings of its read-only data, and its structural hash.
 
+use std::borrow::Cow;
+
 use object::elf;
 use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym, SymbolTable};
 use object::{Endianness, ReadRef, SectionIndex, SymbolIndex};
@@ -12,21 +14,22 @@ use super::types::{
     visibility_of,
 };
 use super::{ElfError, is_debug_section};
+use crate::fasthash::FxHashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SectionFact {
-    pub name: String,
+pub struct SectionFact<'d> {
+    pub name: Cow<'d, str>,
     pub kind: SectionKind,
     pub flags: u64,
     pub size: u64,
     /// Signature of the COMDAT group the section belongs to.
-    pub group: Option<String>,
+    pub group: Option<Cow<'d, str>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SymbolFact {
+pub struct SymbolFact<'d> {
     /// As spelled in the symbol table, versions included (`foo@@V2`).
-    pub name: String,
+    pub name: Cow<'d, str>,
     pub binding: Binding,
     pub visibility: Visibility,
     pub kind: SymbolType,
@@ -47,20 +50,20 @@ pub enum Target {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct ObjectFacts {
+pub struct ObjectFacts<'d> {
     pub hash: Hash128,
     /// The object carries GCC/LLVM LTO IR (`.gnu.lto_*` / `.llvm.lto` sections).
     pub lto_ir: bool,
-    pub sections: Vec<SectionFact>,
-    pub symbols: Vec<SymbolFact>,
+    pub sections: Vec<SectionFact<'d>>,
+    pub symbols: Vec<SymbolFact<'d>>,
     /// (from section, to), sorted and without duplicates.
     pub edges: Vec<(u32, Target)>,
     /// Identifier-like or `.so`-like C strings of read-only data, sorted, unique.
-    pub cstrings: Vec<String>,
+    pub cstrings: Vec<Cow<'d, str>>,
 }
 
 /// Parses a relocatable ELF object held in `data`.
-pub fn parse_object<'data, R: ReadRef<'data>>(data: R) -> Result<ObjectFacts, ElfError> {
+pub fn parse_object<'data, R: ReadRef<'data>>(data: R) -> Result<ObjectFacts<'data>, ElfError> {
     let ident = data
         .read_bytes_at(0, 16)
         .map_err(|_| ElfError::new("file too short for an ELF header"))?;
@@ -74,7 +77,7 @@ pub fn parse_object<'data, R: ReadRef<'data>>(data: R) -> Result<ObjectFacts, El
     }
 }
 
-fn parse_as<'data, Elf, R>(data: R) -> Result<ObjectFacts, ElfError>
+fn parse_as<'data, Elf, R>(data: R) -> Result<ObjectFacts<'data>, ElfError>
 where
     Elf: FileHeader<Endian = Endianness>,
     R: ReadRef<'data>,
@@ -241,12 +244,12 @@ fn comdat_groups<'data, Elf, R>(
     symtab: &SymbolTable<'data, Elf, R>,
     endian: Endianness,
     data: R,
-) -> Result<std::collections::HashMap<usize, String>, ElfError>
+) -> Result<FxHashMap<usize, Cow<'data, str>>, ElfError>
 where
     Elf: FileHeader<Endian = Endianness>,
     R: ReadRef<'data>,
 {
-    let mut groups = std::collections::HashMap::new();
+    let mut groups = FxHashMap::default();
     for section in sections.iter() {
         let Some((flags, members)) = section.group(endian, data)? else {
             continue;
@@ -329,7 +332,7 @@ fn is_read_only_data(sh_type: elf::SectionType, flags: u64) -> bool {
 /// (dlsym) or a shared object (dlopen). In sections not marked as strings,
 /// only whole strings count: a run must start at the section start or after
 /// a NUL byte, and end with a NUL.
-fn collect_cstrings(bytes: &[u8], is_strings: bool, out: &mut Vec<String>) {
+fn collect_cstrings<'d>(bytes: &'d [u8], is_strings: bool, out: &mut Vec<Cow<'d, str>>) {
     let mut rest = bytes;
     while !rest.is_empty() {
         let Some(end) = rest.iter().position(|&b| b == 0) else {
@@ -339,7 +342,7 @@ fn collect_cstrings(bytes: &[u8], is_strings: bool, out: &mut Vec<String>) {
         rest = &rest[end + 1..];
         if (is_strings || s.len() >= 2) && is_candidate_name(s) {
             // is_candidate_name admits ASCII only.
-            out.push(String::from_utf8_lossy(s).into_owned());
+            out.push(String::from_utf8_lossy(s));
         }
     }
 }
@@ -359,8 +362,8 @@ pub fn is_candidate_name(s: &[u8]) -> bool {
             .all(|&b| ident(b) || matches!(b, b'/' | b'-' | b'+' | b'@'))
 }
 
-fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 #[cfg(test)]

@@ -53,6 +53,8 @@ pub struct Session {
     opts: Options,
     state: Option<StateDir>,
     stage: Stage,
+    /// Time spent in claim_file, for the debug log.
+    claim_time: std::time::Duration,
 }
 
 impl Session {
@@ -99,6 +101,7 @@ impl Session {
             opts: opts.clone(),
             state: Some(state),
             stage,
+            claim_time: std::time::Duration::ZERO,
         };
         Ok((Some(session), opts))
     }
@@ -110,7 +113,9 @@ impl Session {
     /// claim_file: look at the input; never claim it in Run-1.
     pub fn claim_file(&mut self, input: &InputFile) -> Result<bool, Failure> {
         if let Stage::Recording(r) = &mut self.stage {
+            let t = std::time::Instant::now();
             r.add_input(input);
+            self.claim_time += t.elapsed();
         }
         Ok(false)
     }
@@ -120,10 +125,18 @@ impl Session {
     pub fn cleanup(&mut self) -> Result<(), Failure> {
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         if let (Stage::Recording(r), Some(state)) = (stage, &self.state) {
-            let finished = r.finish();
+            let t = std::time::Instant::now();
+            let finished = r
+                .finish()
+                .map_err(|e| Failure(format!("cannot record this link: {e}")))?;
             let pending = finished
                 .stage(state)
                 .map_err(|e| Failure(format!("cannot record this link: {e}")))?;
+            log::debug!(
+                "claim_file {:?}, cleanup {:?}",
+                self.claim_time,
+                t.elapsed()
+            );
             self.stage = Stage::Staged(Box::new(pending));
         }
         Ok(())

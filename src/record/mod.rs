@@ -1,25 +1,22 @@
 //! Run-1: turns the inputs a linker shows us and its finished output into a
 //! link record. Never changes the link.
 
+mod collect;
 mod input;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use log::{debug, warn};
-
-use crate::elf::hash::Hash128;
-use crate::elf::object::{ObjectFacts, parse_object};
+use crate::elf::object::parse_object;
 use crate::elf::output::{looks_complete, parse_output};
-use crate::elf::{FileClass, archive, classify};
+use crate::elf::sparse::read_dynamic_parts;
+use crate::elf::{FileClass, classify};
 use crate::identity::{LinkLine, OutputKind, link_identity, parse_link_line};
-use crate::state::record::{
-    LinkRecord, LinkStatus, ObjectRecord, SectionRecord, StringTable, SymbolRecord,
-};
+use crate::state::record::{LinkRecord, LinkStatus};
 use crate::state::{StagedFile, StateDir, StateError};
 
+use collect::Collected;
 pub use input::InputFile;
 
 /// What the linker tells the plugin about the link before any input.
@@ -40,18 +37,7 @@ pub struct LinkInfo {
 pub struct Recorder {
     info: LinkInfo,
     line: LinkLine,
-    seen: HashSet<(String, u64)>,
-    objects: Vec<ObjectRecord>,
-    strings: StringTable,
-    cstrings: BTreeSet<u32>,
-    shared_inputs: Vec<String>,
-    scripts: Vec<String>,
-    incomplete: Vec<String>,
-    /// Structural hashes of plain objects, by the name the linker gave.
-    hashes: HashMap<String, Hash128>,
-    long_names: HashMap<String, Option<Vec<u8>>>,
-    /// Names any recorded object defines or references (version stripped).
-    mentioned: HashSet<String>,
+    collected: Collected,
 }
 
 /// A finished link: its record and a stamp of the output as it was at cleanup.
@@ -88,121 +74,18 @@ impl Recorder {
         Recorder {
             info,
             line,
-            seen: HashSet::new(),
-            objects: Vec::new(),
-            strings: StringTable::default(),
-            cstrings: BTreeSet::new(),
-            shared_inputs: Vec::new(),
-            scripts: Vec::new(),
-            incomplete: Vec::new(),
-            hashes: HashMap::new(),
-            long_names: HashMap::new(),
-            mentioned: HashSet::new(),
+            collected: Collected::default(),
         }
     }
 
     /// Looks at one input the linker offers (claim_file). Never claims it.
     pub fn add_input(&mut self, input: &InputFile) {
-        if !self.seen.insert((input.name.to_string(), input.offset)) {
-            return; // offered twice (archive members can be)
-        }
-        let head = input.head();
-        match classify(&head) {
-            // --whole-archive: bfd also offers the archive itself; its
-            // members come one by one.
-            FileClass::Archive | FileClass::ThinArchive => {}
-            FileClass::Relocatable => self.add_object(input),
-            FileClass::SharedObject => self.shared_inputs.push(input.name.to_string()),
-            FileClass::Text => self.scripts.push(input.name.to_string()),
-            FileClass::Executable | FileClass::Unknown => {
-                debug!(
-                    "ignoring input {} (not an object, library or script)",
-                    input.name
-                )
-            }
-        }
-    }
-
-    fn add_object(&mut self, input: &InputFile) {
-        let facts = match input.parse_object() {
-            Ok(f) => f,
-            Err(e) => {
-                let what = format!("{}: cannot be analysed: {e}", input.display_name());
-                warn!("{what}; the link's exports will all be kept");
-                self.incomplete.push(what);
-                return;
-            }
-        };
-        if facts.lto_ir {
-            self.incomplete.push(format!(
-                "{}: LTO IR object, not analysed",
-                input.display_name()
-            ));
-            return;
-        }
-        let member = if input.offset > 0 {
-            let long_names = self
-                .long_names
-                .entry(input.name.to_string())
-                .or_insert_with(|| archive::long_names(input.file));
-            archive::member_name(input.file, input.offset, &mut || long_names.clone())
-        } else {
-            self.hashes.insert(input.name.to_string(), facts.hash);
-            None
-        };
-        self.push_object(input.name.to_string(), member, input.offset, facts);
-    }
-
-    fn push_object(
-        &mut self,
-        path: String,
-        member: Option<String>,
-        offset: u64,
-        facts: ObjectFacts,
-    ) {
-        let s = &mut self.strings;
-        let sections = facts
-            .sections
-            .iter()
-            .map(|f| SectionRecord {
-                name: s.intern(&f.name),
-                kind: f.kind,
-                flags: f.flags,
-                size: f.size,
-                group: f.group.as_deref().map(|g| s.intern(g)),
-            })
-            .collect();
-        let symbols = facts
-            .symbols
-            .iter()
-            .map(|f| {
-                self.mentioned.insert(unversioned(&f.name).to_string());
-                SymbolRecord {
-                    name: s.intern(&f.name),
-                    binding: f.binding,
-                    visibility: f.visibility,
-                    kind: f.kind,
-                    size: f.size,
-                    place: f.place,
-                }
-            })
-            .collect();
-        for c in &facts.cstrings {
-            self.cstrings.insert(s.intern(c));
-        }
-        self.objects.push(ObjectRecord {
-            path,
-            member,
-            offset,
-            hash: facts.hash,
-            sections,
-            symbols,
-            edges: facts.edges,
-        });
+        self.collected.add(input);
     }
 
     /// Called from cleanup: reads the output and builds the record.
-    pub fn finish(mut self) -> Finished {
+    pub fn finish(self) -> Result<Finished, String> {
+        let mut c = self.collected;
         let kind = self.info.output_kind.unwrap_or(self.line.kind);
         let output = self
             .info
@@ -213,15 +96,19 @@ impl Recorder {
         // Identity from the command line; objects the linker never showed us
         // (claimed by the LTO plugin) are read here, and flagged.
         let mut unseen_lto = Vec::new();
-        let hashes = &self.hashes;
+        let hashes = &c.hashes;
         let identity = link_identity(&self.line, |path| {
             if let Some(h) = hashes.get(path) {
                 return Some(*h);
             }
-            let data = std::fs::read(path).ok()?;
-            if classify(&data[..data.len().min(64)]) != FileClass::Relocatable {
+            // Only objects count; look at the head before reading a file.
+            let mut file = File::open(path).ok()?;
+            let mut head = [0u8; 64];
+            let n = std::io::Read::read(&mut file, &mut head).ok()?;
+            if classify(&head[..n]) != FileClass::Relocatable {
                 return None;
             }
+            let data = std::fs::read(path).ok()?;
             let facts = parse_object(&data[..]).ok()?;
             if facts.lto_ir {
                 unseen_lto.push(path.to_string());
@@ -229,7 +116,7 @@ impl Recorder {
             Some(facts.hash)
         });
         for p in unseen_lto {
-            self.incomplete.push(format!(
+            c.incomplete.push(format!(
                 "{p}: LTO IR object claimed by another plugin, not analysed"
             ));
         }
@@ -239,19 +126,24 @@ impl Recorder {
         let facts = facts.unwrap_or_default();
 
         if status == LinkStatus::Complete {
-            // Code the plugin did not see shows up as exports nobody recorded.
-            for e in &facts.exports {
-                let name = e.name.as_str();
-                if is_linker_defined(name) {
-                    continue;
-                }
-                if !self.mentioned.contains(name) {
-                    self.incomplete.push(format!(
-                        "exports {} which no recorded input defines",
-                        e.spelled()
-                    ));
-                    break;
-                }
+            // Code the plugin did not see shows up as exports whose name no
+            // recorded object spells (plain, or with the export's version).
+            let known = |e: &crate::elf::output::DynSymbol| {
+                c.strings.contains(&e.name)
+                    || e.version.as_ref().is_some_and(|v| {
+                        c.strings.contains(&format!("{}@@{v}", e.name))
+                            || c.strings.contains(&format!("{}@{v}", e.name))
+                    })
+            };
+            if let Some(e) = facts
+                .exports
+                .iter()
+                .find(|e| !known(e) && !is_linker_defined(&e.name))
+            {
+                c.incomplete.push(format!(
+                    "exports {} which no recorded input defines",
+                    e.spelled()
+                ));
             }
         }
 
@@ -259,7 +151,7 @@ impl Recorder {
         let record = LinkRecord {
             identity,
             status,
-            incomplete: self.incomplete,
+            incomplete: c.incomplete,
             linker: self.info.linker,
             recorded_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -282,17 +174,17 @@ impl Recorder {
             needed: facts.needed,
             exports: facts.exports,
             imports: facts.imports,
-            objects: self.objects,
-            shared_inputs: self.shared_inputs,
-            scripts: self.scripts,
-            cstrings: self.cstrings.into_iter().collect(),
-            strings: self.strings.into_strings(),
+            objects: c.objects,
+            shared_inputs: c.shared_inputs,
+            scripts: c.scripts,
+            cstrings: c.cstrings.into_iter().collect(),
+            strings: c.strings.into_pool(),
         };
-        Finished {
+        Ok(Finished {
             record,
             output_path,
             stamp,
-        }
+        })
     }
 }
 
@@ -306,19 +198,22 @@ fn read_output(
         Ok(f) => f,
         Err(e) => return failed(format!("output {} missing: {e}", path.display())),
     };
-    let cache = object::ReadCache::new(&file);
+    let bytes = match read_dynamic_parts(&file) {
+        Ok(b) => b,
+        Err(e) => return failed(format!("cannot read output {}: {e}", path.display())),
+    };
     let e_type = match kind {
         OutputKind::Rel => 1,
         OutputKind::Exec => 2,
         OutputKind::Pie | OutputKind::Dyn => 3,
     };
-    if !looks_complete(&cache, e_type) {
+    if !looks_complete(&bytes[..], e_type) {
         return failed("output is not a complete ELF file: the link failed".to_string());
     }
     if kind == OutputKind::Rel {
         return (LinkStatus::Complete, None);
     }
-    match parse_output(&cache) {
+    match parse_output(&bytes[..]) {
         Ok(f) => (LinkStatus::Complete, Some(f)),
         Err(e) => failed(format!("cannot read output {}: {e}", path.display())),
     }
@@ -361,11 +256,6 @@ impl Pending {
         }
         staged.publish()
     }
-}
-
-/// `foo@@V2` and `foo@V1` -> `foo`.
-pub fn unversioned(name: &str) -> &str {
-    name.split_once('@').map_or(name, |(n, _)| n)
 }
 
 /// Names the linker itself defines (or the C runtime's linker scripts do).

@@ -7,9 +7,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::elf::hash::Hash128;
+use std::hash::Hasher;
+
 use crate::elf::object::Target;
 use crate::elf::output::DynSymbol;
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
+use crate::fasthash::{FxHashMap, FxHasher};
 use crate::identity::OutputKind;
 
 /// Index into [`LinkRecord::strings`].
@@ -57,7 +60,7 @@ pub struct LinkRecord {
     /// C strings of the read-only data of all objects that could name a
     /// symbol or a shared library. Sorted, unique.
     pub cstrings: Vec<Str>,
-    pub strings: Vec<String>,
+    pub strings: StringPool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +102,7 @@ pub struct SymbolRecord {
 impl LinkRecord {
     /// The string at `id`; "?" for an index a damaged record could hold.
     pub fn str(&self, id: Str) -> &str {
-        self.strings.get(id as usize).map_or("?", String::as_str)
+        self.strings.get(id).unwrap_or("?")
     }
 
     pub fn is_complete(&self) -> bool {
@@ -114,6 +117,9 @@ impl LinkRecord {
     /// Checks that every index points inside its table, so that later code
     /// can index without checking. A record that fails this is damaged.
     pub fn validate(&self) -> Result<(), String> {
+        if !self.strings.check() {
+            return Err("string table damaged".into());
+        }
         let n = self.strings.len() as u32;
         let bad_str = |s: Str| s >= n;
         if self.cstrings.iter().any(|&s| bad_str(s)) {
@@ -148,25 +154,92 @@ impl LinkRecord {
     }
 }
 
-/// Builds a record's string table: each distinct string once.
+/// A record's strings: one text buffer and where each string ends. One
+/// allocation instead of one per name, in memory and when loading.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StringPool {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl StringPool {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, id: Str) -> Option<&str> {
+        let i = id as usize;
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..end)
+    }
+
+    fn push(&mut self, s: &str) -> Str {
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
+        (self.ends.len() - 1) as Str
+    }
+
+    /// Checks that the ends are ordered and on character boundaries.
+    fn check(&self) -> bool {
+        let mut prev = 0usize;
+        self.ends.iter().all(|&e| {
+            let e = e as usize;
+            let ok = e >= prev && e <= self.text.len() && self.text.is_char_boundary(e);
+            prev = e;
+            ok
+        })
+    }
+}
+
+/// Builds a record's string pool: each distinct string once. Names are
+/// found by hash; a chain links the rare names whose hashes collide.
 #[derive(Default)]
 pub struct StringTable {
-    ids: std::collections::HashMap<String, Str>,
-    strings: Vec<String>,
+    pool: StringPool,
+    heads: FxHashMap<u64, Str>,
+    next: Vec<Str>,
 }
 
 impl StringTable {
+    fn hash(s: &str) -> u64 {
+        let mut h = FxHasher::default();
+        h.write(s.as_bytes());
+        h.finish()
+    }
+
+    fn find(&self, h: u64, s: &str) -> Option<Str> {
+        let mut id = *self.heads.get(&h)?;
+        loop {
+            if self.pool.get(id) == Some(s) {
+                return Some(id);
+            }
+            id = self.next[id as usize];
+            if id == Str::MAX {
+                return None;
+            }
+        }
+    }
+
     pub fn intern(&mut self, s: &str) -> Str {
-        if let Some(&id) = self.ids.get(s) {
+        let h = Self::hash(s);
+        if let Some(id) = self.find(h, s) {
             return id;
         }
-        let id = self.strings.len() as Str;
-        self.strings.push(s.to_string());
-        self.ids.insert(s.to_string(), id);
+        let id = self.pool.push(s);
+        self.next.push(self.heads.insert(h, id).unwrap_or(Str::MAX));
         id
     }
 
-    pub fn into_strings(self) -> Vec<String> {
-        self.strings
+    pub fn contains(&self, s: &str) -> bool {
+        self.find(Self::hash(s), s).is_some()
+    }
+
+    pub fn into_pool(self) -> StringPool {
+        self.pool
     }
 }
