@@ -190,18 +190,18 @@ where
             }
             let index = SymbolIndex(r_sym as usize);
             let sym = symtab.symbol(index)?;
+            let elf_section = symtab.symbol_section(endian, sym, index)?;
             let to = if let Some(Some(global)) = symbol_map.get(index.0).copied() {
-                hasher.str(&facts.symbols[global as usize].name);
+                // Symbols were hashed in table order: the index stands for the name.
+                hasher.u64(u64::from(r_sym));
                 Some(Target::Symbol(global))
             } else {
-                let elf_section = symtab.symbol_section(endian, sym, index)?;
                 let local = elf_section.and_then(|s| map.get(s.0).copied().flatten());
                 hasher.u64(local.map_or(u64::MAX, u64::from));
                 local.map(Target::Section)
             };
-            let into_strings = symtab
-                .symbol_section(endian, sym, index)?
-                .is_some_and(|s| string_sections.get(s.0).copied().unwrap_or(false));
+            let into_strings =
+                elf_section.is_some_and(|s| string_sections.get(s.0).copied().unwrap_or(false));
             if !into_strings {
                 hasher.u64(addend as u64);
             }

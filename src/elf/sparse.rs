@@ -65,10 +65,7 @@ fn fill<Elf: FileHeader<Endian = Endianness>>(file: &File, buf: &mut [u8]) -> io
             return Ok(());
         };
         let shoff: u64 = header.e_shoff(endian).into();
-        let table = (
-            shoff,
-            std::mem::size_of_val(headers) as u64,
-        );
+        let table = (shoff, std::mem::size_of_val(headers) as u64);
         let wanted = |t: elf::SectionType| {
             matches!(
                 t,
