@@ -10,6 +10,8 @@
 //! - [`plugin`]: the linker plugin; the only `unsafe` code
 //! - [`cli`]: the `ldprune` command's subcommands
 
+#![deny(unsafe_code)]
+
 pub mod cli;
 pub mod elf;
 pub mod fasthash;

@@ -192,6 +192,19 @@ fn linker_argv() -> Vec<String> {
 /// Called by the linker with a valid transfer vector.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn onload(tv: *mut ld_plugin_tv) -> ld_plugin_status {
+    // SAFETY: forwarded from the linker's call.
+    catch_unwind(|| unsafe { onload_inner(tv) }).unwrap_or_else(|_| {
+        message(
+            LDPL_WARNING as c_int,
+            "ldprune: internal error while loading; the link goes on unchanged",
+        );
+        LDPS_OK
+    })
+}
+
+/// # Safety
+/// As for [`onload`].
+unsafe fn onload_inner(tv: *mut ld_plugin_tv) -> ld_plugin_status {
     if tv.is_null() {
         return LDPS_ERR;
     }
@@ -266,6 +279,16 @@ unsafe extern "C" fn claim_file_hook(
     file: *const ld_plugin_input_file,
     claimed: *mut c_int,
 ) -> ld_plugin_status {
+    // SAFETY: forwarded from the linker's call.
+    catch_unwind(|| unsafe { claim_file_inner(file, claimed) }).unwrap_or(LDPS_OK)
+}
+
+/// # Safety
+/// `file` and `claimed` are NULL or valid for the duration of the call.
+unsafe fn claim_file_inner(
+    file: *const ld_plugin_input_file,
+    claimed: *mut c_int,
+) -> ld_plugin_status {
     if !claimed.is_null() {
         // SAFETY: the linker passes a valid out-pointer.
         unsafe { *claimed = 0 };
@@ -308,7 +331,7 @@ unsafe extern "C" fn claim_file_hook(
 }
 
 unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
-    let status = with_session(|s| s.cleanup());
+    let status = catch_unwind(|| with_session(|s| s.cleanup())).unwrap_or(LDPS_OK);
     LINKER_DONE.store(true, Ordering::Release);
     status
 }
@@ -316,7 +339,7 @@ unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
 /// Runs when the library is unloaded: bfd unloads right after cleanup, gold
 /// at exit (after deleting the output of a failed link).
 extern "C" fn at_unload() {
-    let _ = with_session(|s| s.unload());
+    let _ = catch_unwind(|| with_session(|s| s.unload()));
 }
 
 #[used]
