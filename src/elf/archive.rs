@@ -7,7 +7,8 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-const HEADER: u64 = 60;
+/// Size of a member header.
+pub const HEADER: u64 = 60;
 
 /// The long-name table of an archive (data of its `//` member), if any.
 pub fn long_names(file: &File) -> Option<Vec<u8>> {
@@ -34,16 +35,11 @@ pub fn long_names(file: &File) -> Option<Vec<u8>> {
     None
 }
 
-/// Name of the member whose data starts at `offset`. `names` is the
-/// archive's long-name table, fetched lazily (only `/N` names need it).
-pub fn member_name(
-    file: &File,
-    offset: u64,
-    names: &mut dyn FnMut() -> Option<Vec<u8>>,
-) -> Option<String> {
-    let start = offset.checked_sub(HEADER)?;
-    let mut h = [0u8; HEADER as usize];
-    file.read_exact_at(&mut h, start).ok()?;
+/// Name of a member from its 60-byte header (the bytes right before the
+/// member's data). `names` fetches the archive's long-name table, lazily:
+/// only `/N` names need it.
+pub fn member_name(header: &[u8], names: &mut dyn FnMut() -> Option<Vec<u8>>) -> Option<String> {
+    let h = header.get(..HEADER as usize)?;
     if &h[58..60] != b"`\n" {
         return None;
     }

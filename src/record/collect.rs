@@ -7,7 +7,6 @@
 //! with the linker cost more than the overlap won.)
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use log::{debug, warn};
@@ -19,6 +18,9 @@ use crate::fasthash::{FxHashMap, FxHashSet};
 use crate::state::record::{ObjectRecord, SectionRecord, StringTable, SymbolRecord};
 
 use super::input::{InputFile, READ_WHOLE_LIMIT, Window};
+
+/// The first read of an input: enough for most objects in one syscall.
+const FIRST_READ: u64 = 64 << 10;
 
 impl InputFile<'_> {
     fn display_name(&self, member: Option<&str>) -> String {
@@ -54,47 +56,65 @@ impl Collected {
         if !self.seen.insert((job.name.to_string(), job.offset)) {
             return; // offered twice (archive members can be)
         }
-        let file = job.file;
-        let mut head = [0u8; 64];
-        let n = head.len().min(job.size as usize);
-        if let Err(e) = file.read_exact_at(&mut head[..n], job.offset) {
-            return self.unusable(job, None, format!("cannot read: {e}"));
-        }
-        match classify(&head[..n]) {
-            FileClass::Archive | FileClass::ThinArchive => {}
-            FileClass::Relocatable => self.add_object(job, file),
-            FileClass::SharedObject => self.shared_inputs.push(job.name.to_string()),
-            FileClass::Text => self.scripts.push(job.name.to_string()),
-            FileClass::Executable | FileClass::Unknown => {
-                debug!(
-                    "ignoring input {} (not an object, library or script)",
-                    job.name
-                )
+        // One pread for most inputs: an archive member's header, and the
+        // first FIRST_READ bytes (all of a typical object).
+        let header = if job.offset >= archive::HEADER {
+            archive::HEADER
+        } else {
+            0
+        };
+        let first = job.size.min(FIRST_READ);
+        let mut bytes = std::mem::take(&mut self.buf);
+        bytes.resize((header + first) as usize, 0);
+        match job.file.read_exact_at(&mut bytes, job.offset - header) {
+            Ok(()) => {
+                let data = &bytes[header as usize..];
+                match classify(&data[..data.len().min(64)]) {
+                    FileClass::Archive | FileClass::ThinArchive => {}
+                    FileClass::Relocatable => self.add_object(job, header as usize, &mut bytes),
+                    FileClass::SharedObject => self.shared_inputs.push(job.name.to_string()),
+                    FileClass::Text => self.scripts.push(job.name.to_string()),
+                    FileClass::Executable | FileClass::Unknown => {
+                        debug!(
+                            "ignoring input {} (not an object, library or script)",
+                            job.name
+                        )
+                    }
+                }
             }
+            Err(e) => self.unusable(job, None, format!("cannot read: {e}")),
         }
+        self.buf = bytes;
     }
 
-    fn add_object(&mut self, job: &InputFile, file: &File) {
-        let member = if job.offset > 0 {
+    /// `bytes` holds the member header (`header` bytes, none for a plain
+    /// file) and the start of the object.
+    fn add_object(&mut self, job: &InputFile, header: usize, bytes: &mut Vec<u8>) {
+        let member = if header == 0 {
+            None
+        } else {
+            let file = job.file;
             let long_names = self
                 .long_names
                 .entry(job.name.to_string())
                 .or_insert_with(|| archive::long_names(file));
-            archive::member_name(file, job.offset, &mut || long_names.clone())
-        } else {
-            None
+            archive::member_name(&bytes[..header], &mut || long_names.clone())
         };
         let result = if job.size <= READ_WHOLE_LIMIT {
-            let mut bytes = std::mem::take(&mut self.buf);
-            bytes.resize(job.size as usize, 0);
-            let r = match file.read_exact_at(&mut bytes, job.offset) {
-                Ok(()) => parse_object(&bytes[..]).map(|f| self.push(job, member.clone(), f)),
-                Err(e) => Err(ElfError::new(format!("cannot read: {e}"))),
+            let have = (bytes.len() - header) as u64;
+            let rest = if have < job.size {
+                bytes.resize(header + job.size as usize, 0);
+                job.file
+                    .read_exact_at(&mut bytes[header + have as usize..], job.offset + have)
+            } else {
+                Ok(())
             };
-            self.buf = bytes;
-            r
+            match rest {
+                Ok(()) => parse_object(&bytes[header..]).map(|f| self.push(job, member.clone(), f)),
+                Err(e) => Err(ElfError::new(format!("cannot read: {e}"))),
+            }
         } else {
-            let cache = object::ReadCache::new(Window::new(file, job.offset, job.size));
+            let cache = object::ReadCache::new(Window::new(job.file, job.offset, job.size));
             parse_object(&cache).map(|f| self.push(job, member.clone(), f))
         };
         if let Err(e) = result {
