@@ -271,6 +271,21 @@ pub fn link_identity(
 
 /// Structural hash of the file at `path` if it is a relocatable ELF object.
 pub fn object_hash_of_path(path: &str) -> Option<Hash128> {
+    read_object_summary(path).map(|s| s.hash)
+}
+
+/// What identity (and the recorder, for objects it was never shown) needs
+/// to know of an object named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectSummary {
+    pub hash: Hash128,
+    /// LTO IR: another plugin (GCC's) claims it, so Run-1 never sees its code.
+    pub lto_ir: bool,
+}
+
+/// Reads `path` if it is a relocatable ELF object (the head is checked
+/// first, so archives and libraries on the command line are not read).
+pub fn read_object_summary(path: &str) -> Option<ObjectSummary> {
     let mut file = File::open(Path::new(path)).ok()?;
     let mut head = [0u8; 64];
     let n = file.read(&mut head).ok()?;
@@ -278,7 +293,11 @@ pub fn object_hash_of_path(path: &str) -> Option<Hash128> {
         return None;
     }
     let data = std::fs::read(path).ok()?;
-    parse_object(&data[..]).ok().map(|f| f.hash)
+    let facts = parse_object(&data[..]).ok()?;
+    Some(ObjectSummary {
+        hash: facts.hash,
+        lto_ir: facts.lto_ir,
+    })
 }
 
 #[cfg(test)]

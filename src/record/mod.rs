@@ -8,11 +8,9 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::elf::object::parse_object;
 use crate::elf::output::{looks_complete, parse_output};
 use crate::elf::sparse::read_dynamic_parts;
-use crate::elf::{FileClass, classify};
-use crate::identity::{LinkLine, OutputKind, link_identity, parse_link_line};
+use crate::identity::{LinkLine, OutputKind, link_identity, parse_link_line, read_object_summary};
 use crate::state::record::{LinkRecord, LinkStatus};
 use crate::state::{StagedFile, StateDir, StateError};
 
@@ -101,19 +99,11 @@ impl Recorder {
             if let Some(h) = hashes.get(path) {
                 return Some(*h);
             }
-            // Only objects count; look at the head before reading a file.
-            let mut file = File::open(path).ok()?;
-            let mut head = [0u8; 64];
-            let n = std::io::Read::read(&mut file, &mut head).ok()?;
-            if classify(&head[..n]) != FileClass::Relocatable {
-                return None;
-            }
-            let data = std::fs::read(path).ok()?;
-            let facts = parse_object(&data[..]).ok()?;
-            if facts.lto_ir {
+            let summary = read_object_summary(path)?;
+            if summary.lto_ir {
                 unseen_lto.push(path.to_string());
             }
-            Some(facts.hash)
+            Some(summary.hash)
         });
         for p in unseen_lto {
             c.incomplete.push(format!(
