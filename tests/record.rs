@@ -408,3 +408,28 @@ fn rel_relocations_32bit(linker: Linker) {
     assert_eq!(ex, vec!["f32", "g32"]);
 }
 both_linkers!(elf32_rel_relocations, rel_relocations_32bit);
+
+/// Objects over 4 MiB are read range by range instead of whole: the record
+/// must be the same kind of record.
+fn large_object(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "big.c",
+        "static const char big_table[6 << 20] = { 1, 2, 3 };\n\
+         const char *big_name(void) { return \"big_lookup_name\"; }\n\
+         int big_get(int i) { return big_table[i]; }\n",
+    );
+    compile(&f, "big.c", &["-g"]);
+    assert!(std::fs::metadata(f.path("big.o")).unwrap().len() > 6 << 20);
+    f.link_identical(&["-shared", "-o", "libbig.so", "big.o"]);
+    let r = f.record("libbig.so");
+    assert!(r.incomplete.is_empty(), "{:?}", r.incomplete);
+    let o = object(&r, "big.o");
+    assert_eq!(
+        refs(&r, o, ".text.big_get"),
+        vec!["section .rodata.big_table"]
+    );
+    let strings: Vec<&str> = r.cstrings.iter().map(|&c| r.str(c)).collect();
+    assert!(strings.contains(&"big_lookup_name"), "{strings:?}");
+}
+both_linkers!(objects_over_4_mib, large_object);
