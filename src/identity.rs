@@ -129,7 +129,6 @@ const TAKES_VALUE: &[&str] = &[
     "--image-base",
     "--task-link",
     "--section-ordering-file",
-    "--plugin-opt",
     "--thread-count",
     "--Map",
 ];

@@ -140,8 +140,10 @@ fn print_text(out: &mut String, r: &LinkRecord) {
                 s.size,
                 s.flags
             );
-            for &(from, to) in o.edges.iter().filter(|e| e.0 as usize == i) {
-                let _ = from;
+            // Edges are sorted by their source section.
+            let start = o.edges.partition_point(|e| (e.0 as usize) < i);
+            let end = o.edges.partition_point(|e| (e.0 as usize) <= i);
+            for &(_, to) in &o.edges[start..end] {
                 let _ = writeln!(out, "      -> {}", target_text(r, o, to));
             }
         }
