@@ -12,6 +12,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod analysis;
 pub mod cli;
 pub mod elf;
 pub mod fasthash;

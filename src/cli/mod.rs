@@ -1,6 +1,7 @@
 //! The `ldprune` command: argument parsing and one module per subcommand.
 
 mod dump;
+mod merge;
 mod status;
 
 use std::path::PathBuf;
@@ -34,6 +35,45 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         state: PathBuf,
     },
+    /// Decide, from all records, which exports nobody needs, and write the
+    /// decisions Run-2 looks up.
+    Merge {
+        /// State directories written by Run-1 (decisions go to the first).
+        #[arg(long, value_name = "DIR", required = true)]
+        state: Vec<PathBuf>,
+        /// Keep lists: one name, glob or module:name per line.
+        #[arg(long, value_name = "FILE")]
+        keep: Vec<PathBuf>,
+        /// Leave out record files that cannot be used (they are listed).
+        #[arg(long)]
+        skip_bad: bool,
+    },
+    /// Predicted savings per module and in total.
+    Report {
+        #[arg(long, value_name = "DIR", required = true)]
+        state: Vec<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        keep: Vec<PathBuf>,
+        #[arg(long)]
+        skip_bad: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why NAME is kept (the chain from a root) or why it is hidden.
+    Explain {
+        #[arg(long, value_name = "DIR", required = true)]
+        state: Vec<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        keep: Vec<PathBuf>,
+        #[arg(long)]
+        skip_bad: bool,
+        /// Only the module with this file name or SONAME (globs allowed).
+        #[arg(long, value_name = "M")]
+        module: Option<String>,
+        /// The exported name.
+        name: String,
+    },
     /// Print the recorded links in full.
     Dump {
         /// The state directory written by Run-1.
@@ -53,8 +93,28 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Status { state } => status::run(&state),
-        Command::Dump { state, link, json } => dump::run(&state, link.as_deref(), json),
+        Command::Status { state } => status::run(&state).map_err(|e| e.to_string()),
+        Command::Dump { state, link, json } => {
+            dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
+        }
+        Command::Merge {
+            state,
+            keep,
+            skip_bad,
+        } => merge::merge(&state, &keep, skip_bad),
+        Command::Report {
+            state,
+            keep,
+            skip_bad,
+            json,
+        } => merge::report(&state, &keep, skip_bad, json),
+        Command::Explain {
+            state,
+            keep,
+            skip_bad,
+            module,
+            name,
+        } => merge::explain(&state, &keep, skip_bad, &name, module.as_deref()),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,7 @@
 //! never see or leave half-written files, and no lock is needed.
 
 pub mod codec;
+pub mod decisions;
 pub mod record;
 
 use std::fmt;
@@ -25,7 +26,7 @@ use crate::elf::hash::StructHasher;
 /// Version of the directory layout.
 pub const STATE_FORMAT: u32 = 1;
 /// Version of the link record encoding.
-pub const RECORD_FORMAT: u32 = 1;
+pub const RECORD_FORMAT: u32 = 2;
 
 const MARKER: &str = "ldprune-state";
 
@@ -37,7 +38,7 @@ pub struct StateError {
 }
 
 impl StateError {
-    fn new(path: &Path, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(path: &Path, problem: impl Into<String>) -> Self {
         StateError {
             path: path.to_path_buf(),
             problem: problem.into(),
@@ -171,7 +172,7 @@ impl StateDir {
         self.stage_bytes(&bytes, self.root.join("links").join(&name), &name)
     }
 
-    fn stage_bytes(
+    pub(crate) fn stage_bytes(
         &self,
         bytes: &[u8],
         dest: PathBuf,

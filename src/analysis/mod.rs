@@ -1,0 +1,438 @@
+//! The merge: from all Run-1 records, decide which exports nobody needs.
+//!
+//! Every section of every module is a node; relocations are edges; a name
+//! a module does not define is an import, tied by name to every module that
+//! exports it. Starting from what --gc-sections keeps anyway (entry points,
+//! constructors, retained sections) plus what rules pin (see `rules`), a
+//! worklist makes sections live and names demanded until nothing changes:
+//! a demanded name makes the exporting modules' definitions live, and live
+//! sections demand what they import. The result is the least fixpoint, so
+//! hiding one export frees whatever only it reached, across modules.
+//! Exports of shared libraries that end up not demanded are hidden.
+
+pub mod graph;
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::elf::hash::Hash128;
+use crate::elf::types::SectionKind;
+use crate::fasthash::{FxHashMap, FxHashSet};
+use crate::identity::OutputKind;
+use crate::state::record::LinkRecord;
+use graph::{Edge, Graph, Name, Sec, plain};
+
+/// Why a section is live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SectionCause {
+    /// --gc-sections keeps it (entry point, constructor, retained, unwind data).
+    Root,
+    /// A relocation in another live section.
+    From(Sec),
+    /// It defines a demanded export.
+    Export(Name),
+    /// It defines an export a rule keeps.
+    Pinned(Name),
+}
+
+/// Why a name is demanded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NameCause {
+    /// A live section imports it.
+    ImportedBy(Sec),
+    /// A record whose graph is not analysed imports it (older record of an
+    /// output, or an incomplete one).
+    ImportedByRecord(usize),
+    /// A C string of this record's read-only data spells it (dlsym).
+    CString(usize),
+    /// A keep list names it.
+    Keep(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sizes {
+    pub text: u64,
+    pub data: u64,
+    pub bss: u64,
+}
+
+impl Sizes {
+    fn add(&mut self, kind: SectionKind, size: u64) {
+        match kind {
+            SectionKind::Text => self.text += size,
+            SectionKind::Bss | SectionKind::TlsBss => self.bss += size,
+            SectionKind::Note | SectionKind::Other => {}
+            _ => self.data += size,
+        }
+    }
+}
+
+/// The decision for one module (a shared library or executable).
+#[derive(Clone, Debug)]
+pub struct ModuleResult {
+    pub module: usize,
+    pub identity: Hash128,
+    pub path: PathBuf,
+    pub exports: usize,
+    /// Exported names to hide, spelled as this link's objects spell them.
+    pub hide: Vec<String>,
+    /// Exports hidden, as the dynamic linker shows them.
+    pub hidden_exports: Vec<String>,
+    /// Kept by a rule: export -> reason.
+    pub pinned: BTreeMap<String, String>,
+    /// Plain --gc-sections (all exports kept) vs with the hidden exports removed.
+    pub before: Sizes,
+    pub after: Sizes,
+}
+
+pub struct Options {
+    /// Sonames (or file names) of modules never changed.
+    pub excluded: Vec<String>,
+    /// Names to keep: (module file name or SONAME, if scoped; name or glob).
+    pub keep: Vec<(Option<String>, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            excluded: rules::DEFAULT_EXCLUDED
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            keep: Vec::new(),
+        }
+    }
+}
+
+pub struct Analysis {
+    pub graph: Graph,
+    pub records: Vec<LinkRecord>,
+    pub live: Vec<Option<SectionCause>>,
+    pub demanded: FxHashMap<Name, NameCause>,
+    pub results: Vec<ModuleResult>,
+    /// Records that are not modules but consumers: (record, why).
+    pub consumers_only: Vec<(usize, &'static str)>,
+}
+
+/// Runs the merge over complete records (failed links are ignored).
+pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
+    records.retain(|r| r.is_complete());
+    // One order whatever the order files were read in.
+    records.sort_by(|a, b| {
+        (a.identity, &a.cwd, &a.output, a.recorded_at).cmp(&(
+            b.identity,
+            &b.cwd,
+            &b.output,
+            b.recorded_at,
+        ))
+    });
+
+    // The newest record of each output file describes the module; the
+    // others still were consumers when they ran.
+    let mut newest: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if r.kind == OutputKind::Rel {
+            continue;
+        }
+        let path = std::path::Path::new(&r.cwd).join(&r.output);
+        match newest.get(&path) {
+            Some(&j) if records[j].recorded_at >= r.recorded_at => {}
+            _ => {
+                newest.insert(path, i);
+            }
+        }
+    }
+    let module_records: FxHashSet<usize> = newest.values().copied().collect();
+    let mut graph = Graph::new();
+    let mut consumers_only = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if module_records.contains(&i) {
+            graph.add_module(i, r);
+        } else if r.kind != OutputKind::Rel {
+            consumers_only.push((i, "an older record of the same output"));
+        }
+    }
+
+    // System-wide facts for the rules.
+    let mut exporters: FxHashMap<Name, u32> = FxHashMap::default();
+    let mut export_index: FxHashMap<Name, Vec<usize>> = FxHashMap::default();
+    for (m, module) in graph.modules.iter().enumerate() {
+        let mut seen = FxHashSet::default();
+        for e in &module.exports {
+            if seen.insert(e.name) {
+                *exporters.entry(e.name).or_default() += 1;
+                export_index.entry(e.name).or_default().push(m);
+            }
+        }
+    }
+    let mut cstring_files: FxHashSet<&str> = FxHashSet::default();
+    for r in &records {
+        for &c in &r.cstrings {
+            let s = r.str(c);
+            cstring_files.insert(s.rsplit('/').next().unwrap_or(s));
+        }
+    }
+    let loaded_by_name: Vec<bool> = graph
+        .modules
+        .iter()
+        .map(|m| {
+            m.kind == OutputKind::Dyn
+                && (cstring_files.contains(m.file_name.as_str())
+                    || m.soname
+                        .as_deref()
+                        .is_some_and(|s| cstring_files.contains(s)))
+        })
+        .collect();
+
+    let mut pins: Vec<(usize, Name, String)> = Vec::new();
+    {
+        let cx = rules::Context {
+            graph: &graph,
+            exporters: &exporters,
+            loaded_by_name: &loaded_by_name,
+            excluded: &opts.excluded,
+        };
+        for (m, module) in graph.modules.iter().enumerate() {
+            for e in &module.exports {
+                if let Some(why) = rules::never_hide(&cx, m, module, e) {
+                    pins.push((m, e.name, why));
+                }
+            }
+        }
+    }
+
+    // The worklist.
+    let mut w = Worklist {
+        live: vec![None; graph.sections.len()],
+        demanded: FxHashMap::default(),
+        queue: Vec::new(),
+    };
+    for module in &graph.modules {
+        for &s in &module.roots {
+            w.mark(s, SectionCause::Root);
+        }
+    }
+    for (m, name, _) in &pins {
+        if let Some(ds) = graph.modules[*m].defs.get(name) {
+            for &d in ds {
+                w.mark(d, SectionCause::Pinned(*name));
+            }
+        }
+    }
+    let mut seeds: Vec<(String, NameCause)> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        for &c in &r.cstrings {
+            seeds.push((plain(r.str(c)).to_string(), NameCause::CString(i)));
+        }
+        let opaque = !module_records.contains(&i) || !r.incomplete.is_empty();
+        if opaque && r.kind != OutputKind::Rel {
+            for im in &r.imports {
+                seeds.push((im.name.clone(), NameCause::ImportedByRecord(i)));
+            }
+        }
+    }
+    for (scope, pattern) in &opts.keep {
+        if scope.is_none() {
+            for n in matching_names(&graph, pattern) {
+                seeds.push((n, NameCause::Keep(pattern.clone())));
+            }
+        }
+    }
+    for (name, cause) in seeds {
+        if let Some(n) = graph.names.get(&name) {
+            w.demand(&graph, &export_index, n, cause);
+        }
+    }
+    // Scoped keep entries pin a name in one module only.
+    for (scope, pattern) in &opts.keep {
+        if let Some(scope) = scope {
+            for (m, module) in graph.modules.iter().enumerate() {
+                if module.file_name == *scope || module.soname.as_deref() == Some(scope) {
+                    for e in &module.exports {
+                        if glob(pattern, graph.names.str(e.name)) {
+                            pins.push((m, e.name, format!("keep list entry {scope}:{pattern}")));
+                            for &d in module.defs.get(&e.name).into_iter().flatten() {
+                                w.mark(d, SectionCause::Pinned(e.name));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    w.run(&graph, &export_index);
+
+    // Decisions and predictions per module.
+    let mut results = Vec::new();
+    let pinned_by: FxHashMap<(usize, Name), &String> =
+        pins.iter().map(|(m, n, why)| ((*m, *n), why)).collect();
+    for (m, module) in graph.modules.iter().enumerate() {
+        let r = &records[module.record];
+        let mut res = ModuleResult {
+            module: m,
+            identity: r.identity,
+            path: module.path.clone(),
+            exports: module.exports.len(),
+            hide: Vec::new(),
+            hidden_exports: Vec::new(),
+            pinned: BTreeMap::new(),
+            before: Sizes::default(),
+            after: Sizes::default(),
+        };
+        let mut hidden_names = FxHashSet::default();
+        for e in &module.exports {
+            if let Some(why) = pinned_by.get(&(m, e.name)) {
+                res.pinned.insert(e.spelled.clone(), (*why).clone());
+                continue;
+            }
+            if w.demanded.contains_key(&e.name) {
+                continue;
+            }
+            if let Some(sp) = module.spellings.get(&e.name) {
+                if hidden_names.insert(e.name) {
+                    res.hide.extend(sp.iter().cloned());
+                }
+                res.hidden_exports.push(e.spelled.clone());
+            }
+        }
+        res.hide.sort();
+        res.hide.dedup();
+        res.hidden_exports.sort();
+        // Prediction: what --gc-sections keeps with all exports as roots,
+        // and what stays live now.
+        let base = local_reach(&graph, m);
+        for s in module.sections.clone() {
+            let node = &graph.sections[s as usize];
+            if base[(s - module.sections.start) as usize] {
+                res.before.add(node.kind, node.size);
+            }
+            if w.live[s as usize].is_some() {
+                res.after.add(node.kind, node.size);
+            }
+        }
+        results.push(res);
+    }
+    Analysis {
+        graph,
+        records,
+        live: w.live,
+        demanded: w.demanded,
+        results,
+        consumers_only,
+    }
+}
+
+struct Worklist {
+    live: Vec<Option<SectionCause>>,
+    demanded: FxHashMap<Name, NameCause>,
+    queue: Vec<Sec>,
+}
+
+impl Worklist {
+    fn mark(&mut self, s: Sec, cause: SectionCause) {
+        let slot = &mut self.live[s as usize];
+        if slot.is_none() {
+            *slot = Some(cause);
+            self.queue.push(s);
+        }
+    }
+
+    fn demand(
+        &mut self,
+        g: &Graph,
+        index: &FxHashMap<Name, Vec<usize>>,
+        n: Name,
+        cause: NameCause,
+    ) {
+        if self.demanded.contains_key(&n) {
+            return;
+        }
+        self.demanded.insert(n, cause);
+        for &m in index.get(&n).into_iter().flatten() {
+            for &d in g.modules[m].defs.get(&n).into_iter().flatten() {
+                self.mark(d, SectionCause::Export(n));
+            }
+        }
+    }
+
+    fn run(&mut self, g: &Graph, index: &FxHashMap<Name, Vec<usize>>) {
+        while let Some(s) = self.queue.pop() {
+            for &e in &g.sections[s as usize].edges {
+                match e {
+                    Edge::Section(t) => self.mark(t, SectionCause::From(s)),
+                    Edge::Import(n) => self.demand(g, index, n, NameCause::ImportedBy(s)),
+                }
+            }
+        }
+    }
+}
+
+/// What --gc-sections keeps in module `m` when every export is a root.
+fn local_reach(g: &Graph, m: usize) -> Vec<bool> {
+    let module = &g.modules[m];
+    let first = module.sections.start;
+    let mut live = vec![false; module.sections.len()];
+    let mut stack: Vec<Sec> = module.roots.clone();
+    for e in &module.exports {
+        stack.extend(module.defs.get(&e.name).into_iter().flatten());
+    }
+    while let Some(s) = stack.pop() {
+        let i = (s - first) as usize;
+        if live[i] {
+            continue;
+        }
+        live[i] = true;
+        for &e in &g.sections[s as usize].edges {
+            if let Edge::Section(t) = e {
+                stack.push(t);
+            }
+        }
+    }
+    live
+}
+
+/// `*` and `?` globs; anything else matches itself.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+fn matching_names(g: &Graph, pattern: &str) -> Vec<String> {
+    if !pattern.contains(['*', '?']) {
+        return vec![pattern.to_string()];
+    }
+    let mut v: Vec<String> = g
+        .modules
+        .iter()
+        .flat_map(|m| &m.exports)
+        .map(|e| g.names.str(e.name))
+        .filter(|n| glob(pattern, n))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs() {
+        assert!(glob("foo_*", "foo_bar"));
+        assert!(glob("*", ""));
+        assert!(glob("a?c", "abc"));
+        assert!(!glob("a?c", "ac"));
+        assert!(!glob("foo", "foobar"));
+    }
+}

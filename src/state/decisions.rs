@@ -1,0 +1,153 @@
+//! The decisions file: for each link identity, the names Run-2 hides.
+//!
+//! ```text
+//! header  8 magic "LDPRDEC\0" | u32 version | u32 count
+//! index   count x (u128 identity | u64 offset | u32 length | u32 checksum), sorted
+//! entries postcard LinkDecision at offset, xxh3-64 low half as checksum
+//! ```
+//! A Run-2 link reads the header, binary-searches the index with a few
+//! preads and reads its one entry: the rest of the file is never loaded.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::{StateDir, StateError};
+use crate::elf::hash::Hash128;
+
+pub const DECISIONS_FORMAT: u32 = 1;
+const MAGIC: &[u8; 8] = b"LDPRDEC\0";
+const HEADER: u64 = 16;
+const SLOT: u64 = 32;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkDecision {
+    pub identity: Hash128,
+    /// The output, for messages (`cwd/output` of the newest record).
+    pub output: String,
+    /// Names to hide, spelled as the link's objects spell them.
+    pub hide: Vec<String>,
+}
+
+pub fn path(state: &StateDir) -> PathBuf {
+    state.root().join("decisions.ldpd")
+}
+
+/// Writes all decisions atomically: under a lock (one merge at a time),
+/// to a temp file, published by rename.
+pub fn write(state: &StateDir, mut decisions: Vec<LinkDecision>) -> Result<PathBuf, StateError> {
+    decisions.sort_by_key(|d| d.identity);
+    decisions.dedup_by_key(|d| d.identity);
+    let lock = state.root().join("decisions.lock");
+    let _guard = Lock::take(&lock)?;
+    let mut blobs = Vec::new();
+    let mut index = Vec::with_capacity(decisions.len() * SLOT as usize);
+    let data_start = HEADER + SLOT * decisions.len() as u64;
+    for d in &decisions {
+        let blob = postcard::to_stdvec(d).map_err(|e| StateError::new(&lock, e.to_string()))?;
+        index.extend_from_slice(&d.identity.0.to_le_bytes());
+        index.extend_from_slice(&(data_start + blobs.len() as u64).to_le_bytes());
+        index.extend_from_slice(&(blob.len() as u32).to_le_bytes());
+        index.extend_from_slice(&(xxh3_64(&blob) as u32).to_le_bytes());
+        blobs.extend_from_slice(&blob);
+    }
+    let mut bytes = Vec::with_capacity(data_start as usize + blobs.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&DECISIONS_FORMAT.to_le_bytes());
+    bytes.extend_from_slice(&(decisions.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&index);
+    bytes.extend_from_slice(&blobs);
+    let dest = path(state);
+    state
+        .stage_bytes(&bytes, dest.clone(), "decisions.ldpd")?
+        .publish()
+}
+
+/// Finds the decision for `identity`. Ok(None): no such link.
+pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Option<LinkDecision>, StateError> {
+    let err = |m: String| StateError::new(file_path, m);
+    let file = File::open(file_path).map_err(|e| err(format!("cannot open: {e}")))?;
+    let mut h = [0u8; HEADER as usize];
+    file.read_exact_at(&mut h, 0)
+        .map_err(|e| err(format!("cannot read: {e}")))?;
+    if &h[..8] != MAGIC {
+        return Err(err("not an ldprune decisions file (bad magic)".into()));
+    }
+    let version = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+    if version != DECISIONS_FORMAT {
+        return Err(err(format!(
+            "decisions format version {version}, this ldprune reads version {DECISIONS_FORMAT}; run ldprune merge again"
+        )));
+    }
+    let count = u64::from(u32::from_le_bytes([h[12], h[13], h[14], h[15]]));
+    let slot = |i: u64| -> Result<(u128, u64, u32, u32), StateError> {
+        let mut s = [0u8; SLOT as usize];
+        file.read_exact_at(&mut s, HEADER + i * SLOT)
+            .map_err(|e| err(format!("damaged index: {e}")))?;
+        let word = |a: usize, b: usize| {
+            s[a..b]
+                .iter()
+                .rev()
+                .fold(0u128, |acc, &x| acc << 8 | u128::from(x))
+        };
+        Ok((
+            word(0, 16),
+            word(16, 24) as u64,
+            word(24, 28) as u32,
+            word(28, 32) as u32,
+        ))
+    };
+    let (mut lo, mut hi) = (0u64, count);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let (id, offset, len, sum) = slot(mid)?;
+        match id.cmp(&identity.0) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => {
+                let mut blob = vec![0u8; len as usize];
+                file.read_exact_at(&mut blob, offset)
+                    .map_err(|e| err(format!("damaged entry: {e}")))?;
+                if xxh3_64(&blob) as u32 != sum {
+                    return Err(err("damaged entry: checksum mismatch".into()));
+                }
+                let d: LinkDecision =
+                    postcard::from_bytes(&blob).map_err(|e| err(format!("damaged entry: {e}")))?;
+                return Ok(Some(d));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// An exclusive lock file, removed when dropped.
+struct Lock(PathBuf);
+
+impl Lock {
+    fn take(path: &Path) -> Result<Lock, StateError> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                StateError::new(
+                    path,
+                    format!(
+                        "cannot lock ({e}); another merge running? remove the file if it is stale"
+                    ),
+                )
+            })?;
+        let _ = writeln!(f, "{}", std::process::id());
+        Ok(Lock(path.to_path_buf()))
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

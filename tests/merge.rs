@@ -1,0 +1,305 @@
+//! The merge on real Run-1 records of C fixtures, linked by bfd and gold.
+
+mod common;
+
+use common::{Fixture, Linker, ldprune};
+use ldprune::analysis::{Analysis, Options, analyse};
+use ldprune::state::decisions;
+
+const CFLAGS: &[&str] = &[
+    "-O1",
+    "-fPIC",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-c",
+];
+
+/// Compiles each (file, source) and links `libs` (name, objects, extra
+/// args) then `programs`, all through the Run-1 plugin.
+fn build(
+    f: &Fixture,
+    sources: &[(&str, &str)],
+    libs: &[(&str, &[&str])],
+    programs: &[(&str, &[&str])],
+) {
+    for (name, text) in sources {
+        f.write(name, text);
+        let mut args = CFLAGS.to_vec();
+        args.push(name);
+        f.gcc(&args);
+    }
+    for (lib, args) in libs {
+        let mut a = vec!["-shared", "-o", lib];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-L.", "-Wl,-rpath,$ORIGIN"]);
+        f.link(&a);
+    }
+    for (prog, args) in programs {
+        let mut a = vec!["-o", prog];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-L.", "-Wl,-rpath,$ORIGIN"]);
+        f.link(&a);
+    }
+}
+
+fn analysis(f: &Fixture, opts: &Options) -> Analysis {
+    analyse(f.records(), opts)
+}
+
+/// Hidden exports of the module whose file name is `lib`.
+fn hidden(a: &Analysis, lib: &str) -> Vec<String> {
+    let r = a
+        .results
+        .iter()
+        .find(|r| r.path.file_name().is_some_and(|n| n == lib))
+        .unwrap_or_else(|| panic!("no module {lib}"));
+    r.hidden_exports.clone()
+}
+
+fn pinned(a: &Analysis, lib: &str, name: &str) -> Option<String> {
+    let r = a
+        .results
+        .iter()
+        .find(|r| r.path.file_name().is_some_and(|n| n == lib))?;
+    r.pinned.get(name).cloned()
+}
+
+const THREE_LIBS: &[(&str, &str)] = &[
+    (
+        "c.c",
+        "int c_used(void) { return 1; }\nint c_only_for_b_unused(void) { return 2; }\n",
+    ),
+    (
+        "b.c",
+        "int c_used(void); int c_only_for_b_unused(void);\n\
+         int b_used(void) { return c_used() + 1; }\n\
+         int b_unused(void) { return c_only_for_b_unused() + 1; }\n",
+    ),
+    (
+        "a.c",
+        "int b_used(void); int b_unused(void);\n\
+         int a_used(void) { return b_used() + 1; }\n\
+         int a_unused(void) { return b_unused() + 1; }\n",
+    ),
+    (
+        "main.c",
+        "int a_used(void);\nint main(void) { return a_used() - 3; }\n",
+    ),
+];
+
+fn cascade(linker: Linker) {
+    let f = Fixture::new(linker);
+    build(
+        &f,
+        THREE_LIBS,
+        &[
+            ("libc3.so", &["c.o"]),
+            ("libb3.so", &["b.o", "-lc3"]),
+            ("liba3.so", &["a.o", "-lb3"]),
+        ],
+        &[("prog", &["main.o", "-la3", "-lb3", "-lc3"])],
+    );
+    let a = analysis(&f, &Options::default());
+    // a_unused is imported by nobody; hiding it frees b_unused, which frees
+    // c_only_for_b_unused: the cascade across three libraries.
+    assert_eq!(hidden(&a, "liba3.so"), vec!["a_unused"]);
+    assert_eq!(hidden(&a, "libb3.so"), vec!["b_unused"]);
+    assert_eq!(hidden(&a, "libc3.so"), vec!["c_only_for_b_unused"]);
+    let c = a
+        .results
+        .iter()
+        .find(|r| r.path.ends_with("libc3.so"))
+        .unwrap();
+    assert!(
+        c.after.text < c.before.text,
+        "{:?} -> {:?}",
+        c.before,
+        c.after
+    );
+
+    // merge writes decisions that a link finds by its identity.
+    let out = ldprune()
+        .args(["merge", "--state"])
+        .arg(f.state())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec = f.record("libb3.so");
+    let state = ldprune::state::StateDir::open(&f.state()).unwrap();
+    let d = decisions::lookup(&decisions::path(&state), rec.identity)
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.hide, vec!["b_unused"]);
+    let unknown = ldprune::elf::hash::Hash128(12345);
+    assert_eq!(
+        decisions::lookup(&decisions::path(&state), unknown).unwrap(),
+        None
+    );
+
+    // explain says why a name is kept and why another is hidden.
+    let why = ldprune()
+        .args(["explain", "--state"])
+        .arg(f.state())
+        .arg("c_used")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&why.stdout);
+    assert!(
+        text.contains("kept") && text.contains(".text.b_used") && text.contains("prog"),
+        "{text}"
+    );
+    let why = ldprune()
+        .args(["explain", "--state"])
+        .arg(f.state())
+        .arg("c_only_for_b_unused")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&why.stdout).contains("HIDDEN"));
+}
+both_linkers!(three_library_cascade, cascade);
+
+fn safety_rules(linker: Linker) {
+    let f = Fixture::new(linker);
+    build(
+        &f,
+        &[
+            (
+                "lib.c",
+                "int looked_up(void) { return 1; }\nint interposed(void) { return 2; }\n\
+                 int plain_unused(void) { return 3; }\nint kept_by_list(void) { return 4; }\n",
+            ),
+            (
+                "plug.c",
+                "int plug_entry(void) { return 5; }\nint plug_other(void) { return 6; }\n",
+            ),
+            (
+                "main.c",
+                "#include <dlfcn.h>\n#include <stddef.h>\n\
+                 int interposed(void) { return 7; }\n\
+                 int main(void) {\n\
+                   void *h = dlopen(\"libplug.so\", RTLD_NOW);\n\
+                   void *s = dlsym(RTLD_DEFAULT, \"looked_up\");\n\
+                   return (h != NULL) + (s != NULL) + interposed() - 9;\n}\n",
+            ),
+        ],
+        &[("liblib.so", &["lib.o"]), ("libplug.so", &["plug.o"])],
+        &[("prog", &["main.o", "-llib", "-rdynamic", "-ldl"])],
+    );
+    f.write(
+        "keep.txt",
+        "# names outside the image use\nliblib.so:kept_*\n",
+    );
+    let opts = Options {
+        keep: vec![(Some("liblib.so".into()), "kept_*".into())],
+        ..Options::default()
+    };
+    let a = analysis(&f, &opts);
+    assert_eq!(hidden(&a, "liblib.so"), vec!["plain_unused"]);
+    assert!(
+        pinned(&a, "liblib.so", "interposed")
+            .unwrap()
+            .contains("more than one module")
+    );
+    assert!(
+        pinned(&a, "liblib.so", "kept_by_list")
+            .unwrap()
+            .contains("keep list")
+    );
+    assert!(
+        hidden(&a, "libplug.so").is_empty(),
+        "dlopen'd by name: all kept"
+    );
+    assert!(
+        pinned(&a, "libplug.so", "plug_other")
+            .unwrap()
+            .contains("loaded by name")
+    );
+    // looked_up survives because a C string spells it (dlsym).
+    let why = ldprune()
+        .args(["explain", "--state"])
+        .arg(f.state())
+        .arg("looked_up")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&why.stdout).contains("C string"),
+        "{}",
+        String::from_utf8_lossy(&why.stdout)
+    );
+    // The keep list file gives the same result through the CLI.
+    let rep = ldprune()
+        .args(["report", "--json", "--state"])
+        .arg(f.state())
+        .arg("--keep")
+        .arg(f.path("keep.txt"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&rep.stdout).unwrap();
+    let lib = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["module"].as_str().unwrap().ends_with("liblib.so"))
+        .unwrap();
+    assert_eq!(lib["hidden"], serde_json::json!(["plain_unused"]));
+}
+both_linkers!(dlsym_interposition_dlopen_and_keep_lists, safety_rules);
+
+#[test]
+fn merge_is_deterministic_and_refuses_bad_records() {
+    let f = Fixture::new(Linker::Bfd);
+    build(
+        &f,
+        THREE_LIBS,
+        &[
+            ("libc3.so", &["c.o"]),
+            ("libb3.so", &["b.o", "-lc3"]),
+            ("liba3.so", &["a.o", "-lb3"]),
+        ],
+        &[("prog", &["main.o", "-la3", "-lb3", "-lc3"])],
+    );
+    let merge = |extra: &[&str]| {
+        ldprune()
+            .args(["merge", "--state"])
+            .arg(f.state())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(merge(&[]).status.success());
+    let state = ldprune::state::StateDir::open(&f.state()).unwrap();
+    let first = std::fs::read(decisions::path(&state)).unwrap();
+    // Records given in another order (a second state dir holding copies)
+    // give byte-identical decisions.
+    let mut records = f.records();
+    records.reverse();
+    let a = analyse(records, &Options::default());
+    let b = analyse(f.records(), &Options::default());
+    let names = |x: &Analysis| {
+        x.results
+            .iter()
+            .map(|r| (r.identity, r.hide.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&a), names(&b));
+    assert!(merge(&[]).status.success());
+    assert_eq!(first, std::fs::read(decisions::path(&state)).unwrap());
+
+    // A damaged record stops the merge unless --skip-bad.
+    let paths = state.record_paths().unwrap();
+    std::fs::write(&paths[0], b"garbage").unwrap();
+    let out = merge(&[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&paths[0].display().to_string()) && err.contains("--skip-bad"),
+        "{err}"
+    );
+    let out = merge(&["--skip-bad"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipped 1"));
+}
