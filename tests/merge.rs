@@ -239,7 +239,15 @@ fn safety_rules(linker: Linker) {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&rep.stdout).unwrap();
-    let lib = v
+    let sites = v["dynamic_lookup_sites"].as_array().unwrap();
+    assert!(
+        sites
+            .iter()
+            .any(|s| s["module"].as_str().unwrap().ends_with("prog")
+                && s["functions"] == serde_json::json!(["dlsym"])),
+        "{sites:?}"
+    );
+    let lib = v["modules"]
         .as_array()
         .unwrap()
         .iter()

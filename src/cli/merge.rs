@@ -9,6 +9,91 @@ use crate::state::decisions::{self, LinkDecision};
 use crate::state::record::LinkRecord;
 use crate::state::{StateDir, StateError};
 
+/// What merge, report and explain read.
+#[derive(clap::Args)]
+pub struct Input {
+    /// State directories written by Run-1 (merge writes to the first).
+    #[arg(long, value_name = "DIR", required = true)]
+    state: Vec<PathBuf>,
+    /// Keep lists: one name, glob or module:name per line.
+    #[arg(long, value_name = "FILE")]
+    keep: Vec<PathBuf>,
+    /// Leave out record files that cannot be used (they are listed).
+    #[arg(long)]
+    skip_bad: bool,
+    /// Also leave this library (SONAME or file name) unchanged.
+    #[arg(long, value_name = "SONAME")]
+    exclude: Vec<String>,
+    /// Do not exclude glibc's libraries by default.
+    #[arg(long)]
+    no_default_excludes: bool,
+    /// dlsym-like functions ("dlsym-signs" format: a count line, then
+    /// `name argpos` lines); dlsym and dlvsym are always included.
+    #[arg(long, value_name = "FILE")]
+    dlsym_signs: Option<PathBuf>,
+}
+
+impl Input {
+    fn options(&self) -> Result<Options, String> {
+        let mut excluded: Vec<String> = if self.no_default_excludes {
+            Vec::new()
+        } else {
+            Options::default().excluded
+        };
+        excluded.extend(self.exclude.iter().cloned());
+        Ok(Options {
+            keep: read_keep_lists(&self.keep)?,
+            excluded,
+        })
+    }
+
+    fn analyse(&self) -> Result<Analysis, String> {
+        let opts = self.options()?;
+        Ok(analyse(load_all(&self.state, self.skip_bad)?, &opts))
+    }
+
+    fn lookup_functions(&self) -> Result<Vec<String>, String> {
+        let mut v = vec!["dlsym".to_string(), "dlvsym".to_string()];
+        if let Some(f) = &self.dlsym_signs {
+            v.extend(read_dlsym_signs(f)?);
+        }
+        Ok(v)
+    }
+}
+
+/// Reads the original tool's "dlsym-signs" format: the number of entries,
+/// then one `function argpos` per line.
+pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let count: usize = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("{}:1: expected the number of entries", path.display()))?;
+    let mut names = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let mut f = line.split_whitespace();
+        match (f.next(), f.next().map(str::parse::<u32>), f.next()) {
+            (Some(name), Some(Ok(_)), None) => names.push(name.to_string()),
+            _ => {
+                return Err(format!(
+                    "{}:{}: expected `function argpos`, found {line:?}",
+                    path.display(),
+                    i + 2
+                ));
+            }
+        }
+    }
+    if names.len() != count {
+        return Err(format!(
+            "{}: the first line says {count} entries, the file has {}",
+            path.display(),
+            names.len()
+        ));
+    }
+    Ok(names)
+}
+
 /// Loads every record of `states`. A bad file is an error unless
 /// `skip_bad`, and then it is reported and left out.
 pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, String> {
@@ -72,12 +157,8 @@ fn kib(n: u64) -> String {
     format!("{:.1}", n as f64 / 1024.0)
 }
 
-pub fn merge(states: &[PathBuf], keep: &[PathBuf], skip_bad: bool) -> Result<i32, String> {
-    let opts = Options {
-        keep: read_keep_lists(keep)?,
-        ..Options::default()
-    };
-    let a = analyse(load_all(states, skip_bad)?, &opts);
+pub fn merge(input: &Input) -> Result<i32, String> {
+    let a = input.analyse()?;
     let decisions: Vec<LinkDecision> = a
         .results
         .iter()
@@ -87,13 +168,44 @@ pub fn merge(states: &[PathBuf], keep: &[PathBuf], skip_bad: bool) -> Result<i32
             hide: r.hide.clone(),
         })
         .collect();
-    let state = StateDir::open(&states[0]).map_err(|e| e.to_string())?;
+    let state = StateDir::open(&input.state[0]).map_err(|e| e.to_string())?;
     let written = decisions::write(&state, decisions).map_err(|e: StateError| e.to_string())?;
     let mut out = String::new();
     summary(&mut out, &a);
     let _ = writeln!(out, "decisions written to {}", written.display());
     super::print(&out);
     Ok(0)
+}
+
+/// Records that import a dlsym-like function: where names are looked up at
+/// run time, so a keep list may be needed if they are not string literals.
+fn lookup_sites(a: &Analysis, functions: &[String]) -> Vec<(String, Vec<String>)> {
+    let mut sites: Vec<(String, Vec<String>)> = a
+        .records
+        .iter()
+        .filter_map(|r| {
+            let mut used: Vec<String> = r
+                .imports
+                .iter()
+                .filter(|i| functions.contains(&i.name))
+                .map(|i| i.name.clone())
+                .collect();
+            used.sort();
+            used.dedup();
+            (!used.is_empty()).then(|| {
+                (
+                    std::path::Path::new(&r.cwd)
+                        .join(&r.output)
+                        .display()
+                        .to_string(),
+                    used,
+                )
+            })
+        })
+        .collect();
+    sites.sort();
+    sites.dedup();
+    sites
 }
 
 fn summary(out: &mut String, a: &Analysis) {
@@ -115,17 +227,9 @@ fn summary(out: &mut String, a: &Analysis) {
     );
 }
 
-pub fn report(
-    states: &[PathBuf],
-    keep: &[PathBuf],
-    skip_bad: bool,
-    json: bool,
-) -> Result<i32, String> {
-    let opts = Options {
-        keep: read_keep_lists(keep)?,
-        ..Options::default()
-    };
-    let a = analyse(load_all(states, skip_bad)?, &opts);
+pub fn report(input: &Input, json: bool) -> Result<i32, String> {
+    let a = input.analyse()?;
+    let sites = lookup_sites(&a, &input.lookup_functions()?);
     let mut out = String::new();
     if json {
         let v: Vec<serde_json::Value> = a
@@ -142,10 +246,15 @@ pub fn report(
                 })
             })
             .collect();
+        let sites: Vec<serde_json::Value> = sites
+            .iter()
+            .map(|(m, f)| serde_json::json!({"module": m, "functions": f}))
+            .collect();
+        let report = serde_json::json!({"modules": v, "dynamic_lookup_sites": sites});
         let _ = writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
+            serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
         let _ = writeln!(
@@ -165,6 +274,15 @@ pub fn report(
             );
         }
         summary(&mut out, &a);
+        if !sites.is_empty() {
+            let _ = writeln!(
+                out,
+                "dynamic lookup sites (names looked up at run time; string literals are kept, other names need a keep list):"
+            );
+            for (m, f) in &sites {
+                let _ = writeln!(out, "  {m}: {}", f.join(", "));
+            }
+        }
     }
     super::print(&out);
     Ok(0)
@@ -180,24 +298,13 @@ fn short(p: &Path) -> String {
 }
 
 /// Why NAME is kept (the chain from a root) or why it is hidden.
-pub fn explain(
-    states: &[PathBuf],
-    keep: &[PathBuf],
-    skip_bad: bool,
-    name: &str,
-    module: Option<&str>,
-) -> Result<i32, String> {
-    let opts = Options {
-        keep: read_keep_lists(keep)?,
-        ..Options::default()
-    };
-    let a = analyse(load_all(states, skip_bad)?, &opts);
+pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> Result<i32, String> {
+    let a = input.analyse()?;
     let g = &a.graph;
     let Some(n) = g.names.get(name) else {
         return Err(format!("no recorded module exports or defines {name:?}"));
     };
-    let mut out = String::new();
-    let mut found = false;
+    let mut answers = Vec::new();
     for r in &a.results {
         let m = &g.modules[r.module];
         if let Some(want) = module {
@@ -211,26 +318,28 @@ pub fn explain(
         let Some(e) = m.exports.iter().find(|e| e.name == n) else {
             continue;
         };
-        found = true;
-        let _ = write!(out, "{} in {}: ", e.spelled, m.path.display());
-        if r.hidden_exports.contains(&e.spelled) {
-            let _ = writeln!(
-                out,
-                "HIDDEN: no live section of any module imports it, no C string names it, and no rule keeps it"
-            );
+        let (verdict, reason, chain_lines) = if r.hidden_exports.contains(&e.spelled) {
+            ("hidden", "no live section of any module imports it, no C string names it, and no rule keeps it".to_string(), Vec::new())
         } else if let Some(why) = r.pinned.get(&e.spelled) {
-            let _ = writeln!(out, "kept: {why}");
+            ("kept", why.clone(), Vec::new())
         } else if let Some(cause) = a.demanded.get(&n) {
-            let _ = writeln!(out, "kept: demanded");
-            chain(&mut out, &a, cause.clone());
+            ("kept", "demanded".to_string(), chain(&a, cause.clone()))
         } else {
-            let _ = writeln!(
-                out,
-                "kept: its own objects do not define it (cannot be hidden at link time)"
-            );
-        }
+            (
+                "kept",
+                "its own objects do not define it (it cannot be hidden at link time)".to_string(),
+                Vec::new(),
+            )
+        };
+        answers.push((
+            e.spelled.clone(),
+            m.path.display().to_string(),
+            verdict,
+            reason,
+            chain_lines,
+        ));
     }
-    if !found {
+    if answers.is_empty() {
         return Err(format!(
             "{name:?} is not exported by any recorded module{}",
             module
@@ -238,76 +347,134 @@ pub fn explain(
                 .unwrap_or_default()
         ));
     }
+    let mut out = String::new();
+    if json {
+        let v: Vec<serde_json::Value> = answers
+            .iter()
+            .map(|(name, module, verdict, reason, chain)| {
+                serde_json::json!({"name": name, "module": module, "verdict": verdict, "reason": reason, "chain": chain})
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        );
+    } else {
+        for (name, module, verdict, reason, chain) in &answers {
+            let _ = writeln!(
+                out,
+                "{name} in {module}: {}: {reason}",
+                verdict.to_uppercase()
+            );
+            for line in chain {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
     super::print(&out);
     Ok(0)
 }
 
-/// Prints the chain of causes from a demanded name back to a root.
-fn chain(out: &mut String, a: &Analysis, mut cause: NameCause) {
+/// The chain of causes from a demanded name back to a root, one line each.
+fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
     let g = &a.graph;
-    let mut seen = 0;
-    loop {
-        seen += 1;
-        if seen > 64 {
-            let _ = writeln!(out, "  ... (chain continues)");
-            return;
-        }
+    let mut lines = Vec::new();
+    while lines.len() < 64 {
         let sec = match &cause {
             NameCause::ImportedBy(s) => *s,
             NameCause::ImportedByRecord(i) => {
                 let r = &a.records[*i];
-                let _ = writeln!(
-                    out,
-                    "  <- imported by {} (a record whose graph is not analysed)",
+                lines.push(format!(
+                    "<- imported by {} (a record whose graph is not analysed)",
                     r.output
-                );
-                return;
+                ));
+                return lines;
             }
             NameCause::CString(i) => {
                 let r = &a.records[*i];
-                let _ = writeln!(
-                    out,
-                    "  <- a C string in {} spells it (possible dlsym)",
+                lines.push(format!(
+                    "<- a C string in {} spells it (possible dlsym)",
                     r.output
-                );
-                return;
+                ));
+                return lines;
             }
             NameCause::Keep(p) => {
-                let _ = writeln!(out, "  <- keep list entry {p:?}");
-                return;
+                lines.push(format!("<- keep list entry {p:?}"));
+                return lines;
             }
         };
-        // Walk the section chain to its origin.
         let mut s = sec;
         loop {
             let node = &g.sections[s as usize];
             let m = &g.modules[node.module as usize];
-            let _ = writeln!(out, "  <- section {} of {}", node.name, m.file_name);
+            lines.push(format!("<- section {} of {}", node.name, m.file_name));
             match a.live[s as usize] {
                 Some(SectionCause::From(p)) => s = p,
                 Some(SectionCause::Root) => {
-                    let _ = writeln!(
-                        out,
-                        "     (kept by --gc-sections: entry point, constructor or retained)"
+                    lines.push(
+                        "   (kept by --gc-sections: entry point, constructor or retained)".into(),
                     );
-                    return;
+                    return lines;
                 }
                 Some(SectionCause::Pinned(n)) => {
-                    let _ = writeln!(out, "     (defines {}, which a rule keeps)", g.names.str(n));
-                    return;
+                    lines.push(format!(
+                        "   (defines {}, which a rule keeps)",
+                        g.names.str(n)
+                    ));
+                    return lines;
                 }
                 Some(SectionCause::Export(n)) => {
-                    let _ = writeln!(out, "     (defines {}, which is demanded:)", g.names.str(n));
+                    lines.push(format!(
+                        "   (defines {}, which is demanded:)",
+                        g.names.str(n)
+                    ));
                     match a.demanded.get(&n) {
                         Some(c) => {
                             cause = c.clone();
                             break;
                         }
-                        None => return,
+                        None => return lines,
                     }
                 }
-                None => return,
+                None => return lines,
             }
         }
+    }
+    lines.push("... (chain continues)".into());
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dlsym_signs_and_keep_lists_parse_with_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("signs");
+        std::fs::write(&p, "3\ndlsym 1\ndlvsym 1\nll_sym 2\n").unwrap();
+        assert_eq!(
+            read_dlsym_signs(&p).unwrap(),
+            vec!["dlsym", "dlvsym", "ll_sym"]
+        );
+        std::fs::write(&p, "2\ndlsym one\n").unwrap();
+        let e = read_dlsym_signs(&p).unwrap_err();
+        assert!(e.contains(":2:") && e.contains("function argpos"), "{e}");
+        std::fs::write(&p, "5\ndlsym 1\n").unwrap();
+        assert!(read_dlsym_signs(&p).unwrap_err().contains("says 5 entries"));
+
+        let k = dir.path().join("keep");
+        std::fs::write(&k, "# comment\nfoo\nbar_*  # trailing\nlibx.so:baz\n").unwrap();
+        assert_eq!(
+            read_keep_lists(std::slice::from_ref(&k)).unwrap(),
+            vec![
+                (None, "foo".to_string()),
+                (None, "bar_*".to_string()),
+                (Some("libx.so".to_string()), "baz".to_string())
+            ]
+        );
+        std::fs::write(&k, "two names\n").unwrap();
+        assert!(read_keep_lists(&[k]).unwrap_err().contains(":1:"));
     }
 }

@@ -38,39 +38,28 @@ enum Command {
     /// Decide, from all records, which exports nobody needs, and write the
     /// decisions Run-2 looks up.
     Merge {
-        /// State directories written by Run-1 (decisions go to the first).
-        #[arg(long, value_name = "DIR", required = true)]
-        state: Vec<PathBuf>,
-        /// Keep lists: one name, glob or module:name per line.
-        #[arg(long, value_name = "FILE")]
-        keep: Vec<PathBuf>,
-        /// Leave out record files that cannot be used (they are listed).
-        #[arg(long)]
-        skip_bad: bool,
+        #[command(flatten)]
+        input: merge::Input,
     },
-    /// Predicted savings per module and in total.
+    /// Predicted savings per module and in total, and the dynamic-lookup
+    /// sites where keep lists may be needed.
     Report {
-        #[arg(long, value_name = "DIR", required = true)]
-        state: Vec<PathBuf>,
-        #[arg(long, value_name = "FILE")]
-        keep: Vec<PathBuf>,
-        #[arg(long)]
-        skip_bad: bool,
+        #[command(flatten)]
+        input: merge::Input,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Why NAME is kept (the chain from a root) or why it is hidden.
     Explain {
-        #[arg(long, value_name = "DIR", required = true)]
-        state: Vec<PathBuf>,
-        #[arg(long, value_name = "FILE")]
-        keep: Vec<PathBuf>,
-        #[arg(long)]
-        skip_bad: bool,
+        #[command(flatten)]
+        input: merge::Input,
         /// Only the module with this file name or SONAME (globs allowed).
         #[arg(long, value_name = "M")]
         module: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
         /// The exported name.
         name: String,
     },
@@ -97,24 +86,14 @@ pub fn main() -> i32 {
         Command::Dump { state, link, json } => {
             dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
         }
-        Command::Merge {
-            state,
-            keep,
-            skip_bad,
-        } => merge::merge(&state, &keep, skip_bad),
-        Command::Report {
-            state,
-            keep,
-            skip_bad,
-            json,
-        } => merge::report(&state, &keep, skip_bad, json),
+        Command::Merge { input } => merge::merge(&input),
+        Command::Report { input, json } => merge::report(&input, json),
         Command::Explain {
-            state,
-            keep,
-            skip_bad,
+            input,
             module,
+            json,
             name,
-        } => merge::explain(&state, &keep, skip_bad, &name, module.as_deref()),
+        } => merge::explain(&input, &name, module.as_deref(), json),
     };
     match result {
         Ok(code) => code,
