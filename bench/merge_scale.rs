@@ -1,0 +1,249 @@
+//! Merge at distribution scale: generates synthetic state directories of
+//! growing size (links, objects, symbols, fan-in to a few hot libraries),
+//! runs `ldprune merge` on each in a child process and prints wall time
+//! and peak memory.
+//!
+//!     cargo bench --bench merge_scale [-- LINKS...]     (default 1000 5000 20000)
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use ldprune::elf::hash::Hash128;
+use ldprune::elf::object::Target;
+use ldprune::elf::output::DynSymbol;
+use ldprune::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
+use ldprune::identity::OutputKind;
+use ldprune::state::StateDir;
+use ldprune::state::record::{
+    LinkRecord, LinkStatus, ObjectRecord, SectionRecord, StringTable, SymbolRecord,
+};
+
+const OBJECTS_PER_LINK: usize = 10;
+const FUNCTIONS_PER_OBJECT: usize = 25;
+/// One link in this many is a shared library; the first HOT of them are
+/// imported by most programs.
+const LIB_EVERY: usize = 20;
+const HOT: usize = 20;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if args.first().map(String::as_str) == Some("child-merge") {
+        return child_merge(Path::new(&args[1]));
+    }
+    let sizes: Vec<usize> = if args.is_empty() {
+        vec![1000, 5000, 20000]
+    } else {
+        args.iter().filter_map(|a| a.parse().ok()).collect()
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/merge");
+    println!("merge scale: {OBJECTS_PER_LINK} objects x {FUNCTIONS_PER_OBJECT} functions per link, 1 link in {LIB_EVERY} a library, {HOT} hot libraries");
+    println!("{:>7} {:>9} {:>10} {:>9} {:>10} {:>11}", "links", "objects", "symbols", "merge s", "peak MiB", "hidden");
+    for n in sizes {
+        let dir = root.join(format!("links-{n}"));
+        let symbols = generate(&dir, n);
+        let exe = std::env::current_exe().unwrap();
+        let t = Instant::now();
+        let out = Command::new(exe).arg("child-merge").arg(&dir).output().unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}{}", text, String::from_utf8_lossy(&out.stderr));
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .unwrap_or("?")
+                .trim()
+                .to_string()
+        };
+        println!(
+            "{n:>7} {:>9} {symbols:>10} {secs:>9.2} {:>10} {:>11}",
+            n * OBJECTS_PER_LINK,
+            field("peak_mib"),
+            field("hidden")
+        );
+    }
+}
+
+/// In a child process: the merge as `ldprune merge` runs it, then the peak
+/// resident size of this process.
+fn child_merge(dir: &Path) {
+    let state = StateDir::open(dir).unwrap();
+    let loaded = state.load_records().unwrap();
+    assert!(loaded.bad.is_empty());
+    let records = loaded.records.into_iter().map(|(_, r)| r).collect();
+    let a = ldprune::analysis::analyse(records, &ldprune::analysis::Options::default());
+    let decisions = a
+        .results
+        .iter()
+        .map(|r| ldprune::state::decisions::LinkDecision {
+            identity: r.identity,
+            output: r.path.display().to_string(),
+            hide: r.hide.clone(),
+        })
+        .collect();
+    ldprune::state::decisions::write(&state, decisions).unwrap();
+    let hidden: usize = a.results.iter().map(|r| r.hidden_exports.len()).sum();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    println!("peak_mib {}", hwm_kib / 1024);
+    println!("hidden {hidden}");
+}
+
+fn lib_name(i: usize) -> String {
+    format!("libsyn{i}.so")
+}
+
+/// Exported function `f` of object `o` of library `lib`.
+fn export_name(lib: usize, o: usize, f: usize) -> String {
+    format!("syn{lib}_o{o}_f{f}")
+}
+
+/// Writes `n` link records (once; reused if present). Returns the symbol count.
+fn generate(dir: &Path, n: usize) -> usize {
+    // The count of symbols is kept next to the state dir once generated.
+    let done = dir.with_extension("symbols");
+    if let Some(count) = std::fs::read_to_string(&done).ok().and_then(|s| s.trim().parse().ok()) {
+        return count;
+    }
+    let mut total = 0usize;
+    let _ = std::fs::remove_dir_all(dir);
+    let state = StateDir::create(dir).unwrap();
+    let libs = n / LIB_EVERY;
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for link in 0..n {
+        let is_lib = link % LIB_EVERY == 0 && link / LIB_EVERY < libs;
+        let lib = link / LIB_EVERY;
+        let mut strings = StringTable::default();
+        let mut objects = Vec::with_capacity(OBJECTS_PER_LINK);
+        let mut exports = Vec::new();
+        let mut imports = Vec::new();
+        for o in 0..OBJECTS_PER_LINK {
+            let mut sections = Vec::new();
+            let mut symbols = Vec::new();
+            let mut edges = Vec::new();
+            for f in 0..FUNCTIONS_PER_OBJECT {
+                let name = if is_lib {
+                    export_name(lib, o, f)
+                } else {
+                    format!("p{link}_o{o}_f{f}")
+                };
+                sections.push(SectionRecord {
+                    name: strings.intern(&format!(".text.{name}")),
+                    kind: SectionKind::Text,
+                    flags: 6,
+                    size: 64 + (next() % 512),
+                    group: None,
+                });
+                symbols.push(SymbolRecord {
+                    name: strings.intern(&name),
+                    binding: Binding::Global,
+                    visibility: Visibility::Default,
+                    kind: SymbolType::Func,
+                    size: 64,
+                    place: SymbolPlace::Section(f as u32),
+                });
+                if is_lib {
+                    exports.push(dyn_sym(&name));
+                }
+                // A call to a neighbour in the same object...
+                edges.push((f as u32, Target::Symbol(((f + 1) % FUNCTIONS_PER_OBJECT) as u32)));
+                // ...and to an export of a library: mostly a hot one.
+                if libs > 0 && next() % 3 == 0 {
+                    let target_lib = if next() % 10 < 8 {
+                        (next() as usize) % HOT.min(libs)
+                    } else {
+                        (next() as usize) % libs
+                    };
+                    if !(is_lib && target_lib == lib) {
+                        let imported = export_name(
+                            target_lib,
+                            (next() as usize) % OBJECTS_PER_LINK,
+                            (next() as usize) % FUNCTIONS_PER_OBJECT,
+                        );
+                        let idx = symbols.len() as u32;
+                        symbols.push(SymbolRecord {
+                            name: strings.intern(&imported),
+                            binding: Binding::Global,
+                            visibility: Visibility::Default,
+                            kind: SymbolType::NoType,
+                            size: 0,
+                            place: SymbolPlace::Undefined,
+                        });
+                        edges.push((f as u32, Target::Symbol(idx)));
+                        imports.push(dyn_sym(&imported));
+                    }
+                }
+            }
+            if !is_lib && o == 0 {
+                // The entry point.
+                symbols.push(SymbolRecord {
+                    name: strings.intern("_start"),
+                    binding: Binding::Global,
+                    visibility: Visibility::Default,
+                    kind: SymbolType::Func,
+                    size: 8,
+                    place: SymbolPlace::Section(0),
+                });
+            }
+            edges.sort_unstable();
+            edges.dedup();
+            total += symbols.len();
+            objects.push(ObjectRecord {
+                path: format!("obj/{link}/{o}.o"),
+                member: None,
+                offset: 0,
+                hash: Hash128(u128::from(next()) << 64 | u128::from(next())),
+                sections,
+                symbols,
+                edges,
+            });
+        }
+        imports.sort();
+        imports.dedup();
+        let record = LinkRecord {
+            identity: Hash128(u128::from(next()) << 64 | link as u128),
+            status: LinkStatus::Complete,
+            incomplete: Vec::new(),
+            linker: "synthetic".into(),
+            recorded_at: link as u64,
+            kind: if is_lib { OutputKind::Dyn } else { OutputKind::Pie },
+            output: if is_lib { lib_name(lib) } else { format!("prog{link}") },
+            cwd: format!("/build/{}", link % 500),
+            argv: Vec::new(),
+            entry: None,
+            soname: is_lib.then(|| lib_name(lib)),
+            needed: Vec::new(),
+            exports,
+            imports,
+            objects,
+            shared_inputs: Vec::new(),
+            scripts: Vec::new(),
+            cstrings: Vec::new(),
+            strings: strings.into_pool(),
+        };
+        state.stage_record(&record).unwrap().publish().unwrap();
+    }
+    std::fs::write(&done, total.to_string()).unwrap();
+    total
+}
+
+fn dyn_sym(name: &str) -> DynSymbol {
+    DynSymbol {
+        name: name.to_string(),
+        version: None,
+        hidden_version: false,
+        version_file: None,
+        kind: SymbolType::Func,
+        binding: Binding::Global,
+    }
+}
