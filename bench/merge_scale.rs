@@ -67,11 +67,14 @@ fn main() {
 /// In a child process: the merge as `ldprune merge` runs it, then the peak
 /// resident size of this process.
 fn child_merge(dir: &Path) {
+    let t = Instant::now();
     let state = StateDir::open(dir).unwrap();
     let loaded = state.load_records().unwrap();
+    eprintln!("load {:?}", t.elapsed());
     assert!(loaded.bad.is_empty());
     let records = loaded.records.into_iter().map(|(_, r)| r).collect();
     let a = ldprune::analysis::analyse(records, &ldprune::analysis::Options::default());
+    eprintln!("analyse {:?}", t.elapsed());
     let decisions = a
         .results
         .iter()
@@ -89,6 +92,7 @@ fn child_merge(dir: &Path) {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0);
+    eprintln!("written {:?}", t.elapsed());
     println!("peak_mib {}", hwm_kib / 1024);
     println!("hidden {hidden}");
 }

@@ -3,6 +3,10 @@
 //! imports. Names are interned once for the whole system, without versions
 //! (a version never makes a reference weaker, so matching by plain name is
 //! the conservative choice).
+//!
+//! Sized for a distribution (millions of sections): section names stay in
+//! their record's string pool, edges are one array indexed by section
+//! (compressed rows), definitions a sorted array per module.
 
 use std::path::PathBuf;
 
@@ -10,37 +14,10 @@ use crate::elf::object::Target;
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType};
 use crate::fasthash::FxHashMap;
 use crate::identity::OutputKind;
-use crate::state::record::LinkRecord;
+use crate::state::record::{LinkRecord, Str, StringTable};
 
 pub type Name = u32;
 pub type Sec = u32;
-
-/// One name for the whole system.
-#[derive(Default)]
-pub struct Names {
-    ids: FxHashMap<Box<str>, Name>,
-    names: Vec<Box<str>>,
-}
-
-impl Names {
-    pub fn intern(&mut self, s: &str) -> Name {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
-        }
-        let id = self.names.len() as Name;
-        self.names.push(s.into());
-        self.ids.insert(s.into(), id);
-        id
-    }
-
-    pub fn get(&self, s: &str) -> Option<Name> {
-        self.ids.get(s).copied()
-    }
-
-    pub fn str(&self, id: Name) -> &str {
-        &self.names[id as usize]
-    }
-}
 
 /// `foo@@V2`, `foo@V1` -> `foo`.
 pub fn plain(name: &str) -> &str {
@@ -48,7 +25,7 @@ pub fn plain(name: &str) -> &str {
 }
 
 /// Where a section's relocation leads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Edge {
     Section(Sec),
     /// A name this module does not define: resolved by other modules.
@@ -57,10 +34,10 @@ pub enum Edge {
 
 pub struct SectionNode {
     pub module: u32,
-    pub name: String,
+    /// In the string pool of the module's record.
+    pub name: Str,
     pub kind: SectionKind,
     pub size: u64,
-    pub edges: Vec<Edge>,
 }
 
 /// One export of a module's output (.dynsym).
@@ -86,36 +63,74 @@ pub struct Module {
     pub sections: std::ops::Range<Sec>,
     /// Sections that --gc-sections keeps whatever the exports.
     pub roots: Vec<Sec>,
-    /// Definitions in this module's objects, by plain name.
-    pub defs: FxHashMap<Name, Vec<Sec>>,
-    /// Every spelling of each defined name in the objects (for the hide list).
-    pub spellings: FxHashMap<Name, Vec<String>>,
+    /// (plain name, defining section), sorted.
+    defs: Vec<(Name, Sec)>,
+    /// (plain name, spelling in the record's pool), sorted: what to hide.
+    spellings: Vec<(Name, Str)>,
     pub exports: Vec<Export>,
 }
 
+impl Module {
+    /// Sections of this module that define `n`.
+    pub fn defs_of(&self, n: Name) -> impl Iterator<Item = Sec> + '_ {
+        let start = self.defs.partition_point(|d| d.0 < n);
+        self.defs[start..].iter().take_while(move |d| d.0 == n).map(|d| d.1)
+    }
+
+    /// How this module's objects spell `n` (ids in its record's pool).
+    pub fn spellings_of(&self, n: Name) -> impl Iterator<Item = Str> + '_ {
+        let start = self.spellings.partition_point(|d| d.0 < n);
+        self.spellings[start..].iter().take_while(move |d| d.0 == n).map(|d| d.1)
+    }
+}
+
 pub struct Graph {
-    pub names: Names,
+    pub names: StringTable,
     pub sections: Vec<SectionNode>,
+    /// Edges of section s: `edges[edge_start[s]..edge_start[s + 1]]`.
+    edge_start: Vec<u32>,
+    edges: Vec<Edge>,
     pub modules: Vec<Module>,
+}
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph::new()
+    }
 }
 
 impl Graph {
     pub fn new() -> Graph {
         Graph {
-            names: Names::default(),
+            names: StringTable::default(),
             sections: Vec::new(),
+            edge_start: vec![0],
+            edges: Vec::new(),
             modules: Vec::new(),
         }
+    }
+
+    pub fn edges(&self, s: Sec) -> &[Edge] {
+        let (a, b) = (self.edge_start[s as usize], self.edge_start[s as usize + 1]);
+        &self.edges[a as usize..b as usize]
+    }
+
+    /// The name of section `s` (needs the records the graph was built from).
+    pub fn section_name<'r>(&self, records: &'r [LinkRecord], s: Sec) -> &'r str {
+        let node = &self.sections[s as usize];
+        records[self.modules[node.module as usize].record].str(node.name)
     }
 
     /// Adds the module a complete, non-relocatable record describes.
     pub fn add_module(&mut self, record_index: usize, r: &LinkRecord) {
         let module = self.modules.len() as u32;
         let first = self.sections.len() as Sec;
-        let mut defs: FxHashMap<Name, Vec<Sec>> = FxHashMap::default();
-        let mut spellings: FxHashMap<Name, Vec<String>> = FxHashMap::default();
+        let mut defs: Vec<(Name, Sec)> = Vec::new();
+        let mut spellings: Vec<(Name, Str)> = Vec::new();
         let mut roots = Vec::new();
-        let mut by_name: FxHashMap<String, Vec<Sec>> = FxHashMap::default();
+        let mut by_name: FxHashMap<&str, Vec<Sec>> = FxHashMap::default();
+        // Symbol index -> plain name, per object (names interned once).
+        let mut object_names: Vec<Vec<Name>> = Vec::with_capacity(r.objects.len());
 
         // Sections, definitions and the sections that are roots by nature.
         let mut object_first = Vec::with_capacity(r.objects.len());
@@ -124,95 +139,102 @@ impl Graph {
             object_first.push(base);
             for s in &o.sections {
                 let id = self.sections.len() as Sec;
-                let name = r.str(s.name).to_string();
-                if is_root_section(&name, s.kind, s.flags) {
+                let name = r.str(s.name);
+                if is_root_section(name, s.kind, s.flags) {
                     roots.push(id);
                 }
-                by_name.entry(name.clone()).or_default().push(id);
+                if name.starts_with(".gcc_except_table")
+                    || name.starts_with(".text")
+                    || !name.starts_with('.')
+                {
+                    by_name.entry(name).or_default().push(id);
+                }
                 self.sections.push(SectionNode {
                     module,
-                    name,
+                    name: s.name,
                     kind: s.kind,
                     size: s.size,
-                    edges: Vec::new(),
                 });
             }
+            let mut names = Vec::with_capacity(o.symbols.len());
             for y in &o.symbols {
+                let n = self.names.intern(plain(r.str(y.name)));
+                names.push(n);
                 if let SymbolPlace::Section(i) = y.place {
-                    let spelled = r.str(y.name);
-                    let n = self.names.intern(plain(spelled));
-                    defs.entry(n).or_default().push(base + i);
-                    let sp = spellings.entry(n).or_default();
-                    if !sp.iter().any(|s| s == spelled) {
-                        sp.push(spelled.to_string());
-                    }
+                    defs.push((n, base + i));
+                    spellings.push((n, y.name));
                 }
             }
+            object_names.push(names);
         }
-        for v in defs.values_mut() {
-            v.sort_unstable();
-            v.dedup();
-        }
+        defs.sort_unstable();
+        defs.dedup();
+        spellings.sort_unstable();
+        spellings.dedup();
+        let defines = |n: Name| {
+            let i = defs.partition_point(|d| d.0 < n);
+            defs.get(i).is_some_and(|d| d.0 == n)
+        };
 
         // Edges: within the module where it defines the name, else imports.
+        let mut edges: Vec<(Sec, Edge)> = Vec::new();
+        let mut targets: Vec<Edge> = Vec::new();
         for (oi, o) in r.objects.iter().enumerate() {
             let base = object_first[oi];
             for &(from, to) in &o.edges {
                 let from_id = base + from;
-                let from_is_eh = o.sections[from as usize].kind == SectionKind::EhFrame;
-                let mut targets: Vec<Edge> = Vec::new();
+                targets.clear();
                 match to {
                     Target::Section(t) => targets.push(Edge::Section(base + t)),
                     Target::Symbol(y) => {
                         let sym = &o.symbols[y as usize];
-                        let spelled = r.str(sym.name);
-                        let n = self.names.intern(plain(spelled));
-                        if let Some(ds) = defs.get(&n) {
-                            targets.extend(ds.iter().map(|&d| Edge::Section(d)));
-                        } else if let Some(x) = start_stop_section(spelled) {
+                        let n = object_names[oi][y as usize];
+                        if defines(n) {
+                            let i = defs.partition_point(|d| d.0 < n);
+                            targets.extend(
+                                defs[i..].iter().take_while(|d| d.0 == n).map(|d| Edge::Section(d.1)),
+                            );
+                        } else if let Some(x) = start_stop_section(r.str(sym.name)) {
                             // __start_X / __stop_X keep every section named X.
-                            if let Some(v) = by_name.get(x) {
-                                targets.extend(v.iter().map(|&d| Edge::Section(d)));
-                            }
+                            targets.extend(by_name.get(x).into_iter().flatten().map(|&d| Edge::Section(d)));
                         } else if sym.binding != Binding::Local {
                             targets.push(Edge::Import(n));
                         }
                     }
                 }
-                if from_is_eh {
+                if o.sections[from as usize].kind == SectionKind::EhFrame {
                     // .eh_frame is not a root for --gc-sections, but what it
-                    // needs for unwinding (personality routines, their
-                    // DW.ref data) must stay. Code and LSDAs go with the
-                    // function they describe (see below).
-                    for t in targets {
+                    // needs for unwinding (personality routines and their
+                    // DW.ref data) must stay. Code and exception tables go
+                    // with the function they describe (below).
+                    for &t in &targets {
                         match t {
                             Edge::Section(s) => {
                                 let node = &self.sections[s as usize];
-                                if node.kind != SectionKind::Text
-                                    && !node.name.starts_with(".gcc_except_table")
-                                {
+                                let name = r.str(node.name);
+                                if node.kind != SectionKind::Text && !name.starts_with(".gcc_except_table") {
                                     roots.push(s);
                                 }
                             }
-                            Edge::Import(_) => roots.push(from_id),
+                            Edge::Import(_) => {
+                                roots.push(from_id);
+                                edges.push((from_id, t));
+                            }
                         }
                     }
                     continue;
                 }
-                self.sections[from_id as usize].edges.extend(targets);
+                edges.extend(targets.iter().map(|&t| (from_id, t)));
             }
         }
         // An exception table goes with its function: .text.F -> .gcc_except_table.F
-        // (unpaired tables are kept).
+        // (tables without a function section are kept).
         for (name, ids) in &by_name {
             if let Some(f) = name.strip_prefix(".gcc_except_table") {
-                let text = format!(".text{f}");
-                match by_name.get(&text) {
+                match by_name.get(format!(".text{f}").as_str()) {
                     Some(texts) if !f.is_empty() => {
                         for &t in texts {
-                            for &e in ids {
-                                self.sections[t as usize].edges.push(Edge::Section(e));
-                            }
+                            edges.extend(ids.iter().map(|&e| (t, Edge::Section(e))));
                         }
                     }
                     _ => roots.extend(ids.iter().copied()),
@@ -222,10 +244,23 @@ impl Graph {
         // Executables start at their entry point.
         if matches!(r.kind, OutputKind::Exec | OutputKind::Pie) {
             let entry = r.entry.as_deref().unwrap_or("_start");
-            if let Some(ds) = self.names.get(entry).and_then(|n| defs.get(&n)) {
-                roots.extend(ds.iter().copied());
+            if let Some(n) = self.names.lookup(entry) {
+                let i = defs.partition_point(|d| d.0 < n);
+                roots.extend(defs[i..].iter().take_while(|d| d.0 == n).map(|d| d.1));
             }
         }
+        // Append this module's rows to the compressed edge array.
+        edges.sort_unstable();
+        edges.dedup();
+        let mut e = 0;
+        for s in first..self.sections.len() as Sec {
+            while e < edges.len() && edges[e].0 == s {
+                self.edges.push(edges[e].1);
+                e += 1;
+            }
+            self.edge_start.push(self.edges.len() as u32);
+        }
+
         let exports = r
             .exports
             .iter()
@@ -255,12 +290,6 @@ impl Graph {
     }
 }
 
-impl Default for Graph {
-    fn default() -> Self {
-        Graph::new()
-    }
-}
-
 /// `__start_X` / `__stop_X` -> `X`.
 fn start_stop_section(name: &str) -> Option<&str> {
     name.strip_prefix("__start_")
@@ -273,10 +302,7 @@ fn is_root_section(name: &str, kind: SectionKind, flags: u64) -> bool {
     const SHF_GNU_RETAIN: u64 = 1 << 21;
     matches!(
         kind,
-        SectionKind::InitArray
-            | SectionKind::FiniArray
-            | SectionKind::PreinitArray
-            | SectionKind::Note
+        SectionKind::InitArray | SectionKind::FiniArray | SectionKind::PreinitArray | SectionKind::Note
     ) || flags & SHF_GNU_RETAIN != 0
         || name == ".init"
         || name == ".fini"

@@ -214,10 +214,8 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         }
     }
     for (m, name, _) in &pins {
-        if let Some(ds) = graph.modules[*m].defs.get(name) {
-            for &d in ds {
-                w.mark(d, SectionCause::Pinned(*name));
-            }
+        for d in graph.modules[*m].defs_of(*name) {
+            w.mark(d, SectionCause::Pinned(*name));
         }
     }
     let mut seeds: Vec<(String, NameCause)> = Vec::new();
@@ -240,7 +238,7 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         }
     }
     for (name, cause) in seeds {
-        if let Some(n) = graph.names.get(&name) {
+        if let Some(n) = graph.names.lookup(&name) {
             w.demand(&graph, &export_index, n, cause);
         }
     }
@@ -252,7 +250,7 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
                     for e in &module.exports {
                         if glob(pattern, graph.names.str(e.name)) {
                             pins.push((m, e.name, format!("keep list entry {scope}:{pattern}")));
-                            for &d in module.defs.get(&e.name).into_iter().flatten() {
+                            for d in module.defs_of(e.name) {
                                 w.mark(d, SectionCause::Pinned(e.name));
                             }
                         }
@@ -289,9 +287,13 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
             if w.demanded.contains_key(&e.name) {
                 continue;
             }
-            if let Some(sp) = module.spellings.get(&e.name) {
+            let spelled: Vec<String> = module
+                .spellings_of(e.name)
+                .map(|id| r.str(id).to_string())
+                .collect();
+            if !spelled.is_empty() {
                 if hidden_names.insert(e.name) {
-                    res.hide.extend(sp.iter().cloned());
+                    res.hide.extend(spelled);
                 }
                 res.hidden_exports.push(e.spelled.clone());
             }
@@ -350,7 +352,7 @@ impl Worklist {
         }
         self.demanded.insert(n, cause);
         for &m in index.get(&n).into_iter().flatten() {
-            for &d in g.modules[m].defs.get(&n).into_iter().flatten() {
+            for d in g.modules[m].defs_of(n) {
                 self.mark(d, SectionCause::Export(n));
             }
         }
@@ -358,7 +360,7 @@ impl Worklist {
 
     fn run(&mut self, g: &Graph, index: &FxHashMap<Name, Vec<usize>>) {
         while let Some(s) = self.queue.pop() {
-            for &e in &g.sections[s as usize].edges {
+            for &e in g.edges(s) {
                 match e {
                     Edge::Section(t) => self.mark(t, SectionCause::From(s)),
                     Edge::Import(n) => self.demand(g, index, n, NameCause::ImportedBy(s)),
@@ -375,7 +377,7 @@ fn local_reach(g: &Graph, m: usize) -> Vec<bool> {
     let mut live = vec![false; module.sections.len()];
     let mut stack: Vec<Sec> = module.roots.clone();
     for e in &module.exports {
-        stack.extend(module.defs.get(&e.name).into_iter().flatten());
+        stack.extend(module.defs_of(e.name));
     }
     while let Some(s) = stack.pop() {
         let i = (s - first) as usize;
@@ -383,7 +385,7 @@ fn local_reach(g: &Graph, m: usize) -> Vec<bool> {
             continue;
         }
         live[i] = true;
-        for &e in &g.sections[s as usize].edges {
+        for &e in g.edges(s) {
             if let Edge::Section(t) = e {
                 stack.push(t);
             }

@@ -301,7 +301,7 @@ fn short(p: &Path) -> String {
 pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     let g = &a.graph;
-    let Some(n) = g.names.get(name) else {
+    let Some(n) = g.names.lookup(name) else {
         return Err(format!("no recorded module exports or defines {name:?}"));
     };
     let mut answers = Vec::new();
@@ -408,7 +408,7 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
         loop {
             let node = &g.sections[s as usize];
             let m = &g.modules[node.module as usize];
-            lines.push(format!("<- section {} of {}", node.name, m.file_name));
+            lines.push(format!("<- section {} of {}", g.section_name(&a.records, s), m.file_name));
             match a.live[s as usize] {
                 Some(SectionCause::From(p)) => s = p,
                 Some(SectionCause::Root) => {

@@ -239,6 +239,16 @@ impl StringTable {
         self.find(Self::hash(s), s).is_some()
     }
 
+    /// The id of `s`, if interned.
+    pub fn lookup(&self, s: &str) -> Option<Str> {
+        self.find(Self::hash(s), s)
+    }
+
+    /// The string of `id` ("?" for an id it never gave out).
+    pub fn str(&self, id: Str) -> &str {
+        self.pool.get(id).unwrap_or("?")
+    }
+
     pub fn into_pool(self) -> StringPool {
         self.pool
     }
