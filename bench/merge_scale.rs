@@ -27,7 +27,10 @@ const LIB_EVERY: usize = 20;
 const HOT: usize = 20;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if args.first().map(String::as_str) == Some("child-merge") {
         return child_merge(Path::new(&args[1]));
     }
@@ -37,17 +40,31 @@ fn main() {
         args.iter().filter_map(|a| a.parse().ok()).collect()
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/merge");
-    println!("merge scale: {OBJECTS_PER_LINK} objects x {FUNCTIONS_PER_OBJECT} functions per link, 1 link in {LIB_EVERY} a library, {HOT} hot libraries");
-    println!("{:>7} {:>9} {:>10} {:>9} {:>10} {:>11}", "links", "objects", "symbols", "merge s", "peak MiB", "hidden");
+    println!(
+        "merge scale: {OBJECTS_PER_LINK} objects x {FUNCTIONS_PER_OBJECT} functions per link, 1 link in {LIB_EVERY} a library, {HOT} hot libraries"
+    );
+    println!(
+        "{:>7} {:>9} {:>10} {:>9} {:>10} {:>11}",
+        "links", "objects", "symbols", "merge s", "peak MiB", "hidden"
+    );
     for n in sizes {
         let dir = root.join(format!("links-{n}"));
         let symbols = generate(&dir, n);
         let exe = std::env::current_exe().unwrap();
         let t = Instant::now();
-        let out = Command::new(exe).arg("child-merge").arg(&dir).output().unwrap();
+        let out = Command::new(exe)
+            .arg("child-merge")
+            .arg(&dir)
+            .output()
+            .unwrap();
         let secs = t.elapsed().as_secs_f64();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}{}", text, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
         let field = |k: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(k))
@@ -110,7 +127,10 @@ fn export_name(lib: usize, o: usize, f: usize) -> String {
 fn generate(dir: &Path, n: usize) -> usize {
     // The count of symbols is kept next to the state dir once generated.
     let done = dir.with_extension("symbols");
-    if let Some(count) = std::fs::read_to_string(&done).ok().and_then(|s| s.trim().parse().ok()) {
+    if let Some(count) = std::fs::read_to_string(&done)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+    {
         return count;
     }
     let mut total = 0usize;
@@ -160,7 +180,10 @@ fn generate(dir: &Path, n: usize) -> usize {
                     exports.push(dyn_sym(&name));
                 }
                 // A call to a neighbour in the same object...
-                edges.push((f as u32, Target::Symbol(((f + 1) % FUNCTIONS_PER_OBJECT) as u32)));
+                edges.push((
+                    f as u32,
+                    Target::Symbol(((f + 1) % FUNCTIONS_PER_OBJECT) as u32),
+                ));
                 // ...and to an export of a library: mostly a hot one.
                 if libs > 0 && next() % 3 == 0 {
                     let target_lib = if next() % 10 < 8 {
@@ -220,13 +243,22 @@ fn generate(dir: &Path, n: usize) -> usize {
             incomplete: Vec::new(),
             linker: "synthetic".into(),
             recorded_at: link as u64,
-            kind: if is_lib { OutputKind::Dyn } else { OutputKind::Pie },
-            output: if is_lib { lib_name(lib) } else { format!("prog{link}") },
+            kind: if is_lib {
+                OutputKind::Dyn
+            } else {
+                OutputKind::Pie
+            },
+            output: if is_lib {
+                lib_name(lib)
+            } else {
+                format!("prog{link}")
+            },
             cwd: format!("/build/{}", link % 500),
             argv: Vec::new(),
             entry: None,
             soname: is_lib.then(|| lib_name(lib)),
             needed: Vec::new(),
+            build_id: None,
             exports,
             imports,
             objects,

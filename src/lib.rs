@@ -20,3 +20,4 @@ pub mod identity;
 pub mod plugin;
 pub mod record;
 pub mod state;
+pub mod tree;

@@ -311,3 +311,85 @@ fn merge_is_deterministic_and_refuses_bad_records() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("skipped 1"));
 }
+
+fn image_scope(linker: Linker) {
+    let f = Fixture::new(linker);
+    build(
+        &f,
+        &[
+            (
+                "lib.c",
+                "int for_app(void) { return 1; }\nint only_tests_use(void) { return 2; }\n\
+                 int nobody(void) { return 3; }\n",
+            ),
+            (
+                "app.c",
+                "int for_app(void);\nint main(void) { return for_app() - 1; }\n",
+            ),
+            (
+                "test.c",
+                "int only_tests_use(void);\nint main(void) { return only_tests_use() - 2; }\n",
+            ),
+        ],
+        &[("libimg.so", &["lib.o"])],
+        &[
+            ("app", &["app.o", "-limg"]),
+            ("test_prog", &["test.o", "-limg"]),
+        ],
+    );
+    // Install the library and the application only; strip them as a
+    // package build would (the build-id survives).
+    let root = f.path("image");
+    std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::copy(f.path("libimg.so"), root.join("usr/lib/libimg.so")).unwrap();
+    std::fs::copy(f.path("app"), root.join("usr/bin/app")).unwrap();
+    f.run(
+        std::process::Command::new("strip")
+            .arg(root.join("usr/lib/libimg.so"))
+            .arg(root.join("usr/bin/app")),
+    );
+
+    let report = |extra: &[&str]| -> serde_json::Value {
+        let out = ldprune()
+            .args(["report", "--json", "--state"])
+            .arg(f.state())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let hidden_in = |v: &serde_json::Value, m: &str| -> serde_json::Value {
+        v["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["module"].as_str().unwrap().ends_with(m))
+            .unwrap()["hidden"]
+            .clone()
+    };
+    let all = report(&[]);
+    assert_eq!(hidden_in(&all, "libimg.so"), serde_json::json!(["nobody"]));
+    let root_arg = root.to_str().unwrap();
+    let image = report(&["--scope", "image", "--image", root_arg]);
+    assert_eq!(
+        hidden_in(&image, "libimg.so"),
+        serde_json::json!(["nobody", "only_tests_use"])
+    );
+    // The test program is not in the image: left unchanged.
+    assert_eq!(hidden_in(&image, "test_prog"), serde_json::json!([]));
+
+    let bad = ldprune()
+        .args(["report", "--state"])
+        .arg(f.state())
+        .args(["--scope", "image"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--image ROOT"));
+}
+both_linkers!(image_scope_counts_only_installed_files, image_scope);

@@ -74,13 +74,19 @@ impl Module {
     /// Sections of this module that define `n`.
     pub fn defs_of(&self, n: Name) -> impl Iterator<Item = Sec> + '_ {
         let start = self.defs.partition_point(|d| d.0 < n);
-        self.defs[start..].iter().take_while(move |d| d.0 == n).map(|d| d.1)
+        self.defs[start..]
+            .iter()
+            .take_while(move |d| d.0 == n)
+            .map(|d| d.1)
     }
 
     /// How this module's objects spell `n` (ids in its record's pool).
     pub fn spellings_of(&self, n: Name) -> impl Iterator<Item = Str> + '_ {
         let start = self.spellings.partition_point(|d| d.0 < n);
-        self.spellings[start..].iter().take_while(move |d| d.0 == n).map(|d| d.1)
+        self.spellings[start..]
+            .iter()
+            .take_while(move |d| d.0 == n)
+            .map(|d| d.1)
     }
 }
 
@@ -192,11 +198,20 @@ impl Graph {
                         if defines(n) {
                             let i = defs.partition_point(|d| d.0 < n);
                             targets.extend(
-                                defs[i..].iter().take_while(|d| d.0 == n).map(|d| Edge::Section(d.1)),
+                                defs[i..]
+                                    .iter()
+                                    .take_while(|d| d.0 == n)
+                                    .map(|d| Edge::Section(d.1)),
                             );
                         } else if let Some(x) = start_stop_section(r.str(sym.name)) {
                             // __start_X / __stop_X keep every section named X.
-                            targets.extend(by_name.get(x).into_iter().flatten().map(|&d| Edge::Section(d)));
+                            targets.extend(
+                                by_name
+                                    .get(x)
+                                    .into_iter()
+                                    .flatten()
+                                    .map(|&d| Edge::Section(d)),
+                            );
                         } else if sym.binding != Binding::Local {
                             targets.push(Edge::Import(n));
                         }
@@ -212,7 +227,9 @@ impl Graph {
                             Edge::Section(s) => {
                                 let node = &self.sections[s as usize];
                                 let name = r.str(node.name);
-                                if node.kind != SectionKind::Text && !name.starts_with(".gcc_except_table") {
+                                if node.kind != SectionKind::Text
+                                    && !name.starts_with(".gcc_except_table")
+                                {
                                     roots.push(s);
                                 }
                             }
@@ -302,7 +319,10 @@ fn is_root_section(name: &str, kind: SectionKind, flags: u64) -> bool {
     const SHF_GNU_RETAIN: u64 = 1 << 21;
     matches!(
         kind,
-        SectionKind::InitArray | SectionKind::FiniArray | SectionKind::PreinitArray | SectionKind::Note
+        SectionKind::InitArray
+            | SectionKind::FiniArray
+            | SectionKind::PreinitArray
+            | SectionKind::Note
     ) || flags & SHF_GNU_RETAIN != 0
         || name == ".init"
         || name == ".fini"

@@ -91,6 +91,27 @@ pub struct Options {
     pub excluded: Vec<String>,
     /// Names to keep: (module file name or SONAME, if scoped; name or glob).
     pub keep: Vec<(Option<String>, String)>,
+    /// None: every recorded link is a consumer. Some: only the links whose
+    /// output is installed in the image.
+    pub image: Option<Image>,
+}
+
+/// The files of an image (or DESTDIR tree): their build-ids, and the names
+/// of those without one.
+#[derive(Clone, Debug, Default)]
+pub struct Image {
+    pub build_ids: FxHashSet<Vec<u8>>,
+    pub names: FxHashSet<String>,
+}
+
+impl Image {
+    /// Whether the output of `r` is a file of the image.
+    pub fn contains(&self, r: &LinkRecord) -> bool {
+        match &r.build_id {
+            Some(id) => self.build_ids.contains(id),
+            None => self.names.contains(r.output_file_name()),
+        }
+    }
 }
 
 impl Default for Options {
@@ -101,6 +122,7 @@ impl Default for Options {
                 .map(|s| s.to_string())
                 .collect(),
             keep: Vec::new(),
+            image: None,
         }
     }
 }
@@ -208,9 +230,20 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         demanded: FxHashMap::default(),
         queue: Vec::new(),
     };
-    for module in &graph.modules {
-        for &s in &module.roots {
-            w.mark(s, SectionCause::Root);
+    // In image scope only the image's modules consume; the others are built
+    // (test programs, tools) but do not ship.
+    let in_scope = |i: usize| {
+        opts.image
+            .as_ref()
+            .is_none_or(|img| img.contains(&records[i]))
+    };
+    let module_in_scope: Vec<bool> = graph.modules.iter().map(|m| in_scope(m.record)).collect();
+    pins.retain(|(m, _, _)| module_in_scope[*m]);
+    for (m, module) in graph.modules.iter().enumerate() {
+        if module_in_scope[m] {
+            for &s in &module.roots {
+                w.mark(s, SectionCause::Root);
+            }
         }
     }
     for (m, name, _) in &pins {
@@ -220,6 +253,9 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
     }
     let mut seeds: Vec<(String, NameCause)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
+        if !in_scope(i) {
+            continue;
+        }
         for &c in &r.cstrings {
             seeds.push((plain(r.str(c)).to_string(), NameCause::CString(i)));
         }
@@ -279,6 +315,12 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
             after: Sizes::default(),
         };
         let mut hidden_names = FxHashSet::default();
+        if !module_in_scope[m] {
+            res.pinned
+                .insert("*".into(), "not in the image: left unchanged".into());
+            results.push(res);
+            continue;
+        }
         for e in &module.exports {
             if let Some(why) = pinned_by.get(&(m, e.name)) {
                 res.pinned.insert(e.spelled.clone(), (*why).clone());

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{Analysis, NameCause, Options, SectionCause, analyse, glob};
+use crate::analysis::{Analysis, Image, NameCause, Options, SectionCause, analyse, glob};
 use crate::state::decisions::{self, LinkDecision};
 use crate::state::record::LinkRecord;
 use crate::state::{StateDir, StateError};
@@ -31,6 +31,19 @@ pub struct Input {
     /// `name argpos` lines); dlsym and dlvsym are always included.
     #[arg(long, value_name = "FILE")]
     dlsym_signs: Option<PathBuf>,
+    /// Who counts as a consumer: every recorded link (all), or only the
+    /// executables and libraries installed under --image (image).
+    #[arg(long, value_enum, default_value = "all")]
+    scope: Scope,
+    /// The image or DESTDIR tree for --scope image.
+    #[arg(long, value_name = "ROOT")]
+    image: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scope {
+    All,
+    Image,
 }
 
 impl Input {
@@ -41,9 +54,16 @@ impl Input {
             Options::default().excluded
         };
         excluded.extend(self.exclude.iter().cloned());
+        let image = match (self.scope, &self.image) {
+            (Scope::All, None) => None,
+            (Scope::All, Some(_)) => return Err("--image needs --scope image".into()),
+            (Scope::Image, None) => return Err("--scope image needs --image ROOT".into()),
+            (Scope::Image, Some(root)) => Some(scan_image(root)?),
+        };
         Ok(Options {
             keep: read_keep_lists(&self.keep)?,
             excluded,
+            image,
         })
     }
 
@@ -59,6 +79,34 @@ impl Input {
         }
         Ok(v)
     }
+}
+
+/// The build-ids (or, without one, the names) of the ELF files under `root`.
+fn scan_image(root: &Path) -> Result<Image, String> {
+    let (files, problems) = crate::tree::elf_files(root)?;
+    for p in &problems {
+        eprintln!("ldprune: warning: {p} (not counted as part of the image)");
+    }
+    let mut image = Image::default();
+    for f in files {
+        match f.facts.build_id {
+            Some(id) => {
+                image.build_ids.insert(id);
+            }
+            None => {
+                if let Some(n) = f.path.file_name() {
+                    image.names.insert(n.to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    if image.build_ids.is_empty() && image.names.is_empty() {
+        return Err(format!(
+            "{}: no ELF executables or libraries in the image",
+            root.display()
+        ));
+    }
+    Ok(image)
 }
 
 /// Reads the original tool's "dlsym-signs" format: the number of entries,
@@ -408,7 +456,11 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
         loop {
             let node = &g.sections[s as usize];
             let m = &g.modules[node.module as usize];
-            lines.push(format!("<- section {} of {}", g.section_name(&a.records, s), m.file_name));
+            lines.push(format!(
+                "<- section {} of {}",
+                g.section_name(&a.records, s),
+                m.file_name
+            ));
             match a.live[s as usize] {
                 Some(SectionCause::From(p)) => s = p,
                 Some(SectionCause::Root) => {

@@ -44,6 +44,9 @@ pub struct OutputFacts {
     pub needed: Vec<String>,
     pub exports: Vec<DynSymbol>,
     pub imports: Vec<DynSymbol>,
+    /// The GNU build-id note, which stays when the file is stripped or
+    /// installed: it ties an installed file to its link.
+    pub build_id: Option<Vec<u8>>,
 }
 
 pub fn parse_output<'data, R: ReadRef<'data>>(data: R) -> Result<OutputFacts, ElfError> {
@@ -87,6 +90,16 @@ where
             } else if tag == elf::DT_FLAGS_1 {
                 let v: u64 = d.d_val(endian).into();
                 facts.pie = v & elf::DF_1_PIE.0 != 0;
+            }
+        }
+    }
+
+    for section in sections.iter() {
+        if let Some(mut notes) = section.notes(endian, data)? {
+            while let Some(note) = notes.next()? {
+                if note.name() == b"GNU" && note.n_type(endian) == elf::NT_GNU_BUILD_ID {
+                    facts.build_id = Some(note.desc().to_vec());
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Reads only the parts of a finished output that [`super::output`] needs:
-//! the ELF and section headers, section names, and the dynamic linking
-//! sections. They land at their file offsets in a buffer the size of the
+//! the ELF and section headers, section names, notes (build-id) and the
+//! dynamic linking sections. They land at their file offsets in a buffer the size of the
 //! file whose other pages are never touched (a large zeroed allocation is
 //! mapped lazily), so a 100 MB executable costs a few page reads.
 
@@ -74,6 +74,7 @@ fn fill<Elf: FileHeader<Endian = Endianness>>(file: &File, buf: &mut [u8]) -> io
                     | elf::SHT_GNU_VERSYM
                     | elf::SHT_GNU_VERDEF
                     | elf::SHT_GNU_VERNEED
+                    | elf::SHT_NOTE
             )
         };
         let mut want = vec![false; headers.len()];

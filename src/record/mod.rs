@@ -162,6 +162,7 @@ impl Recorder {
             entry: self.line.entry,
             soname: facts.soname,
             needed: facts.needed,
+            build_id: facts.build_id,
             exports: facts.exports,
             imports: facts.imports,
             objects: c.objects,

@@ -48,6 +48,8 @@ pub struct LinkRecord {
     pub entry: Option<String>,
     pub soname: Option<String>,
     pub needed: Vec<String>,
+    /// The output's GNU build-id: finds the link of an installed file.
+    pub build_id: Option<Vec<u8>>,
     /// Dynamic symbols the output defines and makes visible.
     pub exports: Vec<DynSymbol>,
     /// Undefined dynamic symbols of the output.
