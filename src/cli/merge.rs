@@ -18,6 +18,10 @@ pub struct Input {
     /// Keep lists: one name, glob or module:name per line.
     #[arg(long, value_name = "FILE")]
     keep: Vec<PathBuf>,
+    /// Force files of the original tool ("deps" format): every symbol
+    /// they list is kept.
+    #[arg(long, value_name = "FILE")]
+    force: Vec<PathBuf>,
     /// Leave out record files that cannot be used (they are listed).
     #[arg(long)]
     skip_bad: bool,
@@ -60,8 +64,12 @@ impl Input {
             (Scope::Image, None) => return Err("--scope image needs --image ROOT".into()),
             (Scope::Image, Some(root)) => Some(scan_image(root)?),
         };
+        let mut keep = read_keep_lists(&self.keep)?;
+        for f in &self.force {
+            keep.extend(read_force_file(f)?.into_iter().map(|n| (None, n)));
+        }
         Ok(Options {
-            keep: read_keep_lists(&self.keep)?,
+            keep,
             excluded,
             image,
         })
@@ -109,6 +117,36 @@ fn scan_image(root: &Path) -> Result<Image, String> {
     Ok(image)
 }
 
+/// The symbol names of a "deps" file of the original tool (its force files
+/// use that format): lines `<weak><vis><tls> <section uid> <symbol>` after
+/// the module description.
+pub fn read_force_file(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if !matches!(first.split_whitespace().next(), Some("R" | "D" | "E" | "P")) {
+        return Err(format!(
+            "{}:1: not a deps file (expected `<R|D|E|P> <nobj> <name> ...`)",
+            path.display()
+        ));
+    }
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [flags, uid, name] = f[..] {
+            let b = flags.as_bytes();
+            if b.len() == 3
+                && b"DCWU".contains(&b[0])
+                && b"dph".contains(&b[1])
+                && b"T_".contains(&b[2])
+                && uid.parse::<i64>().is_ok()
+            {
+                names.push(name.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// Reads the original tool's "dlsym-signs" format: the number of entries,
 /// then one `function argpos` per line.
 pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, String> {
@@ -145,15 +183,22 @@ pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, String> {
 /// Loads every record of `states`. A bad file is an error unless
 /// `skip_bad`, and then it is reported and left out.
 pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, String> {
-    let mut records = Vec::new();
-    let mut bad = Vec::new();
+    let mut paths = Vec::new();
     for dir in states {
-        let loaded = StateDir::open(dir)
-            .and_then(|s| s.load_records())
-            .map_err(|e| e.to_string())?;
-        records.extend(loaded.records.into_iter().map(|(_, r)| r));
-        bad.extend(loaded.bad);
+        let state = StateDir::open(dir).map_err(|e| e.to_string())?;
+        paths.extend(state.record_paths().map_err(|e| e.to_string())?);
     }
+    let mut progress = Progress::new("loading records", paths.len());
+    let mut records = Vec::with_capacity(paths.len());
+    let mut bad = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        match crate::state::load_record(path) {
+            Ok(r) => records.push(r),
+            Err(e) => bad.push(e),
+        }
+        progress.tick(i + 1);
+    }
+    progress.done();
     if !bad.is_empty() {
         for e in &bad {
             eprintln!("ldprune: error: {e}");
@@ -170,6 +215,40 @@ pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, S
         );
     }
     Ok(records)
+}
+
+/// A one-line progress display on a terminal; silent otherwise.
+struct Progress {
+    what: &'static str,
+    total: usize,
+    shown: usize,
+    on: bool,
+}
+
+impl Progress {
+    fn new(what: &'static str, total: usize) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            what,
+            total,
+            shown: 0,
+            on: std::io::stderr().is_terminal() && total >= 200,
+        }
+    }
+
+    fn tick(&mut self, done: usize) {
+        let pct = done * 100 / self.total.max(1);
+        if self.on && pct != self.shown {
+            self.shown = pct;
+            eprint!("\r{}: {done}/{} ({pct}%)", self.what, self.total);
+        }
+    }
+
+    fn done(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
 }
 
 /// Reads keep lists: one name or glob per line, optionally `module:name`;
@@ -205,8 +284,11 @@ fn kib(n: u64) -> String {
     format!("{:.1}", n as f64 / 1024.0)
 }
 
-pub fn merge(input: &Input) -> Result<i32, String> {
+pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
     let a = input.analyse()?;
+    if let Some(path) = vis {
+        std::fs::write(path, vis_text(&a)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let decisions: Vec<LinkDecision> = a
         .results
         .iter()
@@ -223,6 +305,43 @@ pub fn merge(input: &Input) -> Result<i32, String> {
     let _ = writeln!(out, "decisions written to {}", written.display());
     super::print(&out);
     Ok(0)
+}
+
+/// The decisions in the original tool's "vis" format: per link a header
+/// `<nelim> <nloc> <nhid> <linkid>`, then four blank-line separated
+/// sections (eliminate, localize, hide, undefined) of
+/// `<object>:<srcid>:<srcidcnt>:<tls>:<symbol>` lines. ldprune only hides.
+pub fn vis_text(a: &Analysis) -> String {
+    use crate::elf::types::{SymbolPlace, SymbolType};
+    let mut out = String::new();
+    for res in a.results.iter().filter(|r| !r.hide.is_empty()) {
+        let record = &a.records[a.graph.modules[res.module].record];
+        let _ = writeln!(out, "0 0 {} {}", res.hide.len(), res.identity);
+        out.push_str("\n\n");
+        for name in &res.hide {
+            let found = record.objects.iter().find_map(|o| {
+                o.symbols
+                    .iter()
+                    .find(|y| {
+                        matches!(y.place, SymbolPlace::Section(_)) && record.str(y.name) == name
+                    })
+                    .map(|y| (o, y))
+            });
+            let (object, hash, tls) = match found {
+                Some((o, y)) => (
+                    o.member.clone().unwrap_or_else(|| {
+                        o.path.rsplit('/').next().unwrap_or(&o.path).to_string()
+                    }),
+                    o.hash.to_string(),
+                    if y.kind == SymbolType::Tls { 'T' } else { '_' },
+                ),
+                None => ("-".to_string(), "f".to_string(), '_'),
+            };
+            let _ = writeln!(out, "{object}:{hash}:1:{tls}:{name}");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Records that import a dlsym-like function: where names are looked up at
@@ -528,5 +647,19 @@ mod tests {
         );
         std::fs::write(&k, "two names\n").unwrap();
         assert!(read_keep_lists(&[k]).unwrap_err().contains(":1:"));
+
+        // A deps file as the original tool writes it (its force files too).
+        let d = dir.path().join("deps-force");
+        std::fs::write(
+            &d,
+            "E 1 3 conftest _start 6bc56b8dff655fbf45091d3876f668af\n\
+             3 0 /tmp/ccfzRuin.o 6bc56b8dff655fbf45091d3876f668ae\n\
+             0 4 .text 0\n1 0\n0 4 .data 1\n1 0\n0 0 .bss 2\n0\n2\n\
+             Dd_ 0 _start\n0\nWhT 1 tls_thing\n0\n",
+        )
+        .unwrap();
+        assert_eq!(read_force_file(&d).unwrap(), vec!["_start", "tls_thing"]);
+        std::fs::write(&d, "hello\n").unwrap();
+        assert!(read_force_file(&d).unwrap_err().contains("not a deps file"));
     }
 }

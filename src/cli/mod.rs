@@ -40,6 +40,9 @@ enum Command {
     Merge {
         #[command(flatten)]
         input: merge::Input,
+        /// Also write the decisions in the original tool's "vis" format.
+        #[arg(long, value_name = "FILE")]
+        vis: Option<PathBuf>,
     },
     /// Predicted savings per module and in total, and the dynamic-lookup
     /// sites where keep lists may be needed.
@@ -86,7 +89,7 @@ pub fn main() -> i32 {
         Command::Dump { state, link, json } => {
             dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
         }
-        Command::Merge { input } => merge::merge(&input),
+        Command::Merge { input, vis } => merge::merge(&input, vis.as_deref()),
         Command::Report { input, json } => merge::report(&input, json),
         Command::Explain {
             input,
