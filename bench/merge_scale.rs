@@ -259,6 +259,7 @@ fn generate(dir: &Path, n: usize) -> usize {
             soname: is_lib.then(|| lib_name(lib)),
             needed: Vec::new(),
             build_id: None,
+            output_size: 0,
             exports,
             imports,
             objects,

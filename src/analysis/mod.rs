@@ -84,6 +84,10 @@ pub struct ModuleResult {
     /// Plain --gc-sections (all exports kept) vs with the hidden exports removed.
     pub before: Sizes,
     pub after: Sizes,
+    /// Size of the output file now, and as predicted after Run-2 (now minus
+    /// the text and data predicted to go; an estimate).
+    pub file_before: u64,
+    pub file_after: u64,
 }
 
 pub struct Options {
@@ -313,6 +317,8 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
             pinned: BTreeMap::new(),
             before: Sizes::default(),
             after: Sizes::default(),
+            file_before: r.output_size,
+            file_after: r.output_size,
         };
         let mut hidden_names = FxHashSet::default();
         if !module_in_scope[m] {
@@ -355,6 +361,9 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
                 res.after.add(node.kind, node.size);
             }
         }
+        let saved =
+            (res.before.text + res.before.data).saturating_sub(res.after.text + res.after.data);
+        res.file_after = res.file_before.saturating_sub(saved);
         results.push(res);
     }
     Analysis {

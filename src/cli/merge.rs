@@ -377,20 +377,26 @@ fn lookup_sites(a: &Analysis, functions: &[String]) -> Vec<(String, Vec<String>)
 
 fn summary(out: &mut String, a: &Analysis) {
     let (mut exports, mut hidden, mut before, mut after) = (0, 0, 0u64, 0u64);
+    let (mut file_before, mut file_after) = (0u64, 0u64);
     for r in &a.results {
         exports += r.exports;
         hidden += r.hidden_exports.len();
         before += r.before.text + r.before.data;
         after += r.after.text + r.after.data;
+        file_before += r.file_before;
+        file_after += r.file_after;
     }
     let _ = writeln!(
         out,
-        "{} modules, {} exports, {} hidden; predicted text+data {} KiB -> {} KiB",
+        "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB",
         a.results.len(),
         exports,
+        exports - hidden,
         hidden,
         kib(before),
-        kib(after)
+        kib(after),
+        kib(file_before),
+        kib(file_after)
     );
 }
 
@@ -406,9 +412,11 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
                 serde_json::json!({
                     "module": r.path.display().to_string(), "exports": r.exports,
                     "hidden": r.hidden_exports, "pinned": r.pinned,
+                    "exports_after": r.exports - r.hidden_exports.len(),
                     "predicted": {
                         "text_before": r.before.text, "text_after": r.after.text,
                         "data_before": r.before.data, "data_after": r.after.data,
+                        "file_before": r.file_before, "file_after": r.file_after,
                     },
                 })
             })

@@ -163,6 +163,7 @@ impl Recorder {
             soname: facts.soname,
             needed: facts.needed,
             build_id: facts.build_id,
+            output_size: stamp.map_or(0, |s| s.size),
             exports: facts.exports,
             imports: facts.imports,
             objects: c.objects,

@@ -26,7 +26,7 @@ use crate::elf::hash::StructHasher;
 /// Version of the directory layout.
 pub const STATE_FORMAT: u32 = 1;
 /// Version of the link record encoding.
-pub const RECORD_FORMAT: u32 = 3;
+pub const RECORD_FORMAT: u32 = 4;
 
 const MARKER: &str = "ldprune-state";
 

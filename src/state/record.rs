@@ -50,6 +50,8 @@ pub struct LinkRecord {
     pub needed: Vec<String>,
     /// The output's GNU build-id: finds the link of an installed file.
     pub build_id: Option<Vec<u8>>,
+    /// Size of the output file in bytes (0 if it could not be read).
+    pub output_size: u64,
     /// Dynamic symbols the output defines and makes visible.
     pub exports: Vec<DynSymbol>,
     /// Undefined dynamic symbols of the output.
