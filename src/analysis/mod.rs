@@ -489,3 +489,217 @@ mod tests {
         assert!(!glob("foo", "foobar"));
     }
 }
+
+#[cfg(test)]
+mod fixpoint_tests {
+    use super::*;
+    use crate::elf::object::Target;
+    use crate::elf::output::DynSymbol;
+    use crate::elf::types::{Binding, SymbolPlace, SymbolType, Visibility};
+    use crate::state::record::{
+        LinkStatus, ObjectRecord, SectionRecord, StringTable, SymbolRecord,
+    };
+
+    /// A module with one object: `defs` are functions in their own
+    /// sections, each calling the names in its list (defined here or not).
+    fn module(
+        output: &str,
+        kind: OutputKind,
+        defs: &[(&str, &[&str])],
+        exported: bool,
+    ) -> LinkRecord {
+        let mut strings = StringTable::default();
+        let mut sections = Vec::new();
+        let mut symbols: Vec<SymbolRecord> = Vec::new();
+        let mut index: BTreeMap<String, u32> = BTreeMap::new();
+        for (i, (name, _)) in defs.iter().enumerate() {
+            sections.push(SectionRecord {
+                name: strings.intern(&format!(".text.{name}")),
+                kind: SectionKind::Text,
+                flags: 6,
+                size: 100,
+                group: None,
+            });
+            index.insert(name.to_string(), symbols.len() as u32);
+            symbols.push(SymbolRecord {
+                name: strings.intern(name),
+                binding: Binding::Global,
+                visibility: Visibility::Default,
+                kind: SymbolType::Func,
+                size: 10,
+                place: SymbolPlace::Section(i as u32),
+            });
+        }
+        let mut edges = Vec::new();
+        let mut imports = Vec::new();
+        for (i, (_, calls)) in defs.iter().enumerate() {
+            for c in calls.iter() {
+                let y = *index.entry(c.to_string()).or_insert_with(|| {
+                    symbols.push(SymbolRecord {
+                        name: strings.intern(c),
+                        binding: Binding::Global,
+                        visibility: Visibility::Default,
+                        kind: SymbolType::NoType,
+                        size: 0,
+                        place: SymbolPlace::Undefined,
+                    });
+                    imports.push(dynsym(c));
+                    (symbols.len() - 1) as u32
+                });
+                edges.push((i as u32, Target::Symbol(y)));
+            }
+        }
+        edges.sort();
+        let exports = if exported {
+            defs.iter().map(|(n, _)| dynsym(n)).collect()
+        } else {
+            Vec::new()
+        };
+        LinkRecord {
+            identity: crate::elf::hash::Hash128(
+                output.len() as u128 * 7919 + output.as_bytes()[3] as u128,
+            ),
+            status: LinkStatus::Complete,
+            incomplete: Vec::new(),
+            linker: "test".into(),
+            recorded_at: 1,
+            kind,
+            output: output.into(),
+            cwd: "/b".into(),
+            argv: Vec::new(),
+            entry: None,
+            soname: Some(output.into()),
+            needed: Vec::new(),
+            build_id: None,
+            output_size: 1000,
+            exports,
+            imports,
+            objects: vec![ObjectRecord {
+                path: format!("{output}.o"),
+                member: None,
+                offset: 0,
+                hash: crate::elf::hash::Hash128(1),
+                sections,
+                symbols,
+                edges,
+            }],
+            shared_inputs: Vec::new(),
+            scripts: Vec::new(),
+            cstrings: Vec::new(),
+            strings: strings.into_pool(),
+        }
+    }
+
+    fn dynsym(name: &str) -> DynSymbol {
+        DynSymbol {
+            name: name.into(),
+            version: None,
+            hidden_version: false,
+            version_file: None,
+            kind: SymbolType::Func,
+            binding: Binding::Global,
+        }
+    }
+
+    fn hidden(a: &Analysis, output: &str) -> Vec<String> {
+        a.results
+            .iter()
+            .find(|r| r.path.ends_with(output))
+            .map(|r| r.hidden_exports.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn cascade_through_three_modules() {
+        let records = vec![
+            module(
+                "libc.so",
+                OutputKind::Dyn,
+                &[("c1", &[]), ("c2", &[])],
+                true,
+            ),
+            module(
+                "libb.so",
+                OutputKind::Dyn,
+                &[("b1", &["c1"]), ("b2", &["c2"])],
+                true,
+            ),
+            module(
+                "liba.so",
+                OutputKind::Dyn,
+                &[("a1", &["b1"]), ("a2", &["b2"])],
+                true,
+            ),
+            module("prog", OutputKind::Pie, &[("_start", &["a1"])], false),
+        ];
+        let a = analyse(records, &Options::default());
+        assert_eq!(hidden(&a, "liba.so"), vec!["a2"]);
+        assert_eq!(hidden(&a, "libb.so"), vec!["b2"]);
+        assert_eq!(hidden(&a, "libc.so"), vec!["c2"]);
+    }
+
+    #[test]
+    fn a_cycle_between_unused_exports_is_collected() {
+        // x1 and y1 only reach each other: a greatest fixpoint would keep
+        // both, the least fixpoint (what the worklist computes) frees both.
+        let records = vec![
+            module(
+                "libx.so",
+                OutputKind::Dyn,
+                &[("x1", &["y1"]), ("x2", &[])],
+                true,
+            ),
+            module("liby.so", OutputKind::Dyn, &[("y1", &["x1"])], true),
+            module("prog", OutputKind::Pie, &[("_start", &["x2"])], false),
+        ];
+        let a = analyse(records, &Options::default());
+        assert_eq!(hidden(&a, "libx.so"), vec!["x1"]);
+        assert_eq!(hidden(&a, "liby.so"), vec!["y1"]);
+    }
+
+    #[test]
+    fn internal_use_keeps_code_but_not_the_export() {
+        let records = vec![
+            module(
+                "libi.so",
+                OutputKind::Dyn,
+                &[("api", &["helper"]), ("helper", &[])],
+                true,
+            ),
+            module("prog", OutputKind::Pie, &[("_start", &["api"])], false),
+        ];
+        let a = analyse(records, &Options::default());
+        assert_eq!(hidden(&a, "libi.so"), vec!["helper"]);
+        let r = a
+            .results
+            .iter()
+            .find(|r| r.path.ends_with("libi.so"))
+            .unwrap();
+        assert_eq!(r.after.text, 200, "helper's code stays: api calls it");
+    }
+
+    #[test]
+    fn keep_list_and_exclusions() {
+        let records = vec![
+            module(
+                "libk.so",
+                OutputKind::Dyn,
+                &[("k1", &[]), ("k2", &[]), ("k3", &[])],
+                true,
+            ),
+            module("prog", OutputKind::Pie, &[("_start", &[])], false),
+        ];
+        let opts = Options {
+            keep: vec![(None, "k1".into()), (Some("libk.so".into()), "k2*".into())],
+            ..Options::default()
+        };
+        let a = analyse(records.clone(), &opts);
+        assert_eq!(hidden(&a, "libk.so"), vec!["k3"]);
+        let opts = Options {
+            excluded: vec!["libk.so".into()],
+            ..Options::default()
+        };
+        let a = analyse(records, &opts);
+        assert!(hidden(&a, "libk.so").is_empty());
+    }
+}
