@@ -48,7 +48,8 @@ fn main() {
         "links", "objects", "symbols", "merge s", "peak MiB", "hidden"
     );
     for n in sizes {
-        let dir = root.join(format!("links-{n}"));
+        // Regenerated whenever the record format changes.
+        let dir = root.join(format!("links-{n}-v{}", ldprune::state::RECORD_FORMAT));
         let symbols = generate(&dir, n);
         let exe = std::env::current_exe().unwrap();
         let t = Instant::now();
@@ -73,10 +74,11 @@ fn main() {
                 .to_string()
         };
         println!(
-            "{n:>7} {:>9} {symbols:>10} {secs:>9.2} {:>10} {:>11}",
+            "{n:>7} {:>9} {symbols:>10} {secs:>9.2} {:>10} {:>9} {:>10}",
             n * OBJECTS_PER_LINK,
             field("peak_mib"),
-            field("hidden")
+            field("hidden"),
+            field("lookup_us")
         );
     }
 }
@@ -101,7 +103,22 @@ fn child_merge(dir: &Path) {
             hide: r.hide.clone(),
         })
         .collect();
-    ldprune::state::decisions::write(&state, decisions).unwrap();
+    let identities: Vec<Hash128> = a.results.iter().map(|r| r.identity).collect();
+    let file = ldprune::state::decisions::write(&state, decisions).unwrap();
+    // What a Run-2 link does: find its own entry (cold process, warm cache).
+    let t = Instant::now();
+    let rounds = identities.len().min(2000);
+    for id in identities.iter().take(rounds) {
+        assert!(
+            ldprune::state::decisions::lookup(&file, *id)
+                .unwrap()
+                .is_some()
+        );
+    }
+    println!(
+        "lookup_us {:.0}",
+        t.elapsed().as_secs_f64() * 1e6 / rounds.max(1) as f64
+    );
     let hidden: usize = a.results.iter().map(|r| r.hidden_exports.len()).sum();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm_kib: u64 = status
