@@ -2,17 +2,9 @@
 
 mod common;
 
-use common::{Fixture, Linker, ldprune};
+use common::{CFLAGS, Fixture, Linker, ldprune};
 use ldprune::analysis::{Analysis, Options, analyse};
 use ldprune::state::decisions;
-
-const CFLAGS: &[&str] = &[
-    "-O1",
-    "-fPIC",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-c",
-];
 
 /// Compiles each (file, source) and links `libs` (name, objects, extra
 /// args) then `programs`, all through the Run-1 plugin.

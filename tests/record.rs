@@ -4,18 +4,10 @@
 
 mod common;
 
-use common::{Fixture, Linker, exports, imports, object, refs, symbol, symbol_section};
+use common::{CFLAGS, Fixture, Linker, exports, imports, object, refs, symbol, symbol_section};
 use ldprune::elf::types::{Binding, SymbolPlace, SymbolType};
 use ldprune::identity::OutputKind;
 use ldprune::state::record::LinkStatus;
-
-const CFLAGS: &[&str] = &[
-    "-O1",
-    "-fPIC",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-c",
-];
 
 fn compile(f: &Fixture, src: &str, extra: &[&str]) {
     let mut args: Vec<&str> = CFLAGS.to_vec();

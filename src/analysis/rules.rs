@@ -4,7 +4,8 @@
 use super::graph::{Export, Graph, Module};
 
 /// Names the toolchain, the C runtime or the dynamic linker look up by name
-/// or rely on being exported.
+/// or rely on being exported (besides the linker-defined ones,
+/// `crate::elf::LINKER_DEFINED`).
 pub const RUNTIME_NAMES: &[&str] = &[
     "_init",
     "_fini",
@@ -15,14 +16,6 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "__libc_csu_init",
     "__libc_csu_fini",
     "__libc_start_main",
-    "_DYNAMIC",
-    "_GLOBAL_OFFSET_TABLE_",
-    "__data_start",
-    "data_start",
-    "_edata",
-    "_end",
-    "__bss_start",
-    "__TMC_END__",
     "_ITM_registerTMCloneTable",
     "_ITM_deregisterTMCloneTable",
     "__gmon_start__",
@@ -41,14 +34,6 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "program_invocation_name",
     "program_invocation_short_name",
     "_r_debug",
-    "__ehdr_start",
-    "__executable_start",
-    "__init_array_start",
-    "__init_array_end",
-    "__fini_array_start",
-    "__fini_array_end",
-    "__preinit_array_start",
-    "__preinit_array_end",
     "JNI_OnLoad",
     "JNI_OnUnload",
 ];

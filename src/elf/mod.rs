@@ -85,3 +85,37 @@ pub fn is_debug_section(name: &str) -> bool {
         || name.starts_with(".gnu.debuglto_")
         || name == ".comment"
 }
+
+/// Names the linker defines itself (or the C runtime's default linker
+/// scripts do): no input object defines them.
+pub const LINKER_DEFINED: &[&str] = &[
+    "_end",
+    "end",
+    "_edata",
+    "edata",
+    "__bss_start",
+    "_etext",
+    "etext",
+    "__end__",
+    "_DYNAMIC",
+    "_GLOBAL_OFFSET_TABLE_",
+    "__ehdr_start",
+    "__executable_start",
+    "__init_array_start",
+    "__init_array_end",
+    "__fini_array_start",
+    "__fini_array_end",
+    "__preinit_array_start",
+    "__preinit_array_end",
+    "__GNU_EH_FRAME_HDR",
+    "__TMC_END__",
+    "_PROCEDURE_LINKAGE_TABLE_",
+    "__data_start",
+    "data_start",
+];
+
+/// `name` is defined by the linker: a listed name or a section bound
+/// (`__start_X`, `__stop_X`).
+pub fn is_linker_defined(name: &str) -> bool {
+    LINKER_DEFINED.contains(&name) || name.starts_with("__start_") || name.starts_with("__stop_")
+}

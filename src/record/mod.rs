@@ -128,7 +128,7 @@ impl Recorder {
             if let Some(e) = facts
                 .exports
                 .iter()
-                .find(|e| !known(e) && !is_linker_defined(&e.name))
+                .find(|e| !known(e) && !crate::elf::is_linker_defined(&e.name))
             {
                 c.incomplete.push(format!(
                     "exports {} which no recorded input defines",
@@ -248,34 +248,4 @@ impl Pending {
         }
         staged.publish()
     }
-}
-
-/// Names the linker itself defines (or the C runtime's linker scripts do).
-fn is_linker_defined(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "_end",
-        "end",
-        "_edata",
-        "edata",
-        "__bss_start",
-        "_etext",
-        "etext",
-        "__end__",
-        "_DYNAMIC",
-        "_GLOBAL_OFFSET_TABLE_",
-        "__ehdr_start",
-        "__executable_start",
-        "__init_array_start",
-        "__init_array_end",
-        "__fini_array_start",
-        "__fini_array_end",
-        "__preinit_array_start",
-        "__preinit_array_end",
-        "__GNU_EH_FRAME_HDR",
-        "__TMC_END__",
-        "_PROCEDURE_LINKAGE_TABLE_",
-        "__data_start",
-        "data_start",
-    ];
-    NAMES.contains(&name) || name.starts_with("__start_") || name.starts_with("__stop_")
 }

@@ -7,6 +7,16 @@ use std::process::{Command, Output};
 use ldprune::state::record::{LinkRecord, ObjectRecord, SymbolRecord};
 use ldprune::state::{StateDir, load_record};
 
+/// How the fixtures are compiled: position-independent, one section per
+/// function and data item (what --gc-sections needs).
+pub const CFLAGS: &[&str] = &[
+    "-O1",
+    "-fPIC",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-c",
+];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Linker {
     Bfd,
