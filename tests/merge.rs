@@ -79,10 +79,10 @@ const THREE_LIBS: &[(&str, &str)] = &[
     ),
 ];
 
-fn cascade(linker: Linker) {
-    let f = Fixture::new(linker);
+/// liba3 -> libb3 -> libc3, and a program using one chain of them.
+fn build_three_libs(f: &Fixture) {
     build(
-        &f,
+        f,
         THREE_LIBS,
         &[
             ("libc3.so", &["c.o"]),
@@ -91,6 +91,11 @@ fn cascade(linker: Linker) {
         ],
         &[("prog", &["main.o", "-la3", "-lb3", "-lc3"])],
     );
+}
+
+fn cascade(linker: Linker) {
+    let f = Fixture::new(linker);
+    build_three_libs(&f);
     let a = analysis(&f, &Options::default());
     // a_unused is imported by nobody; hiding it frees b_unused, which frees
     // c_only_for_b_unused: the cascade across three libraries.
@@ -252,16 +257,7 @@ both_linkers!(dlsym_interposition_dlopen_and_keep_lists, safety_rules);
 #[test]
 fn merge_is_deterministic_and_refuses_bad_records() {
     let f = Fixture::new(Linker::Bfd);
-    build(
-        &f,
-        THREE_LIBS,
-        &[
-            ("libc3.so", &["c.o"]),
-            ("libb3.so", &["b.o", "-lc3"]),
-            ("liba3.so", &["a.o", "-lb3"]),
-        ],
-        &[("prog", &["main.o", "-la3", "-lb3", "-lc3"])],
-    );
+    build_three_libs(&f);
     let merge = |extra: &[&str]| {
         ldprune()
             .args(["merge", "--state"])
@@ -273,8 +269,8 @@ fn merge_is_deterministic_and_refuses_bad_records() {
     assert!(merge(&[]).status.success());
     let state = ldprune::state::StateDir::open(&f.state()).unwrap();
     let first = std::fs::read(decisions::path(&state)).unwrap();
-    // Records given in another order (a second state dir holding copies)
-    // give byte-identical decisions.
+    // Records in another order give the same decisions, and merging again
+    // writes a byte-identical file.
     let mut records = f.records();
     records.reverse();
     let a = analyse(records, &Options::default());

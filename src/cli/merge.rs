@@ -183,22 +183,18 @@ pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, String> {
 /// Loads every record of `states`. A bad file is an error unless
 /// `skip_bad`, and then it is reported and left out.
 pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, String> {
-    let mut paths = Vec::new();
+    let mut records = Vec::new();
+    let mut bad = Vec::new();
     for dir in states {
         let state = StateDir::open(dir).map_err(|e| e.to_string())?;
-        paths.extend(state.record_paths().map_err(|e| e.to_string())?);
+        let mut progress = Progress::new("loading records");
+        let loaded = state
+            .load_records_with(|done, total| progress.tick(done, total))
+            .map_err(|e| e.to_string())?;
+        progress.done();
+        records.extend(loaded.records.into_iter().map(|(_, r)| r));
+        bad.extend(loaded.bad);
     }
-    let mut progress = Progress::new("loading records", paths.len());
-    let mut records = Vec::with_capacity(paths.len());
-    let mut bad = Vec::new();
-    for (i, path) in paths.iter().enumerate() {
-        match crate::state::load_record(path) {
-            Ok(r) => records.push(r),
-            Err(e) => bad.push(e),
-        }
-        progress.tick(i + 1);
-    }
-    progress.done();
     if !bad.is_empty() {
         for e in &bad {
             eprintln!("ldprune: error: {e}");
@@ -220,32 +216,34 @@ pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, S
 /// A one-line progress display on a terminal; silent otherwise.
 struct Progress {
     what: &'static str,
-    total: usize,
     shown: usize,
-    on: bool,
+    terminal: bool,
+    printed: bool,
 }
 
 impl Progress {
-    fn new(what: &'static str, total: usize) -> Progress {
+    fn new(what: &'static str) -> Progress {
         use std::io::IsTerminal;
         Progress {
             what,
-            total,
             shown: 0,
-            on: std::io::stderr().is_terminal() && total >= 200,
+            terminal: std::io::stderr().is_terminal(),
+            printed: false,
         }
     }
 
-    fn tick(&mut self, done: usize) {
-        let pct = done * 100 / self.total.max(1);
-        if self.on && pct != self.shown {
+    /// Shows a percentage for long loads (200 files or more).
+    fn tick(&mut self, done: usize, total: usize) {
+        let pct = done * 100 / total.max(1);
+        if self.terminal && total >= 200 && pct != self.shown {
             self.shown = pct;
-            eprint!("\r{}: {done}/{} ({pct}%)", self.what, self.total);
+            self.printed = true;
+            eprint!("\r{}: {done}/{total} ({pct}%)", self.what);
         }
     }
 
     fn done(&self) {
-        if self.on {
+        if self.printed {
             eprintln!();
         }
     }

@@ -38,8 +38,6 @@ impl DynSymbol {
 pub struct OutputFacts {
     /// ELF e_type: 1 REL, 2 EXEC, 3 DYN.
     pub e_type: u16,
-    /// DT_FLAGS_1 has DF_1_PIE.
-    pub pie: bool,
     pub soname: Option<String>,
     pub needed: Vec<String>,
     pub exports: Vec<DynSymbol>,
@@ -87,9 +85,6 @@ where
                 facts.needed.push(string()?);
             } else if tag == elf::DT_SONAME {
                 facts.soname = Some(string()?);
-            } else if tag == elf::DT_FLAGS_1 {
-                let v: u64 = d.d_val(endian).into();
-                facts.pie = v & elf::DF_1_PIE.0 != 0;
             }
         }
     }

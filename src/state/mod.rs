@@ -223,12 +223,23 @@ impl StateDir {
     /// Loads every record; a file that cannot be used is returned as an
     /// error (and left untouched), never half-used.
     pub fn load_records(&self) -> Result<Loaded, StateError> {
+        self.load_records_with(|_, _| {})
+    }
+
+    /// As [`Self::load_records`], calling `progress(done, total)` after each file.
+    pub fn load_records_with(
+        &self,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Loaded, StateError> {
         let mut loaded = Loaded::default();
-        for path in self.record_paths()? {
+        let paths = self.record_paths()?;
+        let total = paths.len();
+        for (i, path) in paths.into_iter().enumerate() {
             match load_record(&path) {
                 Ok(r) => loaded.records.push((path, r)),
                 Err(e) => loaded.bad.push(e),
             }
+            progress(i + 1, total);
         }
         Ok(loaded)
     }
