@@ -13,6 +13,7 @@
 #![deny(unsafe_code)]
 
 pub mod analysis;
+pub mod apply;
 pub mod cli;
 pub mod elf;
 pub mod fasthash;

@@ -34,6 +34,17 @@ impl DynSymbol {
     }
 }
 
+/// Bytes of the output's allocated sections, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputSizes {
+    /// Executable sections.
+    pub text: u64,
+    /// Initialised data, read-only data and unwind tables.
+    pub data: u64,
+    /// Zero-initialised data (no file bytes).
+    pub bss: u64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutputFacts {
     /// ELF e_type: 1 REL, 2 EXEC, 3 DYN.
@@ -45,6 +56,7 @@ pub struct OutputFacts {
     /// The GNU build-id note, which stays when the file is stripped or
     /// installed: it ties an installed file to its link.
     pub build_id: Option<Vec<u8>>,
+    pub sizes: OutputSizes,
 }
 
 pub fn parse_output<'data, R: ReadRef<'data>>(data: R) -> Result<OutputFacts, ElfError> {
@@ -90,6 +102,17 @@ where
     }
 
     for section in sections.iter() {
+        let flags = section.sh_flags(endian).0;
+        if flags & elf::SHF_ALLOC.0 != 0 {
+            let size: u64 = section.sh_size(endian).into();
+            if section.sh_type(endian) == elf::SHT_NOBITS {
+                facts.sizes.bss += size;
+            } else if flags & elf::SHF_EXECINSTR.0 != 0 {
+                facts.sizes.text += size;
+            } else {
+                facts.sizes.data += size;
+            }
+        }
         if let Some(mut notes) = section.notes(endian, data)? {
             while let Some(note) = notes.next()? {
                 if note.name() == b"GNU" && note.n_type(endian) == elf::NT_GNU_BUILD_ID {

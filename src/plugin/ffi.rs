@@ -13,11 +13,16 @@ use std::sync::{Mutex, OnceLock};
 
 use super::bindings::*;
 use super::{Failure, Session, StartError, Transfer, install_logger};
+use crate::apply::{Claim, PluginSymbol, SymbolKind};
+use crate::elf::types::Visibility;
 use crate::identity::OutputKind;
 use crate::record::InputFile;
 
 /// The linker's message callback (variadic; called with "%s" only).
 static MESSAGE: OnceLock<ld_plugin_message> = OnceLock::new();
+/// Run-2 services: report a claimed file's symbols, add a file.
+static ADD_SYMBOLS: OnceLock<ld_plugin_add_symbols> = OnceLock::new();
+static ADD_INPUT_FILE: OnceLock<ld_plugin_add_input_file> = OnceLock::new();
 static SESSION: Mutex<Option<Session>> = Mutex::new(None);
 /// gold calls onload again when the same plugin path is given twice.
 static LOADED: AtomicBool = AtomicBool::new(false);
@@ -124,6 +129,7 @@ unsafe fn string(p: *const c_char) -> Option<String> {
 #[derive(Default)]
 struct Registrations {
     claim_file: ld_plugin_register_claim_file,
+    all_symbols_read: ld_plugin_register_all_symbols_read,
     cleanup: ld_plugin_register_cleanup,
 }
 
@@ -157,6 +163,15 @@ unsafe fn read_transfer(tv: *const ld_plugin_tv) -> (Transfer, Registrations) {
                     let _ = MESSAGE.set(u.tv_message);
                 }
                 LDPT_REGISTER_CLAIM_FILE_HOOK => r.claim_file = u.tv_register_claim_file,
+                LDPT_REGISTER_ALL_SYMBOLS_READ_HOOK => {
+                    r.all_symbols_read = u.tv_register_all_symbols_read
+                }
+                LDPT_ADD_SYMBOLS => {
+                    let _ = ADD_SYMBOLS.set(u.tv_add_symbols);
+                }
+                LDPT_ADD_INPUT_FILE => {
+                    let _ = ADD_INPUT_FILE.set(u.tv_add_input_file);
+                }
                 LDPT_REGISTER_CLEANUP_HOOK => r.cleanup = u.tv_register_cleanup,
                 LDPT_GNU_LD_VERSION => gnu = Some(u.tv_val),
                 LDPT_GOLD_VERSION => gold = Some(u.tv_val),
@@ -268,6 +283,9 @@ unsafe fn onload_inner(tv: *mut ld_plugin_tv) -> ld_plugin_status {
         if let Some(reg) = regs.claim_file {
             reg(Some(claim_file_hook));
         }
+        if let Some(reg) = regs.all_symbols_read {
+            reg(Some(all_symbols_read_hook));
+        }
         if let Some(reg) = regs.cleanup {
             reg(Some(cleanup_hook));
         }
@@ -318,16 +336,110 @@ unsafe fn claim_file_inner(
         offset: u64::try_from(offset).unwrap_or(0),
         size: u64::try_from(size).unwrap_or(0),
     };
-    let mut claim = false;
+    let mut claim = Claim::No;
     let status = with_session(|s| {
         claim = s.claim_file(&input)?;
         Ok(())
     });
-    if claim && !claimed.is_null() {
-        // SAFETY: as above.
-        unsafe { *claimed = 1 };
+    if let Claim::Yes(symbols) = claim {
+        // SAFETY: `handle` is the linker's handle for this file, passed back
+        // during this claim_file call as the interface requires.
+        let handle = unsafe { (*file).handle };
+        match add_symbols(handle, &symbols) {
+            Ok(()) => {
+                if !claimed.is_null() {
+                    // SAFETY: as above.
+                    unsafe { *claimed = 1 };
+                }
+            }
+            Err(e) => {
+                // Not claimed: the linker reads the file itself, unchanged.
+                return with_session(|_| Err(Failure(e)));
+            }
+        }
     }
     status
+}
+
+/// Hands the linker a claimed file's symbols (add_symbols).
+fn add_symbols(handle: *mut std::ffi::c_void, symbols: &[PluginSymbol]) -> Result<(), String> {
+    let Some(Some(add)) = ADD_SYMBOLS.get().copied() else {
+        return Err("the linker offers no add_symbols".into());
+    };
+    let cstr = |s: &str| CString::new(s).map_err(|_| format!("symbol name with NUL: {s:?}"));
+    let names: Vec<CString> = symbols.iter().map(|s| cstr(&s.name)).collect::<Result<_, _>>()?;
+    let comdats: Vec<Option<CString>> = symbols
+        .iter()
+        .map(|s| s.comdat.as_deref().map(cstr).transpose())
+        .collect::<Result<_, _>>()?;
+    let entries: Vec<ld_plugin_symbol> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ld_plugin_symbol {
+            name: names[i].as_ptr() as *mut c_char,
+            // Versioned names are passed exactly as spelled (foo@@V2).
+            version: std::ptr::null_mut(),
+            def: match s.kind {
+                SymbolKind::Def => LDPK_DEF,
+                SymbolKind::WeakDef => LDPK_WEAKDEF,
+                SymbolKind::Undef => LDPK_UNDEF,
+                SymbolKind::WeakUndef => LDPK_WEAKUNDEF,
+                SymbolKind::Common => LDPK_COMMON,
+            } as c_char,
+            symbol_type: if s.function { LDST_FUNCTION } else if s.tls { LDST_UNKNOWN } else { LDST_VARIABLE } as c_char,
+            section_kind: LDSSK_DEFAULT as c_char,
+            unused: 0,
+            visibility: match s.visibility {
+                Visibility::Default => LDPV_DEFAULT,
+                Visibility::Protected => LDPV_PROTECTED,
+                Visibility::Internal => LDPV_INTERNAL,
+                Visibility::Hidden => LDPV_HIDDEN,
+            } as c_int,
+            size: s.size,
+            comdat_key: comdats[i]
+                .as_ref()
+                .map_or(std::ptr::null_mut(), |c| c.as_ptr() as *mut c_char),
+            resolution: LDPR_UNKNOWN as c_int,
+        })
+        .collect();
+    let n = c_int::try_from(entries.len()).map_err(|_| "too many symbols".to_string())?;
+    // SAFETY: entries and the strings they point to live until the call
+    // returns; the linker copies what it keeps.
+    let status = unsafe { add(handle, n, entries.as_ptr()) };
+    log::debug!("add_symbols: {n} entries, handle {handle:?}, status {status}");
+    if status == LDPS_OK {
+        Ok(())
+    } else {
+        Err(format!("the linker refused the symbols (status {status})"))
+    }
+}
+
+unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
+    catch_unwind(|| {
+        let mut add: Option<std::path::PathBuf> = None;
+        let status = with_session(|s| {
+            add = s.all_symbols_read()?;
+            Ok(())
+        });
+        if let Some(path) = add {
+            let result = match (ADD_INPUT_FILE.get().copied().flatten(), CString::new(path.as_os_str().as_encoded_bytes())) {
+                (Some(f), Ok(c)) => {
+                    // SAFETY: a registered linker service, called with a
+                    // NUL-terminated path that stays valid during the call.
+                    let st = unsafe { f(c.as_ptr()) };
+                    (st == LDPS_OK).then_some(()).ok_or(format!("add_input_file refused {}", path.display()))
+                }
+                _ => Err("the linker offers no add_input_file".to_string()),
+            };
+            if let Err(e) = result {
+                // The claimed file's contents cannot come back: this link fails.
+                message(LDPL_ERROR as c_int, &format!("ldprune: {e}"));
+                return LDPS_ERR;
+            }
+        }
+        status
+    })
+    .unwrap_or(LDPS_OK)
 }
 
 unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {

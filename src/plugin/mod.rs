@@ -14,6 +14,7 @@ pub mod options;
 
 use std::path::PathBuf;
 
+use crate::apply::{Applier, Claim};
 use crate::identity::OutputKind;
 use crate::record::{InputFile, LinkInfo, Pending, Recorder};
 use crate::state::StateDir;
@@ -43,6 +44,7 @@ pub enum StartError {
 
 enum Stage {
     Recording(Box<Recorder>),
+    Applying(Box<Applier>),
     Staged(Box<Pending>),
     /// Nothing left to do (after an error, or after publishing).
     Done,
@@ -68,34 +70,36 @@ impl Session {
     ) -> Result<(Option<Session>, Options), StartError> {
         let opts = options::parse(&transfer.options, env).map_err(StartError::Option)?;
         let fail = |m: String| StartError::Failure(Failure(m));
-        let stage = match opts.run {
+        let cwd = match opts.run {
             RunMode::Off => return Ok((None, opts)),
-            RunMode::Apply => {
-                return Err(fail(
-                    "run=2 (apply) is not available in this version of ldprune yet".into(),
-                ));
-            }
-            RunMode::Record => {
-                let cwd =
-                    cwd.ok_or_else(|| fail("cannot determine the working directory".into()))?;
-                Stage::Recording(Box::new(Recorder::new(LinkInfo {
-                    linker: transfer.linker.clone(),
-                    output_name: transfer.output_name.clone(),
-                    output_kind: transfer.output_kind,
-                    argv,
-                    cwd: cwd.to_string_lossy().into_owned(),
-                })))
-            }
+            _ => cwd
+                .ok_or_else(|| fail("cannot determine the working directory".into()))?
+                .to_string_lossy()
+                .into_owned(),
         };
         let state = match &opts.state {
-            Some(dir) => {
-                StateDir::create(dir).map_err(|e| fail(format!("state directory: {e}")))?
-            }
+            Some(dir) => StateDir::create(dir).map_err(|e| fail(format!("state directory: {e}")))?,
             None => {
                 return Err(fail(
-                    "run=1 needs a state directory: -plugin-opt=state=DIR or LDPRUNE_STATE".into(),
+                    "run=1 and run=2 need a state directory: -plugin-opt=state=DIR or LDPRUNE_STATE".into(),
                 ));
             }
+        };
+        let stage = match opts.run {
+            RunMode::Off => return Ok((None, opts)),
+            RunMode::Apply => Stage::Applying(Box::new(Applier::new(
+                state.clone(),
+                argv,
+                cwd,
+                transfer.output_name.clone(),
+            ))),
+            RunMode::Record => Stage::Recording(Box::new(Recorder::new(LinkInfo {
+                linker: transfer.linker.clone(),
+                output_name: transfer.output_name.clone(),
+                output_kind: transfer.output_kind,
+                argv,
+                cwd,
+            }))),
         };
         let session = Session {
             opts: opts.clone(),
@@ -110,19 +114,38 @@ impl Session {
         self.opts.strict
     }
 
-    /// claim_file: look at the input; never claim it in Run-1.
-    pub fn claim_file(&mut self, input: &InputFile) -> Result<bool, Failure> {
-        if let Stage::Recording(r) = &mut self.stage {
-            let t = std::time::Instant::now();
-            r.add_input(input);
-            self.claim_time += t.elapsed();
+    /// claim_file: Run-1 looks at the input and never claims it; Run-2 may
+    /// claim the first relocatable input.
+    pub fn claim_file(&mut self, input: &InputFile) -> Result<Claim, Failure> {
+        let t = std::time::Instant::now();
+        let claim = match &mut self.stage {
+            Stage::Recording(r) => {
+                r.add_input(input);
+                Claim::No
+            }
+            Stage::Applying(a) => a.claim_file(input).map_err(Failure)?,
+            _ => Claim::No,
+        };
+        self.claim_time += t.elapsed();
+        Ok(claim)
+    }
+
+    /// all_symbols_read: in Run-2, the file to add in place of the claimed one.
+    pub fn all_symbols_read(&mut self) -> Result<Option<PathBuf>, Failure> {
+        match &mut self.stage {
+            Stage::Applying(a) => a.all_symbols_read().map_err(Failure),
+            _ => Ok(None),
         }
-        Ok(false)
     }
 
     /// cleanup: the output is written (or the link failed). Build and stage
     /// the record.
     pub fn cleanup(&mut self) -> Result<(), Failure> {
+        if let Stage::Applying(a) = &mut self.stage {
+            let r = a.cleanup().map_err(|e| Failure(format!("cannot note what Run-2 did: {e}")));
+            self.stage = Stage::Done;
+            return r;
+        }
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         if let (Stage::Recording(r), Some(state)) = (stage, &self.state) {
             let t = std::time::Instant::now();

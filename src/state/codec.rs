@@ -12,18 +12,21 @@ const HEADER_LEN: usize = 32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
     LinkRecord,
+    Applied,
 }
 
 impl FileKind {
     fn magic(self) -> &'static [u8; 8] {
         match self {
             FileKind::LinkRecord => b"LDPRREC\0",
+            FileKind::Applied => b"LDPRAPP\0",
         }
     }
 
     fn what(self) -> &'static str {
         match self {
             FileKind::LinkRecord => "link record",
+            FileKind::Applied => "Run-2 result",
         }
     }
 }

@@ -27,6 +27,8 @@ use crate::elf::hash::StructHasher;
 pub const STATE_FORMAT: u32 = 1;
 /// Version of the link record encoding.
 pub const RECORD_FORMAT: u32 = 4;
+/// Version of the Run-2 result encoding.
+pub const APPLIED_FORMAT: u32 = 1;
 
 const MARKER: &str = "ldprune-state";
 
@@ -106,7 +108,7 @@ impl StateDir {
             if let Ok(entries) = fs::read_dir(root) {
                 let foreign = entries.filter_map(Result::ok).any(|e| {
                     let name = e.file_name();
-                    !matches!(name.to_str(), Some("links" | "tmp" | MARKER))
+                    !matches!(name.to_str(), Some("links" | "tmp" | "applied" | MARKER))
                 });
                 if foreign {
                     return Err(StateError::new(
@@ -116,7 +118,7 @@ impl StateDir {
                 }
             }
         }
-        for sub in ["links", "tmp"] {
+        for sub in ["links", "tmp", "applied"] {
             let p = root.join(sub);
             fs::create_dir_all(&p)
                 .map_err(|e| StateError::new(&p, format!("cannot create directory: {e}")))?;
@@ -192,6 +194,39 @@ impl StateDir {
             StateError::new(&temp, format!("cannot write: {e}"))
         })?;
         Ok(StagedFile { temp, dest })
+    }
+
+    /// Writes what Run-2 achieved for one link (applied/, same naming).
+    pub fn write_applied(&self, rec: &crate::apply::AppliedRecord) -> Result<PathBuf, StateError> {
+        let dir = self.root.join("applied");
+        fs::create_dir_all(&dir).map_err(|e| StateError::new(&dir, format!("cannot create directory: {e}")))?;
+        let bytes = codec::encode(FileKind::Applied, APPLIED_FORMAT, rec)
+            .map_err(|e| StateError::new(&dir, e))?;
+        let mut h = StructHasher::new(b"cwd");
+        h.str(&rec.cwd);
+        h.str(&rec.output);
+        let name = format!("{}-{:08x}.app", rec.identity, h.finish().0 as u32);
+        self.stage_bytes(&bytes, dir.join(&name), &name)?.publish()
+    }
+
+    /// Every Run-2 result; unusable files come back as errors.
+    pub fn load_applied(&self) -> (Vec<crate::apply::AppliedRecord>, Vec<StateError>) {
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        let mut paths: Vec<PathBuf> = fs::read_dir(self.root.join("applied"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        paths.sort();
+        for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "app")) {
+            let r = fs::read(p)
+                .map_err(|e| e.to_string())
+                .and_then(|b| codec::decode(FileKind::Applied, APPLIED_FORMAT, &b));
+            match r {
+                Ok(r) => good.push(r),
+                Err(e) => bad.push(StateError::new(p, e)),
+            }
+        }
+        (good, bad)
     }
 
     /// Paths of all link records, sorted (so every reader sees one order).
