@@ -277,6 +277,7 @@ fn generate(dir: &Path, n: usize) -> usize {
             needed: Vec::new(),
             build_id: None,
             output_size: 0,
+            output_sizes: Default::default(),
             exports,
             imports,
             objects,

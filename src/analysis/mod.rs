@@ -572,6 +572,7 @@ mod fixpoint_tests {
             needed: Vec::new(),
             build_id: None,
             output_size: 1000,
+            output_sizes: Default::default(),
             exports,
             imports,
             objects: vec![ObjectRecord {

@@ -34,15 +34,45 @@ impl DynSymbol {
     }
 }
 
-/// Bytes of the output's allocated sections, by kind.
+/// Bytes of the output's allocated sections, by kind. Dynamic-linking
+/// tables are counted apart: they shrink with the export list, which the
+/// merge's section-based prediction does not model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputSizes {
     /// Executable sections.
     pub text: u64,
-    /// Initialised data, read-only data and unwind tables.
+    /// Initialised and read-only data, unwind tables, init arrays.
     pub data: u64,
     /// Zero-initialised data (no file bytes).
     pub bss: u64,
+    /// .dynsym, .dynstr, hash tables, symbol versions, dynamic relocations.
+    pub dynamic: u64,
+}
+
+impl OutputSizes {
+    fn add(&mut self, name: &[u8], sh_type: elf::SectionType, executable: bool, size: u64) {
+        let dynamic = matches!(
+            sh_type,
+            elf::SHT_DYNSYM
+                | elf::SHT_GNU_HASH
+                | elf::SHT_HASH
+                | elf::SHT_GNU_VERSYM
+                | elf::SHT_GNU_VERDEF
+                | elf::SHT_GNU_VERNEED
+        ) || name == b".dynstr"
+            || ((sh_type == elf::SHT_RELA || sh_type == elf::SHT_REL)
+                && name != b".rela.plt"
+                && name != b".rel.plt");
+        if dynamic {
+            self.dynamic += size;
+        } else if sh_type == elf::SHT_NOBITS {
+            self.bss += size;
+        } else if executable {
+            self.text += size;
+        } else {
+            self.data += size;
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,14 +134,14 @@ where
     for section in sections.iter() {
         let flags = section.sh_flags(endian).0;
         if flags & elf::SHF_ALLOC.0 != 0 {
-            let size: u64 = section.sh_size(endian).into();
-            if section.sh_type(endian) == elf::SHT_NOBITS {
-                facts.sizes.bss += size;
-            } else if flags & elf::SHF_EXECINSTR.0 != 0 {
-                facts.sizes.text += size;
-            } else {
-                facts.sizes.data += size;
-            }
+            let name = sections.section_name(endian, section).unwrap_or_default();
+            let exec = flags & elf::SHF_EXECINSTR.0 != 0;
+            facts.sizes.add(
+                name,
+                section.sh_type(endian),
+                exec,
+                section.sh_size(endian).into(),
+            );
         }
         if let Some(mut notes) = section.notes(endian, data)? {
             while let Some(note) = notes.next()? {

@@ -367,7 +367,10 @@ fn add_symbols(handle: *mut std::ffi::c_void, symbols: &[PluginSymbol]) -> Resul
         return Err("the linker offers no add_symbols".into());
     };
     let cstr = |s: &str| CString::new(s).map_err(|_| format!("symbol name with NUL: {s:?}"));
-    let names: Vec<CString> = symbols.iter().map(|s| cstr(&s.name)).collect::<Result<_, _>>()?;
+    let names: Vec<CString> = symbols
+        .iter()
+        .map(|s| cstr(&s.name))
+        .collect::<Result<_, _>>()?;
     let comdats: Vec<Option<CString>> = symbols
         .iter()
         .map(|s| s.comdat.as_deref().map(cstr).transpose())
@@ -386,7 +389,11 @@ fn add_symbols(handle: *mut std::ffi::c_void, symbols: &[PluginSymbol]) -> Resul
                 SymbolKind::WeakUndef => LDPK_WEAKUNDEF,
                 SymbolKind::Common => LDPK_COMMON,
             } as c_char,
-            symbol_type: if s.function { LDST_FUNCTION } else if s.tls { LDST_UNKNOWN } else { LDST_VARIABLE } as c_char,
+            symbol_type: if s.function {
+                LDST_FUNCTION
+            } else {
+                LDST_VARIABLE
+            } as c_char,
             section_kind: LDSSK_DEFAULT as c_char,
             unused: 0,
             visibility: match s.visibility {
@@ -403,8 +410,15 @@ fn add_symbols(handle: *mut std::ffi::c_void, symbols: &[PluginSymbol]) -> Resul
         })
         .collect();
     let n = c_int::try_from(entries.len()).map_err(|_| "too many symbols".to_string())?;
-    // SAFETY: entries and the strings they point to live until the call
-    // returns; the linker copies what it keeps.
+    // The linker keeps pointers into what it is given (gold stores the
+    // array and reads it later, bfd keeps the name strings): all of it must
+    // live as long as the process, which is one link.
+    let names: &'static [CString] = Vec::leak(names);
+    let comdats: &'static [Option<CString>] = Vec::leak(comdats);
+    let entries: &'static [ld_plugin_symbol] = Vec::leak(entries);
+    let _ = (names, comdats);
+    // SAFETY: a registered linker service; the entries and the strings they
+    // point to are never freed.
     let status = unsafe { add(handle, n, entries.as_ptr()) };
     log::debug!("add_symbols: {n} entries, handle {handle:?}, status {status}");
     if status == LDPS_OK {
@@ -422,12 +436,17 @@ unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
             Ok(())
         });
         if let Some(path) = add {
-            let result = match (ADD_INPUT_FILE.get().copied().flatten(), CString::new(path.as_os_str().as_encoded_bytes())) {
+            let result = match (
+                ADD_INPUT_FILE.get().copied().flatten(),
+                CString::new(path.as_os_str().as_encoded_bytes()),
+            ) {
                 (Some(f), Ok(c)) => {
                     // SAFETY: a registered linker service, called with a
                     // NUL-terminated path that stays valid during the call.
                     let st = unsafe { f(c.as_ptr()) };
-                    (st == LDPS_OK).then_some(()).ok_or(format!("add_input_file refused {}", path.display()))
+                    (st == LDPS_OK)
+                        .then_some(())
+                        .ok_or(format!("add_input_file refused {}", path.display()))
                 }
                 _ => Err("the linker offers no add_input_file".to_string()),
             };

@@ -78,7 +78,9 @@ impl Session {
                 .into_owned(),
         };
         let state = match &opts.state {
-            Some(dir) => StateDir::create(dir).map_err(|e| fail(format!("state directory: {e}")))?,
+            Some(dir) => {
+                StateDir::create(dir).map_err(|e| fail(format!("state directory: {e}")))?
+            }
             None => {
                 return Err(fail(
                     "run=1 and run=2 need a state directory: -plugin-opt=state=DIR or LDPRUNE_STATE".into(),
@@ -142,7 +144,9 @@ impl Session {
     /// the record.
     pub fn cleanup(&mut self) -> Result<(), Failure> {
         if let Stage::Applying(a) = &mut self.stage {
-            let r = a.cleanup().map_err(|e| Failure(format!("cannot note what Run-2 did: {e}")));
+            let r = a
+                .cleanup()
+                .map_err(|e| Failure(format!("cannot note what Run-2 did: {e}")));
             self.stage = Stage::Done;
             return r;
         }

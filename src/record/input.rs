@@ -18,6 +18,27 @@ pub struct InputFile<'a> {
     pub size: u64,
 }
 
+impl InputFile<'_> {
+    /// Reads up to `buf.len()` bytes at `at` within the object.
+    pub fn read_at(&self, buf: &mut [u8], at: u64) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.size.saturating_sub(at)) as usize;
+        self.file.read_at(&mut buf[..n], self.offset + at)
+    }
+
+    /// Fills `buf` from `at` within the object, naming the input on failure.
+    pub fn read_exact_at(&self, buf: &mut [u8], at: u64) -> io::Result<()> {
+        if at + buf.len() as u64 > self.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{}: read past its end", self.name),
+            ));
+        }
+        self.file
+            .read_exact_at(buf, self.offset + at)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.name)))
+    }
+}
+
 /// A byte range of a file, read with pread.
 pub(super) struct Window<'a> {
     file: &'a File,

@@ -164,6 +164,7 @@ impl Recorder {
             needed: facts.needed,
             build_id: facts.build_id,
             output_size: stamp.map_or(0, |s| s.size),
+            output_sizes: facts.sizes,
             exports: facts.exports,
             imports: facts.imports,
             objects: c.objects,

@@ -26,7 +26,7 @@ use crate::elf::hash::StructHasher;
 /// Version of the directory layout.
 pub const STATE_FORMAT: u32 = 1;
 /// Version of the link record encoding.
-pub const RECORD_FORMAT: u32 = 4;
+pub const RECORD_FORMAT: u32 = 5;
 /// Version of the Run-2 result encoding.
 pub const APPLIED_FORMAT: u32 = 1;
 
@@ -199,7 +199,8 @@ impl StateDir {
     /// Writes what Run-2 achieved for one link (applied/, same naming).
     pub fn write_applied(&self, rec: &crate::apply::AppliedRecord) -> Result<PathBuf, StateError> {
         let dir = self.root.join("applied");
-        fs::create_dir_all(&dir).map_err(|e| StateError::new(&dir, format!("cannot create directory: {e}")))?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| StateError::new(&dir, format!("cannot create directory: {e}")))?;
         let bytes = codec::encode(FileKind::Applied, APPLIED_FORMAT, rec)
             .map_err(|e| StateError::new(&dir, e))?;
         let mut h = StructHasher::new(b"cwd");
@@ -217,7 +218,10 @@ impl StateDir {
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
         paths.sort();
-        for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "app")) {
+        for p in paths
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "app"))
+        {
             let r = fs::read(p)
                 .map_err(|e| e.to_string())
                 .and_then(|b| codec::decode(FileKind::Applied, APPLIED_FORMAT, &b));

@@ -10,7 +10,7 @@ use crate::elf::hash::Hash128;
 use std::hash::Hasher;
 
 use crate::elf::object::Target;
-use crate::elf::output::DynSymbol;
+use crate::elf::output::{DynSymbol, OutputSizes};
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
 use crate::fasthash::{FxHashMap, FxHasher};
 use crate::identity::OutputKind;
@@ -52,6 +52,9 @@ pub struct LinkRecord {
     pub build_id: Option<Vec<u8>>,
     /// Size of the output file in bytes (0 if it could not be read).
     pub output_size: u64,
+    /// The output's allocated bytes by kind: Run-2's result is compared
+    /// with these.
+    pub output_sizes: OutputSizes,
     /// Dynamic symbols the output defines and makes visible.
     pub exports: Vec<DynSymbol>,
     /// Undefined dynamic symbols of the output.
