@@ -170,20 +170,3 @@ fn gold_loading_the_plugin_twice() {
     assert!(link(&f, &[], &[]).status.success());
     assert_eq!(recorded, std::fs::read(f.path("libp.so")).unwrap());
 }
-
-/// Run-2 is not built yet: it must not break links.
-#[test]
-fn apply_mode_fails_open_for_now() {
-    let f = fixture(Linker::Bfd);
-    let out = link(
-        &f,
-        &[
-            load(),
-            opt("run=2"),
-            opt(&format!("state={}", f.state().display())),
-        ],
-        &[],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("unchanged"));
-}

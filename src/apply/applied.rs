@@ -70,6 +70,8 @@ impl AppliedRecord {
 /// One line of DIR/apply.log: a Run-2 link left unchanged, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogLine {
+    /// Nanoseconds since the epoch.
+    pub at: u64,
     /// The link's identity, when it got as far as computing it.
     pub identity: Option<String>,
     pub cwd: String,
@@ -91,7 +93,13 @@ pub(super) fn append_log(
     let id = identity.map_or_else(|| "-".to_string(), |i| i.to_string());
     // Tabs separate the fields; none of them holds a tab or a newline.
     let clean = |s: &str| s.replace(['\t', '\n'], " ");
-    let line = format!("{id}\t{}\t{}\t{}\n", clean(cwd), clean(output), clean(why));
+    let line = format!(
+        "{}\t{id}\t{}\t{}\t{}\n",
+        now_nanos(),
+        clean(cwd),
+        clean(output),
+        clean(why)
+    );
     let path = state.root().join(LOG);
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
@@ -115,10 +123,12 @@ pub fn read_log(state: &StateDir) -> Result<Vec<LogLine>, String> {
         .enumerate()
         .filter(|(_, l)| !l.is_empty())
         .map(|(i, l)| {
-            let f: Vec<&str> = l.splitn(4, '\t').collect();
-            match f[..] {
-                [id, cwd, output, why] => Ok(LogLine {
-                    identity: (id != "-").then(|| id.to_string()),
+            let f: Vec<&str> = l.splitn(5, '\t').collect();
+            let at: Option<u64> = f.first().and_then(|t| t.parse().ok());
+            match (&f[..], at) {
+                ([_, id, cwd, output, why], Some(at)) => Ok(LogLine {
+                    at,
+                    identity: (*id != "-").then(|| id.to_string()),
                     cwd: cwd.to_string(),
                     output: output.to_string(),
                     why: why.to_string(),
@@ -137,4 +147,79 @@ fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Run-1 output against Run-2 output for one module.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Achieved {
+    pub text_before: u64,
+    pub text_after: u64,
+    pub data_before: u64,
+    pub data_after: u64,
+    pub dynamic_before: u64,
+    pub dynamic_after: u64,
+    pub file_before: u64,
+    pub file_after: u64,
+    pub exports_before: u64,
+    pub exports_after: u64,
+    pub still_exported: Vec<String>,
+}
+
+impl Achieved {
+    pub fn new(run1: &crate::state::record::LinkRecord, run2: &AppliedRecord) -> Achieved {
+        Achieved {
+            text_before: run1.output_sizes.text,
+            text_after: run2.sizes.text,
+            data_before: run1.output_sizes.data,
+            data_after: run2.sizes.data,
+            dynamic_before: run1.output_sizes.dynamic,
+            dynamic_after: run2.sizes.dynamic,
+            file_before: run1.output_size,
+            file_after: run2.file_size,
+            exports_before: run1.exports.len() as u64,
+            exports_after: run2.exports,
+            still_exported: run2.still_exported.clone(),
+        }
+    }
+
+    /// Text and data bytes saved (negative: grew).
+    pub fn saved(&self) -> i64 {
+        (self.text_before + self.data_before) as i64 - (self.text_after + self.data_after) as i64
+    }
+}
+
+/// The newest Run-2 result of each identity.
+pub fn newest_by_identity(
+    applied: Vec<AppliedRecord>,
+) -> std::collections::HashMap<Hash128, AppliedRecord> {
+    let mut map = std::collections::HashMap::new();
+    for a in applied {
+        match map.get(&a.identity) {
+            Some(AppliedRecord { applied_at, .. }) if *applied_at >= a.applied_at => {}
+            _ => {
+                map.insert(a.identity, a);
+            }
+        }
+    }
+    map
+}
+
+/// Log lines of links still unchanged: the newest line per (directory,
+/// output), unless a later Run-2 of that output was applied.
+pub fn still_unchanged(log: Vec<LogLine>, applied: &[&AppliedRecord]) -> Vec<LogLine> {
+    let mut newest: std::collections::BTreeMap<(String, String), LogLine> = Default::default();
+    for l in log {
+        let key = (l.cwd.clone(), l.output.clone());
+        if newest.get(&key).is_none_or(|old| old.at <= l.at) {
+            newest.insert(key, l);
+        }
+    }
+    newest
+        .into_values()
+        .filter(|l| {
+            !applied
+                .iter()
+                .any(|a| a.cwd == l.cwd && a.output == l.output && a.applied_at > l.at)
+        })
+        .collect()
 }

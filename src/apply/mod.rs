@@ -13,7 +13,9 @@
 
 mod applied;
 
-pub use applied::{AppliedRecord, LogLine, read_log};
+pub use applied::{
+    Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, still_unchanged,
+};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

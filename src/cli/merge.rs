@@ -14,7 +14,7 @@ use crate::state::{StateDir, StateError};
 pub struct Input {
     /// State directories written by Run-1 (merge writes to the first).
     #[arg(long, value_name = "DIR", required = true)]
-    state: Vec<PathBuf>,
+    pub(super) state: Vec<PathBuf>,
     /// Keep lists: one name, glob or module:name per line.
     #[arg(long, value_name = "FILE")]
     keep: Vec<PathBuf>,
@@ -75,12 +75,12 @@ impl Input {
         })
     }
 
-    fn analyse(&self) -> Result<Analysis, String> {
+    pub(super) fn analyse(&self) -> Result<Analysis, String> {
         let opts = self.options()?;
         Ok(analyse(load_all(&self.state, self.skip_bad)?, &opts))
     }
 
-    fn lookup_functions(&self) -> Result<Vec<String>, String> {
+    pub(super) fn lookup_functions(&self) -> Result<Vec<String>, String> {
         let mut v = vec!["dlsym".to_string(), "dlvsym".to_string()];
         if let Some(f) = &self.dlsym_signs {
             v.extend(read_dlsym_signs(f)?);
@@ -278,7 +278,7 @@ pub fn read_keep_lists(files: &[PathBuf]) -> Result<Vec<(Option<String>, String)
     Ok(keep)
 }
 
-fn kib(n: u64) -> String {
+pub(super) fn kib(n: u64) -> String {
     format!("{:.1}", n as f64 / 1024.0)
 }
 
@@ -342,38 +342,7 @@ pub fn vis_text(a: &Analysis) -> String {
     out
 }
 
-/// Records that import a dlsym-like function: where names are looked up at
-/// run time, so a keep list may be needed if they are not string literals.
-fn lookup_sites(a: &Analysis, functions: &[String]) -> Vec<(String, Vec<String>)> {
-    let mut sites: Vec<(String, Vec<String>)> = a
-        .records
-        .iter()
-        .filter_map(|r| {
-            let mut used: Vec<String> = r
-                .imports
-                .iter()
-                .filter(|i| functions.contains(&i.name))
-                .map(|i| i.name.clone())
-                .collect();
-            used.sort();
-            used.dedup();
-            (!used.is_empty()).then(|| {
-                (
-                    std::path::Path::new(&r.cwd)
-                        .join(&r.output)
-                        .display()
-                        .to_string(),
-                    used,
-                )
-            })
-        })
-        .collect();
-    sites.sort();
-    sites.dedup();
-    sites
-}
-
-fn summary(out: &mut String, a: &Analysis) {
+pub(super) fn summary(out: &mut String, a: &Analysis) {
     let (mut exports, mut hidden, mut before, mut after) = (0, 0, 0u64, 0u64);
     let (mut file_before, mut file_after) = (0u64, 0u64);
     for r in &a.results {
@@ -396,78 +365,6 @@ fn summary(out: &mut String, a: &Analysis) {
         kib(file_before),
         kib(file_after)
     );
-}
-
-pub fn report(input: &Input, json: bool) -> Result<i32, String> {
-    let a = input.analyse()?;
-    let sites = lookup_sites(&a, &input.lookup_functions()?);
-    let mut out = String::new();
-    if json {
-        let v: Vec<serde_json::Value> = a
-            .results
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "module": r.path.display().to_string(), "exports": r.exports,
-                    "hidden": r.hidden_exports, "pinned": r.pinned,
-                    "exports_after": r.exports - r.hidden_exports.len(),
-                    "predicted": {
-                        "text_before": r.before.text, "text_after": r.after.text,
-                        "data_before": r.before.data, "data_after": r.after.data,
-                        "file_before": r.file_before, "file_after": r.file_after,
-                    },
-                })
-            })
-            .collect();
-        let sites: Vec<serde_json::Value> = sites
-            .iter()
-            .map(|(m, f)| serde_json::json!({"module": m, "functions": f}))
-            .collect();
-        let report = serde_json::json!({"modules": v, "dynamic_lookup_sites": sites});
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "{:<40} {:>8} {:>7} {:>20} {:>20}",
-            "module", "exports", "hidden", "text KiB (predicted)", "data KiB (predicted)"
-        );
-        for r in &a.results {
-            let _ = writeln!(
-                out,
-                "{:<40} {:>8} {:>7} {:>20} {:>20}",
-                short(&r.path),
-                r.exports,
-                r.hidden_exports.len(),
-                format!("{} -> {}", kib(r.before.text), kib(r.after.text)),
-                format!("{} -> {}", kib(r.before.data), kib(r.after.data)),
-            );
-        }
-        summary(&mut out, &a);
-        if !sites.is_empty() {
-            let _ = writeln!(
-                out,
-                "dynamic lookup sites (names looked up at run time; string literals are kept, other names need a keep list):"
-            );
-            for (m, f) in &sites {
-                let _ = writeln!(out, "  {m}: {}", f.join(", "));
-            }
-        }
-    }
-    super::print(&out);
-    Ok(0)
-}
-
-fn short(p: &Path) -> String {
-    let s = p.display().to_string();
-    if s.len() <= 40 {
-        s
-    } else {
-        format!("...{}", &s[s.len() - 37..])
-    }
 }
 
 /// Why NAME is kept (the chain from a root) or why it is hidden.

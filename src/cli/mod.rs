@@ -2,6 +2,7 @@
 
 mod dump;
 mod merge;
+mod report;
 mod status;
 
 use std::path::PathBuf;
@@ -90,7 +91,7 @@ pub fn main() -> i32 {
             dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
         }
         Command::Merge { input, vis } => merge::merge(&input, vis.as_deref()),
-        Command::Report { input, json } => merge::report(&input, json),
+        Command::Report { input, json } => report::report(&input, json),
         Command::Explain {
             input,
             module,

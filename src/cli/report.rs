@@ -1,0 +1,254 @@
+//! `ldprune report`: predicted savings per module and in total, what Run-2
+//! achieved next to them, the links Run-2 left unchanged, and the
+//! dynamic-lookup sites where keep lists may be needed.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use super::merge::{Input, kib, summary};
+use crate::analysis::{Analysis, ModuleResult};
+use crate::apply::{
+    Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, still_unchanged,
+};
+use crate::elf::hash::Hash128;
+use crate::state::StateDir;
+
+/// Run-2 results of the state directories: per identity, and the links left unchanged.
+struct Run2 {
+    applied: HashMap<Hash128, AppliedRecord>,
+    unchanged: Vec<LogLine>,
+}
+
+fn load_run2(input: &Input) -> Result<Run2, String> {
+    let (mut applied, mut log) = (Vec::new(), Vec::new());
+    for dir in &input.state {
+        let state = StateDir::open(dir).map_err(|e| e.to_string())?;
+        let (good, bad) = state.load_applied();
+        for e in &bad {
+            eprintln!("ldprune: error: {e} (skipped)");
+        }
+        applied.extend(good);
+        log.extend(read_log(&state)?);
+    }
+    let applied = newest_by_identity(applied);
+    let unchanged = still_unchanged(log, &applied.values().collect::<Vec<_>>());
+    Ok(Run2 { applied, unchanged })
+}
+
+fn achieved(a: &Analysis, run2: &Run2, r: &ModuleResult) -> Option<Achieved> {
+    let rec = &a.records[a.graph.modules[r.module].record];
+    run2.applied
+        .get(&r.identity)
+        .map(|applied| Achieved::new(rec, applied))
+}
+
+/// Why achieved is far from predicted, if it is: None when they agree
+/// within 10% or 4 KiB.
+fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
+    let predicted = (r.before.text + r.before.data) as i64 - (r.after.text + r.after.data) as i64;
+    let achieved = got.saved();
+    let diff = (predicted - achieved).abs();
+    if diff <= 4096 || diff * 10 <= predicted.abs() {
+        return None;
+    }
+    let why = if !got.still_exported.is_empty() {
+        format!("names still exported: {}", got.still_exported.join(", "))
+    } else if achieved < predicted {
+        "sections the records do not show as removable stayed (linker script KEEP, or code reached from the claimed first input)".to_string()
+    } else {
+        "more went than predicted: the Run-1 link kept sections the merge counts as unreachable (alignment, or an incomplete record)".to_string()
+    };
+    Some(format!(
+        "predicted {} KiB saved, achieved {} KiB: {why}",
+        kib(predicted.max(0) as u64),
+        kib(achieved.max(0) as u64)
+    ))
+}
+
+pub fn report(input: &Input, json: bool) -> Result<i32, String> {
+    let a = input.analyse()?;
+    let run2 = load_run2(input)?;
+    let sites = lookup_sites(&a, &input.lookup_functions()?);
+    let mut out = String::new();
+    if json {
+        let v: Vec<serde_json::Value> = a
+            .results
+            .iter()
+            .map(|r| {
+                let got = achieved(&a, &run2, r);
+                serde_json::json!({
+                    "module": r.path.display().to_string(), "exports": r.exports,
+                    "hidden": r.hidden_exports, "pinned": r.pinned,
+                    "exports_after": r.exports - r.hidden_exports.len(),
+                    "predicted": {
+                        "text_before": r.before.text, "text_after": r.after.text,
+                        "data_before": r.before.data, "data_after": r.after.data,
+                        "file_before": r.file_before, "file_after": r.file_after,
+                    },
+                    "achieved": got,
+                    "gap": got.as_ref().and_then(|g| gap(r, g)),
+                })
+            })
+            .collect();
+        let sites: Vec<serde_json::Value> = sites
+            .iter()
+            .map(|(m, f)| serde_json::json!({"module": m, "functions": f}))
+            .collect();
+        let report = serde_json::json!({
+            "modules": v,
+            "unchanged_links": run2.unchanged,
+            "dynamic_lookup_sites": sites,
+        });
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        table(&mut out, &a, &run2);
+        summary(&mut out, &a);
+        achieved_summary(&mut out, &a, &run2);
+        if !run2.unchanged.is_empty() {
+            let _ = writeln!(
+                out,
+                "links left unchanged by Run-2 ({}):",
+                run2.unchanged.len()
+            );
+            for l in &run2.unchanged {
+                let _ = writeln!(
+                    out,
+                    "  {}: {}",
+                    Path::new(&l.cwd).join(&l.output).display(),
+                    l.why
+                );
+            }
+        }
+        if !sites.is_empty() {
+            let _ = writeln!(
+                out,
+                "dynamic lookup sites (names looked up at run time; string literals are kept, other names need a keep list):"
+            );
+            for (m, f) in &sites {
+                let _ = writeln!(out, "  {m}: {}", f.join(", "));
+            }
+        }
+    }
+    super::print(&out);
+    Ok(0)
+}
+
+fn table(out: &mut String, a: &Analysis, run2: &Run2) {
+    let _ = writeln!(
+        out,
+        "{:<36} {:>8} {:>7} {:>18} {:>18} {:>18} {:>18}",
+        "module",
+        "exports",
+        "hidden",
+        "text KiB predicted",
+        "text KiB achieved",
+        "data KiB predicted",
+        "data KiB achieved"
+    );
+    let arrow = |b: u64, a: u64| format!("{} -> {}", kib(b), kib(a));
+    let mut gaps = Vec::new();
+    for r in &a.results {
+        let got = achieved(a, run2, r);
+        let (text, data) = match &got {
+            Some(g) => (
+                arrow(g.text_before, g.text_after),
+                arrow(g.data_before, g.data_after),
+            ),
+            None => ("-".to_string(), "-".to_string()),
+        };
+        let _ = writeln!(
+            out,
+            "{:<36} {:>8} {:>7} {:>18} {:>18} {:>18} {:>18}",
+            short(&r.path),
+            r.exports,
+            r.hidden_exports.len(),
+            arrow(r.before.text, r.after.text),
+            text,
+            arrow(r.before.data, r.after.data),
+            data,
+        );
+        if let Some(g) = got.as_ref().and_then(|g| gap(r, g)) {
+            gaps.push(format!("  {}: {g}", r.path.display()));
+        }
+    }
+    if !gaps.is_empty() {
+        let _ = writeln!(out, "achieved far from predicted ({}):", gaps.len());
+        for g in gaps {
+            let _ = writeln!(out, "{g}");
+        }
+    }
+}
+
+fn achieved_summary(out: &mut String, a: &Analysis, run2: &Run2) {
+    let got: Vec<Achieved> = a
+        .results
+        .iter()
+        .filter_map(|r| achieved(a, run2, r))
+        .collect();
+    if got.is_empty() {
+        let _ = writeln!(
+            out,
+            "Run-2 not applied yet (no results in the state directory)"
+        );
+        return;
+    }
+    let sum = |f: fn(&Achieved) -> u64| got.iter().map(f).sum::<u64>();
+    let _ = writeln!(
+        out,
+        "achieved on {} modules: exports {} -> {}, text+data {} KiB -> {} KiB, dynamic tables {} KiB -> {} KiB, files {} KiB -> {} KiB",
+        got.len(),
+        sum(|g| g.exports_before),
+        sum(|g| g.exports_after),
+        kib(sum(|g| g.text_before + g.data_before)),
+        kib(sum(|g| g.text_after + g.data_after)),
+        kib(sum(|g| g.dynamic_before)),
+        kib(sum(|g| g.dynamic_after)),
+        kib(sum(|g| g.file_before)),
+        kib(sum(|g| g.file_after)),
+    );
+}
+
+fn short(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.len() <= 36 {
+        s
+    } else {
+        format!("...{}", &s[s.len() - 33..])
+    }
+}
+
+/// Records that import a dlsym-like function: where names are looked up at
+/// run time, so a keep list may be needed if they are not string literals.
+fn lookup_sites(a: &Analysis, functions: &[String]) -> Vec<(String, Vec<String>)> {
+    let mut sites: Vec<(String, Vec<String>)> = a
+        .records
+        .iter()
+        .filter_map(|r| {
+            let mut used: Vec<String> = r
+                .imports
+                .iter()
+                .filter(|i| functions.contains(&i.name))
+                .map(|i| i.name.clone())
+                .collect();
+            used.sort();
+            used.dedup();
+            (!used.is_empty()).then(|| {
+                (
+                    std::path::Path::new(&r.cwd)
+                        .join(&r.output)
+                        .display()
+                        .to_string(),
+                    used,
+                )
+            })
+        })
+        .collect();
+    sites.sort();
+    sites.dedup();
+    sites
+}

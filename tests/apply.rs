@@ -1,0 +1,376 @@
+//! Run-2 end to end on real links with bfd and gold: Run-1, merge, Run-2 in
+//! the same paths; unused exports and their code go, programs behave the
+//! same (output, constructor order, exceptions), changed links fail open.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{CFLAGS, Fixture, Linker, ldprune, plugin};
+use ldprune::elf::output::{OutputFacts, parse_output};
+
+const CORE: &str = r#"
+#include <stdio.h>
+__thread int core_tls_used = 1;
+__thread int core_tls_unused = 2;
+int core_table_unused[4096] = {1, 2, 3};
+__attribute__((constructor)) static void core_ctor(void) { puts("ctor core.o"); }
+int core_used(int x) { return x + core_tls_used; }
+int core_for_util_unused(int x) { return x * 7 + core_table_unused[x & 7]; }
+int core_unused(int x) {
+    int s = 0;
+    for (int i = 0; i < x; i++) s += core_table_unused[i] * i;
+    return s;
+}
+"#;
+
+const CORE2: &str = r#"
+#include <stdio.h>
+__attribute__((constructor)) static void core2_ctor(void) { puts("ctor core2.o"); }
+int core2_used(void) { return 2; }
+int core2_unused(void) { return 3; }
+"#;
+
+const UTIL: &str = r#"
+int core_used(int); int core_for_util_unused(int);
+int util_used(int x) { return core_used(x) * 2; }
+int util_unused(int x) { return core_for_util_unused(x) + 1; }
+"#;
+
+const SHAPES: &str = r#"
+#include <stdexcept>
+#include <string>
+#include <vector>
+struct Shape { virtual ~Shape() {} virtual double area() const = 0; };
+template <typename T> struct Square : Shape {
+    T side; explicit Square(T s) : side(s) {}
+    double area() const override { return double(side) * double(side); }
+};
+struct ShapeError : std::runtime_error { using std::runtime_error::runtime_error; };
+double shapes_total(int n) {
+    std::vector<Shape*> v;
+    for (int i = 1; i <= n; i++) v.push_back(new Square<int>(i));
+    double t = 0; for (Shape* s : v) { t += s->area(); delete s; }
+    return t;
+}
+void shapes_check(int n) { if (n < 0) throw ShapeError("negative: " + std::to_string(n)); }
+double shapes_unused(double x) { Square<double> s(x); return s.area() * 3; }
+"#;
+
+const MAIN: &str = r#"
+#include <stdio.h>
+int util_used(int); int core_used(int); int core2_used(void);
+int main(void) { printf("%d %d %d\n", util_used(20), core_used(1), core2_used()); return 0; }
+"#;
+
+const CXXMAIN: &str = r#"
+#include <cstdio>
+#include <stdexcept>
+double shapes_total(int); void shapes_check(int);
+int main() {
+    std::printf("%.1f\n", shapes_total(4));
+    try { shapes_check(-3); } catch (const std::runtime_error& e) { std::printf("caught %s\n", e.what()); }
+    return 0;
+}
+"#;
+
+/// Constructors of three objects of a program, in command-line order.
+fn ctor_source(name: &str) -> String {
+    format!(
+        "#include <stdio.h>\n__attribute__((constructor)) static void ctor_{name}(void) {{ puts(\"ctor {name}.o\"); }}\n"
+    )
+}
+
+/// The fixture's sources, compiled once; links run through the plugin.
+fn compile(f: &Fixture) {
+    for (name, text) in [
+        ("core.c", CORE),
+        ("core2.c", CORE2),
+        ("util.c", UTIL),
+        ("main.c", MAIN),
+    ] {
+        f.write(name, text);
+        let mut a = CFLAGS.to_vec();
+        a.push(name);
+        f.gcc(&a);
+    }
+    for n in ["a", "b", "c"] {
+        let src = format!("{n}.c");
+        f.write(&src, &ctor_source(n));
+        let mut a = CFLAGS.to_vec();
+        a.push(&src);
+        f.gcc(&a);
+    }
+    for (name, text) in [("shapes.cc", SHAPES), ("cxxmain.cc", CXXMAIN)] {
+        f.write(name, text);
+        let mut a = CFLAGS.to_vec();
+        a.push(name);
+        f.gxx(&a);
+    }
+}
+
+/// gcc/g++ arguments that load the plugin in `run` with --gc-sections.
+fn plugin_args(f: &Fixture, run: u32) -> Vec<String> {
+    vec![
+        f.linker.flag().to_string(),
+        "-Wl,--gc-sections".to_string(),
+        format!("-Wl,-plugin,{}", plugin().display()),
+        format!("-Wl,-plugin-opt=run={run}"),
+        format!("-Wl,-plugin-opt=state={}", f.state().display()),
+    ]
+}
+
+/// The links of the fixture: (output, driver, arguments).
+const LINKS: &[(&str, &str, &[&str])] = &[
+    ("libcore.so", "gcc", &["-shared", "core.o", "core2.o"]),
+    ("libutil.so", "gcc", &["-shared", "util.o", "-L.", "-lcore"]),
+    ("libshapes.so", "g++", &["-shared", "shapes.o"]),
+    (
+        "prog",
+        "gcc",
+        &["a.o", "main.o", "b.o", "c.o", "-L.", "-lutil", "-lcore"],
+    ),
+    ("cxxprog", "g++", &["cxxmain.o", "-L.", "-lshapes"]),
+];
+
+fn link_one(f: &Fixture, run: u32, output: &str) -> Output {
+    let (_, driver, args) = LINKS.iter().find(|l| l.0 == output).unwrap();
+    f.run(
+        Command::new(driver)
+            .args(plugin_args(f, run))
+            .args(["-o", output])
+            .args(*args)
+            .arg("-Wl,-rpath,$ORIGIN"),
+    )
+}
+
+fn link_all(f: &Fixture, run: u32) {
+    for (output, _, _) in LINKS {
+        link_one(f, run, output);
+    }
+}
+
+fn run_program(f: &Fixture, prog: &str) -> String {
+    let out = f.run(&mut Command::new(f.path(prog)));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn outputs(f: &Fixture) -> Vec<String> {
+    ["prog", "cxxprog"]
+        .iter()
+        .map(|p| run_program(f, p))
+        .collect()
+}
+
+fn facts(path: &Path) -> OutputFacts {
+    parse_output(&std::fs::read(path).unwrap()[..]).unwrap()
+}
+
+fn exports(path: &Path) -> Vec<String> {
+    facts(path).exports.iter().map(|e| e.name.clone()).collect()
+}
+
+/// Names in the full symbol table (what --gc-sections left of the code).
+fn symtab(path: &Path) -> String {
+    let out = Command::new("nm").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn merge(f: &Fixture) {
+    let out = f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("decisions written"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn apply_log(f: &Fixture) -> String {
+    std::fs::read_to_string(f.state().join("apply.log")).unwrap_or_default()
+}
+
+fn unused_exports_go(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    link_all(&f, 1);
+    let before_outputs = outputs(&f);
+    let before_core = facts(&f.path("libcore.so"));
+    let core_exports = exports(&f.path("libcore.so"));
+    for name in [
+        "core_unused",
+        "core_table_unused",
+        "core2_unused",
+        "core_tls_unused",
+    ] {
+        assert!(
+            core_exports.contains(&name.to_string()),
+            "Run-1 exports {name}"
+        );
+    }
+    assert!(
+        exports(&f.path("libshapes.so"))
+            .iter()
+            .any(|n| n.contains("shapes_unused"))
+    );
+    merge(&f);
+    link_all(&f, 2);
+
+    // Same behaviour: output, constructor order, the exception crosses the
+    // library boundary.
+    assert_eq!(outputs(&f), before_outputs);
+    assert!(
+        before_outputs[0].starts_with("ctor core.o\nctor core2.o\nctor a.o\nctor b.o\nctor c.o\n")
+    );
+    assert!(
+        before_outputs[1].contains("caught negative: -3"),
+        "{}",
+        before_outputs[1]
+    );
+
+    let core = exports(&f.path("libcore.so"));
+    for name in ["core_used", "core2_used"] {
+        assert!(
+            core.contains(&name.to_string()),
+            "{name} stays exported: {core:?}"
+        );
+    }
+    // Used inside the library only: hidden, but its data stays.
+    assert!(!core.contains(&"core_tls_used".to_string()));
+    assert!(symtab(&f.path("libcore.so")).contains("core_tls_used"));
+    for name in [
+        "core_unused",
+        "core_table_unused",
+        "core2_unused",
+        "core_tls_unused",
+        "core_for_util_unused", // the cascade: only util_unused used it
+    ] {
+        assert!(!core.contains(&name.to_string()), "{name} still exported");
+        // Hidden and then collected: gone from the symbol table too.
+        assert!(
+            !symtab(&f.path("libcore.so")).contains(name),
+            "{name} still in libcore.so"
+        );
+    }
+    let util = exports(&f.path("libutil.so"));
+    assert!(util.contains(&"util_used".to_string()) && !util.contains(&"util_unused".to_string()));
+    let shapes = exports(&f.path("libshapes.so"));
+    assert!(
+        !shapes.iter().any(|n| n.contains("shapes_unused")),
+        "{shapes:?}"
+    );
+    assert!(shapes.iter().any(|n| n.contains("shapes_check")));
+    // The typeinfo the catch needs stays.
+    assert!(shapes.iter().any(|n| n.starts_with("_ZTI")), "{shapes:?}");
+
+    let after_core = facts(&f.path("libcore.so"));
+    assert!(
+        after_core.sizes.text < before_core.sizes.text,
+        "text {:?} -> {:?}",
+        before_core.sizes,
+        after_core.sizes
+    );
+    // core_table_unused alone is 16 KiB of data.
+    assert!(
+        after_core.sizes.data + 16 * 1024 <= before_core.sizes.data,
+        "data {:?} -> {:?}",
+        before_core.sizes,
+        after_core.sizes
+    );
+    assert_eq!(apply_log(&f), "", "every link was found in the decisions");
+
+    // report: achieved next to predicted, no gap to explain.
+    let out = f.run(
+        ldprune()
+            .args(["report", "--json", "--state"])
+            .arg(f.state()),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let core = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["module"].as_str().unwrap().ends_with("libcore.so"))
+        .unwrap();
+    let achieved = &core["achieved"];
+    assert_eq!(
+        achieved["still_exported"].as_array().unwrap().len(),
+        0,
+        "{core}"
+    );
+    let predicted_text = core["predicted"]["text_before"].as_u64().unwrap()
+        - core["predicted"]["text_after"].as_u64().unwrap();
+    let achieved_text =
+        achieved["text_before"].as_u64().unwrap() - achieved["text_after"].as_u64().unwrap();
+    assert!(predicted_text > 0 && achieved_text > 0, "{core}");
+    assert!(v["unchanged_links"].as_array().unwrap().is_empty(), "{v}");
+}
+both_linkers!(unused_exports_go, unused_exports_go);
+
+/// A link whose inputs changed since Run-1 is not in the decisions: it
+/// links unchanged, and apply.log and `report` say so.
+fn changed_link_fails_open(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    link_all(&f, 1);
+    merge(&f);
+    f.write(
+        "core2.c",
+        &format!("{CORE2}\nint core2_new(void) {{ return 4; }}\n"),
+    );
+    let mut a = CFLAGS.to_vec();
+    a.push("core2.c");
+    f.gcc(&a);
+    link_one(&f, 2, "libcore.so");
+    let core = exports(&f.path("libcore.so"));
+    for name in ["core_unused", "core2_unused", "core2_new"] {
+        assert!(
+            core.contains(&name.to_string()),
+            "{name}: link left unchanged"
+        );
+    }
+    let log = apply_log(&f);
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(
+        log.contains("libcore.so") && log.contains("not in the decisions"),
+        "{log}"
+    );
+    // The unchanged library equals a plain --gc-sections link.
+    let applied = std::fs::read(f.path("libcore.so")).unwrap();
+    f.run(Command::new("gcc").args([
+        linker.flag(),
+        "-Wl,--gc-sections",
+        "-o",
+        "libcore.so",
+        "-shared",
+        "core.o",
+        "core2.o",
+        "-Wl,-rpath,$ORIGIN",
+    ]));
+    assert!(
+        applied == std::fs::read(f.path("libcore.so")).unwrap(),
+        "identical to a plain link"
+    );
+
+    let out = f.run(ldprune().args(["report", "--state"]).arg(f.state()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("left unchanged by Run-2") && text.contains("libcore.so"),
+        "{text}"
+    );
+}
+both_linkers!(changed_link_fails_open, changed_link_fails_open);
+
+/// Run-2 before any merge: every link unchanged, one log line each.
+#[test]
+fn no_decisions_links_unchanged() {
+    let f = Fixture::new(Linker::Bfd);
+    compile(&f);
+    link_one(&f, 2, "libcore.so");
+    let log = apply_log(&f);
+    assert!(
+        log.contains("libcore.so") && log.contains("no usable decisions"),
+        "{log}"
+    );
+    assert!(exports(&f.path("libcore.so")).contains(&"core_unused".to_string()));
+}
