@@ -112,6 +112,7 @@ impl Applier {
             self.log(None, "first object is LTO IR: left unchanged");
             return Ok(Claim::No);
         }
+        let started = std::time::Instant::now();
         let line = parse_link_line(&self.argv);
         let (first, first_hash) = (input.name, facts.hash);
         let identity = link_identity(&line, |p| {
@@ -121,7 +122,15 @@ impl Applier {
                 object_hash_of_path(p)
             }
         });
-        let decision = match decisions::lookup(&decisions::path(&self.state), identity) {
+        let identified = started.elapsed();
+        let looked_up = std::time::Instant::now();
+        let found = decisions::lookup(&decisions::path(&self.state), identity);
+        log::debug!(
+            "identity of {} in {identified:?}, decision lookup in {:?}",
+            self.output,
+            looked_up.elapsed()
+        );
+        let decision = match found {
             Ok(Some(d)) => d,
             Ok(None) => {
                 self.log(
@@ -187,6 +196,13 @@ impl Applier {
 
     /// cleanup (runs on failure too): remove the copy, note what was achieved.
     pub fn cleanup(&mut self) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let r = self.cleanup_inner();
+        log::debug!("run-2 cleanup in {:?}", started.elapsed());
+        r
+    }
+
+    fn cleanup_inner(&mut self) -> Result<(), String> {
         if let Some(dir) = self.temp_dir.take() {
             let _ = std::fs::remove_dir_all(dir);
         }
