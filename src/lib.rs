@@ -8,6 +8,7 @@
 //! - [`state`]: the on-disk state directory and its formats
 //! - [`record`]: Run-1, inputs and output -> a link record
 //! - [`plugin`]: the linker plugin; the only `unsafe` code
+//! - [`tree`], [`verify`]: an installed tree's ELF files; do they still link
 //! - [`cli`]: the `ldprune` command's subcommands
 
 #![deny(unsafe_code)]
@@ -22,3 +23,4 @@ pub mod plugin;
 pub mod record;
 pub mod state;
 pub mod tree;
+pub mod verify;

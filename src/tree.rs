@@ -7,15 +7,37 @@ use std::path::{Path, PathBuf};
 
 use crate::elf::output::{OutputFacts, parse_output};
 use crate::elf::sparse::read_dynamic_parts;
+use crate::elf::{FileClass, classify};
 
 pub struct ElfFile {
     pub path: PathBuf,
     pub facts: OutputFacts,
 }
 
+/// A directory or file of the tree that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeProblem {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl std::fmt::Display for TreeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+/// Where a running system mounts the kernel's pseudo filesystems (empty in
+/// an image): no programs there, and some files block on read (/proc/kmsg)
+/// or claim absurd sizes (/proc/kcore). Skipped directly under a root.
+const PSEUDO_DIRS: &[&str] = &["proc", "sys", "dev", "run"];
+
 /// Every ELF executable or shared library under `root` (symbolic links are
-/// not followed; files that cannot be read are reported in the error list).
-pub fn elf_files(root: &Path) -> Result<(Vec<ElfFile>, Vec<String>), String> {
+/// not followed; files that cannot be read are reported in the problem list).
+pub fn elf_files(root: &Path) -> Result<(Vec<ElfFile>, Vec<TreeProblem>), String> {
+    if !root.exists() {
+        return Err(format!("{}: no such directory", root.display()));
+    }
     if !root.is_dir() {
         return Err(format!("{}: not a directory", root.display()));
     }
@@ -26,7 +48,10 @@ pub fn elf_files(root: &Path) -> Result<(Vec<ElfFile>, Vec<String>), String> {
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) => {
-                problems.push(format!("{}: {e}", dir.display()));
+                problems.push(TreeProblem {
+                    path: dir,
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
@@ -37,12 +62,18 @@ pub fn elf_files(root: &Path) -> Result<(Vec<ElfFile>, Vec<String>), String> {
         paths.sort_by(|a, b| a.0.cmp(&b.0));
         for (path, ty) in paths {
             if ty.is_dir() {
-                stack.push(path);
+                let pseudo = dir == root
+                    && path
+                        .file_name()
+                        .is_some_and(|n| PSEUDO_DIRS.iter().any(|p| n == *p));
+                if !pseudo {
+                    stack.push(path);
+                }
             } else if ty.is_file() {
                 match read_elf(&path) {
                     Ok(Some(facts)) => found.push(ElfFile { path, facts }),
                     Ok(None) => {}
-                    Err(e) => problems.push(format!("{}: {e}", path.display())),
+                    Err(reason) => problems.push(TreeProblem { path, reason }),
                 }
             }
         }
@@ -51,12 +82,17 @@ pub fn elf_files(root: &Path) -> Result<(Vec<ElfFile>, Vec<String>), String> {
     Ok((found, problems))
 }
 
-/// The facts of `path` if it is an ELF executable or shared library.
-fn read_elf(path: &Path) -> Result<Option<OutputFacts>, String> {
+/// The facts of `path` if it is an ELF executable or shared library
+/// (`None` for any other file, relocatable objects included).
+pub fn read_elf(path: &Path) -> Result<Option<OutputFacts>, String> {
     let mut file = File::open(path).map_err(|e| e.to_string())?;
     let mut head = [0u8; 18];
     let n = file.read(&mut head).map_err(|e| e.to_string())?;
-    if n < 18 || head[..4] != *b"\x7fELF" {
+    // Read the rest only of what can be one (not of a core file, say).
+    if !matches!(
+        classify(&head[..n]),
+        FileClass::Executable | FileClass::SharedObject
+    ) {
         return Ok(None);
     }
     let bytes = read_dynamic_parts(&file).map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@ mod dump;
 mod merge;
 mod report;
 mod status;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -80,6 +81,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check that every ELF program and library under the roots finds its
+    /// libraries, version nodes and symbols (exit 1 if not).
+    Verify {
+        /// Directory trees: an image, a DESTDIR, unpacked packages. Several
+        /// are layers of one image (the first wins).
+        #[arg(required = true, value_name = "ROOT")]
+        roots: Vec<PathBuf>,
+        /// Do not let the host's libraries stand in for missing ones.
+        #[arg(long)]
+        no_host: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -98,6 +113,11 @@ pub fn main() -> i32 {
             json,
             name,
         } => merge::explain(&input, &name, module.as_deref(), json),
+        Command::Verify {
+            roots,
+            no_host,
+            json,
+        } => verify::run(&roots, !no_host, json),
     };
     match result {
         Ok(code) => code,

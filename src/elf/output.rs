@@ -1,8 +1,9 @@
-//! Facts from a finished link output: its type, SONAME, DT_NEEDED and the
-//! dynamic symbols it exports and imports, with their versions.
+//! Facts from a finished link output: its type, SONAME, DT_NEEDED, library
+//! search paths, version nodes and the dynamic symbols it exports and
+//! imports, with their versions.
 
 use object::elf;
-use object::read::elf::{Dyn, FileHeader, SectionHeader, Sym};
+use object::read::elf::{Dyn, FileHeader, SectionHeader, SectionTable, Sym};
 use object::{Endianness, ReadRef, SymbolIndex};
 use serde::{Deserialize, Serialize};
 
@@ -75,12 +76,42 @@ impl OutputSizes {
     }
 }
 
+/// What the dynamic loader checks before it uses a library: class, byte
+/// order and machine must all be those of the program.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Abi {
+    pub class: u8,
+    pub data: u8,
+    pub machine: u16,
+}
+
+/// One version requirement (verneed): `file` must define `version`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VersionNeed {
+    pub file: String,
+    pub version: String,
+    /// VER_FLG_WEAK: the loader only warns when it is missing.
+    pub weak: bool,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutputFacts {
     /// ELF e_type: 1 REL, 2 EXEC, 3 DYN.
     pub e_type: u16,
+    pub abi: Abi,
+    /// Has a program interpreter (`.interp`): a program, PIE or not, rather
+    /// than only a library.
+    pub has_interp: bool,
     pub soname: Option<String>,
     pub needed: Vec<String>,
+    /// DT_RUNPATH and DT_RPATH as written (colon-separated, `$ORIGIN` unexpanded).
+    pub runpath: Option<String>,
+    pub rpath: Option<String>,
+    /// The version nodes this file defines (verdef), without the base
+    /// entry that only repeats the SONAME.
+    pub version_defs: Vec<String>,
+    /// The version nodes this file requires of its libraries (verneed).
+    pub version_needs: Vec<VersionNeed>,
     pub exports: Vec<DynSymbol>,
     pub imports: Vec<DynSymbol>,
     /// The GNU build-id note, which stays when the file is stripped or
@@ -111,8 +142,14 @@ where
     let header = Elf::parse(data)?;
     let endian = header.endian()?;
     let sections = header.sections(endian, data)?;
+    let ident = header.e_ident();
     let mut facts = OutputFacts {
         e_type: header.e_type(endian).0,
+        abi: Abi {
+            class: ident.class.0,
+            data: ident.data.0,
+            machine: header.e_machine(endian).0,
+        },
         ..OutputFacts::default()
     };
 
@@ -127,14 +164,21 @@ where
                 facts.needed.push(string()?);
             } else if tag == elf::DT_SONAME {
                 facts.soname = Some(string()?);
+            } else if tag == elf::DT_RUNPATH {
+                facts.runpath = Some(string()?);
+            } else if tag == elf::DT_RPATH {
+                facts.rpath = Some(string()?);
             }
         }
     }
 
     for section in sections.iter() {
+        let name = sections.section_name(endian, section).unwrap_or_default();
+        if name == b".interp" {
+            facts.has_interp = true;
+        }
         let flags = section.sh_flags(endian).0;
         if flags & elf::SHF_ALLOC.0 != 0 {
-            let name = sections.section_name(endian, section).unwrap_or_default();
             let exec = flags & elf::SHF_EXECINSTR.0 != 0;
             facts.sizes.add(
                 name,
@@ -194,7 +238,53 @@ where
     }
     facts.exports.sort();
     facts.imports.sort();
+    read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
+}
+
+/// The names of verdef and verneed entries: what a file provides and
+/// requires as a whole, whether or not a symbol names the version.
+fn read_version_nodes<'data, Elf, R>(
+    sections: &SectionTable<'data, Elf, R>,
+    endian: Endianness,
+    data: R,
+    facts: &mut OutputFacts,
+) -> Result<(), ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    if let Some((mut defs, link)) = sections.gnu_verdef(endian, data)? {
+        let strings = sections.strings(endian, data, link)?;
+        while let Some((def, mut aux)) = defs.next()? {
+            if def.vd_flags.get(endian).contains(elf::VER_FLG_BASE) {
+                continue;
+            }
+            // The first aux entry names the node; the others its parents.
+            if let Some(name) = aux.next()? {
+                facts.version_defs.push(text(name.name(endian, strings)?));
+            }
+        }
+    }
+    if let Some((mut needs, link)) = sections.gnu_verneed(endian, data)? {
+        let strings = sections.strings(endian, data, link)?;
+        while let Some((need, mut aux)) = needs.next()? {
+            let file = text(need.file(endian, strings)?);
+            while let Some(a) = aux.next()? {
+                facts.version_needs.push(VersionNeed {
+                    file: file.clone(),
+                    version: text(a.name(endian, strings)?),
+                    weak: a.vna_flags.get(endian).contains(elf::VER_FLG_WEAK),
+                });
+            }
+        }
+    }
+    facts.version_defs.sort();
+    facts.version_defs.dedup();
+    facts.version_needs.sort();
+    facts.version_needs.dedup();
+    Ok(())
 }
 
 /// A cheap check that a file is a complete ELF output of the given type:

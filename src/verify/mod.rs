@@ -1,0 +1,162 @@
+//! `ldprune verify`: does every program and library of a tree (an image, a
+//! DESTDIR, unpacked packages) still find its libraries, version nodes and
+//! symbols? Run after Run-2 it flags an export that was hidden although a
+//! consumer needs it.
+//!
+//! Each ELF executable and shared object is checked on its own search
+//! scope, built as ld.so builds it: DT_NEEDED, breadth first ([`closure`]),
+//! found in ld.so's order ([`search`]), in the tree first and on the host
+//! only for what the tree lacks (libc when checking a DESTDIR).
+
+mod bind;
+mod closure;
+mod image;
+pub mod problem;
+mod search;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use crate::elf::types::Binding;
+
+use bind::Exports;
+use closure::{Closure, closure};
+use image::Image;
+pub use problem::Problem;
+use search::Search;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Host libraries stand in for libraries the tree lacks.
+    pub host: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { host: true }
+    }
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Report {
+    /// The ELF executables and shared objects checked.
+    pub files: usize,
+    /// Sorted by file.
+    pub problems: Vec<Problem>,
+    /// Host libraries that stood in for libraries the tree lacks.
+    pub host_libraries: Vec<PathBuf>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks every ELF executable and shared object under `roots`, which are
+/// layers of one image (a library in the first root hides the same path in
+/// the next). A root that is not a directory is an error; files that
+/// cannot be read are problems.
+pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
+    if roots.is_empty() {
+        return Err("no root directory given".to_string());
+    }
+    let (mut image, mut problems) = Image::scan(roots, options.host)?;
+    let files = image.objects.len(); // host files are added after these
+    let mut search = Search::new(&image);
+    let closures: Vec<Closure> = (0..files)
+        .map(|top| closure(&mut image, &mut search, top))
+        .collect();
+
+    // The programs whose scope holds each library of the tree.
+    let mut loaders: Vec<Vec<usize>> = vec![Vec::new(); files];
+    for (top, c) in closures.iter().enumerate() {
+        if image.get(top).is_program() {
+            for &id in c.scope.iter().skip(1).filter(|&&id| id < files) {
+                loaders[id].push(top);
+            }
+        }
+    }
+
+    let exports = Exports::new(&image);
+    let mut host_missing = HashSet::new();
+    for (top, c) in closures.iter().enumerate() {
+        let o = image.get(top);
+        let file = || o.path.clone();
+        for (needer, name) in &c.missing {
+            // A library of the tree reports its own; a host file, once.
+            let n = image.get(*needer);
+            if *needer == top || (!n.in_tree && host_missing.insert((*needer, name))) {
+                problems.push(Problem::MissingLibrary {
+                    file: n.path.clone(),
+                    library: name.clone(),
+                });
+            }
+        }
+        for need in o.facts.version_needs.iter().filter(|n| !n.weak) {
+            let Some(&lib) = c.by_name.get(&need.file) else {
+                continue; // not found: reported as a missing library
+            };
+            let defs = &image.get(lib).facts.version_defs;
+            if !defs.contains(&need.version) {
+                problems.push(Problem::MissingVersion {
+                    file: file(),
+                    library: need.file.clone(),
+                    version: need.version.clone(),
+                    unversioned: defs.is_empty(),
+                });
+            }
+        }
+        // With a library missing the loader stops before binding anything,
+        // and every symbol of that library would be reported again.
+        if !c.missing.is_empty() {
+            continue;
+        }
+        for import in &o.facts.imports {
+            // A weak reference may stay unresolved.
+            if import.binding == Binding::Weak || exports.resolves_in(import, c) {
+                continue;
+            }
+            // A library may rely on its loader for some symbols (a plugin on
+            // the program that dlopens it, a Python module on python).
+            if !o.is_program() {
+                let hosts = &loaders[top];
+                let elsewhere = if hosts.is_empty() {
+                    exports.resolves_anywhere(import)
+                } else {
+                    hosts
+                        .iter()
+                        .any(|&p| exports.resolves_in(import, &closures[p]))
+                };
+                if elsewhere {
+                    continue;
+                }
+            }
+            problems.push(Problem::UndefinedSymbol {
+                file: file(),
+                symbol: import.name.clone(),
+                version: import.version.clone(),
+                from: import.version_file.clone(),
+            });
+        }
+    }
+    problems.sort_by(|a, b| a.file().cmp(b.file()).then_with(|| a.cmp(b)));
+    problems.dedup();
+
+    let used: HashSet<usize> = closures
+        .iter()
+        .flat_map(|c| c.scope.iter().copied())
+        .collect();
+    let mut host_libraries: Vec<PathBuf> = image.objects[files..]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| used.contains(&(files + i)))
+        .map(|(_, o)| o.path.clone())
+        .collect();
+    host_libraries.sort();
+    Ok(Report {
+        files,
+        problems,
+        host_libraries,
+    })
+}

@@ -1,0 +1,339 @@
+//! `ldprune verify` on small image trees built with gcc: a clean one, then
+//! the same tree broken the ways a wrong Run-2 or a bad package would.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Fixture, Linker, ldprune};
+
+/// Where the fixture's files are installed in the image.
+const BASE: &str = "usr/lib/app/libbase.so.1";
+const MID: &str = "usr/lib/app/libmid.so";
+const PROG: &str = "usr/bin/prog";
+
+/// Builds libbase.so.1 in `dir` (of the fixture) defining `functions`,
+/// versioned with `node` (none: no version script).
+fn libbase(f: &Fixture, dir: &str, functions: &[&str], node: Option<&str>) -> PathBuf {
+    let source: String = functions
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("int {name}(void) {{ return {i}; }}\n"))
+        .collect();
+    f.write(&format!("{dir}/base.c"), &source);
+    let mut args: Vec<String> = [
+        "-shared",
+        "-fPIC",
+        "-o",
+        &format!("{dir}/libbase.so.1"),
+        &format!("{dir}/base.c"),
+        "-Wl,-soname,libbase.so.1",
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(node) = node {
+        let globals: String = functions.iter().map(|n| format!("{n}; ")).collect();
+        f.write(
+            &format!("{dir}/base.map"),
+            &format!("{node} {{ global: {globals}local: *; }};\n"),
+        );
+        args.push(format!("-Wl,--version-script,{dir}/base.map"));
+    }
+    f.gcc(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    f.path(&format!("{dir}/libbase.so.1"))
+}
+
+/// The image tree `image`: prog (RUNPATH $ORIGIN/../lib/app) needs libmid
+/// and libbase; libmid (RUNPATH $ORIGIN) needs libbase, version BASE_1.
+fn image(f: &Fixture) -> PathBuf {
+    libbase(f, "build", &["base_a", "base_b"], Some("BASE_1"));
+    f.write(
+        "build/mid.c",
+        "int base_a(void);\nint mid(void) { return base_a() + 1; }\n",
+    );
+    f.write(
+        "build/prog.c",
+        "int mid(void); int base_b(void);\nint main(void) { return mid() + base_b() - 2; }\n",
+    );
+    f.gcc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        "build/libmid.so",
+        "build/mid.c",
+        "build/libbase.so.1",
+        "-Wl,-soname,libmid.so",
+        "-Wl,--enable-new-dtags,-rpath,$ORIGIN",
+    ]);
+    f.gcc(&[
+        "-o",
+        "build/prog",
+        "build/prog.c",
+        "build/libmid.so",
+        "build/libbase.so.1",
+        "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib/app",
+    ]);
+    let root = f.path("image");
+    install(&f.path("build/libbase.so.1"), &root.join(BASE));
+    install(&f.path("build/libmid.so"), &root.join(MID));
+    install(&f.path("build/prog"), &root.join(PROG));
+    root
+}
+
+fn install(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+}
+
+struct Verified {
+    code: i32,
+    /// The problem lines (or the JSON).
+    out: String,
+    err: String,
+}
+
+fn verify(roots: &[&Path], flags: &[&str]) -> Verified {
+    let out = ldprune()
+        .arg("verify")
+        .args(flags)
+        .args(roots)
+        .output()
+        .unwrap();
+    Verified {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Verified {
+    fn lines(&self) -> Vec<&str> {
+        self.out.lines().collect()
+    }
+
+    fn assert_clean(&self) {
+        assert_eq!(self.code, 0, "{}{}", self.out, self.err);
+        assert!(self.out.is_empty(), "{}", self.out);
+    }
+}
+
+fn line(root: &Path, file: &str, problem: &str) -> String {
+    format!("{}: {problem}", root.join(file).display())
+}
+
+#[test]
+fn clean_image() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    let v = verify(&[&root], &["--no-host"]);
+    // libc is not in the tree: only that may be missing.
+    assert!(
+        v.lines()
+            .iter()
+            .all(|l| l.ends_with("needed library libc.so.6 not found")),
+        "{}",
+        v.out
+    );
+    let v = verify(&[&root], &[]);
+    v.assert_clean();
+    assert!(v.err.contains("verify: 3 files, 0 problems"), "{}", v.err);
+}
+
+#[test]
+fn removed_function_names_symbol_and_consumer() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    // base_a is what libmid imports, base_b what prog imports.
+    let lib = libbase(&f, "no-a", &["base_b", "base_c"], Some("BASE_1"));
+    install(&lib, &root.join(BASE));
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1, "{}{}", v.out, v.err);
+    assert_eq!(
+        v.lines(),
+        [line(
+            &root,
+            MID,
+            "undefined symbol base_a@BASE_1 (needed from libbase.so.1)"
+        )]
+    );
+    assert!(v.err.contains("verify: 3 files, 1 problems"), "{}", v.err);
+
+    let lib = libbase(&f, "no-b", &["base_a", "base_c"], Some("BASE_1"));
+    install(&lib, &root.join(BASE));
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1);
+    assert_eq!(
+        v.lines(),
+        [line(
+            &root,
+            PROG,
+            "undefined symbol base_b@BASE_1 (needed from libbase.so.1)"
+        )]
+    );
+}
+
+#[test]
+fn missing_version_node() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    let lib = libbase(&f, "v2", &["base_a", "base_b"], Some("BASE_2"));
+    install(&lib, &root.join(BASE));
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1);
+    assert_eq!(
+        v.lines(),
+        [
+            line(&root, PROG, "version BASE_1 of libbase.so.1 not found"),
+            line(
+                &root,
+                PROG,
+                "undefined symbol base_b@BASE_1 (needed from libbase.so.1)"
+            ),
+            line(&root, MID, "version BASE_1 of libbase.so.1 not found"),
+            line(
+                &root,
+                MID,
+                "undefined symbol base_a@BASE_1 (needed from libbase.so.1)"
+            ),
+        ]
+    );
+
+    // Without any version nodes ld.so binds the symbols (and only warns),
+    // but the version a package dependency names is gone.
+    let lib = libbase(&f, "plain", &["base_a", "base_b"], None);
+    install(&lib, &root.join(BASE));
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1);
+    let gone = "version BASE_1 of libbase.so.1 not found (libbase.so.1 defines no versions)";
+    assert_eq!(v.lines(), [line(&root, PROG, gone), line(&root, MID, gone)]);
+}
+
+#[test]
+fn missing_library() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    std::fs::remove_file(root.join(MID)).unwrap();
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1);
+    assert_eq!(
+        v.lines(),
+        [line(&root, PROG, "needed library libmid.so not found")]
+    );
+    assert!(v.err.contains("verify: 2 files, 1 problems"), "{}", v.err);
+}
+
+#[test]
+fn garbage_files() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    // Not ELF: skipped, like a linker script named libc.so.
+    std::fs::write(
+        root.join("usr/lib/app/libjunk.so"),
+        b"\x01\x02junk".repeat(100),
+    )
+    .unwrap();
+    verify(&[&root], &[]).assert_clean();
+
+    // ELF magic, garbage headers: a problem naming the file.
+    let mut bad = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0\x3e\0".to_vec();
+    bad.extend(std::iter::repeat_n(0xffu8, 200));
+    std::fs::write(root.join("usr/lib/app/libbad.so"), &bad).unwrap();
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1, "{}{}", v.out, v.err);
+    let lines = v.lines();
+    assert_eq!(lines.len(), 1, "{}", v.out);
+    let name = root.join("usr/lib/app/libbad.so").display().to_string();
+    assert!(lines[0].starts_with(&format!("{name}: ")), "{}", v.out);
+}
+
+#[test]
+fn runpath_before_default_directories() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    // A libbase without the symbols in a default directory: RUNPATH wins.
+    let lib = libbase(&f, "other", &["base_c"], Some("BASE_1"));
+    install(&lib, &root.join("usr/lib/libbase.so.1"));
+    verify(&[&root], &[]).assert_clean();
+    // Without the RUNPATH directory's copy, the default one is used.
+    std::fs::remove_file(root.join(BASE)).unwrap();
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1);
+    assert_eq!(
+        v.lines(),
+        [
+            line(
+                &root,
+                PROG,
+                "undefined symbol base_b@BASE_1 (needed from libbase.so.1)"
+            ),
+            line(
+                &root,
+                MID,
+                "undefined symbol base_a@BASE_1 (needed from libbase.so.1)"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn roots_are_layers_of_one_image() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    let other = f.path("other");
+    install(&root.join(PROG), &other.join(PROG));
+    std::fs::remove_file(root.join(PROG)).unwrap();
+    let v = verify(&[&other, &root], &[]);
+    v.assert_clean();
+    assert!(v.err.contains("verify: 3 files, 0 problems"), "{}", v.err);
+    let v = verify(&[&other], &[]);
+    assert_eq!(
+        v.lines(),
+        [
+            line(&other, PROG, "needed library libbase.so.1 not found"),
+            line(&other, PROG, "needed library libmid.so not found"),
+        ]
+    );
+}
+
+#[test]
+fn system_program_via_host_libraries() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = f.path("image");
+    install(Path::new("/bin/true"), &root.join("usr/bin/true"));
+    let v = verify(&[&root], &[]);
+    v.assert_clean();
+    assert!(v.err.contains("taken from the host"), "{}", v.err);
+    let v = verify(&[&root], &["--no-host"]);
+    assert_eq!(v.code, 1);
+    assert_eq!(
+        v.lines(),
+        [line(
+            &root,
+            "usr/bin/true",
+            "needed library libc.so.6 not found"
+        )]
+    );
+}
+
+#[test]
+fn json_output() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    std::fs::remove_file(root.join(MID)).unwrap();
+    let v = verify(&[&root], &["--json"]);
+    assert_eq!(v.code, 1);
+    let json: serde_json::Value = serde_json::from_str(&v.out).unwrap();
+    assert_eq!(json["files"], 2);
+    let p = &json["problems"][0];
+    assert_eq!(p["kind"], "missing-library");
+    assert_eq!(p["library"], "libmid.so");
+    assert_eq!(p["file"], root.join(PROG).display().to_string());
+}
+
+#[test]
+fn usage_errors() {
+    let v = verify(&[Path::new("/nonexistent/ldprune-root")], &[]);
+    assert_eq!(v.code, 2);
+    assert!(v.err.contains("/nonexistent/ldprune-root"), "{}", v.err);
+    assert_eq!(verify(&[], &[]).code, 2);
+}
