@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 
 use common::{CFLAGS, Fixture, Linker, ldprune, plugin};
 use ldprune::elf::output::{OutputFacts, parse_output};
+use ldprune::state::StateDir;
+use ldprune::state::decisions::{self, LinkDecision};
 
 const CORE: &str = r#"
 #include <stdio.h>
@@ -304,6 +306,15 @@ fn unused_exports_go(linker: Linker) {
         achieved["text_before"].as_u64().unwrap() - achieved["text_after"].as_u64().unwrap();
     assert!(predicted_text > 0 && achieved_text > 0, "{core}");
     assert!(v["unchanged_links"].as_array().unwrap().is_empty(), "{v}");
+
+    // Every import of the rebuilt tree still resolves.
+    let out = ldprune().arg("verify").arg(f.dir.path()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 both_linkers!(unused_exports_go, unused_exports_go);
 
@@ -374,3 +385,43 @@ fn no_decisions_links_unchanged() {
     );
     assert!(exports(&f.path("libcore.so")).contains(&"core_unused".to_string()));
 }
+
+/// A deliberately wrong decision (hiding a name a consumer imports), applied
+/// to a library rebuilt alone: verify names the consumer and the symbol.
+fn wrong_decision_caught_by_verify(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    link_all(&f, 1);
+    let core = f
+        .records()
+        .into_iter()
+        .find(|r| r.output == "libcore.so")
+        .unwrap();
+    let state = StateDir::open(&f.state()).unwrap();
+    decisions::write(
+        &state,
+        vec![LinkDecision {
+            identity: core.identity,
+            output: "libcore.so".into(),
+            hide: vec!["core_used".into()],
+        }],
+    )
+    .unwrap();
+    link_one(&f, 2, "libcore.so");
+    assert!(!exports(&f.path("libcore.so")).contains(&"core_used".to_string()));
+    let out = ldprune().arg("verify").arg(f.dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("prog") && text.contains("core_used"),
+        "{text}"
+    );
+    assert!(
+        text.contains("libutil.so"),
+        "libutil imports it too: {text}"
+    );
+}
+both_linkers!(
+    wrong_decision_caught_by_verify,
+    wrong_decision_caught_by_verify
+);
