@@ -141,40 +141,51 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
 fn table(out: &mut String, a: &Analysis, run2: &Run2) {
     let _ = writeln!(
         out,
-        "{:<36} {:>8} {:>7} {:>18} {:>18} {:>18} {:>18}",
-        "module",
-        "exports",
-        "hidden",
-        "text KiB predicted",
-        "text KiB achieved",
-        "data KiB predicted",
-        "data KiB achieved"
+        "bytes saved by Run-2, predicted (sections the merge removes) and achieved (Run-1 output against Run-2 output)"
     );
-    let arrow = |b: u64, a: u64| format!("{} -> {}", kib(b), kib(a));
+    let prefix = common_dir(a.results.iter().map(|r| r.path.as_path()));
+    let width = a
+        .results
+        .iter()
+        .map(|r| shown(&r.path, &prefix).len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(
+        out,
+        "{:<width$} {:>8} {:>7} {:>10} {:>10} {:>10} {:>10}",
+        "module", "exports", "hidden", "text pred", "text got", "data pred", "data got"
+    );
     let mut gaps = Vec::new();
-    for r in &a.results {
+    let mut results: Vec<&ModuleResult> = a.results.iter().collect();
+    results.sort_by(|x, y| x.path.cmp(&y.path));
+    for r in results {
         let got = achieved(a, run2, r);
+        let saved = |b: u64, a: u64| (b as i64 - a as i64).to_string();
         let (text, data) = match &got {
             Some(g) => (
-                arrow(g.text_before, g.text_after),
-                arrow(g.data_before, g.data_after),
+                saved(g.text_before, g.text_after),
+                saved(g.data_before, g.data_after),
             ),
             None => ("-".to_string(), "-".to_string()),
         };
         let _ = writeln!(
             out,
-            "{:<36} {:>8} {:>7} {:>18} {:>18} {:>18} {:>18}",
-            short(&r.path),
+            "{:<width$} {:>8} {:>7} {:>10} {:>10} {:>10} {:>10}",
+            shown(&r.path, &prefix),
             r.exports,
             r.hidden_exports.len(),
-            arrow(r.before.text, r.after.text),
+            saved(r.before.text, r.after.text),
             text,
-            arrow(r.before.data, r.after.data),
+            saved(r.before.data, r.after.data),
             data,
         );
         if let Some(g) = got.as_ref().and_then(|g| gap(r, g)) {
             gaps.push(format!("  {}: {g}", r.path.display()));
         }
+    }
+    if prefix.as_os_str().len() > 1 {
+        let _ = writeln!(out, "(modules under {})", prefix.display());
     }
     if !gaps.is_empty() {
         let _ = writeln!(out, "achieved far from predicted ({}):", gaps.len());
@@ -182,6 +193,26 @@ fn table(out: &mut String, a: &Analysis, run2: &Run2) {
             let _ = writeln!(out, "{g}");
         }
     }
+}
+
+/// The deepest directory holding all `paths`.
+fn common_dir<'p>(mut paths: impl Iterator<Item = &'p Path>) -> std::path::PathBuf {
+    let Some(first) = paths.next() else {
+        return std::path::PathBuf::new();
+    };
+    let mut prefix = first.parent().map(Path::to_path_buf).unwrap_or_default();
+    for p in paths {
+        while !p.starts_with(&prefix) {
+            if !prefix.pop() {
+                return std::path::PathBuf::new();
+            }
+        }
+    }
+    prefix
+}
+
+fn shown(p: &Path, prefix: &Path) -> String {
+    p.strip_prefix(prefix).unwrap_or(p).display().to_string()
 }
 
 fn achieved_summary(out: &mut String, a: &Analysis, run2: &Run2) {
@@ -211,15 +242,6 @@ fn achieved_summary(out: &mut String, a: &Analysis, run2: &Run2) {
         kib(sum(|g| g.file_before)),
         kib(sum(|g| g.file_after)),
     );
-}
-
-fn short(p: &Path) -> String {
-    let s = p.display().to_string();
-    if s.len() <= 36 {
-        s
-    } else {
-        format!("...{}", &s[s.len() - 33..])
-    }
 }
 
 /// Records that import a dlsym-like function: where names are looked up at
