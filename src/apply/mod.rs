@@ -12,6 +12,7 @@
 //! no merge yet) links unchanged and leaves one line in DIR/apply.log.
 
 mod applied;
+mod prehash;
 
 pub use applied::{
     Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, still_unchanged,
@@ -69,11 +70,15 @@ pub struct Applier {
     /// The claimed input's file name and bytes, to hand back as a copy.
     claimed: Option<(String, Vec<u8>)>,
     temp_dir: Option<PathBuf>,
+    /// Hashing of the command line's objects, started at onload.
+    prehash: Option<prehash::Prehash>,
 }
 
 impl Applier {
     pub fn new(state: StateDir, argv: Vec<String>, cwd: String, output: Option<String>) -> Applier {
-        let output = output.unwrap_or_else(|| parse_link_line(&argv).output);
+        let line = parse_link_line(&argv);
+        let prehash = Some(prehash::Prehash::start(&line.inputs));
+        let output = output.unwrap_or(line.output);
         Applier {
             state,
             argv,
@@ -83,6 +88,7 @@ impl Applier {
             applied: None,
             claimed: None,
             temp_dir: None,
+            prehash,
         }
     }
 
@@ -115,11 +121,19 @@ impl Applier {
         let started = std::time::Instant::now();
         let line = parse_link_line(&self.argv);
         let (first, first_hash) = (input.name, facts.hash);
+        let known = self
+            .prehash
+            .take()
+            .map(prehash::Prehash::finish)
+            .unwrap_or_default();
         let identity = link_identity(&line, |p| {
             if p == first {
                 Some(first_hash)
             } else {
-                object_hash_of_path(p)
+                known
+                    .get(p)
+                    .copied()
+                    .unwrap_or_else(|| object_hash_of_path(p))
             }
         });
         let identified = started.elapsed();

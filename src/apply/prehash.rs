@@ -1,0 +1,65 @@
+//! Run-2 needs the link identity at the first input, and the identity needs
+//! every command-line object read and hashed. That work starts at onload on
+//! worker threads: it overlaps the linker's own startup and uses the cores
+//! the single-threaded linker leaves idle.
+
+use std::collections::HashMap;
+use std::thread::JoinHandle;
+
+use crate::elf::hash::Hash128;
+use crate::identity::object_hash_of_path;
+
+type Hashes = Vec<(String, Option<Hash128>)>;
+
+pub struct Prehash {
+    workers: Vec<JoinHandle<Hashes>>,
+}
+
+/// More threads than this only add start-up cost for typical links.
+const MAX_WORKERS: usize = 4;
+/// Below this many inputs one worker is enough.
+const PER_WORKER: usize = 32;
+
+impl Prehash {
+    /// Starts hashing `inputs` (paths as the command line gives them; the
+    /// ones that are not relocatable objects come back as None).
+    pub fn start(inputs: &[String]) -> Prehash {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let n = inputs
+            .len()
+            .div_ceil(PER_WORKER)
+            .clamp(1, cores.min(MAX_WORKERS));
+        let workers = (0..n)
+            .filter_map(|w| {
+                // Interleaved shares: neighbours on the command line are
+                // often alike in size.
+                let share: Vec<String> = inputs.iter().skip(w).step_by(n).cloned().collect();
+                std::thread::Builder::new()
+                    .name("ldprune-hash".into())
+                    .spawn(move || {
+                        share
+                            .into_iter()
+                            .map(|p| {
+                                let h = object_hash_of_path(&p);
+                                (p, h)
+                            })
+                            .collect()
+                    })
+                    .ok()
+            })
+            .collect();
+        Prehash { workers }
+    }
+
+    /// Waits for the workers. Inputs a worker could not hash (it panicked or
+    /// never started) are missing: the caller hashes those itself.
+    pub fn finish(self) -> HashMap<String, Option<Hash128>> {
+        let mut all = HashMap::new();
+        for w in self.workers {
+            if let Ok(hashes) = w.join() {
+                all.extend(hashes);
+            }
+        }
+        all
+    }
+}
