@@ -425,3 +425,75 @@ both_linkers!(
     wrong_decision_caught_by_verify,
     wrong_decision_caught_by_verify
 );
+
+/// Versioned exports: a default version given by .symver (`qux@@V2`) that
+/// nobody imports is hidden by its spelled name; a name that also has a
+/// non-default version (`foo@V1`, old binaries may bind to it) keeps all its
+/// versions (names are matched without versions); version-script names go
+/// by their plain spelling.
+fn versioned_names(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "ver.c",
+        "__asm__(\".symver foo_old, foo@V1\");\n__asm__(\".symver foo_new, foo@@V2\");\n\
+         int foo_old(void) { return 1; }\nint foo_new(void) { return 2; }\n\
+         int bar(void) { return 3; }\nint baz_unused(void) { return 4; }\n\
+         __asm__(\".symver qux_new, qux@@V2\");\nint qux_new(void) { return 5; }\n",
+    )
+    .write(
+        "ver.map",
+        "V1 { global: bar; baz_unused; foo; local: *; };\nV2 { } V1;\n",
+    )
+    .write(
+        "use.c",
+        "int bar(void);\nint main(void) { return bar() - 3; }\n",
+    );
+    for src in ["ver.c", "use.c"] {
+        let mut a = CFLAGS.to_vec();
+        a.push(src);
+        f.gcc(&a);
+    }
+    let links = |run: u32| {
+        f.run(Command::new("gcc").args(plugin_args(&f, run)).args([
+            "-shared",
+            "-o",
+            "libver.so",
+            "ver.o",
+            "-Wl,--version-script=ver.map",
+        ]));
+        f.run(Command::new("gcc").args(plugin_args(&f, run)).args([
+            "-o",
+            "use",
+            "use.o",
+            "-L.",
+            "-lver",
+            "-Wl,-rpath,$ORIGIN",
+        ]));
+    };
+    links(1);
+    merge(&f);
+    links(2);
+    let spelled: Vec<String> = facts(&f.path("libver.so"))
+        .exports
+        .iter()
+        .map(|e| e.spelled())
+        .collect();
+    assert!(spelled.contains(&"bar@@V1".to_string()), "{spelled:?}");
+    assert!(
+        spelled.contains(&"foo@V1".to_string()),
+        "non-default version kept: {spelled:?}"
+    );
+    assert!(spelled.contains(&"foo@@V2".to_string()), "{spelled:?}");
+    assert!(!spelled.iter().any(|s| s.starts_with("qux")), "{spelled:?}");
+    assert!(
+        !symtab(&f.path("libver.so")).contains("qux"),
+        "qux collected"
+    );
+    assert!(
+        !spelled.iter().any(|s| s.starts_with("baz_unused")),
+        "{spelled:?}"
+    );
+    f.run(&mut Command::new(f.path("use")));
+    assert_eq!(apply_log(&f), "");
+}
+both_linkers!(versioned_names, versioned_names);

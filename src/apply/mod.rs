@@ -180,7 +180,7 @@ impl Applier {
         }
         let mut symbols = symbols;
         symbols.extend(hide.into_iter().map(|name| PluginSymbol {
-            name,
+            name: hidden_reference(&name).to_string(),
             kind: SymbolKind::WeakUndef,
             visibility: Visibility::Hidden,
             size: 0,
@@ -237,6 +237,17 @@ impl Applier {
     fn log(&self, identity: Option<Hash128>, why: &str) {
         applied::append_log(&self.state, identity, &self.cwd, &self.output, why);
         log::info!("{}: {why}", self.output);
+    }
+}
+
+/// The name a hidden reference uses for the export `spelled`: a plain
+/// reference binds to the default version, so `foo@@V2` becomes `foo` (gold
+/// looks plugin names up literally: `foo@@V2` would be another symbol).
+/// Non-default versions (`foo@V1`) are never hidden; kept as spelled.
+fn hidden_reference(spelled: &str) -> &str {
+    match spelled.split_once("@@") {
+        Some((plain, _)) => plain,
+        None => spelled,
     }
 }
 
