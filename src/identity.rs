@@ -1,19 +1,24 @@
 //! Link identity: what makes "the same link" in Run-1 and Run-2 although
 //! temp object names, build paths and `__DATE__` differ.
 //!
-//! identity = hash(output kind, output name as given, structural hashes of
+//! identity = hash(output kind, output name as given, interface hashes of
 //! the relocatable objects named on the command line, in order). It is
 //! computed from the linker's argv, so the plugin (from /proc/self/cmdline)
 //! and a wrapper (from its own argv) get the same answer.
+//!
+//! The interface hash ([`crate::elf::interface`]) covers what a hide list
+//! depends on: allocated sections and non-local symbols, not relocations or
+//! locals. It is cheap to compute without the full parse, which Run-2 needs:
+//! it hashes every object of the command line before it claims the first.
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::elf::hash::{Hash128, StructHasher};
-use crate::elf::{FileClass, classify, object::parse_object};
+use crate::elf::interface::{InterfaceSummary, interface_summary};
+use crate::elf::{FileClass, classify};
 
 /// What the link writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -249,9 +254,9 @@ fn split_response_file(text: &str) -> Vec<String> {
     args
 }
 
-/// The identity of a link. `object_hash` gives the structural hash of an
+/// The identity of a link. `object_hash` gives the interface hash of an
 /// input path if it is a relocatable object (None for anything else); pass
-/// [`object_hash_of_path`] or a cache in front of it.
+/// [`interface_hash_of_path`] or a cache in front of it.
 pub fn link_identity(
     line: &LinkLine,
     mut object_hash: impl FnMut(&str) -> Option<Hash128>,
@@ -268,35 +273,28 @@ pub fn link_identity(
     h.finish()
 }
 
-/// Structural hash of the file at `path` if it is a relocatable ELF object.
-pub fn object_hash_of_path(path: &str) -> Option<Hash128> {
-    read_object_summary(path).map(|s| s.hash)
+/// Interface hash of the file at `path` if it is a relocatable ELF object.
+pub fn interface_hash_of_path(path: &str) -> Option<Hash128> {
+    read_interface_summary(path).map(|s| s.hash)
 }
 
 /// What identity (and the recorder, for objects it was never shown) needs
-/// to know of an object named on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ObjectSummary {
-    pub hash: Hash128,
-    /// LTO IR: another plugin (GCC's) claims it, so Run-1 never sees its code.
-    pub lto_ir: bool,
-}
-
-/// Reads `path` if it is a relocatable ELF object (the head is checked
-/// first, so archives and libraries on the command line are not read).
-pub fn read_object_summary(path: &str) -> Option<ObjectSummary> {
-    let mut file = File::open(Path::new(path)).ok()?;
+/// to know of the file at `path`, if it is a relocatable ELF object. The
+/// head is checked first, so archives and libraries are not read.
+pub fn read_interface_summary(path: &str) -> Option<InterfaceSummary> {
+    let mut file = File::open(path).ok()?;
+    let size = usize::try_from(file.metadata().ok()?.len()).ok()?;
     let mut head = [0u8; 64];
-    let n = file.read(&mut head).ok()?;
+    let n = size.min(head.len());
+    file.read_exact(&mut head[..n]).ok()?;
     if classify(&head[..n]) != FileClass::Relocatable {
         return None;
     }
-    let data = std::fs::read(path).ok()?;
-    let facts = parse_object(&data[..]).ok()?;
-    Some(ObjectSummary {
-        hash: facts.hash,
-        lto_ir: facts.lto_ir,
-    })
+    // The rest through the same descriptor: one open per object.
+    let mut data = vec![0u8; size];
+    data[..n].copy_from_slice(&head[..n]);
+    file.read_exact(&mut data[n..]).ok()?;
+    interface_summary(&data[..]).ok()
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::elf::hash::Hash128;
 use crate::elf::object::{ObjectFacts, parse_object};
 use crate::elf::types::{Binding, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
-use crate::identity::{link_identity, object_hash_of_path, parse_link_line};
+use crate::identity::{interface_hash_of_path, link_identity, parse_link_line};
 use crate::record::InputFile;
 use crate::state::{StateDir, decisions};
 
@@ -120,7 +120,7 @@ impl Applier {
         }
         let started = std::time::Instant::now();
         let line = parse_link_line(&self.argv);
-        let (first, first_hash) = (input.name, facts.hash);
+        let (first, first_hash) = (input.name, facts.interface);
         let known = self
             .prehash
             .take()
@@ -133,7 +133,7 @@ impl Applier {
                 known
                     .get(p)
                     .copied()
-                    .unwrap_or_else(|| object_hash_of_path(p))
+                    .unwrap_or_else(|| interface_hash_of_path(p))
             }
         });
         let identified = started.elapsed();

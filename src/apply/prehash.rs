@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::thread::JoinHandle;
 
 use crate::elf::hash::Hash128;
-use crate::identity::object_hash_of_path;
+use crate::identity::interface_hash_of_path;
 
 type Hashes = Vec<(String, Option<Hash128>)>;
 
@@ -40,7 +40,7 @@ impl Prehash {
                         share
                             .into_iter()
                             .map(|p| {
-                                let h = object_hash_of_path(&p);
+                                let h = interface_hash_of_path(&p);
                                 (p, h)
                             })
                             .collect()

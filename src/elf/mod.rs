@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod hash;
+pub mod interface;
 pub mod object;
 pub mod output;
 pub mod sparse;
@@ -77,13 +78,15 @@ pub fn classify(head: &[u8]) -> FileClass {
     FileClass::Unknown
 }
 
-/// Sections that describe the program rather than form it.
-pub fn is_debug_section(name: &str) -> bool {
-    name.starts_with(".debug")
-        || name.starts_with(".zdebug")
-        || name.starts_with(".stab")
-        || name.starts_with(".gnu.debuglto_")
-        || name == ".comment"
+/// Sections that describe the program rather than form it. The tests are
+/// ASCII, so a raw name and its lossy UTF-8 form get the same answer.
+pub fn is_debug_section(name: impl AsRef<[u8]>) -> bool {
+    let name = name.as_ref();
+    name.starts_with(b".debug")
+        || name.starts_with(b".zdebug")
+        || name.starts_with(b".stab")
+        || name.starts_with(b".gnu.debuglto_")
+        || name == b".comment"
 }
 
 /// Names the linker defines itself (or the C runtime's default linker

@@ -1,6 +1,7 @@
 //! Facts from one relocatable object: its allocated sections, its non-local
 //! symbols, the section -> symbol/section edges its relocations make, the
-//! identifier-like C strings of its read-only data, and its structural hash.
+//! identifier-like C strings of its read-only data, its structural hash and
+//! its interface hash (see [`super::interface`]).
 
 use std::borrow::Cow;
 
@@ -9,12 +10,12 @@ use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym,
 use object::{Endianness, ReadRef, SectionIndex, SymbolIndex};
 
 use super::hash::{Hash128, StructHasher};
+use super::interface::InterfaceHasher;
 use super::types::{
     Binding, SectionKind, SymbolPlace, SymbolType, Visibility, binding_of, symbol_type_of,
     visibility_of,
 };
 use super::{ElfError, is_debug_section};
-use crate::fasthash::FxHashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SectionFact<'d> {
@@ -51,7 +52,10 @@ pub enum Target {
 
 #[derive(Clone, Debug, Default)]
 pub struct ObjectFacts<'d> {
+    /// Structural hash: what the recorded facts were built from.
     pub hash: Hash128,
+    /// Interface hash: what names the object in a link identity.
+    pub interface: Hash128,
     /// The object carries GCC/LLVM LTO IR (`.gnu.lto_*` / `.llvm.lto` sections).
     pub lto_ir: bool,
     pub sections: Vec<SectionFact<'d>>,
@@ -64,6 +68,15 @@ pub struct ObjectFacts<'d> {
 
 /// Parses a relocatable ELF object held in `data`.
 pub fn parse_object<'data, R: ReadRef<'data>>(data: R) -> Result<ObjectFacts<'data>, ElfError> {
+    if is_class_64(data)? {
+        parse_as::<elf::FileHeader64<Endianness>, R>(data)
+    } else {
+        parse_as::<elf::FileHeader32<Endianness>, R>(data)
+    }
+}
+
+/// Whether `data` is a 64-bit ELF file (else 32-bit); an error for non-ELF.
+pub(super) fn is_class_64<'data, R: ReadRef<'data>>(data: R) -> Result<bool, ElfError> {
     let ident = data
         .read_bytes_at(0, 16)
         .map_err(|_| ElfError::new("file too short for an ELF header"))?;
@@ -71,10 +84,15 @@ pub fn parse_object<'data, R: ReadRef<'data>>(data: R) -> Result<ObjectFacts<'da
         return Err(ElfError::new("not an ELF file"));
     }
     match ident[4] {
-        c if c == elf::ELFCLASS64.0 => parse_as::<elf::FileHeader64<Endianness>, R>(data),
-        c if c == elf::ELFCLASS32.0 => parse_as::<elf::FileHeader32<Endianness>, R>(data),
+        c if c == elf::ELFCLASS64.0 => Ok(true),
+        c if c == elf::ELFCLASS32.0 => Ok(false),
         c => Err(ElfError::new(format!("unknown ELF class {c}"))),
     }
+}
+
+/// GCC's and LLVM's LTO IR sections.
+pub(super) fn is_lto_section(name: &[u8]) -> bool {
+    name.starts_with(b".gnu.lto_") || name.starts_with(b".llvm.lto")
 }
 
 fn parse_as<'data, Elf, R>(data: R) -> Result<ObjectFacts<'data>, ElfError>
@@ -93,6 +111,7 @@ where
     let mut hasher = StructHasher::new(b"ldprune-object-v1");
     hasher.u64(u64::from(header.e_machine(endian).0));
     hasher.u64(u64::from(header.is_class_64()));
+    let mut interface = InterfaceHasher::new(header.e_machine(endian).0, header.is_class_64());
 
     let mut facts = ObjectFacts::default();
     let groups = comdat_groups(&sections, &symtab, endian, data)?;
@@ -102,14 +121,13 @@ where
     let mut map: Vec<Option<u32>> = vec![None; sections.len()];
     let mut string_sections = vec![false; sections.len()];
     for (index, section) in sections.enumerate() {
-        let name = lossy(sections.section_name(endian, section)?);
-        if name.starts_with(".gnu.lto_") || name.starts_with(".llvm.lto") {
-            facts.lto_ir = true;
-        }
+        let raw_name = sections.section_name(endian, section)?;
+        facts.lto_ir |= is_lto_section(raw_name);
         let flags = section.sh_flags(endian).0;
-        if flags & elf::SHF_ALLOC.0 == 0 || is_debug_section(&name) {
+        if flags & elf::SHF_ALLOC.0 == 0 || is_debug_section(raw_name) {
             continue;
         }
+        let name = lossy(raw_name);
         let sh_type = section.sh_type(endian);
         let size: u64 = section.sh_size(endian).into();
         let is_strings = flags & elf::SHF_STRINGS.0 != 0;
@@ -129,16 +147,24 @@ where
                 collect_cstrings(bytes, is_strings, &mut facts.cstrings);
             }
         }
-        let group = groups.get(&index.0).cloned();
-        if let Some(g) = &group {
-            hasher.str(g);
+        let group = groups.get(index.0).copied().flatten();
+        if let Some(g) = group {
+            hasher.str(&lossy(g));
         }
+        interface.section(
+            raw_name,
+            sh_type.0,
+            flags,
+            section.sh_addralign(endian).into(),
+            size,
+            group,
+        );
         facts.sections.push(SectionFact {
             kind: section_kind(sh_type, flags, &name),
             name,
             flags,
             size,
-            group,
+            group: group.map(lossy),
         });
     }
 
@@ -152,7 +178,8 @@ where
         if place == SymbolPlace::Unrecorded && sym.is_local() {
             continue;
         }
-        let name = lossy(sym.name(endian, symtab.strings())?);
+        let raw_name = sym.name(endian, symtab.strings())?;
+        let name = lossy(raw_name);
         hasher.str(&name);
         hasher.u64(u64::from(sym.st_info().0));
         hasher.u64(u64::from(sym.st_other().0));
@@ -162,6 +189,13 @@ where
         if sym.is_local() {
             continue;
         }
+        interface.symbol(
+            raw_name,
+            sym.st_info().0,
+            sym.st_other().0,
+            place_code(place),
+            sym.st_size(endian).into(),
+        );
         symbol_map[index.0] = Some(facts.symbols.len() as u32);
         facts.symbols.push(SymbolFact {
             name,
@@ -235,21 +269,23 @@ where
     facts.cstrings.sort_unstable();
     facts.cstrings.dedup();
     facts.hash = hasher.finish();
+    facts.interface = interface.finish();
     Ok(facts)
 }
 
-/// Maps ELF section index -> COMDAT signature for every member of a group.
-fn comdat_groups<'data, Elf, R>(
+/// The COMDAT signature of each section, by ELF section index; empty (no
+/// allocation) when the object has no COMDAT group.
+pub(super) fn comdat_groups<'data, Elf, R>(
     sections: &SectionTable<'data, Elf, R>,
     symtab: &SymbolTable<'data, Elf, R>,
     endian: Endianness,
     data: R,
-) -> Result<FxHashMap<usize, Cow<'data, str>>, ElfError>
+) -> Result<Vec<Option<&'data [u8]>>, ElfError>
 where
     Elf: FileHeader<Endian = Endianness>,
     R: ReadRef<'data>,
 {
-    let mut groups = FxHashMap::default();
+    let mut groups = Vec::new();
     for section in sections.iter() {
         let Some((flags, members)) = section.group(endian, data)? else {
             continue;
@@ -258,15 +294,19 @@ where
             continue;
         }
         let sym = symtab.symbol(SymbolIndex(section.sh_info(endian) as usize))?;
-        let signature = lossy(sym.name(endian, symtab.strings())?);
+        let signature = sym.name(endian, symtab.strings())?;
+        groups.resize(sections.len(), None);
         for member in members {
-            groups.insert(member.get(endian) as usize, signature.clone());
+            // An index past the table names no section: nothing to mark.
+            if let Some(slot) = groups.get_mut(member.get(endian) as usize) {
+                *slot = Some(signature);
+            }
         }
     }
     Ok(groups)
 }
 
-fn symbol_place<'data, Elf, R>(
+pub(super) fn symbol_place<'data, Elf, R>(
     symtab: &SymbolTable<'data, Elf, R>,
     sym: &Elf::Sym,
     index: SymbolIndex,
@@ -295,7 +335,7 @@ where
     })
 }
 
-fn place_code(place: SymbolPlace) -> u64 {
+pub(super) fn place_code(place: SymbolPlace) -> u64 {
     match place {
         SymbolPlace::Undefined => u64::MAX,
         SymbolPlace::Common => u64::MAX - 1,

@@ -38,7 +38,8 @@ pub struct Collected {
     pub strings: StringTable,
     pub cstrings: BTreeSet<u32>,
     pub incomplete: Vec<String>,
-    /// Structural hashes of plain objects, by the name the linker gave.
+    /// Interface hashes of plain objects (for the identity), by the name
+    /// the linker gave.
     pub hashes: FxHashMap<String, Hash128>,
     pub shared_inputs: Vec<String>,
     pub scripts: Vec<String>,
@@ -140,7 +141,7 @@ impl Collected {
             return;
         }
         if job.offset == 0 {
-            self.hashes.insert(job.name.to_string(), facts.hash);
+            self.hashes.insert(job.name.to_string(), facts.interface);
         }
         let s = &mut self.strings;
         let sections = facts

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use crate::elf::output::{looks_complete, parse_output};
 use crate::elf::sparse::read_dynamic_parts;
-use crate::identity::{LinkLine, OutputKind, link_identity, parse_link_line, read_object_summary};
+use crate::identity::{
+    LinkLine, OutputKind, link_identity, parse_link_line, read_interface_summary,
+};
 use crate::state::record::{LinkRecord, LinkStatus};
 use crate::state::{StagedFile, StateDir, StateError};
 
@@ -99,7 +101,7 @@ impl Recorder {
             if let Some(h) = hashes.get(path) {
                 return Some(*h);
             }
-            let summary = read_object_summary(path)?;
+            let summary = read_interface_summary(path)?;
             if summary.lto_ir {
                 unseen_lto.push(path.to_string());
             }
