@@ -22,8 +22,9 @@ pub struct AppliedRecord {
     pub cwd: String,
     /// Nanoseconds since the epoch.
     pub applied_at: u64,
-    /// Names this link was asked to hide (as its objects spell them).
-    pub hidden: Vec<String>,
+    /// How many names this link was asked to hide (the names themselves
+    /// are in the decisions; not copied, a large list costs link time).
+    pub hidden: u64,
     /// Of those, names the output still exports: should be empty.
     pub still_exported: Vec<String>,
     pub exports: u64,
@@ -39,7 +40,7 @@ impl AppliedRecord {
         path: &Path,
         output: &str,
         cwd: &str,
-        hidden: Vec<String>,
+        hidden: &[String],
     ) -> Option<AppliedRecord> {
         let file = std::fs::File::open(path).ok()?;
         let bytes = read_dynamic_parts(&file).ok()?;
@@ -58,7 +59,7 @@ impl AppliedRecord {
             output: output.to_string(),
             cwd: cwd.to_string(),
             applied_at: now_nanos(),
-            hidden,
+            hidden: hidden.len() as u64,
             still_exported,
             exports: facts.exports.len() as u64,
             sizes: facts.sizes,

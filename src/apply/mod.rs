@@ -72,6 +72,7 @@ pub struct Applier {
     temp_dir: Option<PathBuf>,
     /// Hashing of the command line's objects, started at onload.
     prehash: Option<prehash::Prehash>,
+    created: std::time::Instant,
 }
 
 impl Applier {
@@ -89,6 +90,7 @@ impl Applier {
             claimed: None,
             temp_dir: None,
             prehash,
+            created: std::time::Instant::now(),
         }
     }
 
@@ -119,6 +121,7 @@ impl Applier {
             return Ok(Claim::No);
         }
         let started = std::time::Instant::now();
+        log::debug!("first object {:?} after onload", self.created.elapsed());
         let line = parse_link_line(&self.argv);
         let (first, first_hash) = (input.name, facts.interface);
         let known = self
@@ -217,6 +220,7 @@ impl Applier {
     }
 
     fn cleanup_inner(&mut self) -> Result<(), String> {
+        let started_cleanup = std::time::Instant::now();
         if let Some(dir) = self.temp_dir.take() {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -225,10 +229,11 @@ impl Applier {
         };
         let path = Path::new(&self.cwd).join(&self.output);
         // The output of a failed link is missing or incomplete: nothing to note.
-        let Some(rec) = AppliedRecord::measure(identity, &path, &self.output, &self.cwd, hide)
+        let Some(rec) = AppliedRecord::measure(identity, &path, &self.output, &self.cwd, &hide)
         else {
             return Ok(());
         };
+        log::debug!("measured in {:?}", started_cleanup.elapsed());
         self.state.write_applied(&rec).map_err(|e| e.to_string())?;
         Ok(())
     }

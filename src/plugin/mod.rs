@@ -144,6 +144,7 @@ impl Session {
     /// the record.
     pub fn cleanup(&mut self) -> Result<(), Failure> {
         if let Stage::Applying(a) = &mut self.stage {
+            log::debug!("claim_file {:?} in all", self.claim_time);
             let r = a
                 .cleanup()
                 .map_err(|e| Failure(format!("cannot note what Run-2 did: {e}")));
