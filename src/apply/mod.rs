@@ -221,6 +221,11 @@ impl Applier {
 
     fn cleanup_inner(&mut self) -> Result<(), String> {
         let started_cleanup = std::time::Instant::now();
+        // A link without a relocatable input never waited for the workers:
+        // they must not outlive the linker's use of this library.
+        if let Some(p) = self.prehash.take() {
+            p.finish();
+        }
         if let Some(dir) = self.temp_dir.take() {
             let _ = std::fs::remove_dir_all(dir);
         }
