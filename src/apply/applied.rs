@@ -48,10 +48,10 @@ impl AppliedRecord {
         let exported: std::collections::HashSet<&str> =
             facts.exports.iter().map(|e| e.name.as_str()).collect();
         // Hidden names are spelled as objects spell them (`foo@@V2`).
-        let plain = |n: &str| n.split('@').next().unwrap_or(n).to_string();
+        let plain = crate::analysis::graph::plain;
         let still_exported = hidden
             .iter()
-            .filter(|h| exported.contains(plain(h).as_str()))
+            .filter(|h| exported.contains(plain(h)))
             .cloned()
             .collect();
         Some(AppliedRecord {

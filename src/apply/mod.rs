@@ -25,7 +25,7 @@ use crate::elf::hash::Hash128;
 use crate::elf::object::{ObjectFacts, parse_object};
 use crate::elf::types::{Binding, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
-use crate::identity::{interface_hash_of_path, link_identity, parse_link_line};
+use crate::identity::{LinkLine, interface_hash_of_path, link_identity, parse_link_line};
 use crate::record::InputFile;
 use crate::state::{StateDir, decisions};
 
@@ -60,7 +60,8 @@ pub enum Claim {
 
 pub struct Applier {
     state: StateDir,
-    argv: Vec<String>,
+    /// The command line, parsed at onload.
+    line: LinkLine,
     cwd: String,
     output: String,
     /// The first relocatable input has been seen: nothing else is claimed.
@@ -79,10 +80,10 @@ impl Applier {
     pub fn new(state: StateDir, argv: Vec<String>, cwd: String, output: Option<String>) -> Applier {
         let line = parse_link_line(&argv);
         let prehash = Some(prehash::Prehash::start(&line.inputs));
-        let output = output.unwrap_or(line.output);
+        let output = output.unwrap_or_else(|| line.output.clone());
         Applier {
             state,
-            argv,
+            line,
             cwd,
             output,
             decided: false,
@@ -122,14 +123,13 @@ impl Applier {
         }
         let started = std::time::Instant::now();
         log::debug!("first object {:?} after onload", self.created.elapsed());
-        let line = parse_link_line(&self.argv);
         let (first, first_hash) = (input.name, facts.interface);
         let known = self
             .prehash
             .take()
             .map(prehash::Prehash::finish)
             .unwrap_or_default();
-        let identity = link_identity(&line, |p| {
+        let identity = link_identity(&self.line, |p| {
             if p == first {
                 Some(first_hash)
             } else {

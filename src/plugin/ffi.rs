@@ -413,10 +413,9 @@ fn add_symbols(handle: *mut std::ffi::c_void, symbols: &[PluginSymbol]) -> Resul
     // The linker keeps pointers into what it is given (gold stores the
     // array and reads it later, bfd keeps the name strings): all of it must
     // live as long as the process, which is one link.
-    let names: &'static [CString] = Vec::leak(names);
-    let comdats: &'static [Option<CString>] = Vec::leak(comdats);
+    std::mem::forget(names);
+    std::mem::forget(comdats);
     let entries: &'static [ld_plugin_symbol] = Vec::leak(entries);
-    let _ = (names, comdats);
     // SAFETY: a registered linker service; the entries and the strings they
     // point to are never freed.
     let status = unsafe { add(handle, n, entries.as_ptr()) };

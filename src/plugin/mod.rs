@@ -70,13 +70,13 @@ impl Session {
     ) -> Result<(Option<Session>, Options), StartError> {
         let opts = options::parse(&transfer.options, env).map_err(StartError::Option)?;
         let fail = |m: String| StartError::Failure(Failure(m));
-        let cwd = match opts.run {
-            RunMode::Off => return Ok((None, opts)),
-            _ => cwd
-                .ok_or_else(|| fail("cannot determine the working directory".into()))?
-                .to_string_lossy()
-                .into_owned(),
-        };
+        if opts.run == RunMode::Off {
+            return Ok((None, opts));
+        }
+        let cwd = cwd
+            .ok_or_else(|| fail("cannot determine the working directory".into()))?
+            .to_string_lossy()
+            .into_owned();
         let state = match &opts.state {
             Some(dir) => {
                 StateDir::create(dir).map_err(|e| fail(format!("state directory: {e}")))?
@@ -87,21 +87,22 @@ impl Session {
                 ));
             }
         };
-        let stage = match opts.run {
-            RunMode::Off => return Ok((None, opts)),
-            RunMode::Apply => Stage::Applying(Box::new(Applier::new(
+        // run=off returned above: apply or record.
+        let stage = if opts.run == RunMode::Apply {
+            Stage::Applying(Box::new(Applier::new(
                 state.clone(),
                 argv,
                 cwd,
                 transfer.output_name.clone(),
-            ))),
-            RunMode::Record => Stage::Recording(Box::new(Recorder::new(LinkInfo {
+            )))
+        } else {
+            Stage::Recording(Box::new(Recorder::new(LinkInfo {
                 linker: transfer.linker.clone(),
                 output_name: transfer.output_name.clone(),
                 output_kind: transfer.output_kind,
                 argv,
                 cwd,
-            }))),
+            })))
         };
         let session = Session {
             opts: opts.clone(),

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use codec::FileKind;
 use record::LinkRecord;
 
-use crate::elf::hash::StructHasher;
+use crate::elf::hash::{Hash128, StructHasher};
 
 /// Version of the directory layout.
 pub const STATE_FORMAT: u32 = 1;
@@ -168,9 +168,7 @@ impl StateDir {
     pub fn stage_record(&self, record: &LinkRecord) -> Result<StagedFile, StateError> {
         let bytes = codec::encode(FileKind::LinkRecord, RECORD_FORMAT, record)
             .map_err(|e| StateError::new(&self.root, e))?;
-        let mut h = StructHasher::new(b"cwd");
-        h.str(&record.cwd);
-        let name = format!("{}-{:08x}.rec", record.identity, h.finish().0 as u32);
+        let name = file_name(record.identity, &record.cwd, None, "rec");
         self.stage_bytes(&bytes, self.root.join("links").join(&name), &name)
     }
 
@@ -203,10 +201,7 @@ impl StateDir {
             .map_err(|e| StateError::new(&dir, format!("cannot create directory: {e}")))?;
         let bytes = codec::encode(FileKind::Applied, APPLIED_FORMAT, rec)
             .map_err(|e| StateError::new(&dir, e))?;
-        let mut h = StructHasher::new(b"cwd");
-        h.str(&rec.cwd);
-        h.str(&rec.output);
-        let name = format!("{}-{:08x}.app", rec.identity, h.finish().0 as u32);
+        let name = file_name(rec.identity, &rec.cwd, Some(&rec.output), "app");
         self.stage_bytes(&bytes, dir.join(&name), &name)?.publish()
     }
 
@@ -293,6 +288,17 @@ pub fn load_record(path: &Path) -> Result<LinkRecord, StateError> {
         .validate()
         .map_err(|e| StateError::new(path, format!("damaged: {e}")))?;
     Ok(record)
+}
+
+/// `<identity>-<hash of the directory (and output)>.<ext>`: one file per
+/// link and directory, so the same link run again replaces its file.
+fn file_name(identity: Hash128, cwd: &str, output: Option<&str>, ext: &str) -> String {
+    let mut h = StructHasher::new(b"cwd");
+    h.str(cwd);
+    if let Some(o) = output {
+        h.str(o);
+    }
+    format!("{identity}-{:08x}.{ext}", h.finish().0 as u32)
 }
 
 fn marker_text() -> String {
