@@ -14,6 +14,7 @@
 use std::fs::File;
 use std::io::Read;
 
+use ldprune_linkargs::{LD_RELOCATABLE, ld_takes_value, split_response_file};
 use serde::{Deserialize, Serialize};
 
 use crate::elf::hash::{Hash128, StructHasher};
@@ -57,87 +58,6 @@ pub struct LinkLine {
     pub args: Vec<String>,
 }
 
-/// ld options whose value is the next argument. Values are never inputs.
-const TAKES_VALUE: &[&str] = &[
-    "-o",
-    "--output",
-    "-e",
-    "--entry",
-    "-m",
-    "-T",
-    "--script",
-    "-dT",
-    "--default-script",
-    "-L",
-    "--library-path",
-    "-l",
-    "--library",
-    "-u",
-    "--undefined",
-    "-y",
-    "--trace-symbol",
-    "-z",
-    "-h",
-    "-soname",
-    "--soname",
-    "-rpath",
-    "-rpath-link",
-    "-dynamic-linker",
-    "--dynamic-linker",
-    "-I",
-    "-plugin",
-    "--plugin",
-    "-plugin-opt",
-    "--plugin-opt",
-    "--version-script",
-    "--dynamic-list",
-    "-Map",
-    "-F",
-    "--filter",
-    "-f",
-    "--auxiliary",
-    "-A",
-    "--architecture",
-    "-b",
-    "--format",
-    "-c",
-    "--mri-script",
-    "-G",
-    "--gpsize",
-    "-R",
-    "--just-symbols",
-    "-Y",
-    "-O",
-    "--defsym",
-    "--wrap",
-    "--require-defined",
-    "--section-start",
-    "-Ttext",
-    "-Tdata",
-    "-Tbss",
-    "-Ttext-segment",
-    "-Trodata-segment",
-    "-Tldata-segment",
-    "--dependency-file",
-    "--retain-symbols-file",
-    "--version-exports-section",
-    "--export-dynamic-symbol",
-    "--export-dynamic-symbol-list",
-    "--out-implib",
-    "--oformat",
-    "--audit",
-    "--depaudit",
-    "-P",
-    "--sysroot",
-    "--exclude-libs",
-    "--hash-style",
-    "--image-base",
-    "--task-link",
-    "--section-ordering-file",
-    "--thread-count",
-    "--Map",
-];
-
 /// Parses a linker command line (`args[0]` is the program), expanding `@file`.
 pub fn parse_link_line(args: &[String]) -> LinkLine {
     let mut expanded = Vec::with_capacity(args.len());
@@ -162,7 +82,7 @@ pub fn parse_link_line(args: &[String]) -> LinkLine {
             continue;
         }
         match a {
-            "-r" | "--relocatable" | "-i" | "-Ur" => rel = true,
+            _ if LD_RELOCATABLE.contains(&a) => rel = true,
             "-shared" | "--shared" | "-Bshareable" => shared = true,
             "-pie" | "--pie" | "--pic-executable" | "-static-pie" | "--static-pie" => pie = true,
             "-no-pie" | "--no-pie" | "--no-pic-executable" => pie = false,
@@ -176,7 +96,7 @@ pub fn parse_link_line(args: &[String]) -> LinkLine {
                 line.entry = next;
                 i += 1;
             }
-            _ if TAKES_VALUE.contains(&a) => i += 1,
+            _ if ld_takes_value(a.as_bytes()) => i += 1,
             _ => {
                 if let Some(v) = a.strip_prefix("--output=") {
                     line.output = v.to_string();
@@ -205,53 +125,15 @@ pub fn parse_link_line(args: &[String]) -> LinkLine {
 fn expand_arg(arg: &str, out: &mut Vec<String>, depth: usize) {
     if let Some(path) = arg.strip_prefix('@') {
         if depth < 16 {
-            if let Ok(text) = std::fs::read_to_string(path) {
+            if let Ok(text) = std::fs::read(path) {
                 for a in split_response_file(&text) {
-                    expand_arg(&a, out, depth + 1);
+                    expand_arg(&String::from_utf8_lossy(&a), out, depth + 1);
                 }
                 return;
             }
         }
     }
     out.push(arg.to_string());
-}
-
-fn split_response_file(text: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut in_arg = false;
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (_, '\\') => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-                in_arg = true;
-            }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_arg = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_arg {
-                    args.push(std::mem::take(&mut cur));
-                    in_arg = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_arg = true;
-            }
-        }
-    }
-    if in_arg {
-        args.push(cur);
-    }
-    args
 }
 
 /// The identity of a link. `object_hash` gives the interface hash of an
