@@ -13,10 +13,14 @@
 
 mod applied;
 mod prehash;
+mod stub;
+mod stub_link;
 
 pub use applied::{
     Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, still_unchanged,
 };
+pub use stub::{Target, stub_object};
+pub use stub_link::stub_link;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@ mod report;
 mod status;
 mod verify;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -95,6 +96,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run-2 of one lld or mold link (run by their wrappers): the stub
+    /// object of this link's hidden names first, the link again without
+    /// it if that fails.
+    #[command(hide = true)]
+    StubLink {
+        /// The real linker.
+        #[arg(long, value_name = "PATH")]
+        linker: PathBuf,
+        /// The state directory (default: LDPRUNE_STATE).
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+        /// The linker's arguments.
+        #[arg(last = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -118,6 +134,14 @@ pub fn main() -> i32 {
             no_host,
             json,
         } => verify::run(&roots, !no_host, json),
+        Command::StubLink {
+            linker,
+            state,
+            args,
+        } => {
+            let state = state.or_else(|| std::env::var_os("LDPRUNE_STATE").map(PathBuf::from));
+            Ok(crate::apply::stub_link(&linker, &args, state.as_deref()))
+        }
     };
     match result {
         Ok(code) => code,

@@ -104,11 +104,15 @@ impl StateDir {
         };
         let marker = root.join(MARKER);
         if !marker.exists() {
-            // Concurrent first writers may have made links/ and tmp/ already.
+            // Concurrent first writers may have made links/ and tmp/ already;
+            // a wrapper may have logged before the first plugin ran.
             if let Ok(entries) = fs::read_dir(root) {
                 let foreign = entries.filter_map(Result::ok).any(|e| {
                     let name = e.file_name();
-                    !matches!(name.to_str(), Some("links" | "tmp" | "applied" | MARKER))
+                    !matches!(
+                        name.to_str(),
+                        Some("links" | "tmp" | "applied" | "wrapper.log" | MARKER)
+                    )
                 });
                 if foreign {
                     return Err(StateError::new(

@@ -1,0 +1,172 @@
+//! Run-2 for lld and mold (`ldprune stub-link`, started by their wrapper):
+//! the same link identity as the plugin, from the linker's arguments; the
+//! decisions' names as a stub object put first; the link run. If the link
+//! fails with the stub, it runs again without it and the failure goes to
+//! DIR/apply.log, so the build never breaks because of us.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+use super::stub::{Target, stub_object};
+use super::{AppliedRecord, applied, hidden_reference, tempdir};
+use crate::identity::{interface_hash_of_path, link_identity, parse_link_line};
+use crate::state::{StateDir, decisions};
+
+/// Runs the link `linker args...` with the stub of this link's decisions;
+/// returns the exit code to leave with.
+pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 {
+    let plain = || run_plain(linker, args);
+    let Some(state) = state else {
+        eprintln!(
+            "ldprune: warning: stub-link without a state directory (LDPRUNE_STATE); linking unchanged"
+        );
+        return plain();
+    };
+    let state = match StateDir::create(state) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ldprune: warning: {e}; linking unchanged");
+            return plain();
+        }
+    };
+    let mut argv: Vec<String> = vec![linker.to_string_lossy().into_owned()];
+    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    let line = parse_link_line(&argv);
+    let cwd = std::env::current_dir()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let log = |identity, why: &str| applied::append_log(&state, identity, &cwd, &line.output, why);
+
+    let identity = link_identity(&line, interface_hash_of_path);
+    let decision = match decisions::lookup(&decisions::path(&state), identity) {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            log(
+                Some(identity),
+                "not in the decisions (a new link, or its inputs changed since Run-1): left unchanged",
+            );
+            return plain();
+        }
+        Err(e) => {
+            log(
+                Some(identity),
+                &format!("no usable decisions ({e}): left unchanged"),
+            );
+            return plain();
+        }
+    };
+    let output = Path::new(&cwd).join(&line.output);
+    let measure = |hide: &[String]| {
+        if let Some(rec) = AppliedRecord::measure(identity, &output, &line.output, &cwd, hide) {
+            if let Err(e) = state.write_applied(&rec) {
+                eprintln!("ldprune: warning: {e}");
+            }
+        }
+    };
+    if decision.hide.is_empty() {
+        // Nothing to hide (a program): still noted, for report's sizes.
+        return match Command::new(linker).arg0(linker).args(args).status() {
+            Ok(s) if s.success() => {
+                measure(&[]);
+                0
+            }
+            Ok(s) => s.code().unwrap_or(1),
+            Err(e) => {
+                eprintln!("ldprune: error: cannot run {}: {e}", linker.display());
+                127
+            }
+        };
+    }
+    let Some(target) = line.inputs.iter().find_map(|p| object_target(p)) else {
+        log(
+            Some(identity),
+            "no relocatable object on the command line: left unchanged",
+        );
+        return plain();
+    };
+    let names: Vec<&str> = decision.hide.iter().map(|n| hidden_reference(n)).collect();
+    let dir = match tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            log(
+                Some(identity),
+                &format!("cannot write the stub object ({e}): left unchanged"),
+            );
+            return plain();
+        }
+    };
+    let stub = dir.join("ldprune-stub.o");
+    if let Err(e) = std::fs::write(&stub, stub_object(target, &names)) {
+        let _ = std::fs::remove_dir_all(&dir);
+        log(
+            Some(identity),
+            &format!("cannot write {}: {e}: left unchanged", stub.display()),
+        );
+        return plain();
+    }
+    // First on the command line: gold collects nothing for a stub placed
+    // last (linker-facts.md); lld and mold accept either, first is safe.
+    let attempt = Command::new(linker)
+        .arg0(linker)
+        .arg(&stub)
+        .args(args)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    match attempt {
+        Ok(out) if out.status.success() => {
+            let _ = std::io::stdout().write_all(&out.stdout);
+            let _ = std::io::stderr().write_all(&out.stderr);
+            measure(&decision.hide);
+            0
+        }
+        Ok(out) => {
+            let first = String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .to_string();
+            log(
+                Some(identity),
+                &format!(
+                    "the link with the stub object failed ({}: {first}): linked again without it",
+                    out.status
+                ),
+            );
+            eprintln!(
+                "ldprune: warning: linking {} with its hidden names failed; linked again unchanged (see {}/apply.log)",
+                line.output,
+                state.root().display()
+            );
+            plain()
+        }
+        Err(e) => {
+            eprintln!("ldprune: error: cannot run {}: {e}", linker.display());
+            127
+        }
+    }
+}
+
+/// Runs the link unchanged in place of this process.
+fn run_plain(linker: &Path, args: &[OsString]) -> i32 {
+    let e = Command::new(linker).arg0(linker).args(args).exec();
+    eprintln!("ldprune: error: cannot run {}: {e}", linker.display());
+    127
+}
+
+/// The ELF target of the file at `path`, if it is a relocatable object.
+fn object_target(path: &str) -> Option<Target> {
+    let mut head = [0u8; 64];
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    Target::of_object(&head[..n])
+}

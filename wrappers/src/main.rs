@@ -1,0 +1,465 @@
+//! ldprune-wrap: one tiny static executable installed under the names of
+//! the compiler drivers and linkers (gcc, g++, cc, c++, clang, clang++, ld,
+//! ld.bfd, ld.gold, ld.lld, ld.mold, mold). With LDPRUNE_RUN=1 or 2 it adds
+//! ldprune's flags and runs the real tool; otherwise it only runs the real
+//! tool. It never breaks a build on its own account: anything it cannot
+//! do (no plugin, no ldprune) is said once on stderr and the command runs
+//! without it.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+
+extern crate alloc;
+
+mod cc;
+mod ld;
+mod lookup;
+mod sys;
+
+use alloc::vec::Vec;
+use ldprune_linkargs::split_response_file;
+
+use lookup::{FileId, Search, basename, dirname, join};
+
+/// Which ldprune run the build is (LDPRUNE_RUN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Run {
+    Record,
+    Apply,
+}
+
+impl Run {
+    pub fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Run::Record => b"1",
+            Run::Apply => b"2",
+        }
+    }
+}
+
+/// What the wrapper stands in for, by the name it was run as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// gcc, g++, cc, c++, clang, clang++ (with target prefix or version).
+    Driver,
+    /// ld, ld.bfd, ld.gold: they load the plugin.
+    PluginLinker,
+    /// ld.lld, ld.mold, mold: they cannot; Run-2 goes through a stub object.
+    StubLinker,
+}
+
+/// `x86_64-linux-gnu-gcc-12` is gcc, `ld.lld` is lld.
+fn kind(name: &[u8]) -> Option<Kind> {
+    // A trailing version: gcc-12, clang-14, clang++-14.
+    let mut n = name;
+    if let Some(i) = n.iter().rposition(|&b| b == b'-')
+        && n[i + 1..].iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        && i + 1 < n.len()
+    {
+        n = &n[..i];
+    }
+    // A target prefix: x86_64-linux-gnu-gcc.
+    let tool = n.rsplit(|&b| b == b'-').next().unwrap_or(n);
+    match tool {
+        b"gcc" | b"g++" | b"cc" | b"c++" | b"clang" | b"clang++" => Some(Kind::Driver),
+        b"ld" | b"ld.bfd" | b"ld.gold" => Some(Kind::PluginLinker),
+        b"ld.lld" | b"ld.mold" | b"mold" => Some(Kind::StubLinker),
+        _ => None,
+    }
+}
+
+/// The environment, as given, with lookups by name.
+struct Env(Vec<Vec<u8>>);
+
+impl Env {
+    fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        self.0.iter().find_map(|e| {
+            let rest = e.strip_prefix(name)?;
+            rest.strip_prefix(b"=")
+        })
+    }
+
+    fn flag(&self, name: &[u8]) -> bool {
+        matches!(self.get(name), Some(v) if !v.is_empty() && v != b"0")
+    }
+
+    /// The environment with `name` set to `value`.
+    fn with(&self, name: &[u8], value: &[u8]) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = self
+            .0
+            .iter()
+            .filter(|e| !(e.starts_with(name) && e.get(name.len()) == Some(&b'=')))
+            .cloned()
+            .collect();
+        let mut e = name.to_vec();
+        e.push(b'=');
+        e.extend_from_slice(value);
+        out.push(e);
+        out
+    }
+}
+
+/// Everything one invocation works with.
+struct Wrapper {
+    args: Vec<Vec<u8>>,
+    env: Env,
+    name: Vec<u8>,
+    /// This executable's directory (symlinks resolved).
+    exe_dir: Vec<u8>,
+    cwd: Vec<u8>,
+    avoid: Vec<FileId>,
+}
+
+const SEEN: &[u8] = b"LDPRUNE_WRAP_SEEN";
+
+pub fn wrap(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>) -> i32 {
+    let Some(argv0) = args.first().cloned() else {
+        sys::stderr(b"ldprune wrapper: no program name\n");
+        return 2;
+    };
+    let name = basename(&argv0).to_vec();
+    let Some(kind) = kind(&name) else {
+        if args.get(1).is_some_and(|a| a == b"--version") {
+            say(&[
+                b"ldprune-wrap ",
+                env!("CARGO_PKG_VERSION").as_bytes(),
+                b"\n",
+            ]);
+            return 0;
+        }
+        sys::stderr(
+            b"ldprune-wrap: install me under the name of a compiler or linker: \
+gcc g++ cc c++ clang clang++ ld ld.bfd ld.gold ld.lld ld.mold mold \
+(see ldprune's README)\n",
+        );
+        return 2;
+    };
+    let exe = sys::readlink(b"/proc/self/exe").unwrap_or_default();
+    let env = Env(env);
+    let mut avoid = lookup::parse_seen(env.get(SEEN));
+    if let Some(id) = sys::executable_id(b"/proc/self/exe") {
+        avoid.push(id);
+    }
+    let w = Wrapper {
+        exe_dir: dirname(&exe).unwrap_or(b".").to_vec(),
+        cwd: sys::getcwd().unwrap_or_default(),
+        args,
+        env,
+        name,
+        avoid,
+    };
+    let run = match w.env.get(b"LDPRUNE_RUN") {
+        Some(b"1") => Some(Run::Record),
+        Some(b"2") => Some(Run::Apply),
+        None | Some(b"" | b"0" | b"off") => None,
+        Some(_) => {
+            sys::stderr(b"ldprune wrapper: LDPRUNE_RUN must be 1, 2 or off; adding nothing\n");
+            None
+        }
+    };
+    let real = w.real(&w.name.clone());
+    let Some(run) = run else {
+        return w.exec(&real, &w.args[1..]);
+    };
+    match kind {
+        Kind::Driver => w.driver(run, &real),
+        Kind::PluginLinker => w.plugin_linker(run, &real),
+        Kind::StubLinker => w.stub_linker(run, &real),
+    }
+}
+
+impl Wrapper {
+    /// The real tool called `name`; exits 127 with a message if none.
+    fn real(&self, name: &[u8]) -> Vec<u8> {
+        let search = Search {
+            configured: self.env.get(b"LDPRUNE_REAL_PATH"),
+            invoked: &self.args[0],
+            path: self.env.get(b"PATH"),
+            avoid: &self.avoid,
+        };
+        match search.find(name) {
+            Some(p) => p,
+            None => {
+                say_err(&[
+                    b"ldprune wrapper: no real ",
+                    name,
+                    b" found (searched LDPRUNE_REAL_PATH, ",
+                    name,
+                    b"-real next to the wrapper, and PATH, skipping wrappers)\n",
+                ]);
+                sys::exit(127)
+            }
+        }
+    }
+
+    /// The environment for the real tool: this wrapper marked as passed.
+    fn child_env(&self) -> Vec<Vec<u8>> {
+        self.env.with(SEEN, &lookup::format_seen(&self.avoid))
+    }
+
+    /// Runs `real` with `args` in place of this process.
+    fn exec(&self, real: &[u8], args: &[Vec<u8>]) -> i32 {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        // The real path as argv[0]: lld picks its flavour and GCC its
+        // install prefix from it.
+        argv.push(real.to_vec());
+        argv.extend_from_slice(args);
+        if self.env.flag(b"LDPRUNE_WRAP_DEBUG") {
+            let mut line = b"ldprune wrapper: exec".to_vec();
+            for a in &argv {
+                line.push(b' ');
+                line.extend_from_slice(a);
+            }
+            line.push(b'\n');
+            sys::stderr(&line);
+        }
+        let e = sys::exec(real, &argv, &self.child_env());
+        say_err(&[
+            b"ldprune wrapper: cannot run ",
+            real,
+            b": ",
+            &sys::strerror(e),
+            b"\n",
+        ]);
+        127
+    }
+
+    /// Response files expanded, for reading the command line (the real
+    /// tool still gets the @files).
+    fn expanded(&self) -> (Vec<Vec<u8>>, bool) {
+        let mut out = Vec::new();
+        let mut lto_in_files = false;
+        for a in &self.args[1..] {
+            expand(a, &mut out, &mut lto_in_files, 0);
+        }
+        (out, lto_in_files)
+    }
+
+    fn state(&self) -> Option<Vec<u8>> {
+        let s = self.env.get(b"LDPRUNE_STATE").filter(|s| !s.is_empty())?;
+        // Absolute: the link may run in another directory (make -C).
+        Some(if s.starts_with(b"/") {
+            s.to_vec()
+        } else {
+            join(&self.cwd, s)
+        })
+    }
+
+    fn plugin(&self) -> Option<Vec<u8>> {
+        let p = match self.env.get(b"LDPRUNE_PLUGIN") {
+            Some(p) if !p.is_empty() => p.to_vec(),
+            _ => join(&self.exe_dir, b"libldprune.so"),
+        };
+        if sys::exists(&p) {
+            return Some(p);
+        }
+        say_err(&[
+            b"ldprune wrapper: warning: plugin ",
+            &p,
+            b" not found (set LDPRUNE_PLUGIN); linking without it\n",
+        ]);
+        None
+    }
+
+    /// The ldprune command (for the stub links of lld and mold).
+    fn cli(&self) -> Vec<u8> {
+        match self.env.get(b"LDPRUNE_CLI") {
+            Some(p) if !p.is_empty() => p.to_vec(),
+            _ => join(&self.exe_dir, b"../../bin/ldprune"),
+        }
+    }
+
+    fn wrapdir(&self) -> Vec<u8> {
+        match self.env.get(b"LDPRUNE_WRAPPERS") {
+            Some(p) if !p.is_empty() => p.to_vec(),
+            _ => join(&self.exe_dir, b"wrappers"),
+        }
+    }
+
+    /// One line in STATE/wrapper.log: time, tool, directory, output, note.
+    fn log(&self, output: Option<&[u8]>, note: &[u8]) {
+        let Some(state) = self.state() else { return };
+        let mut line = Vec::new();
+        lookup::push_number(&mut line, sys::now().max(0) as u64);
+        for part in [&self.name[..], &self.cwd, output.unwrap_or(b"a.out"), note] {
+            line.push(b'\t');
+            line.extend(
+                part.iter()
+                    .map(|&b| if b == b'\t' || b == b'\n' { b' ' } else { b }),
+            );
+        }
+        line.push(b'\n');
+        // The first link of a build may come before the plugin made it.
+        sys::mkdir_all(&state);
+        let _ = sys::append(&join(&state, b"wrapper.log"), &line);
+    }
+
+    fn driver(&self, run: Run, real: &[u8]) -> i32 {
+        let (expanded, lto_in_files) = self.expanded();
+        let facts = cc::facts(&expanded);
+        let links = facts.links() && !facts.relocatable;
+        let plugin =
+            if links && !facts.ldprune_plugin && !(facts.stub_linker() && run == Run::Apply) {
+                self.plugin()
+            } else {
+                None
+            };
+        let state = self.state();
+        let wrapdir = self.wrapdir();
+        let setup = cc::Setup {
+            run,
+            plugin: plugin.as_deref(),
+            state: state.as_deref(),
+            wrapdir: &wrapdir,
+            keep_lto: self.env.flag(b"LDPRUNE_KEEP_LTO"),
+        };
+        let plan = cc::plan(&self.args[1..], &facts, lto_in_files, &setup);
+        if let Some(note) = plan.note {
+            self.log(output_of(&expanded).as_deref(), note.as_bytes());
+        }
+        self.exec(real, &plan.args)
+    }
+
+    fn plugin_linker(&self, run: Run, real: &[u8]) -> i32 {
+        let (expanded, _) = self.expanded();
+        let facts = ld::facts(&expanded);
+        let plugin = if facts.ours() && !facts.ldprune_plugin {
+            self.plugin()
+        } else {
+            None
+        };
+        let state = self.state();
+        let args = ld::plan(
+            &self.args[1..],
+            &facts,
+            run,
+            plugin.as_deref(),
+            state.as_deref(),
+        );
+        self.exec(real, &args)
+    }
+
+    /// lld and mold. Run-1 links through ld.bfd with the plugin (lld and
+    /// mold cannot load it) and falls back to the real tool if bfd fails;
+    /// Run-2 hands the link to `ldprune stub-link`, which puts the stub
+    /// object of hidden references first and retries without it on failure.
+    fn stub_linker(&self, run: Run, real: &[u8]) -> i32 {
+        let (expanded, _) = self.expanded();
+        let facts = ld::facts(&expanded);
+        let plain = ld::plan_gc_only(&self.args[1..], &facts);
+        if !facts.ours() {
+            return self.exec(real, &self.args[1..]);
+        }
+        match run {
+            Run::Record => {
+                let bfd = self.real(b"ld.bfd");
+                let Some(plugin) = self.plugin() else {
+                    return self.exec(real, &plain);
+                };
+                let state = self.state();
+                let args = ld::plan(
+                    &self.args[1..],
+                    &facts,
+                    run,
+                    Some(&plugin),
+                    state.as_deref(),
+                );
+                self.log(
+                    facts.output.as_deref(),
+                    b"Run-1 links through ld.bfd: lld and mold cannot load the plugin",
+                );
+                let mut argv = Vec::with_capacity(args.len() + 1);
+                argv.push(bfd.clone());
+                argv.extend(args);
+                match sys::run(&bfd, &argv, &self.child_env()) {
+                    Ok(0) => 0,
+                    _ => {
+                        self.log(
+                            facts.output.as_deref(),
+                            b"the ld.bfd link failed: linked again by the real tool, not recorded",
+                        );
+                        self.exec(real, &plain)
+                    }
+                }
+            }
+            Run::Apply => {
+                let cli = self.cli();
+                if sys::executable_id(&cli).is_none() {
+                    say_err(&[
+                        b"ldprune wrapper: warning: ",
+                        &cli,
+                        b" not found (set LDPRUNE_CLI); linking without hiding\n",
+                    ]);
+                    return self.exec(real, &plain);
+                }
+                let mut args = Vec::with_capacity(plain.len() + 4);
+                args.push(b"stub-link".to_vec());
+                args.push(b"--linker".to_vec());
+                args.push(real.to_vec());
+                args.push(b"--".to_vec());
+                args.extend(plain);
+                self.exec(&cli, &args)
+            }
+        }
+    }
+}
+
+/// `-o` of a driver command line.
+fn output_of(args: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let i = args.iter().position(|a| a == b"-o")?;
+    args.get(i + 1).cloned()
+}
+
+/// Appends `arg` to `out`, replacing `@file` by its arguments (GCC's rules;
+/// an unreadable file stays as it is, as GCC keeps it).
+fn expand(arg: &[u8], out: &mut Vec<Vec<u8>>, lto: &mut bool, depth: usize) {
+    if let Some(path) = arg.strip_prefix(b"@")
+        && depth < 16
+        && let Some(text) = sys::read_file(path)
+    {
+        for a in split_response_file(&text) {
+            *lto |= cc::is_lto(&a);
+            expand(&a, out, lto, depth + 1);
+        }
+        return;
+    }
+    out.push(arg.to_vec());
+}
+
+fn say(parts: &[&[u8]]) {
+    let line: Vec<u8> = parts.concat();
+    let _ = sys::append(b"/dev/stdout", &line);
+}
+
+fn say_err(parts: &[&[u8]]) {
+    sys::stderr(&parts.concat());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        for (n, k) in [
+            (&b"gcc"[..], Some(Kind::Driver)),
+            (b"x86_64-linux-gnu-gcc-12", Some(Kind::Driver)),
+            (b"clang++-14", Some(Kind::Driver)),
+            (b"c++", Some(Kind::Driver)),
+            (b"ld", Some(Kind::PluginLinker)),
+            (b"x86_64-linux-gnu-ld.gold", Some(Kind::PluginLinker)),
+            (b"ld.lld", Some(Kind::StubLinker)),
+            (b"mold", Some(Kind::StubLinker)),
+            (b"ldprune-wrap", None),
+            (b"as", None),
+        ] {
+            assert_eq!(kind(n), k, "{}", String::from_utf8_lossy(n));
+        }
+    }
+
+    #[test]
+    fn env_with_replaces() {
+        let e = Env(vec![b"A=1".to_vec(), b"AB=2".to_vec()]);
+        assert_eq!(e.get(b"A"), Some(&b"1"[..]));
+        assert_eq!(e.with(b"A", b"3"), vec![b"AB=2".to_vec(), b"A=3".to_vec()]);
+    }
+}
