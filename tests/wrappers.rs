@@ -1,0 +1,713 @@
+//! The static wrappers with the real gcc, clang, ld.bfd, gold, lld and
+//! mold: argument handling, the real-tool lookup, the stub path of lld and
+//! mold with its fallback, and make install/uninstall.
+
+mod common;
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::{ldprune, plugin};
+use ldprune::state::StateDir;
+use ldprune::state::decisions::{self, LinkDecision};
+use ldprune::state::load_record;
+use object::{Object, ObjectSection, ObjectSymbol};
+
+const TOOLS: &[&str] = &[
+    "gcc", "g++", "cc", "c++", "clang", "clang++", "ld", "ld.bfd", "ld.gold", "ld.lld", "ld.mold",
+    "mold",
+];
+
+/// The wrapper binary, built once per test run by scripts/build-wrappers.
+fn wrapper_binary() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new(root.join("scripts/build-wrappers"))
+            .output()
+            .expect("run scripts/build-wrappers");
+        assert!(
+            out.status.success(),
+            "scripts/build-wrappers failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
+
+/// An installed-like tree: PREFIX/bin/ldprune, PREFIX/lib/ldprune/{the
+/// plugin, ldprune-wrap, wrappers/NAME -> ../ldprune-wrap}, plus a work dir.
+struct Stage {
+    dir: tempfile::TempDir,
+}
+
+impl Stage {
+    fn new() -> Stage {
+        let dir = tempfile::Builder::new()
+            .prefix("ldprune-wrap-")
+            .tempdir()
+            .unwrap();
+        let lib = dir.path().join("prefix/lib/ldprune");
+        std::fs::create_dir_all(lib.join("wrappers")).unwrap();
+        std::fs::create_dir_all(dir.path().join("prefix/bin")).unwrap();
+        std::fs::create_dir_all(dir.path().join("work")).unwrap();
+        std::fs::copy(wrapper_binary(), lib.join("ldprune-wrap")).unwrap();
+        symlink(plugin(), lib.join("libldprune.so")).unwrap();
+        symlink(
+            env!("CARGO_BIN_EXE_ldprune"),
+            dir.path().join("prefix/bin/ldprune"),
+        )
+        .unwrap();
+        for t in TOOLS {
+            symlink("../ldprune-wrap", lib.join("wrappers").join(t)).unwrap();
+        }
+        Stage { dir }
+    }
+
+    fn wrapdir(&self) -> PathBuf {
+        self.dir.path().join("prefix/lib/ldprune/wrappers")
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.work().join("state")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.work().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path(name), text).unwrap();
+    }
+
+    /// `tool` found through PATH (wrappers first), in the work dir, with
+    /// LDPRUNE_RUN=run (None: unset) and a relative LDPRUNE_STATE.
+    fn cmd(&self, tool: &str, run: Option<&str>) -> Command {
+        let mut c = Command::new(tool);
+        c.current_dir(self.work());
+        c.env(
+            "PATH",
+            format!(
+                "{}:{}",
+                self.wrapdir().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        );
+        for v in [
+            "LDPRUNE_RUN",
+            "LDPRUNE_STATE",
+            "LDPRUNE_PLUGIN",
+            "LDPRUNE_CLI",
+            "LDPRUNE_WRAPPERS",
+            "LDPRUNE_REAL_PATH",
+            "LDPRUNE_WRAP_SEEN",
+            "LDPRUNE_KEEP_LTO",
+        ] {
+            c.env_remove(v);
+        }
+        c.env("LDPRUNE_WRAP_DEBUG", "1");
+        if let Some(r) = run {
+            c.env("LDPRUNE_RUN", r).env("LDPRUNE_STATE", "state");
+        }
+        c
+    }
+
+    fn ok(&self, cmd: &mut Command) -> Output {
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// The `exec` lines the wrappers printed (LDPRUNE_WRAP_DEBUG).
+    fn execs(out: &Output) -> Vec<String> {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter_map(|l| l.strip_prefix("ldprune wrapper: exec "))
+            .map(String::from)
+            .collect()
+    }
+
+    fn records(&self) -> Vec<ldprune::state::record::LinkRecord> {
+        let Ok(state) = StateDir::open(&self.state()) else {
+            return Vec::new();
+        };
+        state
+            .record_paths()
+            .unwrap()
+            .iter()
+            .map(|p| load_record(p).unwrap())
+            .collect()
+    }
+
+    fn sources(&self) {
+        self.write(
+            "l.c",
+            "int used(void) { return 41; }\n\
+             int unused(void) { return 7; }\n\
+             int unused_array[4096] = {1};\n",
+        );
+        self.write(
+            "m.c",
+            "#include <stdio.h>\nint used(void);\n\
+             int main(void) { printf(\"%d\\n\", used() + 1); return 0; }\n",
+        );
+    }
+
+    /// libl.so and the program m, in one build run, with `linker`.
+    fn build(&self, run: &str, driver: &str, fuse: &str) {
+        self.ok(self
+            .cmd(driver, Some(run))
+            .args(["-O2", "-fPIC", "-shared", fuse, "-o", "libl.so", "l.c"]));
+        self.ok(self
+            .cmd(driver, Some(run))
+            .args(["-O2", fuse, "m.c", "-L.", "-ll", "-o", "m"]));
+    }
+
+    fn run_m(&self) -> String {
+        let out = self.ok(Command::new(self.path("m")).env("LD_LIBRARY_PATH", self.work()));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn merge(&self) {
+        self.ok(ldprune().arg("merge").arg("--state").arg(self.state()));
+    }
+}
+
+/// Defined dynamic symbols, without the ones linkers define themselves
+/// (gold exports _end, _edata, __bss_start).
+fn dynamic_names(path: &Path) -> Vec<String> {
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&data[..]).unwrap();
+    file.dynamic_symbols()
+        .filter(|s| !s.is_undefined())
+        .filter(|s| !matches!(s.name(), Ok("_end" | "_edata" | "__bss_start")))
+        .map(|s| s.name().unwrap().to_string())
+        .collect()
+}
+
+fn all_names(path: &Path) -> Vec<String> {
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&data[..]).unwrap();
+    file.symbols()
+        .map(|s| s.name().unwrap().to_string())
+        .collect()
+}
+
+fn section_names(path: &Path) -> Vec<String> {
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&data[..]).unwrap();
+    file.sections()
+        .map(|s| s.name().unwrap().to_string())
+        .collect()
+}
+
+fn comment(path: &Path) -> String {
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&data[..]).unwrap();
+    file.section_by_name(".comment")
+        .map(|s| String::from_utf8_lossy(s.data().unwrap()).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+#[test]
+fn without_run_nothing_is_added() {
+    let s = Stage::new();
+    s.sources();
+    let out = s.ok(s.cmd("gcc", None).args(["-O2", "-c", "l.c", "-o", "l.o"]));
+    assert_eq!(Stage::execs(&out), vec!["/usr/bin/gcc -O2 -c l.c -o l.o"]);
+    assert!(!section_names(&s.path("l.o")).contains(&".text.unused".to_string()));
+    let out = s.ok(s.cmd("gcc", Some("off")).args(["--version"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gcc"));
+}
+
+#[test]
+fn compile_only_gets_section_flags() {
+    let s = Stage::new();
+    s.sources();
+    for tool in ["gcc", "cc"] {
+        s.ok(s
+            .cmd(tool, Some("1"))
+            .args(["-O2", "-c", "l.c", "-o", "l.o"]));
+        let sections = section_names(&s.path("l.o"));
+        assert!(
+            sections.contains(&".text.unused".to_string())
+                && sections.contains(&".data.unused_array".to_string()),
+            "{tool}: {sections:?}"
+        );
+    }
+    // Compile-only links nothing: nothing recorded.
+    assert!(s.records().is_empty());
+}
+
+#[test]
+fn links_record_compile_and_link_in_one_step() {
+    let s = Stage::new();
+    s.sources();
+    s.ok(s
+        .cmd("gcc", Some("1"))
+        .args(["-O2", "-fPIC", "-shared", "-o", "libl.so", "l.c"]));
+    s.ok(s
+        .cmd("gcc", Some("1"))
+        .args(["m.c", "-L.", "-ll", "-o", "m"]));
+    let mut outputs: Vec<String> = s.records().iter().map(|r| r.output.clone()).collect();
+    outputs.sort();
+    assert_eq!(outputs, ["libl.so", "m"]);
+    assert_eq!(s.run_m(), "42\n");
+    // The nested ld wrapper (gcc -> collect2 -> ld) does not add the plugin twice.
+    let out = s.ok(s
+        .cmd("gcc", Some("1"))
+        .args(["m.c", "-L.", "-ll", "-o", "m"]));
+    let execs = Stage::execs(&out);
+    let ld = execs
+        .iter()
+        .find(|e| e.starts_with("/usr/bin/ld "))
+        .unwrap();
+    assert_eq!(ld.matches("libldprune.so").count(), 1, "{ld}");
+    assert_eq!(ld.matches("--gc-sections").count(), 1, "{ld}");
+}
+
+#[test]
+fn relocatable_links_are_left_alone() {
+    let s = Stage::new();
+    s.sources();
+    s.ok(s
+        .cmd("gcc", Some("1"))
+        .args(["-O2", "-fPIC", "-c", "l.c", "-o", "l.o"]));
+    for args in [
+        &["-r", "-o", "r1.o", "l.o"][..],
+        &["-nostdlib", "-no-pie", "-Wl,-r", "-o", "r2.o", "l.o"],
+        &[
+            "-nostdlib",
+            "-no-pie",
+            "-Xlinker",
+            "--relocatable",
+            "-o",
+            "r3.o",
+            "l.o",
+        ],
+    ] {
+        let out = s.ok(s.cmd("gcc", Some("1")).args(args));
+        for e in Stage::execs(&out) {
+            assert!(
+                !e.contains("gc-sections") && !e.contains("libldprune"),
+                "{e}"
+            );
+        }
+    }
+    assert!(s.records().is_empty(), "a -r link was recorded");
+    let out = s.ok(s.cmd("ld", Some("1")).args(["-r", "-o", "r4.o", "l.o"]));
+    assert_eq!(Stage::execs(&out).len(), 1);
+    assert!(!Stage::execs(&out)[0].contains("plugin"));
+}
+
+#[test]
+fn shared_link_and_wl_lists() {
+    let s = Stage::new();
+    s.sources();
+    // The build's own --no-gc-sections wins; the plugin still records.
+    let out = s.ok(s.cmd("gcc", Some("1")).args([
+        "-fPIC",
+        "-shared",
+        "-Wl,--no-gc-sections,-z,now",
+        "-o",
+        "libl.so",
+        "l.c",
+    ]));
+    let gcc = &Stage::execs(&out)[0];
+    assert!(!gcc.contains("-Wl,--gc-sections"), "{gcc}");
+    assert_eq!(s.records().len(), 1);
+    assert!(all_names(&s.path("libl.so")).contains(&"unused".to_string()));
+}
+
+#[test]
+fn response_files_and_lto() {
+    let s = Stage::new();
+    s.sources();
+    // -flto in argv and in a response file: Run-1 compiles without LTO.
+    s.write("args.rsp", "-flto=auto -O2 -fPIC\n-c l.c\n");
+    s.ok(s.cmd("gcc", Some("1")).args(["@args.rsp", "-o", "l1.o"]));
+    s.ok(s
+        .cmd("gcc", Some("1"))
+        .args(["-flto", "-O2", "-fPIC", "-c", "l.c", "-o", "l2.o"]));
+    for o in ["l1.o", "l2.o"] {
+        let sections = section_names(&s.path(o));
+        assert!(
+            !sections.iter().any(|n| n.starts_with(".gnu.lto_")),
+            "{o} is LTO IR: {sections:?}"
+        );
+        assert!(sections.contains(&".text.unused".to_string()), "{o}");
+    }
+    // Run-2 keeps LTO only when asked to.
+    s.ok(s
+        .cmd("gcc", Some("2"))
+        .args(["-flto=auto", "-c", "l.c", "-o", "l3.o"]));
+    assert!(
+        !section_names(&s.path("l3.o"))
+            .iter()
+            .any(|n| n.starts_with(".gnu.lto_"))
+    );
+    s.ok(s.cmd("gcc", Some("2")).env("LDPRUNE_KEEP_LTO", "1").args([
+        "-flto=auto",
+        "-c",
+        "l.c",
+        "-o",
+        "l4.o",
+    ]));
+    assert!(
+        section_names(&s.path("l4.o"))
+            .iter()
+            .any(|n| n.starts_with(".gnu.lto_"))
+    );
+    // A link whose objects come through a response file is recorded.
+    s.write("link.rsp", "-shared -o libl.so l1.o\n");
+    s.ok(s.cmd("gcc", Some("1")).arg("@link.rsp"));
+    assert_eq!(s.records().len(), 1);
+}
+
+#[test]
+fn queries_pass_through() {
+    let s = Stage::new();
+    for args in [
+        &["--version"][..],
+        &["-dumpmachine"],
+        &["-print-file-name=libc.so"],
+    ] {
+        let out = s.ok(s.cmd("gcc", Some("1")).args(args));
+        let want = format!("/usr/bin/gcc {}", args.join(" "));
+        assert_eq!(Stage::execs(&out), vec![want]);
+    }
+    let out = s.ok(s.cmd("ld", Some("1")).arg("--version"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("GNU ld"));
+}
+
+#[test]
+fn fuse_ld_gold_records_with_gold() {
+    let s = Stage::new();
+    s.sources();
+    s.build("1", "gcc", "-fuse-ld=gold");
+    let recs = s.records();
+    assert_eq!(recs.len(), 2);
+    assert!(
+        recs.iter().all(|r| r.linker.starts_with("gold")),
+        "{:?}",
+        recs[0].linker
+    );
+    s.merge();
+    s.build("2", "gcc", "-fuse-ld=gold");
+    assert_eq!(dynamic_names(&s.path("libl.so")), ["used"]);
+    assert_eq!(s.run_m(), "42\n");
+}
+
+#[test]
+fn direct_plugin_linkers_record() {
+    let s = Stage::new();
+    s.sources();
+    s.ok(s.cmd("gcc", None).args([
+        "-O2",
+        "-fPIC",
+        "-ffunction-sections",
+        "-c",
+        "l.c",
+        "-o",
+        "l.o",
+    ]));
+    for (tool, prefix) in [("ld.bfd", "GNU ld"), ("ld.gold", "gold")] {
+        let out = format!("lib-{tool}.so");
+        s.ok(s.cmd(tool, Some("1")).args(["-shared", "-o", &out, "l.o"]));
+        let rec = s.records().into_iter().find(|r| r.output == out).unwrap();
+        assert!(rec.linker.starts_with(prefix), "{}", rec.linker);
+    }
+}
+
+/// lld and mold: Run-1 goes through ld.bfd (noted in wrapper.log), Run-2
+/// through the stub object; the unused code is gone and the program runs.
+fn stub_linker(fuse: &str, name_in_comment: &str) {
+    let s = Stage::new();
+    s.sources();
+    s.build("1", "gcc", fuse);
+    let recs = s.records();
+    assert_eq!(recs.len(), 2);
+    assert!(recs.iter().all(|r| r.linker.starts_with("GNU ld")));
+    let log = std::fs::read_to_string(s.state().join("wrapper.log")).unwrap();
+    assert!(log.contains("Run-1 links through ld.bfd"), "{log}");
+    s.merge();
+    std::fs::remove_file(s.path("libl.so")).unwrap();
+    s.build("2", "gcc", fuse);
+    let lib = s.path("libl.so");
+    assert!(comment(&lib).contains(name_in_comment), "{}", comment(&lib));
+    assert_eq!(dynamic_names(&lib), ["used"]);
+    let names = all_names(&lib);
+    assert!(
+        !names.contains(&"unused".to_string()) && !names.contains(&"unused_array".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(s.run_m(), "42\n");
+    // Run-2 results are noted for report; nothing was left unchanged.
+    let applied = StateDir::open(&s.state()).unwrap().load_applied().0;
+    assert_eq!(applied.len(), 2);
+    assert!(applied.iter().all(|a| a.still_exported.is_empty()));
+    assert!(!s.state().join("apply.log").exists());
+}
+
+#[test]
+fn lld_through_the_stub() {
+    stub_linker("-fuse-ld=lld", "LLD");
+}
+
+#[test]
+fn mold_through_the_stub() {
+    stub_linker("-fuse-ld=mold", "mold");
+}
+
+#[test]
+fn clang_with_bfd_then_lld() {
+    let s = Stage::new();
+    s.sources();
+    s.build("1", "clang", "-fuse-ld=bfd");
+    assert_eq!(s.records().len(), 2);
+    s.merge();
+    // Run-2 with lld: clang finds our ld.lld wrapper through -B.
+    s.build("2", "clang", "-fuse-ld=lld");
+    let lib = s.path("libl.so");
+    assert!(comment(&lib).contains("LLD"), "{}", comment(&lib));
+    assert_eq!(dynamic_names(&lib), ["used"]);
+    assert_eq!(s.run_m(), "42\n");
+}
+
+#[test]
+fn direct_lld_run1_goes_through_bfd_and_falls_back() {
+    let s = Stage::new();
+    s.sources();
+    s.ok(s.cmd("gcc", None).args([
+        "-O2",
+        "-fPIC",
+        "-ffunction-sections",
+        "-c",
+        "l.c",
+        "-o",
+        "l.o",
+    ]));
+    s.ok(s
+        .cmd("ld.lld", Some("1"))
+        .args(["-shared", "-o", "libl.so", "l.o"]));
+    let rec = s
+        .records()
+        .into_iter()
+        .find(|r| r.output == "libl.so")
+        .unwrap();
+    assert!(rec.linker.starts_with("GNU ld"), "{}", rec.linker);
+    // An lld-only option: bfd fails, the real lld links (not recorded).
+    let out = s.ok(s.cmd("ld.lld", Some("1")).args([
+        "-shared",
+        "--color-diagnostics=never",
+        "-o",
+        "libl2.so",
+        "l.o",
+    ]));
+    let execs = Stage::execs(&out);
+    assert!(execs.last().unwrap().contains("ld.lld"), "{execs:?}");
+    assert!(comment(&s.path("libl2.so")).contains("LLD"));
+    let log = std::fs::read_to_string(s.state().join("wrapper.log")).unwrap();
+    assert!(log.contains("the ld.bfd link failed"), "{log}");
+}
+
+/// A stub that breaks the link (a hidden reference to a name only a shared
+/// library defines is an error): the link runs again without it, the build
+/// goes on, and apply.log says so.
+fn failing_stub_falls_back(fuse: &str) {
+    let s = Stage::new();
+    s.sources();
+    s.build("1", "gcc", fuse);
+    let prog = s.records().into_iter().find(|r| r.output == "m").unwrap();
+    let state = StateDir::open(&s.state()).unwrap();
+    decisions::write(
+        &state,
+        vec![LinkDecision {
+            identity: prog.identity,
+            output: "m".into(),
+            hide: vec!["used".into()],
+        }],
+    )
+    .unwrap();
+    let out = s.ok(s
+        .cmd("gcc", Some("2"))
+        .args(["-O2", fuse, "m.c", "-L.", "-ll", "-o", "m"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("linked again unchanged"), "{err}");
+    assert_eq!(s.run_m(), "42\n");
+    let log = std::fs::read_to_string(s.state().join("apply.log")).unwrap();
+    assert!(
+        log.contains("the link with the stub object failed")
+            && log.contains("linked again without it"),
+        "{log}"
+    );
+}
+
+#[test]
+fn failing_stub_falls_back_lld() {
+    failing_stub_falls_back("-fuse-ld=lld");
+}
+
+#[test]
+fn failing_stub_falls_back_mold() {
+    failing_stub_falls_back("-fuse-ld=mold");
+}
+
+#[test]
+fn real_tool_lookup_never_loops() {
+    let s = Stage::new();
+    let wrap = s.dir.path().join("prefix/lib/ldprune/ldprune-wrap");
+    let path = std::env::var("PATH").unwrap();
+    let debug = |c: &mut Command| -> Output {
+        c.env("LDPRUNE_WRAP_DEBUG", "1")
+            .env_remove("LDPRUNE_WRAP_SEEN")
+            .output()
+            .unwrap()
+    };
+    // Two copies of the wrapper (different files) and no real tool: each
+    // skips itself and the other; an error, not an endless exec chain.
+    let (a, b) = (s.dir.path().join("a"), s.dir.path().join("b"));
+    for d in [&a, &b] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::copy(&wrap, d.join("nosuchtool-gcc")).unwrap();
+    }
+    let out = debug(
+        Command::new(a.join("nosuchtool-gcc"))
+            .env("PATH", format!("{}:{}", a.display(), b.display()))
+            .arg("--version"),
+    );
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no real nosuchtool-gcc found"));
+    assert_eq!(
+        Stage::execs(&out).len(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // gcc-real next to a gcc wrapper; a gcc-real that is the wrapper itself
+    // is skipped.
+    let c = s.dir.path().join("c");
+    std::fs::create_dir_all(&c).unwrap();
+    std::fs::copy(&wrap, c.join("gcc")).unwrap();
+    symlink(c.join("gcc"), c.join("gcc-real")).unwrap();
+    let out = debug(
+        Command::new(c.join("gcc"))
+            .env("PATH", &path)
+            .arg("--version"),
+    );
+    assert_eq!(Stage::execs(&out), vec!["/usr/bin/gcc --version"]);
+    std::fs::remove_file(c.join("gcc-real")).unwrap();
+    symlink("/usr/bin/gcc", c.join("gcc-real")).unwrap();
+    let out = debug(
+        Command::new(c.join("gcc"))
+            .env("PATH", &path)
+            .arg("--version"),
+    );
+    assert_eq!(
+        Stage::execs(&out),
+        vec![format!("{} --version", c.join("gcc-real").display())]
+    );
+
+    // The next gcc in PATH after the wrapper's own entry, symlinks of the
+    // wrapper skipped; LDPRUNE_REAL_PATH first.
+    let out = debug(
+        Command::new("gcc")
+            .env(
+                "PATH",
+                format!("{}:{}:{path}", s.wrapdir().display(), s.wrapdir().display()),
+            )
+            .arg("--version"),
+    );
+    assert_eq!(Stage::execs(&out), vec!["/usr/bin/gcc --version"]);
+    let out = debug(
+        Command::new("gcc")
+            .env("PATH", format!("{}:{path}", s.wrapdir().display()))
+            .env("LDPRUNE_REAL_PATH", &c)
+            .arg("--version"),
+    );
+    assert_eq!(
+        Stage::execs(&out),
+        vec![
+            format!("{} --version", c.join("gcc").display()),
+            format!("{} --version", c.join("gcc-real").display())
+        ]
+    );
+}
+
+#[test]
+fn make_install_and_uninstall() {
+    let s = Stage::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // What install takes: the built ldprune and plugin, and the wrapper.
+    let build = s.dir.path().join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    symlink(env!("CARGO_BIN_EXE_ldprune"), build.join("ldprune")).unwrap();
+    symlink(plugin(), build.join("libldprune.so")).unwrap();
+    wrapper_binary();
+    let prefix = s.dir.path().join("usr");
+    let make = |target: &str| {
+        s.ok(Command::new("make")
+            .current_dir(root)
+            .args(["-s", target, "NO_BUILD=1"])
+            .arg(format!("PREFIX={}", prefix.display()))
+            .arg(format!("BUILD_DIR={}", build.display())))
+    };
+    make("install");
+    for f in [
+        "bin/ldprune",
+        "lib/ldprune/libldprune.so",
+        "lib/ldprune/ldprune-wrap",
+        "lib/rpm/macros.d/macros.ldprune",
+        "share/doc/ldprune/README.md",
+    ] {
+        assert!(prefix.join(f).is_file(), "{f} not installed");
+    }
+    let size = std::fs::metadata(prefix.join("lib/ldprune/ldprune-wrap"))
+        .unwrap()
+        .len();
+    assert!(size <= 150 * 1024, "the wrapper is {size} bytes");
+    // The installed wrappers find the installed plugin by themselves.
+    s.sources();
+    let out = s.ok(Command::new(prefix.join("lib/ldprune/wrappers/gcc"))
+        .current_dir(s.work())
+        .env("LDPRUNE_RUN", "1")
+        .env("LDPRUNE_STATE", "state")
+        .env_remove("LDPRUNE_PLUGIN")
+        .args(["-fPIC", "-shared", "-o", "libl.so", "l.c"]));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(s.records().len(), 1);
+    make("uninstall");
+    let left: Vec<_> = walk(&prefix);
+    assert!(
+        left.iter().all(|p| p.is_dir()),
+        "left after uninstall: {left:?}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.is_symlink() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
