@@ -600,6 +600,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_consumer_requiring_an_emptied_node_is_a_problem() {
+        use crate::analysis::version_nodes::Needer;
+        let mut node = EmptiedNode {
+            result: 0,
+            path: "/b/libv.so.1".into(),
+            soname: Some("libv.so.1".into()),
+            node: "V2".into(),
+            names: 2,
+            capability: "libv.so.1(V2)(64bit)".into(),
+            linker: "lld 14".into(),
+            linker_keeps_node: None,
+            needed_by: vec![Needer {
+                link: "/b/prog".into(),
+                consumer: true,
+            }],
+        };
+        let mut out = String::new();
+        emptied_nodes_text(&mut out, std::slice::from_ref(&node));
+        assert!(
+            out.contains(
+                "/b/libv.so.1 (SONAME libv.so.1): node V2, 2 names hidden, libv.so.1(V2)(64bit)"
+            ) && out.contains("PROBLEM: /b/prog requires libv.so.1(V2)(64bit)")
+                && out.contains("not measured for lld 14"),
+            "{out}"
+        );
+        node.needed_by[0].consumer = false;
+        let mut out = String::new();
+        emptied_nodes_text(&mut out, &[node]);
+        assert!(
+            !out.contains("PROBLEM") && out.contains("note: /b/prog requires"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn dlsym_signs_and_keep_lists_parse_with_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("signs");
