@@ -497,3 +497,93 @@ fn versioned_names(linker: Linker) {
     assert_eq!(apply_log(&f), "");
 }
 both_linkers!(versioned_names, versioned_names);
+
+/// What the linkers do with a version node whose names are all hidden
+/// (V2 { c; }, nobody calls c): the node stays in the library's version
+/// definitions, empty, on bfd and on gold, so rpm still provides
+/// `libv.so.1(V2)(64bit)`; report lists it and says so.
+fn emptied_version_node(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "v.c",
+        "int a(void) { return 1; }\nint b(void) { return 2; }\nint c(void) { return 3; }\n",
+    )
+    .write("v.map", "V1 { global: a; b; }; V2 { global: c; } V1;\n")
+    .write(
+        "app.c",
+        "int a(void);\nint main(void) { return a() - 1; }\n",
+    );
+    for src in ["v.c", "app.c"] {
+        let mut a = CFLAGS.to_vec();
+        a.push(src);
+        f.gcc(&a);
+    }
+    let links = |run: u32| {
+        f.run(Command::new("gcc").args(plugin_args(&f, run)).args([
+            "-shared",
+            "-o",
+            "libv.so.1",
+            "-Wl,-soname,libv.so.1",
+            "v.o",
+            "-Wl,--version-script=v.map",
+        ]));
+        f.run(Command::new("gcc").args(plugin_args(&f, run)).args([
+            "-o",
+            "app",
+            "app.o",
+            "libv.so.1",
+            "-Wl,-rpath,$ORIGIN",
+        ]));
+    };
+    links(1);
+    let nodes_of = |facts: &OutputFacts| -> Vec<(String, Vec<String>)> {
+        facts
+            .version_defs
+            .iter()
+            .map(|v| {
+                let names = facts
+                    .exports
+                    .iter()
+                    .filter(|e| e.version.as_ref() == Some(v))
+                    .map(|e| e.name.clone())
+                    .collect();
+                (v.clone(), names)
+            })
+            .collect()
+    };
+    let node = |n: &str, names: &[&str]| {
+        (
+            n.to_string(),
+            names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        nodes_of(&facts(&f.path("libv.so.1"))),
+        vec![node("V1", &["a", "b"]), node("V2", &["c"])]
+    );
+    merge(&f);
+    links(2);
+    assert_eq!(apply_log(&f), "");
+    assert_eq!(
+        nodes_of(&facts(&f.path("libv.so.1"))),
+        vec![node("V1", &["a"]), node("V2", &[])],
+        "the emptied node stays"
+    );
+    f.run(&mut Command::new(f.path("app")));
+    let out = ldprune().arg("verify").arg(f.dir.path()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = f.run(ldprune().args(["report", "--state"]).arg(f.state()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("node V2, 1 name hidden, libv.so.1(V2)(64bit)")
+            && text.contains("the linker keeps the empty node"),
+        "{text}"
+    );
+}
+both_linkers!(emptied_version_node, emptied_version_node);

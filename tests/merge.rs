@@ -381,3 +381,135 @@ fn image_scope(linker: Linker) {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--image ROOT"));
 }
 both_linkers!(image_scope_counts_only_installed_files, image_scope);
+
+/// A library of two version nodes: V1 { a; b; } keeps `a` (the program
+/// calls it), V2 { c; } loses its only name. merge and report list V2 alone,
+/// with rpm's capability; the 32-bit build has no `(64bit)` marker. A test
+/// program that needs V2 keeps it in the default scope, and is named (not a
+/// consumer) when only the image counts.
+fn version_nodes(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "v.c",
+        "int a(void) { return 1; }\nint b(void) { return 2; }\nint c(void) { return 3; }\n",
+    )
+    .write("v.map", "V1 { global: a; b; }; V2 { global: c; } V1;\n")
+    .write(
+        "v32.c",
+        "int a32(void) { return 1; }\nint b32(void) { return 2; }\nint c32(void) { return 3; }\n",
+    )
+    .write(
+        "v32.map",
+        "V1 { global: a32; b32; }; V2 { global: c32; } V1;\n",
+    )
+    .write(
+        "app.c",
+        "int a(void);\nint main(void) { return a() - 1; }\n",
+    )
+    .write(
+        "app32.c",
+        "int a32(void);\nint main(void) { return a32() - 1; }\n",
+    )
+    .write("t.c", "int c(void);\nint main(void) { return c() - 3; }\n");
+    for src in ["v.c", "app.c", "t.c"] {
+        let mut args = CFLAGS.to_vec();
+        args.push(src);
+        f.gcc(&args);
+    }
+    for src in ["v32.c", "app32.c"] {
+        let mut args = CFLAGS.to_vec();
+        args.extend(["-m32", src]);
+        f.gcc(&args);
+    }
+    f.link(&[
+        "-shared",
+        "-o",
+        "libv.so.1",
+        "-Wl,-soname,libv.so.1",
+        "v.o",
+        "-Wl,--version-script=v.map",
+    ]);
+    f.link(&["-o", "app", "app.o", "libv.so.1", "-Wl,-rpath,$ORIGIN"]);
+    f.link(&[
+        "-m32",
+        "-shared",
+        "-o",
+        "libv32.so.1",
+        "-Wl,-soname,libv32.so.1",
+        "v32.o",
+        "-Wl,--version-script=v32.map",
+    ]);
+    f.link(&["-m32", "-o", "app32", "app32.o", "libv32.so.1"]);
+
+    let run = |cmd: &str, extra: &[&str]| -> std::process::Output {
+        let out = ldprune()
+            .args([cmd, "--state"])
+            .arg(f.state())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let nodes = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["--json"];
+        args.extend_from_slice(extra);
+        let v: serde_json::Value = serde_json::from_slice(&run("report", &args).stdout).unwrap();
+        v["emptied_version_nodes"].as_array().unwrap().clone()
+    };
+
+    let listed = nodes(&[]);
+    let caps: Vec<&str> = listed
+        .iter()
+        .map(|n| n["capability"].as_str().unwrap())
+        .collect();
+    assert_eq!(caps, vec!["libv.so.1(V2)(64bit)", "libv32.so.1(V2)"]);
+    let n = &listed[0];
+    assert!(n["module"].as_str().unwrap().ends_with("/libv.so.1"), "{n}");
+    assert_eq!(n["soname"], "libv.so.1");
+    assert_eq!(n["node"], "V2");
+    assert_eq!(n["names"], 1);
+    assert_eq!(n["needed_by"], serde_json::json!([]));
+    assert_eq!(n["problem"], false);
+    assert_eq!(n["linker_keeps_node"], true);
+
+    let merged = run("merge", &[]);
+    let text = String::from_utf8_lossy(&merged.stdout);
+    assert!(
+        text.contains("node V2, 1 name hidden, libv.so.1(V2)(64bit)")
+            && text.contains("node V2, 1 name hidden, libv32.so.1(V2)\n")
+            && !text.contains("node V1")
+            && text.contains("the linker keeps the empty node"),
+        "{text}"
+    );
+    let text = String::from_utf8_lossy(&run("report", &[]).stdout).into_owned();
+    assert!(
+        text.contains("libv.so.1(V2)(64bit)") && !text.contains("node V1"),
+        "{text}"
+    );
+
+    // A test program needs V2 (it calls c): kept for it by default.
+    f.link(&["-o", "t", "t.o", "libv.so.1", "-Wl,-rpath,$ORIGIN"]);
+    let caps: Vec<serde_json::Value> = nodes(&[]).iter().map(|n| n["capability"].clone()).collect();
+    assert_eq!(caps, vec!["libv32.so.1(V2)"]);
+    // Only the image counts: V2 is emptied, and the test program, which
+    // is not shipped, is named as needing it.
+    let root = f.path("image");
+    std::fs::create_dir_all(&root).unwrap();
+    for file in ["libv.so.1", "app"] {
+        std::fs::copy(f.path(file), root.join(file)).unwrap();
+    }
+    let listed = nodes(&["--scope", "image", "--image", root.to_str().unwrap()]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["capability"], "libv.so.1(V2)(64bit)");
+    let needed = listed[0]["needed_by"].as_array().unwrap();
+    assert_eq!(needed.len(), 1, "{needed:?}");
+    assert!(needed[0]["link"].as_str().unwrap().ends_with("/t"));
+    assert_eq!(needed[0]["consumer"], false);
+    assert_eq!(listed[0]["problem"], false);
+}
+both_linkers!(emptied_version_nodes_listed, version_nodes);

@@ -232,6 +232,16 @@ fn versioned_symbols(linker: Linker) {
     let import = u.imports.iter().find(|d| d.name == "foo").unwrap();
     assert_eq!(import.version.as_deref(), Some("V2"));
     assert_eq!(import.version_file.as_deref(), Some("libver.so"));
+    // The nodes as wholes (rpm's Provides and Requires), and the class.
+    assert_eq!(r.version_defs, vec!["V1", "V2"]);
+    assert_eq!(r.abi.class, 2, "ELFCLASS64");
+    let needs: Vec<(&str, &str)> = u
+        .version_needs
+        .iter()
+        .filter(|n| n.file == "libver.so")
+        .map(|n| (n.file.as_str(), n.version.as_str()))
+        .collect();
+    assert_eq!(needs, vec![("libver.so", "V1"), ("libver.so", "V2")]);
 }
 both_linkers!(version_script_and_symbol_versions, versioned_symbols);
 
@@ -398,6 +408,7 @@ fn rel_relocations_32bit(linker: Linker) {
     ex.retain(|n| !n.starts_with('_')); // gold also exports _end, _edata, __bss_start
     ex.sort();
     assert_eq!(ex, vec!["f32", "g32"]);
+    assert_eq!(r.abi.class, 1, "ELFCLASS32");
 }
 both_linkers!(elf32_rel_relocations, rel_relocations_32bit);
 

@@ -12,6 +12,7 @@
 
 pub mod graph;
 pub mod rules;
+pub mod version_nodes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -139,6 +140,9 @@ pub struct Analysis {
     pub results: Vec<ModuleResult>,
     /// Records that are not modules but consumers: (record, why).
     pub consumers_only: Vec<(usize, &'static str)>,
+    /// Per record: it counts as a consumer (every record, or in image
+    /// scope those whose output is in the image).
+    pub record_in_scope: Vec<bool>,
 }
 
 /// Runs the merge over complete records (failed links are ignored).
@@ -300,6 +304,7 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         }
     }
     w.run(&graph, &export_index);
+    let record_in_scope: Vec<bool> = (0..records.len()).map(in_scope).collect();
 
     // Decisions and predictions per module.
     let mut results = Vec::new();
@@ -373,6 +378,7 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         demanded: w.demanded,
         results,
         consumers_only,
+        record_in_scope,
     }
 }
 
@@ -568,8 +574,11 @@ mod fixpoint_tests {
             cwd: "/b".into(),
             argv: Vec::new(),
             entry: None,
+            abi: Default::default(),
             soname: Some(output.into()),
             needed: Vec::new(),
+            version_defs: Vec::new(),
+            version_needs: Vec::new(),
             build_id: None,
             output_size: 1000,
             output_sizes: Default::default(),
@@ -677,6 +686,70 @@ mod fixpoint_tests {
             .find(|r| r.path.ends_with("libi.so"))
             .unwrap();
         assert_eq!(r.after.text, 200, "helper's code stays: api calls it");
+    }
+
+    /// libv.so: V1 { a1; a2; } and V2 { c; }; a program calls a1 only.
+    fn versioned_library() -> Vec<LinkRecord> {
+        let mut lib = module(
+            "libv.so",
+            OutputKind::Dyn,
+            &[("a1", &[]), ("a2", &[]), ("c", &[])],
+            true,
+        );
+        for e in &mut lib.exports {
+            e.version = Some(if e.name == "c" { "V2" } else { "V1" }.into());
+        }
+        lib.version_defs = vec!["V1".into(), "V2".into()];
+        lib.abi.class = 2;
+        let mut prog = module("prog", OutputKind::Pie, &[("_start", &["a1"])], false);
+        prog.version_needs = vec![crate::elf::output::VersionNeed {
+            file: "libv.so".into(),
+            version: "V1".into(),
+            weak: false,
+        }];
+        vec![lib, prog]
+    }
+
+    #[test]
+    fn emptied_version_nodes_and_who_needs_them() {
+        use version_nodes::emptied_version_nodes;
+        let a = analyse(versioned_library(), &Options::default());
+        let nodes = emptied_version_nodes(&a);
+        assert_eq!(nodes.len(), 1, "{nodes:?}");
+        assert_eq!(
+            (nodes[0].node.as_str(), nodes[0].names),
+            ("V2", 1),
+            "V1 keeps a1"
+        );
+        assert_eq!(nodes[0].capability, "libv.so(V2)(64bit)");
+        assert!(nodes[0].needed_by.is_empty() && !nodes[0].is_problem());
+
+        // A consumer that needs V2 (without importing c: the rules could
+        // not see it) is a problem; outside the image scope only a note.
+        let mut records = versioned_library();
+        let mut other = module("other", OutputKind::Pie, &[("_start", &[])], false);
+        other.version_needs = vec![crate::elf::output::VersionNeed {
+            file: "libv.so".into(),
+            version: "V2".into(),
+            weak: false,
+        }];
+        records.push(other);
+        let a = analyse(records.clone(), &Options::default());
+        let nodes = emptied_version_nodes(&a);
+        assert_eq!(nodes.len(), 1);
+        assert!(nodes[0].is_problem());
+        assert_eq!(nodes[0].needed_by[0].link, PathBuf::from("/b/other"));
+        let image = Image {
+            names: ["libv.so", "prog"].iter().map(|s| s.to_string()).collect(),
+            ..Image::default()
+        };
+        let opts = Options {
+            image: Some(image),
+            ..Options::default()
+        };
+        let nodes = emptied_version_nodes(&analyse(records, &opts));
+        assert_eq!(nodes.len(), 1);
+        assert!(!nodes[0].is_problem() && !nodes[0].needed_by[0].consumer);
     }
 
     #[test]

@@ -107,6 +107,24 @@ fn print_text(out: &mut String, r: &LinkRecord) {
     if !r.needed.is_empty() {
         let _ = writeln!(out, "  needed: {}", r.needed.join(", "));
     }
+    if !r.version_defs.is_empty() {
+        let _ = writeln!(out, "  version nodes: {}", r.version_defs.join(", "));
+    }
+    if !r.version_needs.is_empty() {
+        let v: Vec<String> = r
+            .version_needs
+            .iter()
+            .map(|n| {
+                format!(
+                    "{}({}){}",
+                    n.file,
+                    n.version,
+                    if n.weak { " weak" } else { "" }
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  version needs: {}", v.join(", "));
+    }
     let _ = writeln!(
         out,
         "  exports ({}): {}",
@@ -226,7 +244,11 @@ pub fn to_json(r: &LinkRecord) -> Value {
         "identity": r.identity.to_string(), "status": status, "failure": reason,
         "incomplete": r.incomplete, "linker": r.linker, "kind": r.kind.as_str(),
         "output": r.output, "cwd": r.cwd, "argv": r.argv, "entry": r.entry,
-        "soname": r.soname, "needed": r.needed,
+        "abi": {"class": r.abi.class, "data": r.abi.data, "machine": r.abi.machine},
+        "soname": r.soname, "needed": r.needed, "version_defs": r.version_defs,
+        "version_needs": r.version_needs.iter().map(|n| json!({
+            "file": n.file, "version": n.version, "weak": n.weak,
+        })).collect::<Vec<_>>(),
         "exports": r.exports.iter().map(dyn_json).collect::<Vec<_>>(),
         "imports": r.imports.iter().map(dyn_json).collect::<Vec<_>>(),
         "objects": objects, "shared_inputs": r.shared_inputs, "scripts": r.scripts,

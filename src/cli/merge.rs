@@ -4,6 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
 use crate::analysis::{Analysis, Image, NameCause, Options, SectionCause, analyse, glob};
 use crate::state::decisions::{self, LinkDecision};
 use crate::state::record::LinkRecord;
@@ -300,9 +301,84 @@ pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
     let written = decisions::write(&state, decisions).map_err(|e: StateError| e.to_string())?;
     let mut out = String::new();
     summary(&mut out, &a);
+    let nodes = crate::analysis::version_nodes::emptied_version_nodes(&a);
+    emptied_nodes_text(&mut out, &nodes);
+    warn_needed_nodes(&nodes);
     let _ = writeln!(out, "decisions written to {}", written.display());
     super::print(&out);
     Ok(0)
+}
+
+/// The version nodes the decisions empty, and who needs them.
+pub(super) fn emptied_nodes_text(out: &mut String, nodes: &[EmptiedNode]) {
+    if nodes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "version nodes left without exported names ({}; rpm provides each as a capability):",
+        nodes.len()
+    );
+    let mut unmeasured: Vec<&str> = Vec::new();
+    for n in nodes {
+        let soname = n
+            .soname
+            .as_deref()
+            .map(|s| format!(" (SONAME {s})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}{soname}: node {}, {} name{} hidden, {}",
+            n.path.display(),
+            n.node,
+            n.names,
+            if n.names == 1 { "" } else { "s" },
+            n.capability
+        );
+        for who in &n.needed_by {
+            if who.consumer {
+                let _ = writeln!(
+                    out,
+                    "    PROBLEM: {} requires {} (verneed) and is a consumer: a name of the node should have been kept; do not apply these decisions before this is understood",
+                    who.link.display(),
+                    n.capability
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    note: {} requires {} (verneed) but is not in the image scope: it will not find the node's names after Run-2",
+                    who.link.display(),
+                    n.capability
+                );
+            }
+        }
+        if n.linker_keeps_node.is_none() && !unmeasured.contains(&n.linker.as_str()) {
+            unmeasured.push(&n.linker);
+        }
+    }
+    if nodes.iter().any(|n| n.linker_keeps_node == Some(true)) {
+        let _ = writeln!(out, "  {LINKER_KEEPS_EMPTY_NODE}");
+    }
+    for l in unmeasured {
+        let _ = writeln!(
+            out,
+            "  not measured for {l}: if it drops the empty node, packages requiring it no longer install"
+        );
+    }
+}
+
+/// Emptied nodes that a consumer needs, said on stderr too.
+pub(super) fn warn_needed_nodes(nodes: &[EmptiedNode]) {
+    for n in nodes.iter().filter(|n| n.is_problem()) {
+        for who in n.needed_by.iter().filter(|w| w.consumer) {
+            eprintln!(
+                "ldprune: warning: every name of {} in {} is hidden, but {} requires the node",
+                n.capability,
+                n.path.display(),
+                who.link.display()
+            );
+        }
+    }
 }
 
 /// The decisions in the original tool's "vis" format: per link a header
@@ -522,6 +598,41 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_consumer_requiring_an_emptied_node_is_a_problem() {
+        use crate::analysis::version_nodes::Needer;
+        let mut node = EmptiedNode {
+            result: 0,
+            path: "/b/libv.so.1".into(),
+            soname: Some("libv.so.1".into()),
+            node: "V2".into(),
+            names: 2,
+            capability: "libv.so.1(V2)(64bit)".into(),
+            linker: "lld 14".into(),
+            linker_keeps_node: None,
+            needed_by: vec![Needer {
+                link: "/b/prog".into(),
+                consumer: true,
+            }],
+        };
+        let mut out = String::new();
+        emptied_nodes_text(&mut out, std::slice::from_ref(&node));
+        assert!(
+            out.contains(
+                "/b/libv.so.1 (SONAME libv.so.1): node V2, 2 names hidden, libv.so.1(V2)(64bit)"
+            ) && out.contains("PROBLEM: /b/prog requires libv.so.1(V2)(64bit)")
+                && out.contains("not measured for lld 14"),
+            "{out}"
+        );
+        node.needed_by[0].consumer = false;
+        let mut out = String::new();
+        emptied_nodes_text(&mut out, &[node]);
+        assert!(
+            !out.contains("PROBLEM") && out.contains("note: /b/prog requires"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn dlsym_signs_and_keep_lists_parse_with_clear_errors() {

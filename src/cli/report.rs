@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use super::merge::{Input, kib, summary};
+use super::merge::{Input, emptied_nodes_text, kib, summary, warn_needed_nodes};
+use crate::analysis::version_nodes::emptied_version_nodes;
 use crate::analysis::{Analysis, ModuleResult};
 use crate::apply::{
     Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, still_unchanged,
@@ -70,6 +71,8 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     let run2 = load_run2(input)?;
     let sites = lookup_sites(&a, &input.lookup_functions()?);
+    let nodes = emptied_version_nodes(&a);
+    warn_needed_nodes(&nodes);
     let mut out = String::new();
     if json {
         let v: Vec<serde_json::Value> = a
@@ -95,10 +98,27 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
             .iter()
             .map(|(m, f)| serde_json::json!({"module": m, "functions": f}))
             .collect();
+        let nodes: Vec<serde_json::Value> = nodes
+            .iter()
+            .map(|n| {
+                let needed: Vec<serde_json::Value> = n
+                    .needed_by
+                    .iter()
+                    .map(|w| serde_json::json!({"link": w.link.display().to_string(), "consumer": w.consumer}))
+                    .collect();
+                serde_json::json!({
+                    "module": n.path.display().to_string(), "soname": n.soname,
+                    "node": n.node, "names": n.names, "capability": n.capability,
+                    "linker": n.linker, "linker_keeps_node": n.linker_keeps_node,
+                    "needed_by": needed, "problem": n.is_problem(),
+                })
+            })
+            .collect();
         let report = serde_json::json!({
             "modules": v,
             "unchanged_links": run2.unchanged,
             "dynamic_lookup_sites": sites,
+            "emptied_version_nodes": nodes,
         });
         let _ = writeln!(
             out,
@@ -108,6 +128,7 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
     } else {
         table(&mut out, &a, &run2);
         summary(&mut out, &a);
+        emptied_nodes_text(&mut out, &nodes);
         achieved_summary(&mut out, &a, &run2);
         if !run2.unchanged.is_empty() {
             let _ = writeln!(

@@ -78,7 +78,7 @@ impl OutputSizes {
 
 /// What the dynamic loader checks before it uses a library: class, byte
 /// order and machine must all be those of the program.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Abi {
     pub class: u8,
     pub data: u8,
@@ -86,7 +86,7 @@ pub struct Abi {
 }
 
 /// One version requirement (verneed): `file` must define `version`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct VersionNeed {
     pub file: String,
     pub version: String,

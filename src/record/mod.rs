@@ -162,8 +162,11 @@ impl Recorder {
                 .chain(self.line.args)
                 .collect(),
             entry: self.line.entry,
+            abi: facts.abi,
             soname: facts.soname,
             needed: facts.needed,
+            version_defs: facts.version_defs,
+            version_needs: facts.version_needs,
             build_id: facts.build_id,
             output_size: stamp.map_or(0, |s| s.size),
             output_sizes: facts.sizes,

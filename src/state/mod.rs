@@ -26,7 +26,7 @@ use crate::elf::hash::{Hash128, StructHasher};
 /// Version of the directory layout.
 pub const STATE_FORMAT: u32 = 1;
 /// Version of the link record encoding.
-pub const RECORD_FORMAT: u32 = 6;
+pub const RECORD_FORMAT: u32 = 7;
 /// Version of the Run-2 result encoding.
 pub const APPLIED_FORMAT: u32 = 1;
 

@@ -10,7 +10,7 @@ use crate::elf::hash::Hash128;
 use std::hash::Hasher;
 
 use crate::elf::object::Target;
-use crate::elf::output::{DynSymbol, OutputSizes};
+use crate::elf::output::{Abi, DynSymbol, OutputSizes, VersionNeed};
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
 use crate::fasthash::{FxHashMap, FxHasher};
 use crate::identity::OutputKind;
@@ -46,8 +46,17 @@ pub struct LinkRecord {
     /// expansion.
     pub argv: Vec<String>,
     pub entry: Option<String>,
+    /// ELF class, byte order and machine of the output (rpm marks the
+    /// capabilities of 64-bit libraries `(64bit)`).
+    pub abi: Abi,
     pub soname: Option<String>,
     pub needed: Vec<String>,
+    /// Version nodes the output defines (verdef, without the base entry):
+    /// rpm provides each as `SONAME(NODE)`.
+    pub version_defs: Vec<String>,
+    /// Version nodes the output requires of its libraries (verneed): what
+    /// rpm's `SONAME(NODE)` requirements come from.
+    pub version_needs: Vec<VersionNeed>,
     /// The output's GNU build-id: finds the link of an installed file.
     pub build_id: Option<Vec<u8>>,
     /// Size of the output file in bytes (0 if it could not be read).
