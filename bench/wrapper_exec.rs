@@ -48,7 +48,7 @@ fn main() {
         "{:<34} {:>10} {:>10} {:>9} {:>7}",
         "case", "direct", "wrapper", "added", "ratio"
     );
-    let cases: [(&str, &str, Option<&str>, &[&str], &[&str]); 3] = [
+    let cases: [Case; 3] = [
         (
             "gcc -dumpversion (no run)",
             "gcc",
@@ -123,6 +123,15 @@ fn main() {
     syscalls(&wrapdir, &path, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Label, tool, LDPRUNE_RUN, direct arguments, arguments through the wrapper.
+type Case = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+    &'static [&'static str],
+);
 
 fn time(mut c: Command, dir: &Path) -> Duration {
     let t = Instant::now();
