@@ -152,9 +152,14 @@ impl Stage {
 
     fn sources(&self) {
         self.write(
+            "k.c",
+            "int k_used(void) { return 1; }\nint k_unused(void) { return 2; }\n",
+        );
+        self.write(
             "l.c",
-            "int used(void) { return 41; }\n\
-             int unused(void) { return 7; }\n\
+            "int k_used(void);\nint k_unused(void);\n\
+             int used(void) { return 40 + k_used(); }\n\
+             int unused(void) { return 7 + k_unused(); }\n\
              int unused_array[4096] = {1};\n",
         );
         self.write(
@@ -164,14 +169,23 @@ impl Stage {
         );
     }
 
-    /// libl.so and the program m, in one build run, with `linker`.
+    /// libk.so, libl.so (uses libk) and the program m (uses libl), in one
+    /// build run, with `driver` and `fuse`.
     fn build(&self, run: &str, driver: &str, fuse: &str) {
         self.ok(self
             .cmd(driver, Some(run))
-            .args(["-O2", "-fPIC", "-shared", fuse, "-o", "libl.so", "l.c"]));
+            .args(["-O2", "-fPIC", "-shared", fuse, "-o", "libk.so", "k.c"]));
+        self.ok(self.cmd(driver, Some(run)).args([
+            "-O2", "-fPIC", "-shared", fuse, "-o", "libl.so", "l.c", "-L.", "-lk",
+        ]));
         self.ok(self
             .cmd(driver, Some(run))
-            .args(["-O2", fuse, "m.c", "-L.", "-ll", "-o", "m"]));
+            .args(["-O2", fuse, "m.c", "-L.", "-ll", "-lk", "-o", "m"]));
+    }
+
+    /// `ldprune verify` of the work directory passes.
+    fn verify(&self) {
+        self.ok(ldprune().arg("verify").arg(self.work()));
     }
 
     fn run_m(&self) -> String {
@@ -254,20 +268,27 @@ fn compile_only_gets_section_flags() {
 fn links_record_compile_and_link_in_one_step() {
     let s = Stage::new();
     s.sources();
+    for lib in ["k", "l"] {
+        s.ok(s.cmd("gcc", Some("1")).args([
+            "-O2",
+            "-fPIC",
+            "-shared",
+            "-o",
+            &format!("lib{lib}.so"),
+            &format!("{lib}.c"),
+        ]));
+    }
     s.ok(s
         .cmd("gcc", Some("1"))
-        .args(["-O2", "-fPIC", "-shared", "-o", "libl.so", "l.c"]));
-    s.ok(s
-        .cmd("gcc", Some("1"))
-        .args(["m.c", "-L.", "-ll", "-o", "m"]));
+        .args(["m.c", "-L.", "-ll", "-lk", "-o", "m"]));
     let mut outputs: Vec<String> = s.records().iter().map(|r| r.output.clone()).collect();
     outputs.sort();
-    assert_eq!(outputs, ["libl.so", "m"]);
+    assert_eq!(outputs, ["libk.so", "libl.so", "m"]);
     assert_eq!(s.run_m(), "42\n");
     // The nested ld wrapper (gcc -> collect2 -> ld) does not add the plugin twice.
     let out = s.ok(s
         .cmd("gcc", Some("1"))
-        .args(["m.c", "-L.", "-ll", "-o", "m"]));
+        .args(["m.c", "-L.", "-ll", "-lk", "-o", "m"]));
     let execs = Stage::execs(&out);
     let ld = execs
         .iter()
@@ -397,7 +418,7 @@ fn fuse_ld_gold_records_with_gold() {
     s.sources();
     s.build("1", "gcc", "-fuse-ld=gold");
     let recs = s.records();
-    assert_eq!(recs.len(), 2);
+    assert_eq!(recs.len(), 3);
     assert!(
         recs.iter().all(|r| r.linker.starts_with("gold")),
         "{:?}",
@@ -437,7 +458,7 @@ fn stub_linker(fuse: &str, name_in_comment: &str) {
     s.sources();
     s.build("1", "gcc", fuse);
     let recs = s.records();
-    assert_eq!(recs.len(), 2);
+    assert_eq!(recs.len(), 3);
     assert!(recs.iter().all(|r| r.linker.starts_with("GNU ld")));
     let log = std::fs::read_to_string(s.state().join("wrapper.log")).unwrap();
     assert!(log.contains("Run-1 links through ld.bfd"), "{log}");
@@ -452,10 +473,15 @@ fn stub_linker(fuse: &str, name_in_comment: &str) {
         !names.contains(&"unused".to_string()) && !names.contains(&"unused_array".to_string()),
         "{names:?}"
     );
+    // The cascade: k_unused was only used by the hidden `unused`.
+    assert_eq!(dynamic_names(&s.path("libk.so")), ["k_used"]);
     assert_eq!(s.run_m(), "42\n");
+    // mold keeps the import of k_unused although its only user is gone;
+    // no relocation uses it, so the loader never looks it up.
+    s.verify();
     // Run-2 results are noted for report; nothing was left unchanged.
     let applied = StateDir::open(&s.state()).unwrap().load_applied().0;
-    assert_eq!(applied.len(), 2);
+    assert_eq!(applied.len(), 3);
     assert!(applied.iter().all(|a| a.still_exported.is_empty()));
     assert!(!s.state().join("apply.log").exists());
 }
@@ -475,7 +501,7 @@ fn clang_with_bfd_then_lld() {
     let s = Stage::new();
     s.sources();
     s.build("1", "clang", "-fuse-ld=bfd");
-    assert_eq!(s.records().len(), 2);
+    assert_eq!(s.records().len(), 3);
     s.merge();
     // Run-2 with lld: clang finds our ld.lld wrapper through -B.
     s.build("2", "clang", "-fuse-ld=lld");

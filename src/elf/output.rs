@@ -3,7 +3,7 @@
 //! imports, with their versions.
 
 use object::elf;
-use object::read::elf::{Dyn, FileHeader, SectionHeader, SectionTable, Sym};
+use object::read::elf::{Dyn, FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym};
 use object::{Endianness, ReadRef, SymbolIndex};
 use serde::{Deserialize, Serialize};
 
@@ -114,6 +114,9 @@ pub struct OutputFacts {
     pub version_needs: Vec<VersionNeed>,
     pub exports: Vec<DynSymbol>,
     pub imports: Vec<DynSymbol>,
+    /// Imports no dynamic relocation refers to: the loader never looks them
+    /// up (mold keeps the imports of sections --gc-sections dropped).
+    pub unrelocated_imports: Vec<DynSymbol>,
     /// The GNU build-id note, which stays when the file is stripped or
     /// installed: it ties an installed file to its link.
     pub build_id: Option<Vec<u8>>,
@@ -198,6 +201,13 @@ where
 
     let dynsym = sections.symbols(endian, data, elf::SHT_DYNSYM)?;
     let versions = sections.versions(endian, data)?;
+    let relocated = relocated_symbols(
+        &sections,
+        endian,
+        data,
+        dynsym.section(),
+        header.is_mips64el(endian),
+    )?;
     for (index, sym) in dynsym.enumerate() {
         if index.0 == 0 || sym.is_local() {
             continue;
@@ -231,6 +241,9 @@ where
         let version_marker = sym.st_shndx(endian) == elf::SHN_ABS
             && entry.version.as_deref() == Some(entry.name.as_str());
         if !defined {
+            if !relocated.contains(&(index.0 as u32)) {
+                facts.unrelocated_imports.push(entry.clone());
+            }
             facts.imports.push(entry);
         } else if visible && sym.st_type() != elf::STT_SECTION && !version_marker {
             facts.exports.push(entry);
@@ -238,8 +251,40 @@ where
     }
     facts.exports.sort();
     facts.imports.sort();
+    facts.unrelocated_imports.sort();
     read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
+}
+
+/// The .dynsym indexes that allocated (dynamic) relocation sections use.
+fn relocated_symbols<'data, Elf, R>(
+    sections: &SectionTable<'data, Elf, R>,
+    endian: Endianness,
+    data: R,
+    dynsym: object::SectionIndex,
+    mips64el: bool,
+) -> Result<std::collections::HashSet<u32>, ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let mut used = std::collections::HashSet::new();
+    for section in sections.iter() {
+        if section.sh_flags(endian).0 & elf::SHF_ALLOC.0 == 0 {
+            continue;
+        }
+        if let Some((rels, link)) = section.rel(endian, data)? {
+            if link == dynsym {
+                used.extend(rels.iter().map(|r| r.r_sym(endian)));
+            }
+        }
+        if let Some((relas, link)) = section.rela(endian, data)? {
+            if link == dynsym {
+                used.extend(relas.iter().map(|r| r.r_sym(endian, mips64el)));
+            }
+        }
+    }
+    Ok(used)
 }
 
 /// The names of verdef and verneed entries: what a file provides and

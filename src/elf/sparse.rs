@@ -87,7 +87,10 @@ fn fill<Elf: FileHeader<Endian = Endianness>>(file: &File, buf: &mut [u8]) -> io
             }
         }
         for (i, s) in headers.iter().enumerate() {
-            if wanted(s.sh_type(endian)) {
+            // Dynamic relocations: which imports the loader will look up.
+            let dynamic_relocs = matches!(s.sh_type(endian), elf::SHT_REL | elf::SHT_RELA)
+                && s.sh_flags(endian).0 & elf::SHF_ALLOC.0 != 0;
+            if wanted(s.sh_type(endian)) || dynamic_relocs {
                 want[i] = true;
                 if let Some(w) = want.get_mut(s.sh_link(endian) as usize) {
                     *w = true; // the string table it names

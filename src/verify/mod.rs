@@ -113,8 +113,12 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
             continue;
         }
         for import in &o.facts.imports {
-            // A weak reference may stay unresolved.
-            if import.binding == Binding::Weak || exports.resolves_in(import, c) {
+            // A weak reference may stay unresolved; an import no relocation
+            // uses is never looked up by the loader.
+            if import.binding == Binding::Weak
+                || o.facts.unrelocated_imports.binary_search(import).is_ok()
+                || exports.resolves_in(import, c)
+            {
                 continue;
             }
             // A library may rely on its loader for some symbols (a plugin on
