@@ -1,6 +1,7 @@
 //! The `ldprune` command: argument parsing and one module per subcommand.
 
 mod dump;
+mod flags;
 mod merge;
 mod report;
 mod status;
@@ -16,6 +17,7 @@ use crate::state::{Loaded, StateDir, StateError};
 #[command(
     name = "ldprune",
     version,
+    propagate_version = true,
     about = "System-wide removal of exported code that no program of an image can reach",
     long_about = "ldprune records every link of an image through a linker plugin (Run-1), \
                   decides which exported symbols nobody imports (merge), and hides them in a \
@@ -95,6 +97,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the flags and environment that build through Run-1 or Run-2:
+    /// CFLAGS, CXXFLAGS, LDFLAGS, LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_PLUGIN
+    /// and PATH (the wrappers first, when installed).
+    #[command(
+        after_help = "Examples:\n  eval \"$(ldprune flags --run 1 --state /var/tmp/st)\"\n  \
+                      eval \"rpmbuild $(ldprune flags --run 1 --state /var/tmp/st --format rpm) -bb x.spec\""
+    )]
+    Flags(flags::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -118,6 +128,7 @@ pub fn main() -> i32 {
             no_host,
             json,
         } => verify::run(&roots, !no_host, json),
+        Command::Flags(args) => flags::run(&args),
     };
     match result {
         Ok(code) => code,
