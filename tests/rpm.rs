@@ -1,13 +1,17 @@
 //! rpm/macros.ldprune with the real rpm (Debian's rpm 4.18): what the
-//! macros add and that they add nothing when off, and the facts of
-//! Debian's rpm they rely on.
+//! macros add and that they add nothing when off, the facts of Debian's
+//! rpm they rely on, and examples/rpm/ldprune-demo.spec built with
+//! `rpmbuild -bb` through Run-1, merge and Run-2.
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::plugin;
+use common::{ldprune, plugin};
+use ldprune::elf::output::parse_output;
+use object::{Object, ObjectSection};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -462,6 +466,32 @@ fn macro_errors_name_the_problem() {
     }
 }
 
+/// Unpacks every rpm under `rpms` into `root` with rpm2cpio | cpio, and
+/// removes them; returns their file names.
+fn unpack(s: &Scratch, rpms: &Path, root: &Path) -> Vec<String> {
+    std::fs::create_dir_all(root).unwrap();
+    let mut names = Vec::new();
+    for arch in std::fs::read_dir(rpms).unwrap() {
+        for e in std::fs::read_dir(arch.unwrap().path()).unwrap() {
+            let p = e.unwrap().path();
+            names.push(p.file_name().unwrap().to_string_lossy().into_owned());
+            let out = s
+                .command("sh")
+                .arg("-ec")
+                .arg("rpm2cpio \"$1\" | cpio -idm --quiet")
+                .arg("sh")
+                .arg(&p)
+                .current_dir(root)
+                .output()
+                .unwrap();
+            check(out, &format!("unpacking {}", p.display()));
+        }
+    }
+    std::fs::remove_dir_all(rpms).unwrap();
+    names.sort();
+    names
+}
+
 fn check(out: Output, what: &str) -> Output {
     assert!(
         out.status.success(),
@@ -470,4 +500,215 @@ fn check(out: Output, what: &str) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Exported function names and the size of .text of an ELF file.
+fn exports_and_text(path: &Path) -> (BTreeSet<String>, u64) {
+    let bytes = std::fs::read(path).unwrap();
+    let facts = parse_output(&bytes[..]).unwrap();
+    let names = facts.exports.iter().map(|e| e.name.clone()).collect();
+    let file = object::File::parse(&bytes[..]).unwrap();
+    let text = file.section_by_name(".text").map_or(0, |s| s.size());
+    (names, text)
+}
+
+fn run_tally(root: &Path, libdir: &str, args: &[&str]) -> String {
+    let out = check(
+        Command::new(root.join("usr/bin/tally"))
+            .args(args)
+            .env("LD_LIBRARY_PATH", root.join(libdir))
+            .output()
+            .unwrap(),
+        "tally",
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// examples/rpm/ldprune-demo.spec through Run-1, merge and Run-2 with the
+/// real rpmbuild, in the same %_topdir: the packaged library loses its
+/// unused exports and their code, the packaged program works the same.
+#[test]
+fn rpmbuild_run1_merge_run2() {
+    let s = Scratch::new();
+    let top = s.path("top");
+    let state = s.path("state");
+    let spec = repo().join("examples/rpm/ldprune-demo.spec");
+    // As a user would: the options `ldprune flags --format rpm` prints,
+    // through eval. `macros` reads macros.ldprune (--load or --macros).
+    let rpmbuild = |macros: &str, flags: &str| {
+        let out = s
+            .command("sh")
+            .arg("-ec")
+            .arg(
+                "eval \"set -- $FLAGS\"\n\
+                 rpmbuild \"$MACROS\" --define=\"_topdir $TOP\" \
+                 --define=\"_sourcedir $SOURCES\" --define=\"_ldprune_libdir $LIBDIR\" \
+                 \"$@\" -bb \"$SPEC\" 2>&1",
+            )
+            .env("FLAGS", flags)
+            .env("MACROS", macros)
+            .env("TOP", &top)
+            .env("SOURCES", repo().join("examples/rpm/src"))
+            .env("LIBDIR", s.path("no-ldprune-installed"))
+            .env("SPEC", &spec)
+            .output()
+            .unwrap();
+        let out = check(out, &format!("rpmbuild {flags}"));
+        // Both runs must link in the same directory with the same names:
+        // leave nothing of this build for the next one.
+        for d in ["BUILD", "BUILDROOT"] {
+            let _ = std::fs::remove_dir_all(top.join(d));
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let flags = |run: &str| {
+        let out = check(
+            ldprune()
+                .args(["flags", "--run", run, "--format", "rpm", "--state"])
+                .arg(&state)
+                .arg("--plugin")
+                .arg(plugin())
+                .output()
+                .unwrap(),
+            "ldprune flags",
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end()
+            .to_string()
+    };
+
+    // The flags are on the link lines and the environment is in the
+    // scriptlets that build and install (`sh -x` shows both).
+    let scriptlets_have = |log: &str, run: &str| {
+        assert!(
+            log.contains(&format!(" -Wl,-plugin-opt=run={run} ")),
+            "{log}"
+        );
+        for stage in ["%build", "%install"] {
+            let start = log.find(&format!("Executing({stage})")).unwrap();
+            let end = log[start..].find("+ exit ").unwrap() + start;
+            assert!(
+                log[start..end].contains(&format!("+ LDPRUNE_RUN={run}\n")),
+                "{stage}: {}",
+                &log[start..end]
+            );
+        }
+    };
+    let arch = s.eval_ok(&[], "%{_arch}");
+
+    // Without _ldprune_run the macros are loaded and nothing is recorded.
+    let log = rpmbuild(&load(), "");
+    assert!(
+        !log.contains("-plugin") && !log.contains("LDPRUNE"),
+        "{log}"
+    );
+    let plain = s.path("plain");
+    assert_eq!(
+        unpack(&s, &top.join("RPMS"), &plain),
+        [
+            format!("ldprune-demo-1.0-1.{arch}.rpm"),
+            format!("ldprune-demo-libs-1.0-1.{arch}.rpm")
+        ]
+    );
+    assert!(!state.exists());
+
+    // Run-1 (macros.ldprune read with --load) records the library's and
+    // the program's links.
+    let log = rpmbuild(&load(), &flags("1"));
+    scriptlets_have(&log, "1");
+    let run1 = s.path("run1");
+    unpack(&s, &top.join("RPMS"), &run1);
+    let loaded = ldprune::state::StateDir::open(&state)
+        .unwrap()
+        .load_records()
+        .unwrap();
+    assert!(loaded.bad.is_empty(), "{:?}", loaded.bad);
+    let mut recorded: Vec<(String, String)> = loaded
+        .records
+        .iter()
+        .map(|(_, r)| (r.cwd.clone(), r.output.clone()))
+        .collect();
+    recorded.sort();
+    let cwd = top.join("BUILD/ldprune-demo-1.0").display().to_string();
+    assert_eq!(
+        recorded,
+        [
+            (cwd.clone(), "libtally.so.1".to_string()),
+            (cwd, "tally".to_string())
+        ]
+    );
+
+    check(
+        ldprune()
+            .args(["merge", "--state"])
+            .arg(&state)
+            .output()
+            .unwrap(),
+        "ldprune merge",
+    );
+
+    // Run-2 (macros.ldprune read where rpm reads it when installed, in
+    // macros.d) in the same %_topdir applies the decisions to both links.
+    let log = rpmbuild(&macro_path(Some(&macros_file())), &flags("2"));
+    scriptlets_have(&log, "2");
+    let run2 = s.path("run2");
+    unpack(&s, &top.join("RPMS"), &run2);
+    let apply_log = std::fs::read_to_string(state.join("apply.log")).unwrap_or_default();
+    assert_eq!(apply_log, "", "links left unchanged by Run-2");
+
+    // %_libdir: /usr/lib64 on Debian's rpm for x86_64.
+    let libdir = s.eval_ok(&[], "%{_libdir}");
+    let libdir = libdir.trim_start_matches('/');
+    let lib = format!("{libdir}/libtally.so.1");
+    let (plain_names, plain_text) = exports_and_text(&plain.join(&lib));
+    let (names1, text1) = exports_and_text(&run1.join(&lib));
+    let (names2, text2) = exports_and_text(&run2.join(&lib));
+    let used: BTreeSet<String> = [
+        "tally_new",
+        "tally_free",
+        "tally_add",
+        "tally_count",
+        "tally_mean",
+        "tally_stddev",
+    ]
+    .map(String::from)
+    .into();
+    let unused: BTreeSet<String> = [
+        "tally_median",
+        "tally_percentile",
+        "tally_histogram",
+        "tally_to_json",
+        "tally_sorted_copy",
+    ]
+    .map(String::from)
+    .into();
+    let tally_names = |n: &BTreeSet<String>| -> BTreeSet<String> {
+        n.iter()
+            .filter(|n| n.starts_with("tally_"))
+            .cloned()
+            .collect()
+    };
+    let all: BTreeSet<String> = used.union(&unused).cloned().collect();
+    assert_eq!(tally_names(&plain_names), all, "plain build");
+    assert_eq!(tally_names(&names1), all, "Run-1 changes no exports");
+    assert_eq!(tally_names(&names2), used, "Run-2 hides the unused ones");
+    assert!(
+        text2 + 1024 < text1,
+        ".text of {lib}: Run-1 {text1} bytes, Run-2 {text2} bytes (plain {plain_text})"
+    );
+
+    let expected = "count 15 mean 5.1333 stddev 2.8251\n";
+    for root in [&plain, &run1, &run2] {
+        assert_eq!(run_tally(root, libdir, &[]), expected, "{}", root.display());
+        assert_eq!(
+            run_tally(root, libdir, &["1", "2", "3"]),
+            "count 3 mean 2.0000 stddev 1.0000\n"
+        );
+    }
+    // The unpacked Run-2 tree still resolves every import.
+    check(
+        ldprune().arg("verify").arg(&run2).output().unwrap(),
+        "ldprune verify",
+    );
 }
