@@ -1,6 +1,7 @@
 //! The `ldprune` command: argument parsing and one module per subcommand.
 
 mod dump;
+mod flags;
 mod merge;
 mod report;
 mod status;
@@ -17,6 +18,7 @@ use crate::state::{Loaded, StateDir, StateError};
 #[command(
     name = "ldprune",
     version,
+    propagate_version = true,
     about = "System-wide removal of exported code that no program of an image can reach",
     long_about = "ldprune records every link of an image through a linker plugin (Run-1), \
                   decides which exported symbols nobody imports (merge), and hides them in a \
@@ -111,6 +113,14 @@ enum Command {
         #[arg(last = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Print the flags and environment that build through Run-1 or Run-2:
+    /// CFLAGS, CXXFLAGS, LDFLAGS, LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_PLUGIN
+    /// and PATH (the wrappers first, when installed).
+    #[command(
+        after_help = "Examples:\n  eval \"$(ldprune flags --run 1 --state /var/tmp/st)\"\n  \
+                      eval \"rpmbuild $(ldprune flags --run 1 --state /var/tmp/st --format rpm) -bb x.spec\""
+    )]
+    Flags(flags::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -142,6 +152,7 @@ pub fn main() -> i32 {
             let state = state.or_else(|| std::env::var_os("LDPRUNE_STATE").map(PathBuf::from));
             Ok(crate::apply::stub_link(&linker, &args, state.as_deref()))
         }
+        Command::Flags(args) => flags::run(&args),
     };
     match result {
         Ok(code) => code,

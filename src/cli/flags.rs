@@ -1,0 +1,416 @@
+//! `ldprune flags`: the compiler and linker flags and the environment that
+//! put a build through Run-1 or Run-2, in the form a build system takes
+//! (sh, make, rpmbuild options, or one bare line).
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use crate::state::{StateDir, decisions};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// 1: record every link (Run-1); 2: apply the merge's decisions (Run-2).
+    #[arg(long, value_enum)]
+    run: Run,
+    /// The state directory (made absolute; created if missing).
+    #[arg(long, value_name = "DIR")]
+    state: PathBuf,
+    /// shell: `export` lines for sh; make: lines for a makefile; rpm: the
+    /// `--define` options for rpmbuild (for `eval`, with the macros file
+    /// macros.ldprune loaded); cflags, ldflags: one bare line.
+    #[arg(long, value_enum, default_value = "shell")]
+    format: Format,
+    /// The linker plugin (default: installed next to this ldprune).
+    #[arg(long, value_name = "PATH")]
+    plugin: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Run {
+    #[value(name = "1")]
+    Record,
+    #[value(name = "2")]
+    Apply,
+}
+
+impl Run {
+    fn number(self) -> u8 {
+        match self {
+            Run::Record => 1,
+            Run::Apply => 2,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Shell,
+    Make,
+    Rpm,
+    Cflags,
+    Ldflags,
+}
+
+/// Where the installed pieces are, found from the ldprune executable:
+/// `PREFIX/bin/ldprune` next to `PREFIX/lib/ldprune/...`, or the cargo
+/// target directory (plugin next to the executable, nothing else).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub plugin: Option<PathBuf>,
+    /// `PREFIX/lib/ldprune` when the plugin is installed there.
+    pub libdir: Option<PathBuf>,
+    /// `PREFIX/lib/ldprune/wrappers`, if that directory exists.
+    pub wrappers: Option<PathBuf>,
+    /// `PREFIX/lib/rpm/macros.d/macros.ldprune`, if that file exists.
+    pub rpm_macros: Option<PathBuf>,
+    /// Where the plugin was looked for, for the error message.
+    pub searched: Vec<PathBuf>,
+}
+
+impl Layout {
+    pub fn find(exe_dir: &Path) -> Layout {
+        let mut layout = Layout::default();
+        let prefix = exe_dir.parent();
+        if let Some(prefix) = prefix {
+            let libdir = prefix.join("lib/ldprune");
+            let plugin = libdir.join("libldprune.so");
+            layout.searched.push(plugin.clone());
+            if plugin.is_file() {
+                layout.plugin = Some(plugin);
+                layout.libdir = Some(libdir.clone());
+            }
+            let wrappers = libdir.join("wrappers");
+            if wrappers.is_dir() {
+                layout.wrappers = Some(wrappers);
+            }
+            let macros = prefix.join("lib/rpm/macros.d/macros.ldprune");
+            if macros.is_file() {
+                layout.rpm_macros = Some(macros);
+            }
+        }
+        if layout.plugin.is_none() {
+            let plugin = exe_dir.join("libldprune.so");
+            layout.searched.push(plugin.clone());
+            if plugin.is_file() {
+                layout.plugin = Some(plugin);
+            }
+        }
+        layout
+    }
+}
+
+/// Everything the formats print, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flags {
+    pub run: Run,
+    /// Absolute.
+    pub state: PathBuf,
+    /// Absolute.
+    pub plugin: PathBuf,
+    pub layout: Layout,
+}
+
+impl Flags {
+    /// CFLAGS and CXXFLAGS. `-fno-lto` in both runs: GCC's LTO plugin
+    /// claims IR objects, so Run-1 could not see their code, and Run-2 must
+    /// compile the same objects as Run-1 for the link identities to match
+    /// (a link whose first object is LTO IR is left unchanged).
+    pub fn cflags(&self) -> Vec<String> {
+        ["-ffunction-sections", "-fdata-sections", "-fno-lto"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    /// LDFLAGS (`-fno-lto` too: LDFLAGS reach gcc at link time, where
+    /// `-flto` would run the LTO plugin).
+    pub fn ldflags(&self) -> Vec<String> {
+        vec![
+            "-fno-lto".to_string(),
+            "-Wl,--gc-sections".to_string(),
+            format!("-Wl,-plugin,{}", self.plugin.display()),
+            format!("-Wl,-plugin-opt=run={}", self.run.number()),
+            format!("-Wl,-plugin-opt=state={}", self.state.display()),
+        ]
+    }
+
+    /// The environment the wrappers and the plugin read (PATH apart).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("LDPRUNE_RUN", self.run.number().to_string()),
+            ("LDPRUNE_STATE", self.state.display().to_string()),
+            ("LDPRUNE_PLUGIN", self.plugin.display().to_string()),
+        ]
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        let cflags = self.cflags().join(" ");
+        let ldflags = self.ldflags().join(" ");
+        let mut out = String::new();
+        match format {
+            Format::Cflags => out = cflags + "\n",
+            Format::Ldflags => out = ldflags + "\n",
+            Format::Shell => {
+                for (var, value) in [
+                    ("CFLAGS", &cflags),
+                    ("CXXFLAGS", &cflags),
+                    ("LDFLAGS", &ldflags),
+                ] {
+                    let _ = writeln!(out, "export {var}={}", sh_quote(value));
+                }
+                for (var, value) in self.env() {
+                    let _ = writeln!(out, "export {var}={}", sh_quote(&value));
+                }
+                if let Some(w) = &self.layout.wrappers {
+                    let dir = w.display().to_string();
+                    let _ = writeln!(out, "export PATH={}\"${{PATH:+:$PATH}}\"", sh_quote(&dir));
+                }
+            }
+            Format::Make => {
+                // The flags reach a shell through recipes; the environment
+                // variables reach the programs as they are.
+                for (var, value) in [
+                    ("CFLAGS", &cflags),
+                    ("CXXFLAGS", &cflags),
+                    ("LDFLAGS", &ldflags),
+                ] {
+                    let _ = writeln!(out, "{var} = {}", make_escape(value));
+                }
+                for (var, value) in self.env() {
+                    let _ = writeln!(out, "export {var} = {}", make_escape(&value));
+                }
+                if let Some(w) = &self.layout.wrappers {
+                    let dir = make_escape(&w.display().to_string());
+                    let _ = writeln!(out, "export PATH := {dir}:$(PATH)");
+                }
+            }
+            Format::Rpm => {
+                let mut defines = vec![
+                    ("_ldprune_run", self.run.number().to_string()),
+                    ("_ldprune_state", self.state.display().to_string()),
+                    ("_ldprune_plugin", self.plugin.display().to_string()),
+                ];
+                if let Some(libdir) = &self.layout.libdir {
+                    defines.push(("_ldprune_libdir", libdir.display().to_string()));
+                }
+                let mut words = Vec::new();
+                // rpm reads PREFIX/lib/rpm/macros.d only for PREFIX=/usr.
+                if let Some(m) = &self.layout.rpm_macros {
+                    if !m.starts_with("/usr/lib/rpm/") {
+                        words.push(format!("--load={}", sh_quote(&m.display().to_string())));
+                    }
+                }
+                for (name, value) in defines {
+                    // A macro body expands `%`; `%%` is a literal one.
+                    let def = format!("{name} {}", value.replace('%', "%%"));
+                    words.push(format!("--define={}", sh_quote(&def)));
+                }
+                out = words.join(" ") + "\n";
+            }
+        }
+        out
+    }
+}
+
+/// `s` as one sh word.
+pub fn sh_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-+=:,./@%".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `s` as the value of a make variable: `$` is make's, `#` starts a comment.
+fn make_escape(s: &str) -> String {
+    s.replace('$', "$$").replace('#', "\\#")
+}
+
+/// A path that goes into flags: gcc splits `-Wl,` arguments at commas, and
+/// build systems split CFLAGS/LDFLAGS at blanks and hand them to shells
+/// and make unquoted, so only plain characters are safe there.
+fn check_flag_path(what: &str, path: &Path) -> Result<(), String> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| format!("{what} {}: not valid UTF-8", path.display()))?;
+    if let Some(c) = text
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || "._-+/@=:~".contains(*c)))
+    {
+        return Err(format!(
+            "{what} {text}: contains {c:?}, which build systems split or interpret \
+             when they pass flags on; use a path of letters, digits and ._-+/@=:~"
+        ));
+    }
+    Ok(())
+}
+
+/// Resolves the plugin and the state directory (creating it) into
+/// [`Flags`]; `layout` is what was found next to the executable.
+pub fn resolve(
+    run: Run,
+    state: &Path,
+    plugin: Option<&Path>,
+    layout: Layout,
+) -> Result<Flags, String> {
+    let plugin = match plugin {
+        Some(p) => {
+            let abs =
+                std::path::absolute(p).map_err(|e| format!("--plugin {}: {e}", p.display()))?;
+            if !abs.is_file() {
+                return Err(format!("--plugin {}: no such file", abs.display()));
+            }
+            abs
+        }
+        None => layout.plugin.clone().ok_or_else(|| {
+            let searched: Vec<String> = layout
+                .searched
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            format!(
+                "cannot find the linker plugin: none of {} exists; give it with --plugin PATH",
+                searched.join(", ")
+            )
+        })?,
+    };
+    check_flag_path("plugin", &plugin)?;
+    // Checked before it is created, and again once symbolic links are resolved.
+    let given = std::path::absolute(state)
+        .map_err(|e| format!("state directory {}: {e}", state.display()))?;
+    check_flag_path("state directory", &given)?;
+    let dir = StateDir::create(&given).map_err(|e| format!("state directory {e}"))?;
+    let state = dir
+        .root()
+        .canonicalize()
+        .map_err(|e| format!("state directory {}: {e}", state.display()))?;
+    check_flag_path("state directory", &state)?;
+    Ok(Flags {
+        run,
+        state,
+        plugin,
+        layout,
+    })
+}
+
+pub fn run(args: &Args) -> Result<i32, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find the ldprune executable's path: {e}"))?;
+    let layout = match exe.parent() {
+        Some(dir) => Layout::find(dir),
+        None => Layout::default(),
+    };
+    let flags = resolve(args.run, &args.state, args.plugin.as_deref(), layout)?;
+    if args.run == Run::Apply {
+        let dir = StateDir::open(&flags.state).map_err(|e| e.to_string())?;
+        let d = decisions::path(&dir);
+        if !d.is_file() {
+            eprintln!(
+                "ldprune: warning: {} does not exist yet; Run-2 links stay unchanged \
+                 until `ldprune merge --state {}` writes it",
+                d.display(),
+                flags.state.display()
+            );
+        }
+    }
+    super::print(&flags.render(args.format));
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(run: Run, wrappers: bool) -> Flags {
+        Flags {
+            run,
+            state: "/var/tmp/st".into(),
+            plugin: "/opt/lp/lib/ldprune/libldprune.so".into(),
+            layout: Layout {
+                plugin: Some("/opt/lp/lib/ldprune/libldprune.so".into()),
+                libdir: Some("/opt/lp/lib/ldprune".into()),
+                wrappers: wrappers.then(|| "/opt/lp/lib/ldprune/wrappers".into()),
+                rpm_macros: Some("/opt/lp/lib/rpm/macros.d/macros.ldprune".into()),
+                searched: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn sh_quoting() {
+        assert_eq!(sh_quote("/a/b-c_d.so"), "/a/b-c_d.so");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote("$HOME"), "'$HOME'");
+        assert_eq!(sh_quote(""), "''");
+    }
+
+    #[test]
+    fn formats() {
+        let f = flags(Run::Record, true);
+        assert_eq!(
+            f.render(Format::Cflags),
+            "-ffunction-sections -fdata-sections -fno-lto\n"
+        );
+        assert_eq!(
+            f.render(Format::Ldflags),
+            "-fno-lto -Wl,--gc-sections -Wl,-plugin,/opt/lp/lib/ldprune/libldprune.so \
+             -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=/var/tmp/st\n"
+        );
+        let shell = f.render(Format::Shell);
+        assert!(shell.contains("export CFLAGS='-ffunction-sections -fdata-sections -fno-lto'\n"));
+        assert!(shell.contains("export LDPRUNE_RUN=1\n"), "{shell}");
+        assert!(shell.contains("export LDPRUNE_STATE=/var/tmp/st\n"));
+        assert!(shell.contains("export PATH=/opt/lp/lib/ldprune/wrappers\"${PATH:+:$PATH}\"\n"));
+        let make = flags(Run::Apply, false).render(Format::Make);
+        assert!(
+            make.contains("LDFLAGS = -fno-lto -Wl,--gc-sections "),
+            "{make}"
+        );
+        assert!(make.contains("-Wl,-plugin-opt=run=2 "), "{make}");
+        assert!(make.contains("export LDPRUNE_RUN = 2\n"));
+        assert!(!make.contains("PATH"), "no wrappers, no PATH: {make}");
+        assert_eq!(
+            f.render(Format::Rpm),
+            "--load=/opt/lp/lib/rpm/macros.d/macros.ldprune \
+             --define='_ldprune_run 1' --define='_ldprune_state /var/tmp/st' \
+             --define='_ldprune_plugin /opt/lp/lib/ldprune/libldprune.so' \
+             --define='_ldprune_libdir /opt/lp/lib/ldprune'\n"
+        );
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        let e = check_flag_path("plugin", Path::new("/a,b/libldprune.so")).unwrap_err();
+        assert!(e.contains("/a,b/libldprune.so") && e.contains("','"), "{e}");
+        assert!(check_flag_path("state directory", Path::new("/a b")).is_err());
+        assert!(check_flag_path("state directory", Path::new("/var/tmp/st-1.x")).is_ok());
+    }
+
+    #[test]
+    fn layout_installed_and_cargo() {
+        let t = tempfile::tempdir().unwrap();
+        let prefix = t.path();
+        std::fs::create_dir_all(prefix.join("bin")).unwrap();
+        std::fs::create_dir_all(prefix.join("lib/ldprune/wrappers")).unwrap();
+        assert_eq!(Layout::find(&prefix.join("bin")).plugin, None);
+        std::fs::write(prefix.join("bin/libldprune.so"), "").unwrap();
+        let cargo = Layout::find(&prefix.join("bin"));
+        assert_eq!(cargo.plugin, Some(prefix.join("bin/libldprune.so")));
+        assert_eq!(cargo.libdir, None);
+        std::fs::write(prefix.join("lib/ldprune/libldprune.so"), "").unwrap();
+        let installed = Layout::find(&prefix.join("bin"));
+        assert_eq!(
+            installed.plugin,
+            Some(prefix.join("lib/ldprune/libldprune.so"))
+        );
+        assert_eq!(installed.libdir, Some(prefix.join("lib/ldprune")));
+        assert_eq!(
+            installed.wrappers,
+            Some(prefix.join("lib/ldprune/wrappers"))
+        );
+        assert_eq!(installed.rpm_macros, None);
+    }
+}
