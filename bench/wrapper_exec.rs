@@ -8,7 +8,10 @@
 //! Cases: `gcc -dumpversion` with LDPRUNE_RUN unset (pure pass-through),
 //! `ld --version` in Run-1 (a query: looked at, passed through), and a
 //! Run-1 compile `gcc -c` (arguments read and flags added; the direct run
-//! gets the same flags, so only the wrapper's own work differs).
+//! gets the same flags, so only the wrapper's own work differs). Last, a
+//! Run-2 lld link through the wrappers and `ldprune stub-link` against the
+//! plain lld link (what the stub path costs: two wrapper execs, ldprune's
+//! start, the link identity, the stub, measuring the output).
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -120,6 +123,7 @@ fn main() {
             mb.as_secs_f64() / ma.as_secs_f64()
         );
     }
+    stub_link(&dir, &wrap, rounds.min(100));
     syscalls(&wrapdir, &path, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -184,4 +188,92 @@ fn syscalls(wrapdir: &Path, path: &str, dir: &Path) {
         calls.len(),
         kinds.join(", ")
     );
+}
+
+/// A shared library linked by lld: plainly, and in Run-2 through the gcc
+/// and ld.lld wrappers (stub-link) after a Run-1 and a merge.
+fn stub_link(dir: &Path, wrap: &Path, rounds: usize) {
+    let ldprune = Path::new(env!("CARGO_BIN_EXE_ldprune"));
+    let plugin = ldprune.with_file_name("libldprune.so");
+    if !plugin.exists() {
+        println!("stub-link case skipped: no {}", plugin.display());
+        return;
+    }
+    let prefix = dir.join("stub");
+    let lib = prefix.join("lib/ldprune");
+    std::fs::create_dir_all(lib.join("wrappers")).unwrap();
+    std::fs::create_dir_all(prefix.join("bin")).unwrap();
+    std::fs::copy(wrap, lib.join("ldprune-wrap")).unwrap();
+    symlink(&plugin, lib.join("libldprune.so")).unwrap();
+    symlink(ldprune, prefix.join("bin/ldprune")).unwrap();
+    for t in ["gcc", "ld.lld", "ld.bfd"] {
+        symlink("../ldprune-wrap", lib.join("wrappers").join(t)).unwrap();
+    }
+    let mut src = String::new();
+    for i in 0..50 {
+        src += &format!("int f{i}(int x) {{ return x * {i} + 1; }}\n");
+    }
+    std::fs::write(dir.join("s.c"), src).unwrap();
+    let ok = |c: &mut Command| assert!(c.current_dir(dir).status().unwrap().success(), "{c:?}");
+    ok(Command::new("gcc").args([
+        "-O2",
+        "-fPIC",
+        "-ffunction-sections",
+        "-fdata-sections",
+        "-c",
+        "s.c",
+        "-o",
+        "s.o",
+    ]));
+    let path = format!(
+        "{}:{}",
+        lib.join("wrappers").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let state = dir.join("stub-state");
+    let wrapped = |run: &str| {
+        let mut c = Command::new("gcc");
+        c.args(["-shared", "-fuse-ld=lld", "-o", "libs.so", "s.o"])
+            .env("PATH", &path)
+            .env("LDPRUNE_RUN", run)
+            .env("LDPRUNE_STATE", &state);
+        c
+    };
+    ok(&mut wrapped("1"));
+    ok(Command::new(ldprune)
+        .arg("merge")
+        .arg("--state")
+        .arg(&state)
+        .stdout(Stdio::null()));
+    let plain = || {
+        let mut c = Command::new("gcc");
+        c.args([
+            "-shared",
+            "-fuse-ld=lld",
+            "-Wl,--gc-sections",
+            "-o",
+            "libs.so",
+            "s.o",
+        ]);
+        c
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..rounds + 3 {
+        let (x, y) = (time(plain(), dir), time(wrapped("2"), dir));
+        if i >= 3 {
+            a.push(x);
+            b.push(y);
+        }
+    }
+    let (ma, mb) = (median(&mut a), median(&mut b));
+    println!(
+        "{:<34} {:>8.0}us {:>8.0}us {:>7.0}us {:>7.3}   ({rounds} rounds)",
+        "lld link, Run-2 via stub-link",
+        ma.as_secs_f64() * 1e6,
+        mb.as_secs_f64() * 1e6,
+        (mb.as_secs_f64() - ma.as_secs_f64()) * 1e6,
+        mb.as_secs_f64() / ma.as_secs_f64()
+    );
+    let applied = std::fs::read_dir(state.join("applied")).map_or(0, |d| d.count());
+    assert!(applied > 0, "the Run-2 lld link did not apply");
 }
