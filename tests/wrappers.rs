@@ -183,6 +183,19 @@ impl Stage {
             .args(["-O2", fuse, "m.c", "-L.", "-ll", "-lk", "-o", "m"]));
     }
 
+    /// l.o, compiled without the wrappers, for direct linker calls.
+    fn plain_object(&self) {
+        self.ok(self.cmd("gcc", None).args([
+            "-O2",
+            "-fPIC",
+            "-ffunction-sections",
+            "-c",
+            "l.c",
+            "-o",
+            "l.o",
+        ]));
+    }
+
     /// `ldprune verify` of the work directory passes.
     fn verify(&self) {
         self.ok(ldprune().arg("verify").arg(self.work()));
@@ -427,22 +440,16 @@ fn fuse_ld_gold_records_with_gold() {
     s.merge();
     s.build("2", "gcc", "-fuse-ld=gold");
     assert_eq!(dynamic_names(&s.path("libl.so")), ["used"]);
+    assert_eq!(dynamic_names(&s.path("libk.so")), ["k_used"]);
     assert_eq!(s.run_m(), "42\n");
+    s.verify();
 }
 
 #[test]
 fn direct_plugin_linkers_record() {
     let s = Stage::new();
     s.sources();
-    s.ok(s.cmd("gcc", None).args([
-        "-O2",
-        "-fPIC",
-        "-ffunction-sections",
-        "-c",
-        "l.c",
-        "-o",
-        "l.o",
-    ]));
+    s.plain_object();
     for (tool, prefix) in [("ld.bfd", "GNU ld"), ("ld.gold", "gold")] {
         let out = format!("lib-{tool}.so");
         s.ok(s.cmd(tool, Some("1")).args(["-shared", "-o", &out, "l.o"]));
@@ -515,15 +522,7 @@ fn clang_with_bfd_then_lld() {
 fn direct_lld_run1_goes_through_bfd_and_falls_back() {
     let s = Stage::new();
     s.sources();
-    s.ok(s.cmd("gcc", None).args([
-        "-O2",
-        "-fPIC",
-        "-ffunction-sections",
-        "-c",
-        "l.c",
-        "-o",
-        "l.o",
-    ]));
+    s.plain_object();
     s.ok(s
         .cmd("ld.lld", Some("1"))
         .args(["-shared", "-o", "libl.so", "l.o"]));

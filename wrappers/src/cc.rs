@@ -254,27 +254,13 @@ pub fn plan(args: &[Vec<u8>], f: &Facts, lto_in_files: bool, s: &Setup<'_>) -> P
     if !f.ldprune_plugin
         && let Some(p) = s.plugin
     {
-        push_linker(&mut out, b"-plugin");
-        push_linker(&mut out, p);
-        push_linker(&mut out, &plugin_opt(b"run=", s.run.as_bytes()));
-        if let Some(st) = s.state {
-            push_linker(&mut out, &plugin_opt(b"state=", st));
+        // -Xlinker: unlike -Wl, it survives commas in paths.
+        for a in crate::ld::plugin_args(p, s.run, s.state) {
+            out.push(b"-Xlinker".to_vec());
+            out.push(a);
         }
     }
     Plan { args: out, note }
-}
-
-/// `-Xlinker V`: unlike -Wl, it survives commas in paths.
-fn push_linker(out: &mut Vec<Vec<u8>>, v: &[u8]) {
-    out.push(b"-Xlinker".to_vec());
-    out.push(v.to_vec());
-}
-
-pub fn plugin_opt(key: &[u8], value: &[u8]) -> Vec<u8> {
-    let mut o = b"-plugin-opt=".to_vec();
-    o.extend_from_slice(key);
-    o.extend_from_slice(value);
-    o
 }
 
 #[cfg(test)]

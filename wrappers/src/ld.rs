@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use ldprune_linkargs::{LD_RELOCATABLE, ld_takes_value};
 
 use crate::Run;
-use crate::cc::{contains, plugin_opt};
+use crate::cc::contains;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Facts {
@@ -79,14 +79,26 @@ pub fn plan(
         out.push(b"--gc-sections".to_vec());
     }
     if let (false, Some(p)) = (f.ldprune_plugin, plugin) {
-        out.push(b"-plugin".to_vec());
-        out.push(p.to_vec());
-        out.push(plugin_opt(b"run=", run.as_bytes()));
-        if let Some(st) = state {
-            out.push(plugin_opt(b"state=", st));
-        }
+        out.extend(plugin_args(p, run, state));
     }
     out
+}
+
+/// The linker options that load the plugin for `run` with `state`.
+pub fn plugin_args(plugin: &[u8], run: Run, state: Option<&[u8]>) -> Vec<Vec<u8>> {
+    let mut out = alloc::vec![b"-plugin".to_vec(), plugin.to_vec()];
+    out.push(plugin_opt(b"run=", run.as_bytes()));
+    if let Some(st) = state {
+        out.push(plugin_opt(b"state=", st));
+    }
+    out
+}
+
+fn plugin_opt(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut o = b"-plugin-opt=".to_vec();
+    o.extend_from_slice(key);
+    o.extend_from_slice(value);
+    o
 }
 
 /// For lld and mold, which take no plugin: only --gc-sections.
