@@ -426,8 +426,7 @@ fn expand(arg: &[u8], out: &mut Vec<Vec<u8>>, lto: &mut bool, depth: usize) {
 }
 
 fn say(parts: &[&[u8]]) {
-    let line: Vec<u8> = parts.concat();
-    let _ = sys::append(b"/dev/stdout", &line);
+    sys::stdout(&parts.concat());
 }
 
 fn say_err(parts: &[&[u8]]) {

@@ -239,10 +239,19 @@ fn mkdir(path: &[u8]) {
 
 /// Writes to standard error (best effort).
 pub fn stderr(bytes: &[u8]) {
+    write_all(2, bytes)
+}
+
+/// Writes to standard output (best effort).
+pub fn stdout(bytes: &[u8]) {
+    write_all(1, bytes)
+}
+
+fn write_all(fd: c_int, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: `rest` is a valid buffer of the length passed.
-        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
         if n <= 0 {
             return;
         }
