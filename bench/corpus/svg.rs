@@ -21,7 +21,9 @@ fn esc(s: &str) -> String {
 
 /// Saving against (b) in percent (positive: smaller).
 fn saving(configs: &Value, c: &str) -> f64 {
-    -configs[c]["stripped_vs_b_pct"].as_f64().unwrap_or(0.0)
+    let v = -configs[c]["stripped_vs_b_pct"].as_f64().unwrap_or(0.0);
+    // No "-0" labels.
+    if v.abs() < 0.05 { 0.0 } else { v }
 }
 
 pub fn chart(doc: &Value) -> String {
@@ -99,7 +101,7 @@ pub fn chart(doc: &Value) -> String {
                 if t == 0.0 { "#000" } else { "#e5e5e5" },
                 left - 6.0,
                 y(t) + 4.0,
-                t
+                t + 0.0
             );
             t += step;
         }
