@@ -436,3 +436,33 @@ fn large_object(linker: Linker) {
     assert!(strings.contains(&"big_lookup_name"), "{strings:?}");
 }
 both_linkers!(objects_over_4_mib, large_object);
+
+/// A program that reads a variable of libc gets a copy of it (R_*_COPY),
+/// exported with libc's version, and both linkers export its aliases at the
+/// same address too (`__progname_full@GLIBC_2.2.5` for
+/// `program_invocation_name`), which no input names. That is not code the
+/// plugin missed: the record stays complete (xz's programs were marked
+/// incomplete on both linkers in bench/corpus).
+fn copy_relocated_variable(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "prog.c",
+        "#define _GNU_SOURCE\n#include <errno.h>\n#include <stdio.h>\n\
+         int main(void) { puts(program_invocation_name); return 0; }\n",
+    );
+    // Not -fPIC: position-dependent code reads the variable directly,
+    // which is what makes the copy.
+    f.gcc(&["-O2", "-fno-pic", "-ffunction-sections", "-c", "prog.c"]);
+    f.link_identical(&["-no-pie", "-o", "prog", "prog.o"]);
+    let r = f.record("prog");
+    let ex = exports(&r);
+    assert!(
+        ex.iter().any(|e| e.starts_with("__progname_full")),
+        "the alias is exported: {ex:?}"
+    );
+    assert!(r.incomplete.is_empty(), "{:?}", r.incomplete);
+}
+both_linkers!(
+    copy_relocated_variable_keeps_record_complete,
+    copy_relocated_variable
+);

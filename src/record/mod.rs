@@ -127,10 +127,19 @@ impl Recorder {
                             || c.strings.contains(&format!("{}@{v}", e.name))
                     })
             };
+            // A variable of a needed library copied into a program (R_*_COPY)
+            // is exported with that library's version, aliases included
+            // (`__progname_full` for `program_invocation_name`), which no
+            // input names: not code the plugin missed.
+            let copied = |e: &crate::elf::output::DynSymbol| {
+                e.version
+                    .as_ref()
+                    .is_some_and(|v| !facts.version_defs.contains(v))
+            };
             if let Some(e) = facts
                 .exports
                 .iter()
-                .find(|e| !known(e) && !crate::elf::is_linker_defined(&e.name))
+                .find(|e| !known(e) && !copied(e) && !crate::elf::is_linker_defined(&e.name))
             {
                 c.incomplete.push(format!(
                     "exports {} which no recorded input defines",
