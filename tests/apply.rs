@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{CFLAGS, Fixture, Linker, ldprune, plugin};
+use common::{Fixture, Linker, ldprune, plugin};
 use ldprune::elf::output::{OutputFacts, parse_output};
 use ldprune::state::StateDir;
 use ldprune::state::decisions::{self, LinkDecision};
@@ -92,23 +92,14 @@ fn compile(f: &Fixture) {
         ("util.c", UTIL),
         ("main.c", MAIN),
     ] {
-        f.write(name, text);
-        let mut a = CFLAGS.to_vec();
-        a.push(name);
-        f.gcc(&a);
+        f.write(name, text).compile(name, &[]);
     }
     for n in ["a", "b", "c"] {
         let src = format!("{n}.c");
-        f.write(&src, &ctor_source(n));
-        let mut a = CFLAGS.to_vec();
-        a.push(&src);
-        f.gcc(&a);
+        f.write(&src, &ctor_source(n)).compile(&src, &[]);
     }
     for (name, text) in [("shapes.cc", SHAPES), ("cxxmain.cc", CXXMAIN)] {
-        f.write(name, text);
-        let mut a = CFLAGS.to_vec();
-        a.push(name);
-        f.gxx(&a);
+        f.write(name, text).compile(name, &[]);
     }
 }
 
@@ -329,9 +320,7 @@ fn changed_link_fails_open(linker: Linker) {
         "core2.c",
         &format!("{CORE2}\nint core2_new(void) {{ return 4; }}\n"),
     );
-    let mut a = CFLAGS.to_vec();
-    a.push("core2.c");
-    f.gcc(&a);
+    f.compile("core2.c", &[]);
     link_one(&f, 2, "libcore.so");
     let core = exports(&f.path("libcore.so"));
     for name in ["core_unused", "core2_unused", "core2_new"] {
@@ -449,9 +438,7 @@ fn versioned_names(linker: Linker) {
         "int bar(void);\nint main(void) { return bar() - 3; }\n",
     );
     for src in ["ver.c", "use.c"] {
-        let mut a = CFLAGS.to_vec();
-        a.push(src);
-        f.gcc(&a);
+        f.compile(src, &[]);
     }
     let links = |run: u32| {
         f.run(Command::new("gcc").args(plugin_args(&f, run)).args([
@@ -504,19 +491,9 @@ both_linkers!(versioned_names, versioned_names);
 /// `libv.so.1(V2)(64bit)`; report lists it and says so.
 fn emptied_version_node(linker: Linker) {
     let f = Fixture::new(linker);
-    f.write(
-        "v.c",
-        "int a(void) { return 1; }\nint b(void) { return 2; }\nint c(void) { return 3; }\n",
-    )
-    .write("v.map", "V1 { global: a; b; }; V2 { global: c; } V1;\n")
-    .write(
-        "app.c",
-        "int a(void);\nint main(void) { return a() - 1; }\n",
-    );
+    f.write_two_node_library();
     for src in ["v.c", "app.c"] {
-        let mut a = CFLAGS.to_vec();
-        a.push(src);
-        f.gcc(&a);
+        f.compile(src, &[]);
     }
     let links = |run: u32| {
         f.run(Command::new("gcc").args(plugin_args(&f, run)).args([

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{CFLAGS, Fixture, Linker, ldprune};
+use common::{Fixture, Linker, ldprune};
 use ldprune::analysis::{Analysis, Options, analyse};
 use ldprune::state::decisions;
 
@@ -15,10 +15,7 @@ fn build(
     programs: &[(&str, &[&str])],
 ) {
     for (name, text) in sources {
-        f.write(name, text);
-        let mut args = CFLAGS.to_vec();
-        args.push(name);
-        f.gcc(&args);
+        f.write(name, text).compile(name, &[]);
     }
     for (lib, args) in libs {
         let mut a = vec!["-shared", "-o", lib];
@@ -389,12 +386,7 @@ both_linkers!(image_scope_counts_only_installed_files, image_scope);
 /// consumer) when only the image counts.
 fn version_nodes(linker: Linker) {
     let f = Fixture::new(linker);
-    f.write(
-        "v.c",
-        "int a(void) { return 1; }\nint b(void) { return 2; }\nint c(void) { return 3; }\n",
-    )
-    .write("v.map", "V1 { global: a; b; }; V2 { global: c; } V1;\n")
-    .write(
+    f.write_two_node_library().write(
         "v32.c",
         "int a32(void) { return 1; }\nint b32(void) { return 2; }\nint c32(void) { return 3; }\n",
     )
@@ -403,23 +395,15 @@ fn version_nodes(linker: Linker) {
         "V1 { global: a32; b32; }; V2 { global: c32; } V1;\n",
     )
     .write(
-        "app.c",
-        "int a(void);\nint main(void) { return a() - 1; }\n",
-    )
-    .write(
         "app32.c",
         "int a32(void);\nint main(void) { return a32() - 1; }\n",
     )
     .write("t.c", "int c(void);\nint main(void) { return c() - 3; }\n");
     for src in ["v.c", "app.c", "t.c"] {
-        let mut args = CFLAGS.to_vec();
-        args.push(src);
-        f.gcc(&args);
+        f.compile(src, &[]);
     }
     for src in ["v32.c", "app32.c"] {
-        let mut args = CFLAGS.to_vec();
-        args.extend(["-m32", src]);
-        f.gcc(&args);
+        f.compile(src, &["-m32"]);
     }
     f.link(&[
         "-shared",

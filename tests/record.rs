@@ -4,17 +4,10 @@
 
 mod common;
 
-use common::{CFLAGS, Fixture, Linker, exports, imports, object, refs, symbol, symbol_section};
+use common::{Fixture, Linker, exports, imports, object, refs, symbol, symbol_section};
 use ldprune::elf::types::{Binding, SymbolPlace, SymbolType};
 use ldprune::identity::OutputKind;
 use ldprune::state::record::LinkStatus;
-
-fn compile(f: &Fixture, src: &str, extra: &[&str]) {
-    let mut args: Vec<&str> = CFLAGS.to_vec();
-    args.extend_from_slice(extra);
-    args.push(src);
-    f.gcc(&args);
-}
 
 fn two_shared_libraries(linker: Linker) {
     let f = Fixture::new(linker);
@@ -35,9 +28,9 @@ fn two_shared_libraries(linker: Linker) {
         "#include <stdio.h>\nint one_used(int); int two_used(int);\n\
          int main(void) { printf(\"%d\\n\", one_used(2)); return two_used(1) == 3 ? 0 : 1; }\n",
     );
-    compile(&f, "two.c", &[]);
-    compile(&f, "one.c", &[]);
-    compile(&f, "main.c", &[]);
+    f.compile("two.c", &[]);
+    f.compile("one.c", &[]);
+    f.compile("main.c", &[]);
     f.link_identical(&["-shared", "-o", "libtwo.so", "two.o"]);
     f.link_identical(&["-shared", "-o", "libone.so", "one.o", "-L.", "-ltwo"]);
     f.link_identical(&[
@@ -133,7 +126,7 @@ fn archive_members(linker: Linker) {
         "thin.c",
         "main.c",
     ] {
-        compile(&f, s, &[]);
+        f.compile(s, &[]);
     }
     f.run(std::process::Command::new("ar").args([
         "rc",
@@ -202,8 +195,8 @@ fn versioned_symbols(linker: Linker) {
         "use.c",
         "int foo(void); int bar(void);\nint main(void) { return foo() + bar() - 5; }\n",
     );
-    compile(&f, "ver.c", &[]);
-    compile(&f, "use.c", &[]);
+    f.compile("ver.c", &[]);
+    f.compile("use.c", &[]);
     f.link_identical(&[
         "-shared",
         "-o",
@@ -290,7 +283,7 @@ fn symbol_kinds(linker: Linker) {
          int fancy(void) __attribute__((ifunc(\"resolve\")));\n\
          int use_common(void) { return common_var; }\n",
     );
-    compile(&f, "kinds.c", &["-fcommon"]);
+    f.compile("kinds.c", &["-fcommon"]);
     f.link_identical(&["-shared", "-o", "libkinds.so", "kinds.o"]);
     let r = f.record("libkinds.so");
     let o = object(&r, "kinds.o");
@@ -320,7 +313,7 @@ fn failing_link(linker: Linker) {
         "bad.c",
         "int missing(void);\nint main(void) { return missing(); }\n",
     );
-    compile(&f, "bad.c", &[]);
+    f.compile("bad.c", &[]);
     let out = std::process::Command::new("gcc")
         .args(f.plugin_args())
         .args(["-o", "bad", "bad.o"])
@@ -353,8 +346,8 @@ fn lto_object(linker: Linker) {
             "m.c",
             "int lto_fn(int);\nint main(void) { return lto_fn(-1); }\n",
         );
-    compile(&f, "l.c", &["-flto"]);
-    compile(&f, "m.c", &[]);
+    f.compile("l.c", &["-flto"]);
+    f.compile("m.c", &[]);
     f.link(&["-flto", "-o", "prog", "m.o", "l.o"]);
     let r = f.record("prog");
     assert!(r.is_complete());
@@ -375,8 +368,8 @@ fn output_kinds(linker: Linker) {
         "b.c",
         "int fa(void);\nint main(void) { return fa() - 1; }\n",
     );
-    compile(&f, "a.c", &[]);
-    compile(&f, "b.c", &[]);
+    f.compile("a.c", &[]);
+    f.compile("b.c", &[]);
     f.link_identical(&["-r", "-o", "ab.o", "a.o", "b.o"]);
     f.link_identical(&["-no-pie", "-o", "exe", "ab.o"]);
     f.link_identical(&["-pie", "-o", "pie", "a.o", "b.o"]);
@@ -399,7 +392,7 @@ fn rel_relocations_32bit(linker: Linker) {
         "r32.c",
         "int g32(int x) { return x + 5; }\nint f32(int x) { return g32(x) * 2; }\n",
     );
-    compile(&f, "r32.c", &["-m32", "-O0"]);
+    f.compile("r32.c", &["-m32", "-O0"]);
     f.link_identical(&["-m32", "-shared", "-o", "lib32.so", "r32.o"]);
     let r = f.record("lib32.so");
     let o = object(&r, "r32.o");
@@ -422,7 +415,7 @@ fn large_object(linker: Linker) {
          const char *big_name(void) { return \"big_lookup_name\"; }\n\
          int big_get(int i) { return big_table[i]; }\n",
     );
-    compile(&f, "big.c", &["-g"]);
+    f.compile("big.c", &["-g"]);
     assert!(std::fs::metadata(f.path("big.o")).unwrap().len() > 6 << 20);
     f.link_identical(&["-shared", "-o", "libbig.so", "big.o"]);
     let r = f.record("libbig.so");

@@ -102,6 +102,33 @@ impl Fixture {
         out
     }
 
+    /// Compiles `src` (already written here) with [`CFLAGS`] and `extra`,
+    /// by g++ for `.cc` files, by gcc otherwise.
+    pub fn compile(&self, src: &str, extra: &[&str]) -> Output {
+        let mut args: Vec<&str> = CFLAGS.to_vec();
+        args.extend_from_slice(extra);
+        args.push(src);
+        if src.ends_with(".cc") {
+            self.gxx(&args)
+        } else {
+            self.gcc(&args)
+        }
+    }
+
+    /// A library of two version nodes, `V1 { a; b; }` and `V2 { c; } V1`
+    /// (v.c, v.map), and a program that calls only `a` (app.c).
+    pub fn write_two_node_library(&self) -> &Self {
+        self.write(
+            "v.c",
+            "int a(void) { return 1; }\nint b(void) { return 2; }\nint c(void) { return 3; }\n",
+        )
+        .write("v.map", "V1 { global: a; b; }; V2 { global: c; } V1;\n")
+        .write(
+            "app.c",
+            "int a(void);\nint main(void) { return a() - 1; }\n",
+        )
+    }
+
     /// gcc with `args`, no plugin.
     pub fn gcc(&self, args: &[&str]) -> Output {
         self.run(Command::new("gcc").args(args))
