@@ -74,10 +74,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
                 0
             }
             Ok(s) => s.code().unwrap_or(1),
-            Err(e) => {
-                eprintln!("ldprune: error: cannot run {}: {e}", linker.display());
-                127
-            }
+            Err(e) => cannot_run(linker, &e),
         };
     }
     let Some(target) = line.inputs.iter().find_map(|p| object_target(p)) else {
@@ -142,16 +139,18 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
             );
             plain()
         }
-        Err(e) => {
-            eprintln!("ldprune: error: cannot run {}: {e}", linker.display());
-            127
-        }
+        Err(e) => cannot_run(linker, &e),
     }
 }
 
 /// Runs the link unchanged in place of this process.
 fn run_plain(linker: &Path, args: &[OsString]) -> i32 {
     let e = Command::new(linker).arg0(linker).args(args).exec();
+    cannot_run(linker, &e)
+}
+
+/// The exit code (and message) when the linker could not be started.
+fn cannot_run(linker: &Path, e: &std::io::Error) -> i32 {
     eprintln!("ldprune: error: cannot run {}: {e}", linker.display());
     127
 }
