@@ -337,3 +337,134 @@ fn usage_errors() {
     assert!(v.err.contains("/nonexistent/ldprune-root"), "{}", v.err);
     assert_eq!(verify(&[], &[]).code, 2);
 }
+
+/// prog needs libbase.so.1 through an absolute RUNPATH (or RPATH) naming
+/// the build directory, where the library still is on this machine.
+fn program_with_absolute_runpath(f: &Fixture, dtags: &str) -> (PathBuf, PathBuf) {
+    libbase(f, "build", &["base_a", "base_b"], Some("BASE_1"));
+    f.write(
+        "build/prog.c",
+        "int base_b(void);\nint main(void) { return base_b() - 1; }\n",
+    );
+    let build = f.path("build");
+    f.gcc(&[
+        f.linker.flag(),
+        "-o",
+        "build/prog",
+        "build/prog.c",
+        "build/libbase.so.1",
+        &format!("-Wl,{dtags},-rpath,{}", build.display()),
+    ]);
+    let root = f.path("image");
+    install(&f.path("build/prog"), &root.join(PROG));
+    (root, build)
+}
+
+/// The image's loader looks an absolute RUNPATH up in the image, never in
+/// the build tree of the machine that runs verify.
+fn absolute_runpath_inside_the_image(dtags: &str) {
+    let f = Fixture::new(Linker::Bfd);
+    let (root, build) = program_with_absolute_runpath(&f, dtags);
+    assert!(build.join("libbase.so.1").exists());
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1, "{}{}", v.out, v.err);
+    assert_eq!(
+        v.lines(),
+        [line(&root, PROG, "needed library libbase.so.1 not found")]
+    );
+    // The same directory inside the image: found there.
+    let inside = root.join(build.strip_prefix("/").unwrap());
+    install(&build.join("libbase.so.1"), &inside.join("libbase.so.1"));
+    verify(&[&root], &[]).assert_clean();
+    // And what is found there is what counts.
+    let lib = libbase(&f, "no-b", &["base_a"], Some("BASE_1"));
+    install(&lib, &inside.join("libbase.so.1"));
+    let v = verify(&[&root], &[]);
+    assert_eq!(
+        v.lines(),
+        [line(
+            &root,
+            PROG,
+            "undefined symbol base_b@BASE_1 (needed from libbase.so.1)"
+        )]
+    );
+}
+
+#[test]
+fn absolute_runpath_inside_the_image_runpath() {
+    absolute_runpath_inside_the_image("--enable-new-dtags");
+}
+
+#[test]
+fn absolute_rpath_inside_the_image() {
+    absolute_runpath_inside_the_image("--disable-new-dtags");
+}
+
+/// `$ORIGIN` is the file's directory in the image: a program installed
+/// in the image at a path that also exists on this machine must not find
+/// its libraries next to that host path.
+#[test]
+fn origin_is_inside_the_image() {
+    let f = Fixture::new(Linker::Bfd);
+    libbase(&f, "build", &["base_a", "base_b"], Some("BASE_1"));
+    f.write(
+        "build/prog.c",
+        "int base_b(void);\nint main(void) { return base_b() - 1; }\n",
+    );
+    f.gcc(&[
+        "-o",
+        "build/prog",
+        "build/prog.c",
+        "build/libbase.so.1",
+        "-Wl,--enable-new-dtags,-rpath,$ORIGIN",
+    ]);
+    // In the image the program sits where the build directory is here.
+    let root = f.path("image");
+    let build = f.path("build");
+    let inside = root.join(build.strip_prefix("/").unwrap());
+    install(&build.join("prog"), &inside.join("prog"));
+    let v = verify(&[&root], &[]);
+    assert_eq!(v.code, 1, "{}{}", v.out, v.err);
+    let prog = inside.join("prog");
+    assert_eq!(
+        v.lines(),
+        [format!(
+            "{}: needed library libbase.so.1 not found",
+            prog.display()
+        )]
+    );
+    install(&build.join("libbase.so.1"), &inside.join("libbase.so.1"));
+    verify(&[&root], &[]).assert_clean();
+}
+
+/// Every host library that stands in for one the image lacks is named, in
+/// the text output and in the JSON.
+#[test]
+fn host_stand_ins_are_named() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    let v = verify(&[&root], &[]);
+    v.assert_clean();
+    let libc = v
+        .err
+        .lines()
+        .find(|l| l.contains("libc.so.6 taken from the host: /"))
+        .unwrap_or_else(|| panic!("libc not named:\n{}", v.err));
+    // Only prog needs libc (gcc links with --as-needed on Debian).
+    assert!(libc.contains("(used by 1 file;"), "{libc}");
+    let v = verify(&[&root], &["--json"]);
+    let json: serde_json::Value = serde_json::from_str(&v.out).unwrap();
+    let host = json["host_libraries"].as_array().unwrap();
+    let libc: Vec<&serde_json::Value> = host.iter().filter(|h| h["name"] == "libc.so.6").collect();
+    assert_eq!(libc.len(), 1, "{host:?}");
+    let path = libc[0]["path"].as_str().unwrap();
+    assert!(path.ends_with("/libc.so.6"), "{path}");
+    let dir = Path::new(path).parent().unwrap();
+    assert!(
+        ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
+            .iter()
+            .any(|d| dir == Path::new(d) || dir.parent() == Some(Path::new(d))),
+        "{path}: not a standard directory"
+    );
+    assert_eq!(libc[0]["files"], 1);
+}

@@ -43,8 +43,20 @@ pub struct Report {
     pub files: usize,
     /// Sorted by file.
     pub problems: Vec<Problem>,
-    /// Host libraries that stood in for libraries the tree lacks.
-    pub host_libraries: Vec<PathBuf>,
+    /// Host libraries that stood in for libraries the tree lacks, by path.
+    pub host_libraries: Vec<HostLibrary>,
+}
+
+/// A library of the host's standard directories that stood in for one the
+/// tree lacks (libc when checking a DESTDIR).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct HostLibrary {
+    /// Its real path on this machine.
+    pub path: PathBuf,
+    /// The name it was needed by (its SONAME, else its file name).
+    pub name: String,
+    /// How many files of the tree have it in their search scope.
+    pub files: usize,
 }
 
 impl Report {
@@ -147,15 +159,17 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
     problems.sort_by(|a, b| a.file().cmp(b.file()).then_with(|| a.cmp(b)));
     problems.dedup();
 
-    let used: HashSet<usize> = closures
-        .iter()
-        .flat_map(|c| c.scope.iter().copied())
-        .collect();
-    let mut host_libraries: Vec<PathBuf> = image.objects[files..]
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| used.contains(&(files + i)))
-        .map(|(_, o)| o.path.clone())
+    let mut host_libraries: Vec<HostLibrary> = (files..image.objects.len())
+        .filter_map(|id| {
+            let users = closures[..files].iter().filter(|c| c.contains(id)).count();
+            let o = image.get(id);
+            let name = o.facts.soname.as_deref().or(o.file_name()).unwrap_or("");
+            (users > 0).then(|| HostLibrary {
+                path: o.path.clone(),
+                name: name.to_string(),
+                files: users,
+            })
+        })
         .collect();
     host_libraries.sort();
     Ok(Report {
