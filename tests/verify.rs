@@ -468,3 +468,120 @@ fn host_stand_ins_are_named() {
     );
     assert_eq!(libc[0]["files"], 1);
 }
+
+/// libvar.so.1 in `dir`, node VAR_1, exporting `variables` (ints) and a
+/// function; `hidden`: variables defined but kept out of the version
+/// script.
+fn libvar(f: &Fixture, dir: &str, variables: &[&str], hidden: &[&str], node: &str) -> PathBuf {
+    let mut source = String::from("int var_fn(void) { return 0; }\n");
+    for v in variables.iter().chain(hidden) {
+        source.push_str(&format!("int {v} = 42;\n"));
+    }
+    let globals: String = variables.iter().map(|n| format!("{n}; ")).collect();
+    f.write(&format!("{dir}/var.c"), &source);
+    f.write(
+        &format!("{dir}/var.map"),
+        &format!("{node} {{ global: var_fn; {globals}local: *; }};\n"),
+    );
+    f.gcc(&[
+        f.linker.flag(),
+        "-shared",
+        "-fPIC",
+        "-o",
+        &format!("{dir}/libvar.so.1"),
+        &format!("{dir}/var.c"),
+        "-Wl,-soname,libvar.so.1",
+        &format!("-Wl,--version-script,{dir}/var.map"),
+    ]);
+    f.path(&format!("{dir}/libvar.so.1"))
+}
+
+/// Whether `prog` starts with the libvar.so.1 of `dir`: its stderr if not.
+fn start(prog: &Path, dir: &Path) -> Result<(), String> {
+    let out = std::process::Command::new(prog)
+        .env("LD_LIBRARY_PATH", dir)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// A non-PIE program that reads a library's variable holds a copy of it
+/// (R_*_COPY) and defines the name itself; the copy is filled from the
+/// library at load time, and without it the program does not start.
+fn copy_relocated_variable(linker: common::Linker) {
+    let f = Fixture::new(linker);
+    let lib = libvar(&f, "build", &["lib_var", "other_var"], &[], "VAR_1");
+    f.write(
+        "build/prog.c",
+        "extern int lib_var;\nint var_fn(void);\nint main(void) { return lib_var - 42 + var_fn(); }\n",
+    );
+    f.gcc(&[
+        linker.flag(),
+        "-no-pie",
+        "-o",
+        "build/prog",
+        "build/prog.c",
+        "build/libvar.so.1",
+    ]);
+    let prog = f.path("build/prog");
+    let relocs = f.run(
+        std::process::Command::new("readelf")
+            .args(["-rW"])
+            .arg(&prog),
+    );
+    let relocs = String::from_utf8_lossy(&relocs.stdout);
+    assert!(
+        relocs
+            .lines()
+            .any(|l| l.contains("R_X86_64_COPY") && l.contains("lib_var@VAR_1")),
+        "no copy relocation:\n{relocs}"
+    );
+    start(&prog, &f.path("build")).unwrap();
+
+    const LIB: &str = "usr/lib/libvar.so.1";
+    let root = f.path("image");
+    install(&prog, &root.join(PROG));
+    install(&lib, &root.join(LIB));
+    verify(&[&root], &[]).assert_clean();
+
+    let gone = "undefined symbol lib_var@VAR_1 (copy-relocated variable, needed from libvar.so.1)";
+    // Removed, hidden, or moved to another version node: the same failure.
+    for (dir, variables, hidden, node) in [
+        ("removed", &["other_var"][..], &[][..], "VAR_1"),
+        ("hidden", &["other_var"][..], &["lib_var"][..], "VAR_1"),
+    ] {
+        let lib = libvar(&f, dir, variables, hidden, node);
+        let err = start(&prog, &f.path(dir)).unwrap_err();
+        assert!(
+            err.contains("undefined symbol: lib_var, version VAR_1"),
+            "{err}"
+        );
+        install(&lib, &root.join(LIB));
+        let v = verify(&[&root], &[]);
+        assert_eq!(v.code, 1, "{dir}: {}{}", v.out, v.err);
+        assert_eq!(v.lines(), [line(&root, PROG, gone)], "{dir}");
+    }
+    // Another version node: the library no longer provides VAR_1 at all.
+    let lib = libvar(&f, "v2", &["lib_var", "other_var"], &[], "VAR_2");
+    assert!(start(&prog, &f.path("v2")).is_err());
+    install(&lib, &root.join(LIB));
+    let v = verify(&[&root], &[]);
+    assert_eq!(
+        v.lines(),
+        [
+            line(&root, PROG, "version VAR_1 of libvar.so.1 not found"),
+            line(&root, PROG, gone),
+            line(
+                &root,
+                PROG,
+                "undefined symbol var_fn@VAR_1 (needed from libvar.so.1)"
+            ),
+        ]
+    );
+}
+
+both_linkers!(copy_relocated_variable_checked, copy_relocated_variable);

@@ -124,12 +124,18 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
         if !c.missing.is_empty() {
             continue;
         }
-        for import in &o.facts.imports {
+        // A program's copy of a library variable (R_*_COPY) is filled from
+        // the library's definition: an import like any other, except that
+        // the program's own copy does not count, as ld.so never looks in
+        // the executable for it.
+        let copies = o.facts.copy_imports.iter().map(|i| (i, true));
+        for (import, copy) in o.facts.imports.iter().map(|i| (i, false)).chain(copies) {
             // A weak reference may stay unresolved; an import no relocation
             // uses is never looked up by the loader.
+            let except = copy.then_some(top);
             if import.binding == Binding::Weak
                 || o.facts.unrelocated_imports.binary_search(import).is_ok()
-                || exports.resolves_in(import, c)
+                || exports.resolves_in(import, c, except)
             {
                 continue;
             }
@@ -138,11 +144,11 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
             if !o.is_program() {
                 let hosts = &loaders[top];
                 let elsewhere = if hosts.is_empty() {
-                    exports.resolves_anywhere(import)
+                    exports.resolves_anywhere(import, except)
                 } else {
                     hosts
                         .iter()
-                        .any(|&p| exports.resolves_in(import, &closures[p]))
+                        .any(|&p| exports.resolves_in(import, &closures[p], except))
                 };
                 if elsewhere {
                     continue;
@@ -153,6 +159,7 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
                 symbol: import.name.clone(),
                 version: import.version.clone(),
                 from: import.version_file.clone(),
+                copy_relocated: copy,
             });
         }
     }
