@@ -295,6 +295,18 @@ fn roots_are_layers_of_one_image() {
     );
 }
 
+/// Layers are one file system: the RUNPATH directory of a later layer
+/// comes before a default directory of an earlier one.
+#[test]
+fn runpath_of_a_later_layer_before_default_directories() {
+    let f = Fixture::new(Linker::Bfd);
+    let root = image(&f);
+    let top = f.path("top");
+    let lib = libbase(&f, "other", &["base_c"], Some("BASE_1"));
+    install(&lib, &top.join("usr/lib/libbase.so.1"));
+    verify(&[&top, &root], &[]).assert_clean();
+}
+
 #[test]
 fn system_program_via_host_libraries() {
     let f = Fixture::new(Linker::Bfd);
@@ -513,6 +525,12 @@ fn start(prog: &Path, dir: &Path) -> Result<(), String> {
 /// (R_*_COPY) and defines the name itself; the copy is filled from the
 /// library at load time, and without it the program does not start.
 fn copy_relocated_variable(linker: common::Linker) {
+    copy_relocated_variable_in(linker, "-no-pie");
+    // GCC on x86-64 makes copy relocations in a PIE too.
+    copy_relocated_variable_in(linker, "-pie");
+}
+
+fn copy_relocated_variable_in(linker: common::Linker, pie: &str) {
     let f = Fixture::new(linker);
     let lib = libvar(&f, "build", &["lib_var", "other_var"], &[], "VAR_1");
     f.write(
@@ -521,7 +539,7 @@ fn copy_relocated_variable(linker: common::Linker) {
     );
     f.gcc(&[
         linker.flag(),
-        "-no-pie",
+        pie,
         "-o",
         "build/prog",
         "build/prog.c",
@@ -538,7 +556,7 @@ fn copy_relocated_variable(linker: common::Linker) {
         relocs
             .lines()
             .any(|l| l.contains("R_X86_64_COPY") && l.contains("lib_var@VAR_1")),
-        "no copy relocation:\n{relocs}"
+        "{pie}: no copy relocation:\n{relocs}"
     );
     start(&prog, &f.path("build")).unwrap();
 
@@ -562,8 +580,8 @@ fn copy_relocated_variable(linker: common::Linker) {
         );
         install(&lib, &root.join(LIB));
         let v = verify(&[&root], &[]);
-        assert_eq!(v.code, 1, "{dir}: {}{}", v.out, v.err);
-        assert_eq!(v.lines(), [line(&root, PROG, gone)], "{dir}");
+        assert_eq!(v.code, 1, "{pie} {dir}: {}{}", v.out, v.err);
+        assert_eq!(v.lines(), [line(&root, PROG, gone)], "{pie} {dir}");
     }
     // Another version node: the library no longer provides VAR_1 at all.
     let lib = libvar(&f, "v2", &["lib_var", "other_var"], &[], "VAR_2");
