@@ -117,6 +117,11 @@ pub struct OutputFacts {
     /// Imports no dynamic relocation refers to: the loader never looks them
     /// up (mold keeps the imports of sections --gc-sections dropped).
     pub unrelocated_imports: Vec<DynSymbol>,
+    /// Definitions that are a program's copy of a library's variable (the
+    /// target of an R_*_COPY relocation): also in `exports`, since other
+    /// libraries bind to the copy, but the loader fills each from a
+    /// definition in a library, so they are imports too.
+    pub copy_imports: Vec<DynSymbol>,
     /// The GNU build-id note, which stays when the file is stripped or
     /// installed: it ties an installed file to its link.
     pub build_id: Option<Vec<u8>>,
@@ -207,6 +212,7 @@ where
         data,
         dynsym.section(),
         header.is_mips64el(endian),
+        copy_relocation(header.e_machine(endian)),
     )?;
     for (index, sym) in dynsym.enumerate() {
         if index.0 == 0 || sym.is_local() {
@@ -241,50 +247,91 @@ where
         let version_marker = sym.st_shndx(endian) == elf::SHN_ABS
             && entry.version.as_deref() == Some(entry.name.as_str());
         if !defined {
-            if !relocated.contains(&(index.0 as u32)) {
+            if !relocated.used.contains(&(index.0 as u32)) {
                 facts.unrelocated_imports.push(entry.clone());
             }
             facts.imports.push(entry);
         } else if visible && sym.st_type() != elf::STT_SECTION && !version_marker {
+            if relocated.copied.contains(&(index.0 as u32)) {
+                facts.copy_imports.push(entry.clone());
+            }
             facts.exports.push(entry);
         }
     }
     facts.exports.sort();
+    facts.copy_imports.sort();
     facts.imports.sort();
     facts.unrelocated_imports.sort();
     read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
 }
 
+/// The R_*_COPY relocation type of a machine, for those that have one.
+fn copy_relocation(machine: elf::Machine) -> Option<elf::RelocationType> {
+    Some(match machine {
+        elf::EM_X86_64 => elf::R_X86_64_COPY,
+        elf::EM_386 => elf::R_386_COPY,
+        elf::EM_AARCH64 => elf::R_AARCH64_COPY,
+        elf::EM_ARM => elf::R_ARM_COPY,
+        elf::EM_PPC | elf::EM_PPC64 => elf::R_PPC_COPY,
+        elf::EM_RISCV => elf::R_RISCV_COPY,
+        elf::EM_LOONGARCH => elf::R_LARCH_COPY,
+        elf::EM_S390 => elf::R_390_COPY,
+        elf::EM_SPARC | elf::EM_SPARC32PLUS | elf::EM_SPARCV9 => elf::R_SPARC_COPY,
+        elf::EM_MIPS => elf::R_MIPS_COPY,
+        elf::EM_68K => elf::R_68K_COPY,
+        elf::EM_SH => elf::R_SH_COPY,
+        _ => return None,
+    })
+}
+
 /// The .dynsym indexes that allocated (dynamic) relocation sections use.
+#[derive(Default)]
+struct Relocated {
+    used: std::collections::HashSet<u32>,
+    /// Those of R_*_COPY relocations.
+    copied: std::collections::HashSet<u32>,
+}
+
 fn relocated_symbols<'data, Elf, R>(
     sections: &SectionTable<'data, Elf, R>,
     endian: Endianness,
     data: R,
     dynsym: object::SectionIndex,
     mips64el: bool,
-) -> Result<std::collections::HashSet<u32>, ElfError>
+    copy: Option<elf::RelocationType>,
+) -> Result<Relocated, ElfError>
 where
     Elf: FileHeader<Endian = Endianness>,
     R: ReadRef<'data>,
 {
-    let mut used = std::collections::HashSet::new();
+    let mut found = Relocated::default();
+    let mut add = |sym: u32, r_type: elf::RelocationType| {
+        found.used.insert(sym);
+        if Some(r_type) == copy {
+            found.copied.insert(sym);
+        }
+    };
     for section in sections.iter() {
         if section.sh_flags(endian).0 & elf::SHF_ALLOC.0 == 0 {
             continue;
         }
         if let Some((rels, link)) = section.rel(endian, data)? {
             if link == dynsym {
-                used.extend(rels.iter().map(|r| r.r_sym(endian)));
+                for r in rels {
+                    add(r.r_sym(endian), r.r_type(endian));
+                }
             }
         }
         if let Some((relas, link)) = section.rela(endian, data)? {
             if link == dynsym {
-                used.extend(relas.iter().map(|r| r.r_sym(endian, mips64el)));
+                for r in relas {
+                    add(r.r_sym(endian, mips64el), r.r_type(endian, mips64el));
+                }
             }
         }
     }
-    Ok(used)
+    Ok(found)
 }
 
 /// The names of verdef and verneed entries: what a file provides and
