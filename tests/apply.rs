@@ -670,6 +670,15 @@ fn hidden_name_needed_is_explained(linker: Linker) {
     );
     assert_eq!(err.matches("`core_unused`, which").count(), 1, "{err}");
     assert!(apply_log(&f).contains("`core_unused`"));
+    // report lists it as failed, not as a link left unchanged.
+    let out = f.run(ldprune().args(["report", "--state"]).arg(f.state()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let failed = text.split("Run-2 links that failed").nth(1).unwrap_or("");
+    assert!(
+        failed.contains("prog") && failed.contains("`core_unused`"),
+        "{text}"
+    );
+    assert!(!text.contains("left unchanged by Run-2"), "{text}");
 }
 both_linkers!(
     hidden_name_needed_is_explained,

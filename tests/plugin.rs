@@ -321,3 +321,39 @@ fn damaged_decisions(linker: Linker) {
     assert!(stderr(&out).contains("decisions.ldpd"));
 }
 both_linkers!(damaged_decisions_loud, damaged_decisions);
+
+/// Run-2 of a link whose inputs GCC's LTO plugin claimed entirely (all IR,
+/// -nostartfiles): nothing reaches ldprune, and it says so.
+fn all_inputs_claimed_elsewhere(linker: Linker) {
+    let f = fixture(linker);
+    f.gcc(&["-fPIC", "-flto", "-c", "p.c", "-o", "lto.o"]);
+    let mut cmd = Command::new("gcc");
+    cmd.arg(f.linker.flag())
+        .args([
+            load(),
+            opt("run=2"),
+            opt(&format!("state={}", f.state().display())),
+        ])
+        .args([
+            "-flto",
+            "-nostartfiles",
+            "-shared",
+            "-o",
+            "liblto.so",
+            "lto.o",
+        ])
+        .current_dir(f.dir.path());
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no relocatable input reached"), "{err}");
+    let log = std::fs::read_to_string(f.state().join("apply.log")).unwrap();
+    assert!(
+        log.contains("liblto.so") && log.contains("no relocatable input reached"),
+        "{log}"
+    );
+}
+both_linkers!(
+    all_inputs_claimed_elsewhere_logged,
+    all_inputs_claimed_elsewhere
+);

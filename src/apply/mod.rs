@@ -68,6 +68,10 @@ pub enum Claim {
     Yes(Vec<PluginSymbol>),
 }
 
+/// How an apply.log line about a failed Run-2 link starts (report lists
+/// those apart from the links left unchanged).
+pub const FAILED_PREFIX: &str = "link failed: ";
+
 /// Why a Run-2 link goes on unchanged. Each one is a line in DIR/apply.log;
 /// all but [`Unchanged::NotInDecisions`] are also a warning, and the
 /// [`Unchanged::is_error`] ones fail the link under `strict`.
@@ -386,11 +390,11 @@ impl Applier {
         found.sort();
         for (name, hidden_in) in found.iter().take(5) {
             let text = format!(
-                "{}: needs `{name}`, which Run-2 hid in {hidden_in} (its inputs changed since Run-1?): run Run-1 and `ldprune merge` again, or keep it (`ldprune merge --keep FILE` listing `{name}`)",
-                self.output
+                "needs `{name}`, which Run-2 hid in {hidden_in} (its inputs changed since Run-1?): run Run-1 and `ldprune merge` again, or keep it (`ldprune merge --keep FILE` listing `{name}`)"
             );
-            log::error!("{text}");
-            applied::append_log(&self.state, None, &self.cwd, &self.output, &text);
+            log::error!("{}: link failed: {text}", self.output);
+            let line = format!("{FAILED_PREFIX}{text}");
+            applied::append_log(&self.state, None, &self.cwd, &self.output, &line);
         }
     }
 

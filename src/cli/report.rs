@@ -10,7 +10,7 @@ use super::merge::{Input, emptied_nodes_text, kib, summary, warn_needed_nodes};
 use crate::analysis::version_nodes::emptied_version_nodes;
 use crate::analysis::{Analysis, ModuleResult};
 use crate::apply::{
-    Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, still_unchanged,
+    Achieved, AppliedRecord, FAILED_PREFIX, LogLine, newest_by_identity, read_log, still_unchanged,
 };
 use crate::elf::hash::Hash128;
 use crate::state::StateDir;
@@ -130,13 +130,20 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
         summary(&mut out, &a);
         emptied_nodes_text(&mut out, &nodes);
         achieved_summary(&mut out, &a, &run2);
-        if !run2.unchanged.is_empty() {
-            let _ = writeln!(
-                out,
-                "links left unchanged by Run-2 ({}):",
-                run2.unchanged.len()
-            );
-            for l in &run2.unchanged {
+        // A failed link is neither applied nor unchanged: listed apart.
+        let (failed, unchanged): (Vec<_>, Vec<_>) = run2
+            .unchanged
+            .iter()
+            .partition(|l| l.why.starts_with(FAILED_PREFIX));
+        for (title, lines) in [
+            ("links left unchanged by Run-2", unchanged),
+            ("Run-2 links that failed", failed),
+        ] {
+            if lines.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{title} ({}):", lines.len());
+            for l in lines {
                 let _ = writeln!(
                     out,
                     "  {}: {}",
