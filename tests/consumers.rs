@@ -374,3 +374,39 @@ fn plugins_and_named_libraries(linker: Linker) {
     assert!(exports("truefalse.so").contains(&"false_struct".to_string()));
 }
 both_linkers!(plugins_and_named_libraries, plugins_and_named_libraries);
+
+/// Without build-ids a file of the image is a record's output only if its
+/// name and its dynamic exports and imports match: an `app` built outside
+/// the records, named like a recorded one, is a consumer.
+fn files_without_build_id(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "nb.c",
+        "int nb_a(void) { return 1; }\nint nb_b(void) { return 2; }\nint nb_c(void) { return 3; }\n",
+    )
+    .write("a.c", "int nb_a(void);\nint main(void) { return nb_a() - 1; }\n")
+    .write("b.c", "int nb_b(void);\nint main(void) { return nb_b() - 2; }\n");
+    for src in ["nb.c", "a.c", "b.c"] {
+        f.compile(src, &[]);
+    }
+    let none = "-Wl,--build-id=none";
+    link(&f, 1, &["-shared", "-o", "libnb.so", "nb.o", none]);
+    link(&f, 1, &["-o", "app", "a.o", "-L.", "-lnb", none]);
+    let root = f.path("image");
+    install(&f, "libnb.so", &root);
+    install(&f, "app", &root);
+    let scope = ["--scope", "image", "--image", root.to_str().unwrap()];
+    let v = report_json(&f, &scope);
+    assert_eq!(v["consumer_files"], serde_json::json!([]));
+    assert_eq!(hidden_in(&v, "libnb.so"), vec!["nb_b", "nb_c"]);
+
+    // Another program of the same name, built without the plugin.
+    std::fs::create_dir_all(f.path("other")).unwrap();
+    link_plain(&f, &["-o", "other/app", "b.o", "-L.", "-lnb", none]);
+    std::fs::copy(f.path("other/app"), root.join("app")).unwrap();
+    let v = report_json(&f, &scope);
+    let files = v["consumer_files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(hidden_in(&v, "libnb.so"), vec!["nb_c"]);
+}
+both_linkers!(files_without_build_id, files_without_build_id);
