@@ -411,3 +411,114 @@ pub fn looks_complete<'data, R: ReadRef<'data>>(data: R, e_type: u16) -> bool {
         _ => false,
     }
 }
+
+/// The C strings of a finished output that could name a symbol (dlsym) or
+/// a shared object (dlopen), by the rule of [`super::object::is_candidate_name`]
+/// for relocatable inputs, applied to the output's read-only data (without
+/// unwind tables). The linker merges string sections and shares tails
+/// (`"foo"` may be the end of `"prefix_foo"`), so every suffix of a run that
+/// is a candidate counts too: more names, never fewer. A file without
+/// section headers is read whole.
+pub fn read_only_strings<'data, R: ReadRef<'data>>(data: R) -> Result<Vec<String>, ElfError> {
+    let ident = data
+        .read_bytes_at(0, 16)
+        .map_err(|_| ElfError::new("file too short for an ELF header"))?;
+    if ident[..4] != *b"\x7fELF" {
+        return Err(ElfError::new("not an ELF file"));
+    }
+    let mut out = Vec::new();
+    match ident[4] {
+        c if c == elf::ELFCLASS64.0 => {
+            strings_as::<elf::FileHeader64<Endianness>, R>(data, &mut out)?
+        }
+        c if c == elf::ELFCLASS32.0 => {
+            strings_as::<elf::FileHeader32<Endianness>, R>(data, &mut out)?
+        }
+        c => return Err(ElfError::new(format!("unknown ELF class {c}"))),
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn strings_as<'data, Elf, R>(data: R, out: &mut Vec<String>) -> Result<(), ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let header = Elf::parse(data)?;
+    let endian = header.endian()?;
+    let sections = header.sections(endian, data)?;
+    if sections.is_empty() {
+        let len = data
+            .len()
+            .map_err(|_| ElfError::new("cannot read the file"))?;
+        let all = data
+            .read_bytes_at(0, len)
+            .map_err(|_| ElfError::new("cannot read the file"))?;
+        candidate_tails(all, out);
+        return Ok(());
+    }
+    for section in sections.iter() {
+        let flags = section.sh_flags(endian).0;
+        let name = sections.section_name(endian, section).unwrap_or_default();
+        let read_only = section.sh_type(endian) == elf::SHT_PROGBITS
+            && flags & elf::SHF_ALLOC.0 != 0
+            && flags & (elf::SHF_WRITE.0 | elf::SHF_EXECINSTR.0) == 0;
+        if read_only && !name.starts_with(b".eh_frame") && !name.starts_with(b".gcc_except_table") {
+            candidate_tails(section.data(endian, data)?, out);
+        }
+    }
+    Ok(())
+}
+
+/// Every NUL-terminated run's suffixes that are candidate names.
+fn candidate_tails(bytes: &[u8], out: &mut Vec<String>) {
+    let name_byte = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.' | b'@' | b'/' | b'-' | b'+')
+    };
+    // Bytes after the last NUL are not a C string.
+    let end = bytes.iter().rposition(|&b| b == 0).map_or(0, |p| p + 1);
+    for run in bytes[..end].split(|&b| b == 0) {
+        // The longest tail that can hold a name.
+        let start = run
+            .iter()
+            .rposition(|&b| !name_byte(b))
+            .map_or(0, |p| p + 1);
+        let tail = &run[start..];
+        for i in 0..tail.len() {
+            let s = &tail[i..];
+            if s.len() >= 2 && super::object::is_candidate_name(s) {
+                out.push(String::from_utf8_lossy(s).into_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::candidate_tails;
+
+    #[test]
+    fn tails_of_merged_strings_count() {
+        let mut out = Vec::new();
+        candidate_tails(
+            b"\x01\x02say base_looked\0%s_struct\0libx.so.1\0tail",
+            &mut out,
+        );
+        for want in [
+            "base_looked",
+            "looked",
+            "ooked",
+            "_struct",
+            "libx.so.1",
+            "x.so.1",
+        ] {
+            assert!(out.iter().any(|s| s == want), "{want} in {out:?}");
+        }
+        assert!(
+            !out.iter()
+                .any(|s| s == "tail" || s.contains('%') || s.contains(' '))
+        );
+    }
+}
