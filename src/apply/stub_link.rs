@@ -38,7 +38,11 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let log = |identity, why: &str| applied::append_log(&state, identity, &cwd, &line.output, why);
+    let log = |identity, why: &str| {
+        if let Err(e) = applied::try_append_log(&state, identity, &cwd, &line.output, why) {
+            eprintln!("ldprune: warning: {e}; not logged: {why}");
+        }
+    };
 
     let identity = link_identity(&line, interface_hash_of_path);
     let decision = match decisions::lookup(&decisions::path(&state), identity) {
