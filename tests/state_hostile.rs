@@ -6,6 +6,7 @@
 mod common;
 
 use std::os::unix::fs::symlink;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,7 +31,9 @@ fn bounded(f: &Fixture, cmd: &mut Command, secs: u64) -> Option<Ran> {
         .current_dir(f.dir.path());
     let log = f.path(&format!("bounded-{}.out", std::process::id()));
     let file = std::fs::File::create(&log).unwrap();
+    // A group of its own: on time out, the linker under gcc goes too.
     let mut child = sh
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(file)
         .stderr(Stdio::null())
@@ -47,6 +50,10 @@ fn bounded(f: &Fixture, cmd: &mut Command, secs: u64) -> Option<Ran> {
             });
         }
         if Instant::now() > deadline {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(format!("-{}", child.id()))
+                .status();
             let _ = child.kill();
             let _ = child.wait();
             return None;
