@@ -11,14 +11,14 @@
 //! locals. It is cheap to compute without the full parse, which Run-2 needs:
 //! it hashes every object of the command line before it claims the first.
 
-use std::fs::File;
-use std::io::Read;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 
 use ldprune_linkargs::{LD_RELOCATABLE, ld_takes_value, split_response_file};
 use serde::{Deserialize, Serialize};
 
 use crate::elf::hash::{Hash128, StructHasher};
 use crate::elf::interface::{InterfaceSummary, interface_summary};
+use crate::elf::sparse::read_symbol_parts;
 use crate::elf::{FileClass, classify};
 
 /// What the link writes.
@@ -162,21 +162,27 @@ pub fn interface_hash_of_path(path: &str) -> Option<Hash128> {
 
 /// What identity (and the recorder, for objects it was never shown) needs
 /// to know of the file at `path`, if it is a relocatable ELF object. The
-/// head is checked first, so archives and libraries are not read.
+/// head is checked first, so archives and libraries are not read; of an
+/// object only the symbol table and what locates it are read. Opened
+/// non-blocking and checked to be a regular file: a FIFO never hangs.
 pub fn read_interface_summary(path: &str) -> Option<InterfaceSummary> {
-    let mut file = File::open(path).ok()?;
-    let size = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
     let mut head = [0u8; 64];
-    let n = size.min(head.len());
-    file.read_exact(&mut head[..n]).ok()?;
+    let n = (meta.len() as usize).min(head.len());
+    file.read_exact_at(&mut head[..n], 0).ok()?;
     if classify(&head[..n]) != FileClass::Relocatable {
         return None;
     }
-    // The rest through the same descriptor: one open per object.
-    let mut data = vec![0u8; size];
-    data[..n].copy_from_slice(&head[..n]);
-    file.read_exact(&mut data[n..]).ok()?;
-    interface_summary(&data[..]).ok()
+    let parts = read_symbol_parts(meta.len(), |buf, at| file.read_exact_at(buf, at)).ok()?;
+    interface_summary(&parts).ok()
 }
 
 #[cfg(test)]

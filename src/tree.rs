@@ -99,3 +99,10 @@ pub fn read_elf(path: &Path) -> Result<Option<OutputFacts>, String> {
     let facts = parse_output(&bytes[..]).map_err(|e| e.to_string())?;
     Ok(matches!(facts.e_type, 2 | 3).then_some(facts))
 }
+
+/// The candidate C strings of the ELF output at `path` (see
+/// [`crate::elf::output::read_only_strings`]); reads the whole file.
+pub fn read_strings(path: &Path) -> Result<Vec<String>, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    crate::elf::output::read_only_strings(&bytes[..]).map_err(|e| e.to_string())
+}

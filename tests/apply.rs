@@ -564,3 +564,123 @@ fn emptied_version_node(linker: Linker) {
     );
 }
 both_linkers!(emptied_version_node, emptied_version_node);
+
+/// What `readelf -d` says of a library's DT_INIT and DT_FINI (0 or missing
+/// means its constructors never run).
+fn init_fini(path: &Path) -> (bool, bool) {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let set = |tag: &str| {
+        text.lines()
+            .any(|l| l.contains(tag) && !l.trim_end().ends_with("0x0"))
+    };
+    (set("(INIT)"), set("(FINI)"))
+}
+
+/// A tmpfs mounted for the test (root only; CI runs as root), unmounted on drop.
+struct Mount(std::path::PathBuf);
+
+impl Mount {
+    fn tmpfs(at: std::path::PathBuf, options: &str) -> Mount {
+        std::fs::create_dir_all(&at).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(&at)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount tmpfs on {}", at.display());
+        Mount(at)
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Run-2 needs no temporary directory: with TMPDIR missing, read-only or
+/// full, the library keeps DT_INIT/DT_FINI, its hidden names are gone and
+/// the program behaves as after Run-1.
+fn tmpdir_unusable(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    link_all(&f, 1);
+    let before = outputs(&f);
+    merge(&f);
+    let full = Mount::tmpfs(f.path("full"), "size=4k");
+    // Fill it: gcc's own temporary files fall back elsewhere or are tiny.
+    let _ = std::fs::write(full.0.join("fill"), vec![1u8; 64 * 1024]);
+    let ro = Mount::tmpfs(f.path("ro"), "ro,size=64k");
+    for tmp in [f.path("missing"), ro.0.clone(), full.0.clone()] {
+        for (out, driver, args) in LINKS {
+            let o = f.run(
+                Command::new(driver)
+                    .env("TMPDIR", &tmp)
+                    .args(plugin_args(&f, 2))
+                    .args(["-o", out])
+                    .args(*args)
+                    .arg("-Wl,-rpath,$ORIGIN"),
+            );
+            let err = String::from_utf8_lossy(&o.stderr).into_owned()
+                + &String::from_utf8_lossy(&o.stdout);
+            assert!(!err.contains("ldprune"), "{}: {err}", tmp.display());
+        }
+        let core = f.path("libcore.so");
+        assert_eq!(init_fini(&core), (true, true), "{}", tmp.display());
+        assert!(!exports(&core).contains(&"core_unused".to_string()));
+        assert_eq!(outputs(&f), before, "TMPDIR={}", tmp.display());
+    }
+    assert_eq!(apply_log(&f), "");
+}
+both_linkers!(tmpdir_unusable, tmpdir_unusable);
+
+/// A consumer whose sources changed after Run-1 needs a name Run-2 hid:
+/// its link fails, and one line says which library hid it and what to do.
+fn hidden_name_needed_is_explained(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    link_all(&f, 1);
+    merge(&f);
+    link_one(&f, 2, "libcore.so");
+    f.write(
+        "main.c",
+        "int core_unused(int);\nint main(void) { return core_unused(0); }\n",
+    )
+    .compile("main.c", &[]);
+    let out = Command::new("gcc")
+        .current_dir(f.dir.path())
+        .args(plugin_args(&f, 2))
+        .args(["-o", "prog", "main.o", "-L.", "-lcore"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains("ldprune") && l.contains("`core_unused`"))
+        .unwrap_or_else(|| panic!("no explanation: {err}"));
+    assert!(
+        line.contains("libcore.so") && line.contains("merge") && line.contains("--keep"),
+        "{line}"
+    );
+    assert_eq!(err.matches("`core_unused`, which").count(), 1, "{err}");
+    assert!(apply_log(&f).contains("`core_unused`"));
+    // report lists it as failed, not as a link left unchanged.
+    let out = f.run(ldprune().args(["report", "--state"]).arg(f.state()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let failed = text.split("Run-2 links that failed").nth(1).unwrap_or("");
+    assert!(
+        failed.contains("prog") && failed.contains("`core_unused`"),
+        "{text}"
+    );
+    assert!(!text.contains("left unchanged by Run-2"), "{text}");
+}
+both_linkers!(
+    hidden_name_needed_is_explained,
+    hidden_name_needed_is_explained
+);

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{Fixture, Linker, ldprune};
+use ldprune::analysis::rules::PinReason;
 use ldprune::analysis::{Analysis, Options, analyse};
 use ldprune::state::decisions;
 
@@ -45,7 +46,7 @@ fn hidden(a: &Analysis, lib: &str) -> Vec<String> {
     r.hidden_exports.clone()
 }
 
-fn pinned(a: &Analysis, lib: &str, name: &str) -> Option<String> {
+fn pinned(a: &Analysis, lib: &str, name: &str) -> Option<PinReason> {
     let r = a
         .results
         .iter()
@@ -181,7 +182,12 @@ fn safety_rules(linker: Linker) {
             ),
         ],
         &[("liblib.so", &["lib.o"]), ("libplug.so", &["plug.o"])],
-        &[("prog", &["main.o", "-llib", "-rdynamic", "-ldl"])],
+        // --no-as-needed: prog calls nothing of liblib.so directly (it
+        // looks looked_up up by dlsym), and gcc here passes --as-needed.
+        &[(
+            "prog",
+            &["main.o", "-Wl,--no-as-needed", "-llib", "-rdynamic", "-ldl"],
+        )],
     );
     f.write(
         "keep.txt",
@@ -193,24 +199,24 @@ fn safety_rules(linker: Linker) {
     };
     let a = analysis(&f, &opts);
     assert_eq!(hidden(&a, "liblib.so"), vec!["plain_unused"]);
-    assert!(
-        pinned(&a, "liblib.so", "interposed")
-            .unwrap()
-            .contains("more than one module")
+    assert_eq!(
+        pinned(&a, "liblib.so", "interposed"),
+        Some(PinReason::Interposable)
     );
-    assert!(
-        pinned(&a, "liblib.so", "kept_by_list")
-            .unwrap()
-            .contains("keep list")
+    assert_eq!(
+        pinned(&a, "liblib.so", "kept_by_list"),
+        Some(PinReason::KeepEntry {
+            module: "liblib.so".into(),
+            pattern: "kept_*".into()
+        })
     );
     assert!(
         hidden(&a, "libplug.so").is_empty(),
-        "dlopen'd by name: all kept"
+        "dlopen'd, linked by nothing: a plugin, all kept"
     );
-    assert!(
-        pinned(&a, "libplug.so", "plug_other")
-            .unwrap()
-            .contains("loaded by name")
+    assert_eq!(
+        pinned(&a, "libplug.so", "plug_other"),
+        Some(PinReason::NotLinked { named: true })
     );
     // looked_up survives because a C string spells it (dlsym).
     let why = ldprune()

@@ -170,3 +170,190 @@ fn gold_loading_the_plugin_twice() {
     assert!(link(&f, &[], &[]).status.success());
     assert_eq!(recorded, std::fs::read(f.path("libp.so")).unwrap());
 }
+
+/// A tmpfs mounted for the test (root only; CI runs as root), unmounted on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn new(at: std::path::PathBuf, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(&at).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount tmpfs on {}", at.display());
+        Tmpfs(at)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A record that cannot be written (the state directory's file system is
+/// full) warns and links unchanged; under strict the link fails and leaves
+/// no output, although the linker itself has already succeeded by then.
+fn record_not_written(linker: Linker) {
+    let f = fixture(linker);
+    let fs = Tmpfs::new(f.path("small"), "64k");
+    let state = fs.0.join("st");
+    let args = [
+        load(),
+        opt("run=1"),
+        opt(&format!("state={}", state.display())),
+    ];
+    // The state directory exists; then the file system fills up.
+    assert!(link(&f, &args, &[]).status.success());
+    let _ = std::fs::write(fs.0.join("fill"), vec![1u8; 256 * 1024]);
+    let records = || std::fs::read_dir(state.join("links")).unwrap().count();
+    let before = records();
+    f.write(
+        "p.c",
+        "int p_fn(void) { return 1; }\nint p_new(void) { return 2; }\n",
+    );
+    f.gcc(&["-fPIC", "-c", "p.c"]);
+    let out = link(&f, &args, &[]);
+    assert!(out.status.success(), "fail-open: {}", stderr(&out));
+    assert!(stderr(&out).contains("cannot record"), "{}", stderr(&out));
+    assert_eq!(records(), before);
+    let mut strict = args.to_vec();
+    strict.push(opt("strict"));
+    let out = link(&f, &strict, &[]);
+    assert!(!out.status.success(), "strict: {}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot record"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!f.path("libp.so").exists(), "no output of a failed link");
+    assert_eq!(records(), before);
+}
+both_linkers!(
+    strict_fails_when_the_record_is_not_written,
+    record_not_written
+);
+
+/// Environment values: a log setting never fails a link; LDPRUNE_STRICT and
+/// LDPRUNE_RUN take exactly the documented values; a relative state
+/// directory is named; bfd's notes go to stderr, not into stdout.
+fn environment_values(linker: Linker) {
+    let f = fixture(linker);
+    let state = f.state();
+    let state = state.to_str().unwrap();
+    for run in ["off", "1"] {
+        let out = link(
+            &f,
+            &[load()],
+            &[
+                ("LDPRUNE_RUN", run),
+                ("LDPRUNE_STATE", state),
+                ("LDPRUNE_LOG", "verbose"),
+            ],
+        );
+        assert!(out.status.success(), "run={run}: {}", stderr(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("LDPRUNE_LOG=\"verbose\""), "{err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    for (k, v) in [("LDPRUNE_STRICT", "yes"), ("LDPRUNE_RUN", "yes")] {
+        let out = link(
+            &f,
+            &[load()],
+            &[("LDPRUNE_RUN", "1"), ("LDPRUNE_STATE", state), (k, v)],
+        );
+        assert!(!out.status.success(), "{k}={v} accepted");
+        assert!(
+            stderr(&out).contains(&format!("{k}=\"{v}\"")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = link(
+        &f,
+        &[load()],
+        &[("LDPRUNE_RUN", "1"), ("LDPRUNE_STATE", "st")],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("relative"));
+}
+both_linkers!(environment_values_exact, environment_values);
+
+/// Run-2 with a damaged decisions file: a warning and an apply.log line,
+/// the link unchanged; strict fails it.
+fn damaged_decisions(linker: Linker) {
+    let f = fixture(linker);
+    let state = f.state();
+    let run1 = [
+        load(),
+        opt("run=1"),
+        opt(&format!("state={}", state.display())),
+    ];
+    assert!(link(&f, &run1, &[]).status.success());
+    let plain = std::fs::read(f.path("libp.so")).unwrap();
+    std::fs::write(state.join("decisions.ldpd"), b"junk, not decisions").unwrap();
+    let run2 = [
+        load(),
+        opt("run=2"),
+        opt(&format!("state={}", state.display())),
+    ];
+    let out = link(&f, &run2, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("decisions.ldpd") && err.contains("unchanged"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(f.path("libp.so")).unwrap(), plain);
+    let log = std::fs::read_to_string(state.join("apply.log")).unwrap();
+    assert!(log.contains("no usable decisions"), "{log}");
+    let mut strict = run2.to_vec();
+    strict.push(opt("strict"));
+    let out = link(&f, &strict, &[]);
+    assert!(!out.status.success(), "strict: {}", stderr(&out));
+    assert!(stderr(&out).contains("decisions.ldpd"));
+}
+both_linkers!(damaged_decisions_loud, damaged_decisions);
+
+/// Run-2 of a link whose inputs GCC's LTO plugin claimed entirely (all IR,
+/// -nostartfiles): nothing reaches ldprune, and it says so.
+fn all_inputs_claimed_elsewhere(linker: Linker) {
+    let f = fixture(linker);
+    f.gcc(&["-fPIC", "-flto", "-c", "p.c", "-o", "lto.o"]);
+    let mut cmd = Command::new("gcc");
+    cmd.arg(f.linker.flag())
+        .args([
+            load(),
+            opt("run=2"),
+            opt(&format!("state={}", f.state().display())),
+        ])
+        .args([
+            "-flto",
+            "-nostartfiles",
+            "-shared",
+            "-o",
+            "liblto.so",
+            "lto.o",
+        ])
+        .current_dir(f.dir.path());
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no relocatable input reached"), "{err}");
+    let log = std::fs::read_to_string(f.state().join("apply.log")).unwrap();
+    assert!(
+        log.contains("liblto.so") && log.contains("no relocatable input reached"),
+        "{log}"
+    );
+}
+both_linkers!(
+    all_inputs_claimed_elsewhere_logged,
+    all_inputs_claimed_elsewhere
+);

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use object::elf;
-use object::read::elf::{ElfFile64, FileHeader};
-use object::{Object, ObjectSection, ObjectSymbol, SectionIndex};
+use object::read::elf::{Dyn, ElfFile64, FileHeader};
+use object::{Object, ObjectSection, ObjectSymbol, ObjectSymbolTable, SectionIndex};
 
 #[derive(Debug, Default, Clone)]
 pub struct ElfInfo {
@@ -24,6 +24,12 @@ pub struct ElfInfo {
     pub is_dyn: bool,
     /// Version definitions but the base one: (node, parent).
     pub nodes: Vec<(String, Option<String>)>,
+    /// Variables of a library the file copies into itself (R_*_COPY): it
+    /// defines them in its own .bss, so they are not among `imports`, but
+    /// the library must still export them or the program does not start.
+    pub copied: BTreeSet<String>,
+    pub needed: Vec<String>,
+    pub soname: Option<String>,
 }
 
 pub fn read(path: &Path) -> Result<ElfInfo, String> {
@@ -55,7 +61,58 @@ pub fn read(path: &Path) -> Result<ElfInfo, String> {
         }
     }
     info.build_id = file.build_id().ok().flatten().map(<[u8]>::to_vec);
+    (info.needed, info.soname) = dynamic(&file).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(relocs) = file.dynamic_relocations() {
+        for (_, r) in relocs {
+            let (object::RelocationFlags::Elf { r_type }, object::RelocationTarget::Symbol(i)) =
+                (r.flags(), r.target())
+            else {
+                continue;
+            };
+            if r_type != elf::R_X86_64_COPY && r_type != elf::R_AARCH64_COPY {
+                continue;
+            }
+            let Some(table) = file.dynamic_symbol_table() else {
+                continue;
+            };
+            if let Ok(name) = table.symbol_by_index(i).and_then(|s| s.name()) {
+                info.copied.insert(name.to_string());
+            }
+        }
+    }
     Ok(info)
+}
+
+/// DT_NEEDED and DT_SONAME.
+fn dynamic(file: &ElfFile64<object::Endianness>) -> Result<(Vec<String>, Option<String>), String> {
+    let endian = file.endian();
+    let table = file.elf_section_table();
+    let Some((dyns, link)) = table
+        .dynamic(endian, file.data())
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok((Vec::new(), None));
+    };
+    let strings = table
+        .strings(endian, file.data(), link)
+        .map_err(|e| e.to_string())?;
+    let (mut needed, mut soname) = (Vec::new(), None);
+    for d in dyns {
+        let tag = d.d_tag(endian);
+        if tag != elf::DT_NEEDED && tag != elf::DT_SONAME {
+            continue;
+        }
+        let name = strings
+            .get(d.d_val(endian) as u32)
+            .map_err(|()| "bad dynamic string offset".to_string())?;
+        let name = String::from_utf8_lossy(name).into_owned();
+        if tag == elf::DT_NEEDED {
+            needed.push(name);
+        } else {
+            soname = Some(name);
+        }
+    }
+    Ok((needed, soname))
 }
 
 fn version_nodes(

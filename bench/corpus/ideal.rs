@@ -7,6 +7,13 @@
 //! link is a consumer: test programs, configure probes) and "image" (only
 //! the programs and libraries installed under the image root).
 //!
+//! The ideal is a safe limit, not a lower one: a consumer's imports include
+//! the variables it copy-relocates (a program defines its copy, so they are
+//! not among its undefined symbols, yet it does not start without them),
+//! and a library that no consumer of the scope has in DT_NEEDED is only
+//! reachable by dlopen (a plugin, or a library for users outside the
+//! image): it keeps every export, as ldprune keeps it.
+//!
 //! The link command is the one the Run-1 record holds (the linker's argv
 //! after @file expansion, and its directory), less the plugins (ldprune's
 //! and GCC's LTO plugin: no LTO objects here) and the build's own version
@@ -26,6 +33,43 @@ pub struct Args {
     pub state: PathBuf,
     pub image: PathBuf,
     pub out: PathBuf,
+}
+
+/// What a consumer needs: the names it imports (copy-relocated variables
+/// included) and the libraries it links.
+#[derive(Clone, Default)]
+struct Consumer {
+    imports: BTreeSet<String>,
+    needed: Vec<String>,
+}
+
+impl Consumer {
+    fn of_file(info: &ElfInfo) -> Consumer {
+        Consumer {
+            imports: info.imports.union(&info.copied).cloned().collect(),
+            needed: info.needed.clone(),
+        }
+    }
+
+    /// A record's imports, and its exports of versions it does not define
+    /// (copies of a library's variables; ldprune keeps those too).
+    fn of_record(r: &LinkRecord) -> Consumer {
+        let own = |v: &Option<String>| v.as_ref().is_none_or(|v| r.version_defs.contains(v));
+        Consumer {
+            imports: r
+                .imports
+                .iter()
+                .map(|s| s.name.clone())
+                .chain(
+                    r.exports
+                        .iter()
+                        .filter(|e| !own(&e.version))
+                        .map(|e| e.name.clone()),
+                )
+                .collect(),
+            needed: r.needed.clone(),
+        }
+    }
 }
 
 /// One library of the image and its Run-1 link.
@@ -92,7 +136,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let mut programs = Vec::new();
     for (path, info) in &image {
         if !is_library(path, info) {
-            programs.push(info.imports.clone());
+            programs.push(Consumer::of_file(info));
             continue;
         }
         let id = info
@@ -121,10 +165,10 @@ pub fn run(args: &Args) -> Result<(), String> {
         .iter()
         .map(|l| (l.record.cwd.clone(), l.record.output.clone()))
         .collect();
-    let all_consumers: Vec<BTreeSet<String>> = records
+    let all_consumers: Vec<Consumer> = records
         .iter()
         .filter(|r| !own.contains(&(r.cwd.clone(), r.output.clone())))
-        .map(|r| r.imports.iter().map(|s| s.name.clone()).collect())
+        .map(Consumer::of_record)
         .collect();
     let mut summary = serde_json::Map::new();
     for (scope, fixed) in [("all", &all_consumers), ("image", &programs)] {
@@ -132,6 +176,9 @@ pub fn run(args: &Args) -> Result<(), String> {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let result = fixpoint(&libs, fixed, &dir)?;
         println!("(e) scope {scope}: {} rounds", result.rounds);
+        for p in &result.plugins {
+            println!("  {p}: linked by nothing in scope, every export kept (a plugin)");
+        }
         let mut libs_json = serde_json::Map::new();
         for (l, kept) in libs.iter().zip(&result.kept) {
             let exports: BTreeSet<String> =
@@ -146,7 +193,12 @@ pub fn run(args: &Args) -> Result<(), String> {
             );
             libs_json.insert(
                 l.file.clone(),
-                serde_json::json!({"kept": kept, "hidden": hidden, "soname": l.record.soname}),
+                serde_json::json!({
+                    "kept": kept,
+                    "hidden": hidden,
+                    "soname": l.record.soname,
+                    "plugin": result.plugins.contains(&l.file),
+                }),
             );
         }
         summary.insert(
@@ -163,23 +215,48 @@ pub fn run(args: &Args) -> Result<(), String> {
 struct Fixpoint {
     rounds: usize,
     kept: Vec<BTreeSet<String>>,
+    /// Libraries no consumer of the scope links (file names): kept whole.
+    plugins: BTreeSet<String>,
 }
 
 /// Relinks until the export lists stop changing. Round 1 counts the
 /// libraries' Run-1 imports; later rounds those of the relinked files.
-fn fixpoint(libs: &[Lib], fixed: &[BTreeSet<String>], dir: &Path) -> Result<Fixpoint, String> {
+fn fixpoint(libs: &[Lib], fixed: &[Consumer], dir: &Path) -> Result<Fixpoint, String> {
     let mut imports: Vec<BTreeSet<String>> = libs
         .iter()
-        .map(|l| l.record.imports.iter().map(|s| s.name.clone()).collect())
+        .map(|l| Consumer::of_record(&l.record).imports)
         .collect();
     let mut kept: Vec<Option<BTreeSet<String>>> = vec![None; libs.len()];
     let mut fixed_names = BTreeSet::new();
+    let mut linked: BTreeSet<&str> = BTreeSet::new();
     for f in fixed {
-        fixed_names.extend(f.iter().cloned());
+        fixed_names.extend(f.imports.iter().cloned());
+        linked.extend(f.needed.iter().map(String::as_str));
     }
+    for l in libs {
+        linked.extend(l.record.needed.iter().map(String::as_str));
+    }
+    // By SONAME, or file name without one (as the merge matches DT_NEEDED).
+    let plugins: BTreeSet<String> = libs
+        .iter()
+        .filter(|l| !linked.contains(l.record.soname.as_deref().unwrap_or(&l.file)))
+        .map(|l| l.file.clone())
+        .collect();
     for round in 1..=10 {
         let mut changed = false;
         for (i, l) in libs.iter().enumerate() {
+            if plugins.contains(&l.file) {
+                let all: BTreeSet<String> =
+                    l.record.exports.iter().map(|e| e.name.clone()).collect();
+                if kept[i].is_none() {
+                    changed = true;
+                    let out = dir.join(&l.file);
+                    relink(l, &all, &out)?;
+                    imports[i] = Consumer::of_file(&elfinfo::read(&out)?).imports;
+                    kept[i] = Some(all);
+                }
+                continue;
+            }
             let mut wanted = fixed_names.clone();
             for (j, imp) in imports.iter().enumerate() {
                 if j != i {
@@ -199,13 +276,14 @@ fn fixpoint(libs: &[Lib], fixed: &[BTreeSet<String>], dir: &Path) -> Result<Fixp
             changed = true;
             let out = dir.join(&l.file);
             relink(l, &k, &out)?;
-            imports[i] = elfinfo::read(&out)?.imports;
+            imports[i] = Consumer::of_file(&elfinfo::read(&out)?).imports;
             kept[i] = Some(k);
         }
         if !changed {
             return Ok(Fixpoint {
                 rounds: round - 1,
                 kept: kept.into_iter().flatten().collect(),
+                plugins,
             });
         }
     }

@@ -9,7 +9,13 @@
 //! sections demand what they import. The result is the least fixpoint, so
 //! hiding one export frees whatever only it reached, across modules.
 //! Exports of shared libraries that end up not demanded are hidden.
+//!
+//! Consumers are the links in scope and the ELF files no analysed record
+//! describes (`consumers`), which count through their imports and strings.
+//! A library no consumer links (DT_NEEDED) is reachable only by dlopen and
+//! keeps every export (`rules::PinReason::NotLinked`).
 
+pub mod consumers;
 pub mod graph;
 pub mod rules;
 pub mod version_nodes;
@@ -22,7 +28,9 @@ use crate::elf::types::SectionKind;
 use crate::fasthash::{FxHashMap, FxHashSet};
 use crate::identity::OutputKind;
 use crate::state::record::LinkRecord;
+use consumers::ConsumerFile;
 use graph::{Edge, Graph, Name, Sec, plain};
+use rules::{LibraryUse, PinReason};
 
 /// Why a section is live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +55,10 @@ pub enum NameCause {
     ImportedByRecord(usize),
     /// A C string of this record's read-only data spells it (dlsym).
     CString(usize),
+    /// A consumer file (`Analysis::consumers`) imports it.
+    ImportedByFile(usize),
+    /// A C string of a consumer file spells it (dlsym).
+    CStringInFile(usize),
     /// A keep list names it.
     Keep(String),
 }
@@ -80,8 +92,10 @@ pub struct ModuleResult {
     pub hide: Vec<String>,
     /// Exports hidden, as the dynamic linker shows them.
     pub hidden_exports: Vec<String>,
-    /// Kept by a rule: export -> reason.
-    pub pinned: BTreeMap<String, String>,
+    /// Kept by a rule: export -> reason (`"*"`: the whole module).
+    pub pinned: BTreeMap<String, PinReason>,
+    /// For a shared library: whether a consumer links it and which name it.
+    pub uses: LibraryUse,
     /// Plain --gc-sections (all exports kept) vs with the hidden exports removed.
     pub before: Sizes,
     pub after: Sizes,
@@ -143,10 +157,25 @@ pub struct Analysis {
     /// Per record: it counts as a consumer (every record, or in image
     /// scope those whose output is in the image).
     pub record_in_scope: Vec<bool>,
+    /// ELF files that consume without an analysed record.
+    pub consumers: Vec<ConsumerFile>,
+    /// Per consumer file that is a library of the image: how the other
+    /// consumers reach it (default for the others).
+    pub consumer_uses: Vec<LibraryUse>,
 }
 
 /// Runs the merge over complete records (failed links are ignored).
-pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
+pub fn analyse(records: Vec<LinkRecord>, opts: &Options) -> Analysis {
+    analyse_with(records, Vec::new(), opts)
+}
+
+/// The merge with consumer files besides the records (unrecorded files of
+/// the image, prebuilt trees).
+pub fn analyse_with(
+    mut records: Vec<LinkRecord>,
+    consumers: Vec<ConsumerFile>,
+    opts: &Options,
+) -> Analysis {
     records.retain(|r| r.is_complete());
     // One order whatever the order files were read in.
     records.sort_by(|a, b| {
@@ -196,34 +225,43 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
             }
         }
     }
-    let mut cstring_files: FxHashSet<&str> = FxHashSet::default();
-    for r in &records {
-        for &c in &r.cstrings {
-            let s = r.str(c);
-            cstring_files.insert(s.rsplit('/').next().unwrap_or(s));
-        }
-    }
-    let loaded_by_name: Vec<bool> = graph
+    // In image scope only the image's files consume; the other links are
+    // built (test programs, tools) but do not ship.
+    let record_in_scope: Vec<bool> = records
+        .iter()
+        .map(|r| opts.image.as_ref().is_none_or(|img| img.contains(r)))
+        .collect();
+    let module_in_scope: Vec<bool> = graph
         .modules
         .iter()
-        .map(|m| {
-            m.kind == OutputKind::Dyn
-                && (cstring_files.contains(m.file_name.as_str())
-                    || m.soname
-                        .as_deref()
-                        .is_some_and(|s| cstring_files.contains(s)))
+        .map(|m| record_in_scope[m.record])
+        .collect();
+    let (uses, consumer_uses) = library_uses(&graph, &records, &record_in_scope, &consumers);
+    let keep_scoped: Vec<bool> = graph
+        .modules
+        .iter()
+        .map(|module| {
+            opts.keep.iter().any(|(scope, _)| {
+                scope
+                    .as_deref()
+                    .is_some_and(|s| module.file_name == s || module.soname.as_deref() == Some(s))
+            })
         })
         .collect();
 
-    let mut pins: Vec<(usize, Name, String)> = Vec::new();
+    let mut pins: Vec<(usize, Name, PinReason)> = Vec::new();
     {
         let cx = rules::Context {
             graph: &graph,
             exporters: &exporters,
-            loaded_by_name: &loaded_by_name,
+            uses: &uses,
+            keep_scoped: &keep_scoped,
             excluded: &opts.excluded,
         };
         for (m, module) in graph.modules.iter().enumerate() {
+            if !module_in_scope[m] {
+                continue;
+            }
             for e in &module.exports {
                 if let Some(why) = rules::never_hide(&cx, m, module, e) {
                     pins.push((m, e.name, why));
@@ -238,15 +276,6 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         demanded: FxHashMap::default(),
         queue: Vec::new(),
     };
-    // In image scope only the image's modules consume; the others are built
-    // (test programs, tools) but do not ship.
-    let in_scope = |i: usize| {
-        opts.image
-            .as_ref()
-            .is_none_or(|img| img.contains(&records[i]))
-    };
-    let module_in_scope: Vec<bool> = graph.modules.iter().map(|m| in_scope(m.record)).collect();
-    pins.retain(|(m, _, _)| module_in_scope[*m]);
     for (m, module) in graph.modules.iter().enumerate() {
         if module_in_scope[m] {
             for &s in &module.roots {
@@ -261,7 +290,7 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
     }
     let mut seeds: Vec<(String, NameCause)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        if !in_scope(i) {
+        if !record_in_scope[i] {
             continue;
         }
         for &c in &r.cstrings {
@@ -272,6 +301,14 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
             for im in &r.imports {
                 seeds.push((im.name.clone(), NameCause::ImportedByRecord(i)));
             }
+        }
+    }
+    for (k, file) in consumers.iter().enumerate() {
+        for im in &file.imports {
+            seeds.push((im.name.clone(), NameCause::ImportedByFile(k)));
+        }
+        for s in &file.strings {
+            seeds.push((plain(s).to_string(), NameCause::CStringInFile(k)));
         }
     }
     for (scope, pattern) in &opts.keep {
@@ -293,7 +330,14 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
                 if module.file_name == *scope || module.soname.as_deref() == Some(scope) {
                     for e in &module.exports {
                         if glob(pattern, graph.names.str(e.name)) {
-                            pins.push((m, e.name, format!("keep list entry {scope}:{pattern}")));
+                            pins.push((
+                                m,
+                                e.name,
+                                PinReason::KeepEntry {
+                                    module: scope.clone(),
+                                    pattern: pattern.clone(),
+                                },
+                            ));
                             for d in module.defs_of(e.name) {
                                 w.mark(d, SectionCause::Pinned(e.name));
                             }
@@ -304,11 +348,10 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         }
     }
     w.run(&graph, &export_index);
-    let record_in_scope: Vec<bool> = (0..records.len()).map(in_scope).collect();
 
     // Decisions and predictions per module.
     let mut results = Vec::new();
-    let pinned_by: FxHashMap<(usize, Name), &String> =
+    let pinned_by: FxHashMap<(usize, Name), &PinReason> =
         pins.iter().map(|(m, n, why)| ((*m, *n), why)).collect();
     for (m, module) in graph.modules.iter().enumerate() {
         let r = &records[module.record];
@@ -320,6 +363,7 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
             hide: Vec::new(),
             hidden_exports: Vec::new(),
             pinned: BTreeMap::new(),
+            uses: uses[m].clone(),
             before: Sizes::default(),
             after: Sizes::default(),
             file_before: r.output_size,
@@ -327,8 +371,7 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         };
         let mut hidden_names = FxHashSet::default();
         if !module_in_scope[m] {
-            res.pinned
-                .insert("*".into(), "not in the image: left unchanged".into());
+            res.pinned.insert("*".into(), PinReason::NotInImage);
             results.push(res);
             continue;
         }
@@ -379,7 +422,83 @@ pub fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
         results,
         consumers_only,
         record_in_scope,
+        consumers,
+        consumer_uses,
     }
+}
+
+/// How the consumers in scope reach each shared library: linked (a
+/// DT_NEEDED entry names its SONAME, or its file name when it has none)
+/// and named by C strings (possible dlopen). For the modules, and for the
+/// consumer files that are libraries of the image.
+fn library_uses(
+    graph: &Graph,
+    records: &[LinkRecord],
+    record_in_scope: &[bool],
+    consumers: &[ConsumerFile],
+) -> (Vec<LibraryUse>, Vec<LibraryUse>) {
+    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    let mut needed: FxHashSet<String> = FxHashSet::default();
+    // Library name -> who names it (paths), from strings that can name one.
+    let mut named: FxHashMap<String, Vec<PathBuf>> = FxHashMap::default();
+    let mut name = |s: &str, by: &std::path::Path| {
+        if s.contains(".so") {
+            named.entry(base(s)).or_default().push(by.to_path_buf());
+        }
+    };
+    for (i, r) in records.iter().enumerate() {
+        if !record_in_scope[i] || r.kind == OutputKind::Rel {
+            continue;
+        }
+        needed.extend(r.needed.iter().map(|n| base(n)));
+        let path = std::path::Path::new(&r.cwd).join(&r.output);
+        for &c in &r.cstrings {
+            name(r.str(c), &path);
+        }
+    }
+    for f in consumers {
+        needed.extend(f.needed.iter().map(|n| base(n)));
+        for s in &f.strings {
+            name(s, &f.path);
+        }
+    }
+    let use_of = |needed_name: &str, file_name: &str, soname: Option<&str>| {
+        let mut named_by: Vec<PathBuf> = [Some(file_name), soname]
+            .into_iter()
+            .flatten()
+            .flat_map(|n| named.get(n).into_iter().flatten().cloned())
+            .collect();
+        named_by.sort();
+        named_by.dedup();
+        LibraryUse {
+            linked: needed.contains(needed_name),
+            named_by,
+        }
+    };
+    let modules = graph
+        .modules
+        .iter()
+        .map(|m| match m.kind {
+            OutputKind::Dyn => use_of(
+                m.soname.as_deref().unwrap_or(&m.file_name),
+                &m.file_name,
+                m.soname.as_deref(),
+            ),
+            _ => LibraryUse::default(),
+        })
+        .collect();
+    let files = consumers
+        .iter()
+        .map(|f| {
+            let file_name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if f.library && f.origin == consumers::Origin::Image {
+                use_of(f.needed_name(), file_name, f.soname.as_deref())
+            } else {
+                LibraryUse::default()
+            }
+        })
+        .collect();
+    (modules, files)
 }
 
 struct Worklist {
@@ -598,6 +717,134 @@ mod fixpoint_tests {
             cstrings: Vec::new(),
             strings: strings.into_pool(),
         }
+    }
+
+    /// The merge after a linker's DT_NEEDED: each record needs the
+    /// libraries that export what it imports.
+    fn analyse(mut records: Vec<LinkRecord>, opts: &Options) -> Analysis {
+        let exported: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| r.kind == OutputKind::Dyn)
+            .flat_map(|r| {
+                let so = r.soname.clone().unwrap_or_default();
+                r.exports.iter().map(move |e| (e.name.clone(), so.clone()))
+            })
+            .collect();
+        for r in &mut records {
+            for im in &r.imports {
+                for (n, so) in &exported {
+                    if *n == im.name && !r.needed.contains(so) {
+                        r.needed.push(so.clone());
+                    }
+                }
+            }
+        }
+        super::analyse(records, opts)
+    }
+
+    fn consumer(path: &str, imports: &[&str], strings: &[&str], needed: &[&str]) -> ConsumerFile {
+        ConsumerFile {
+            path: path.into(),
+            origin: consumers::Origin::Image,
+            library: false,
+            soname: None,
+            needed: needed.iter().map(|s| s.to_string()).collect(),
+            imports: imports.iter().map(|n| dynsym(n)).collect(),
+            version_needs: Vec::new(),
+            strings: strings.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn consumer_files_demand_their_imports_and_strings() {
+        let records = vec![
+            module(
+                "libq.so",
+                OutputKind::Dyn,
+                &[("q_import", &[]), ("q_string", &[]), ("q_none", &[])],
+                true,
+            ),
+            module("prog", OutputKind::Pie, &[("_start", &[])], false),
+        ];
+        let files = vec![consumer(
+            "/img/bin/vendor",
+            &["q_import"],
+            &["q_string@@V1"],
+            &["libq.so"],
+        )];
+        let a = analyse_with(records, files, &Options::default());
+        assert_eq!(hidden(&a, "libq.so"), vec!["q_none"]);
+        assert_eq!(
+            a.demanded.get(&a.graph.names.lookup("q_import").unwrap()),
+            Some(&NameCause::ImportedByFile(0))
+        );
+        assert_eq!(
+            a.demanded.get(&a.graph.names.lookup("q_string").unwrap()),
+            Some(&NameCause::CStringInFile(0))
+        );
+    }
+
+    #[test]
+    fn a_library_nobody_links_is_a_plugin() {
+        let records = vec![
+            module(
+                "plug.so",
+                OutputKind::Dyn,
+                &[("p1", &[]), ("p2", &[])],
+                true,
+            ),
+            module(
+                "libn.so",
+                OutputKind::Dyn,
+                &[("n1", &[]), ("n2", &[])],
+                true,
+            ),
+            module("host", OutputKind::Pie, &[("_start", &["n1"])], false),
+        ];
+        // The host's C strings name both libraries (ids past its pool's,
+        // re-interned in order so the old ids stay).
+        let mut named = records.clone();
+        let mut table = StringTable::default();
+        for i in 0..named[2].strings.len() as u32 {
+            table.intern(named[2].str(i));
+        }
+        named[2].cstrings = vec![table.intern("libn.so"), table.intern("plug.so")];
+        named[2].strings = table.into_pool();
+        let a = analyse(named, &Options::default());
+        assert!(hidden(&a, "plug.so").is_empty());
+        let plug = a
+            .results
+            .iter()
+            .find(|r| r.path.ends_with("plug.so"))
+            .unwrap();
+        assert_eq!(
+            plug.pinned.get("p2"),
+            Some(&PinReason::NotLinked { named: true })
+        );
+        // Linked and named: only the usual rules keep its exports.
+        assert_eq!(hidden(&a, "libn.so"), vec!["n2"]);
+        let kinds = consumers::library_kinds(&a);
+        assert_eq!(kinds.plugins.len(), 1);
+        assert_eq!(kinds.linked_and_named[0].path, PathBuf::from("/b/libn.so"));
+        assert_eq!(
+            kinds.linked_and_named[0].named_by,
+            vec![PathBuf::from("/b/host")]
+        );
+        assert!(kinds.unreferenced.is_empty());
+
+        // Named by nothing: still a plugin, listed as unreferenced; a scoped
+        // keep entry says which of its exports stay.
+        let a = analyse(records.clone(), &Options::default());
+        assert!(hidden(&a, "plug.so").is_empty());
+        assert_eq!(
+            consumers::library_kinds(&a).unreferenced,
+            vec![PathBuf::from("/b/plug.so")]
+        );
+        let opts = Options {
+            keep: vec![(Some("plug.so".into()), "p1".into())],
+            ..Options::default()
+        };
+        assert_eq!(hidden(&analyse(records, &opts), "plug.so"), vec!["p2"]);
     }
 
     fn dynsym(name: &str) -> DynSymbol {

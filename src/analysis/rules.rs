@@ -58,48 +58,130 @@ pub const DEFAULT_EXCLUDED: &[&str] = &[
     "libBrokenLocale.so.1",
 ];
 
+/// Why an export stays exported whatever the consumers do (`explain`
+/// prints it; the tests match on it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinReason {
+    /// The module's recorded graph misses code (LTO IR, unreadable inputs).
+    IncompleteRecord,
+    ExportedByExecutable,
+    /// The module is an excluded package (its SONAME or file name).
+    Excluded(String),
+    /// No consumer in scope has the library in DT_NEEDED: only dlopen can
+    /// reach it (a plugin, a loadable module, a library for users outside
+    /// the image), and its host may look any export up by a computed name.
+    /// `named`: a C string of a consumer names its file or SONAME.
+    NotLinked {
+        named: bool,
+    },
+    NonDefaultVersion,
+    GnuUnique,
+    CxxTypeinfo,
+    /// The toolchain, the C runtime or the dynamic linker rely on it.
+    RuntimeName,
+    /// More than one module exports it (interposition would change).
+    Interposable,
+    /// A keep list entry scoped to the module (`module:pattern`).
+    KeepEntry {
+        module: String,
+        pattern: String,
+    },
+    /// The module is not in the image scope: left unchanged.
+    NotInImage,
+}
+
+impl std::fmt::Display for PinReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PinReason::IncompleteRecord => {
+                f.write_str("its module's recorded graph is incomplete (see ldprune status)")
+            }
+            PinReason::ExportedByExecutable => f.write_str("exported by an executable"),
+            PinReason::Excluded(s) => write!(f, "{s} is an excluded package"),
+            PinReason::NotLinked { named } => write!(
+                f,
+                "no consumer links its library (DT_NEEDED), so only dlopen reaches it (a plugin): every export is kept ({})",
+                if *named {
+                    "a C string names the library"
+                } else {
+                    "nothing names it: a path built at run time, or users outside the image"
+                }
+            ),
+            PinReason::NonDefaultVersion => f.write_str("a non-default symbol version"),
+            PinReason::GnuUnique => f.write_str("STB_GNU_UNIQUE"),
+            PinReason::CxxTypeinfo => f.write_str("C++ typeinfo"),
+            PinReason::RuntimeName => {
+                f.write_str("a name the toolchain or the C runtime relies on")
+            }
+            PinReason::Interposable => {
+                f.write_str("defined by more than one module (interposition would change)")
+            }
+            PinReason::KeepEntry { module, pattern } => {
+                write!(f, "keep list entry {module}:{pattern}")
+            }
+            PinReason::NotInImage => f.write_str("not in the image: left unchanged"),
+        }
+    }
+}
+
+/// How a consumer reaches a shared library module.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LibraryUse {
+    /// A consumer in scope has it in DT_NEEDED.
+    pub linked: bool,
+    /// Consumers in scope whose C strings name its file name or SONAME
+    /// (possible dlopen).
+    pub named_by: Vec<std::path::PathBuf>,
+}
+
 /// Facts about the whole system the rules need.
 pub struct Context<'a> {
     pub graph: &'a Graph,
     /// How many modules export each name.
     pub exporters: &'a crate::fasthash::FxHashMap<u32, u32>,
-    /// Module is loaded by name (a C string names its file or SONAME).
-    pub loaded_by_name: &'a [bool],
+    /// Per module: how consumers in scope reach it (libraries only).
+    pub uses: &'a [LibraryUse],
+    /// Per module: a scoped keep entry names it, and so says which of its
+    /// exports an unlinked library keeps.
+    pub keep_scoped: &'a [bool],
     pub excluded: &'a [String],
 }
 
 /// Why `export` of `module` must stay exported whatever the consumers do.
-pub fn never_hide(cx: &Context, m: usize, module: &Module, export: &Export) -> Option<String> {
+pub fn never_hide(cx: &Context, m: usize, module: &Module, export: &Export) -> Option<PinReason> {
     let name = cx.graph.names.str(export.name);
     if module.incomplete {
-        return Some("its module's recorded graph is incomplete (see ldprune status)".into());
+        return Some(PinReason::IncompleteRecord);
     }
     if !matches!(module.kind, crate::identity::OutputKind::Dyn) {
-        return Some("exported by an executable".into());
+        return Some(PinReason::ExportedByExecutable);
     }
     if let Some(s) = module.soname.as_deref().or(Some(module.file_name.as_str())) {
         if cx.excluded.iter().any(|e| e == s) {
-            return Some(format!("{s} is an excluded package"));
+            return Some(PinReason::Excluded(s.to_string()));
         }
     }
-    if cx.loaded_by_name[m] {
-        return Some("its library is loaded by name (dlopen): a C string names it".into());
+    let reach = &cx.uses[m];
+    if !reach.linked && !cx.keep_scoped[m] {
+        return Some(PinReason::NotLinked {
+            named: !reach.named_by.is_empty(),
+        });
     }
     if export.hidden_version {
-        return Some("a non-default symbol version".into());
+        return Some(PinReason::NonDefaultVersion);
     }
     if export.unique {
-        return Some("STB_GNU_UNIQUE".into());
+        return Some(PinReason::GnuUnique);
     }
     if name.starts_with("_ZTI") || name.starts_with("_ZTS") {
-        return Some("C++ typeinfo".into());
+        return Some(PinReason::CxxTypeinfo);
     }
     if RUNTIME_NAMES.contains(&name) || name.starts_with("__start_") || name.starts_with("__stop_")
     {
-        return Some("a name the toolchain or the C runtime relies on".into());
+        return Some(PinReason::RuntimeName);
     }
     if cx.exporters.get(&export.name).copied().unwrap_or(0) > 1 {
-        return Some("defined by more than one module (interposition would change)".into());
+        return Some(PinReason::Interposable);
     }
     None
 }

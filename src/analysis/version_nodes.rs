@@ -124,6 +124,19 @@ pub fn emptied_version_nodes(a: &Analysis) -> Vec<EmptiedNode> {
                     consumer: a.record_in_scope[i],
                 })
                 .collect();
+            // Files that are consumers without a record count as consumers.
+            for f in &a.consumers {
+                let needs = f
+                    .version_needs
+                    .iter()
+                    .any(|n| n.version == *node && (n.file == name || n.file == module.file_name));
+                if needs {
+                    needed_by.push(Needer {
+                        link: f.path.clone(),
+                        consumer: true,
+                    });
+                }
+            }
             needed_by.sort();
             needed_by.dedup();
             found.push(EmptiedNode {

@@ -2,14 +2,19 @@
 //!
 //! Mechanism (linker-facts.md, confirmed by tests/apply.rs on bfd and gold):
 //! claim the FIRST relocatable input, report its real symbols plus a weak
-//! undefined STV_HIDDEN entry for each name to hide, and hand the linker an
-//! unchanged copy of it in all_symbols_read. The most constraining
-//! visibility among all entries of a name wins, so the definitions become
-//! hidden and --gc-sections can drop them. Only the first input is claimed:
-//! its copy takes its place, so the input order (constructor order) stays.
+//! undefined STV_HIDDEN entry for each name to hide, and hand the linker the
+//! same file again, by the name it gave, in all_symbols_read (no copy, no
+//! temporary file: nothing between the claim and the hand-back can fail but
+//! the linker's own open). The most constraining visibility among all
+//! entries of a name wins, so the definitions become hidden and
+//! --gc-sections can drop them. Only the first input is claimed: the file
+//! handed back takes its place, so the input order (constructor order)
+//! stays.
 //!
 //! Fail-open: a link without decisions (new, sources changed since Run-1,
-//! no merge yet) links unchanged and leaves one line in DIR/apply.log.
+//! no merge yet) links unchanged and leaves one line in DIR/apply.log; every
+//! other reason ([`Unchanged`]) is a warning too, and the faults fail the
+//! link under `strict`.
 
 mod applied;
 mod prehash;
@@ -26,7 +31,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::elf::hash::Hash128;
-use crate::elf::object::{ObjectFacts, parse_object};
+use crate::elf::interface::{InterfaceSymbol, interface_symbols};
+use crate::elf::sparse::read_symbol_parts;
 use crate::elf::types::{Binding, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
 use crate::identity::{LinkLine, interface_hash_of_path, link_identity, parse_link_line};
@@ -62,26 +68,96 @@ pub enum Claim {
     Yes(Vec<PluginSymbol>),
 }
 
+/// How an apply.log line about a failed Run-2 link starts (report lists
+/// those apart from the links left unchanged).
+pub const FAILED_PREFIX: &str = "link failed: ";
+
+/// Why a Run-2 link goes on unchanged. Each one is a line in DIR/apply.log;
+/// all but [`Unchanged::NotInDecisions`] are also a warning, and the
+/// [`Unchanged::is_error`] ones fail the link under `strict`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unchanged {
+    /// A new link, or its inputs changed since Run-1: expected, quiet.
+    NotInDecisions,
+    /// The decisions file is missing or damaged (no merge yet, a bad copy).
+    NoDecisions(String),
+    /// Its copy would become a plain object, changing the link.
+    FirstIsArchiveMember,
+    /// GCC's LTO plugin decides for IR; a claim would take it from there.
+    FirstIsLtoIr,
+    /// No relocatable input reached this plugin (another plugin claimed
+    /// them all, e.g. all LTO IR with -nostartfiles).
+    NothingToClaim,
+    /// The first object cannot be read or parsed.
+    Unreadable(String),
+    /// The name the linker gave the first object does not open the file it
+    /// read: handing it back by name could add another file.
+    CannotHandBack(String),
+}
+
+impl Unchanged {
+    /// Worth a warning on the build log, not only a line in apply.log.
+    pub fn is_loud(&self) -> bool {
+        !matches!(self, Unchanged::NotInDecisions)
+    }
+
+    /// A fault of the setup or the environment: fails the link under strict.
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            Unchanged::NoDecisions(_) | Unchanged::Unreadable(_) | Unchanged::CannotHandBack(_)
+        )
+    }
+}
+
+impl std::fmt::Display for Unchanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unchanged::NotInDecisions => f.write_str(
+                "not in the decisions (a new link, or its inputs changed since Run-1)",
+            ),
+            Unchanged::NoDecisions(e) => write!(f, "no usable decisions ({e})"),
+            Unchanged::FirstIsArchiveMember => f.write_str("first object is an archive member"),
+            Unchanged::FirstIsLtoIr => f.write_str("first object is LTO IR"),
+            Unchanged::NothingToClaim => f.write_str(
+                "no relocatable input reached the plugin (all claimed by another plugin, e.g. LTO IR)",
+            ),
+            Unchanged::Unreadable(e) => write!(f, "cannot read the first object ({e})"),
+            Unchanged::CannotHandBack(e) => {
+                write!(f, "cannot hand the first object back unchanged ({e})")
+            }
+        }
+    }
+}
+
 pub struct Applier {
     state: StateDir,
     /// The command line, parsed at onload.
     line: LinkLine,
     cwd: String,
     output: String,
+    strict: bool,
     /// The first relocatable input has been seen: nothing else is claimed.
     decided: bool,
     /// Found in the decisions: this link's identity and the names to hide.
     applied: Option<(Hash128, Vec<String>)>,
-    /// The claimed input's file name and bytes, to hand back as a copy.
-    claimed: Option<(String, Vec<u8>)>,
-    temp_dir: Option<PathBuf>,
+    /// The claimed input, as the linker named it: handed back as it is.
+    claimed: Option<PathBuf>,
     /// Hashing of the command line's objects, started at onload.
     prehash: Option<prehash::Prehash>,
     created: std::time::Instant,
+    /// The link failed and [`Applier::explain_failure`] has run.
+    explained: bool,
 }
 
 impl Applier {
-    pub fn new(state: StateDir, argv: Vec<String>, cwd: String, output: Option<String>) -> Applier {
+    pub fn new(
+        state: StateDir,
+        argv: Vec<String>,
+        cwd: String,
+        output: Option<String>,
+        strict: bool,
+    ) -> Applier {
         let line = parse_link_line(&argv);
         let prehash = Some(prehash::Prehash::start(&line.inputs));
         let output = output.unwrap_or_else(|| line.output.clone());
@@ -90,44 +166,65 @@ impl Applier {
             line,
             cwd,
             output,
+            strict,
             decided: false,
             applied: None,
             claimed: None,
-            temp_dir: None,
             prehash,
             created: std::time::Instant::now(),
+            explained: false,
         }
     }
 
     /// claim_file: the first relocatable input decides for the whole link.
+    /// It is claimed only when everything needed to hand it back is known
+    /// to work: the linker re-reads the very file by its own name, so
+    /// nothing is copied and no temporary directory is needed. An `Err` is
+    /// an unchanged link that `strict` turns into a failed one.
     pub fn claim_file(&mut self, input: &InputFile) -> Result<Claim, String> {
         if self.decided {
             return Ok(Claim::No);
         }
         let mut head = [0u8; 64];
-        let n = input.read_at(&mut head, 0).map_err(|e| e.to_string())?;
+        let n = match input.read_at(&mut head, 0) {
+            Ok(n) => n,
+            Err(e) => {
+                self.decided = true;
+                return self.unchanged(None, Unchanged::Unreadable(e.to_string()));
+            }
+        };
         if classify(&head[..n]) != FileClass::Relocatable {
             return Ok(Claim::No);
         }
         self.decided = true;
-        if input.offset != 0 {
-            // An archive member: its copy would become a plain object.
-            self.log(None, "first object is an archive member: left unchanged");
-            return Ok(Claim::No);
+        match self.decide(input) {
+            Ok(claim) => Ok(claim),
+            Err((identity, why)) => self.unchanged(identity, why),
         }
-        let size = usize::try_from(input.size).map_err(|_| "input too large".to_string())?;
-        let mut bytes = vec![0u8; size];
-        input
-            .read_exact_at(&mut bytes, 0)
-            .map_err(|e| e.to_string())?;
-        let facts = parse_object(&bytes[..]).map_err(|e| format!("{}: {e}", input.name))?;
-        if facts.lto_ir {
-            self.log(None, "first object is LTO IR: left unchanged");
-            return Ok(Claim::No);
+    }
+
+    /// The decision for the first relocatable input; `Err` says why the
+    /// link stays unchanged.
+    fn decide(&mut self, input: &InputFile) -> Result<Claim, (Option<Hash128>, Unchanged)> {
+        if input.offset != 0 {
+            return Err((None, Unchanged::FirstIsArchiveMember));
+        }
+        let unreadable = |e: String| (None, Unchanged::Unreadable(format!("{}: {e}", input.name)));
+        let parts = read_symbol_parts(input.size, |buf, at| input.read_exact_at(buf, at))
+            .map_err(|e| unreadable(e.to_string()))?;
+        let (summary, symbols) =
+            interface_symbols(&parts).map_err(|e| unreadable(e.to_string()))?;
+        if summary.lto_ir {
+            return Err((None, Unchanged::FirstIsLtoIr));
         }
         let started = std::time::Instant::now();
-        log::debug!("first object {:?} after onload", self.created.elapsed());
-        let (first, first_hash) = (input.name, facts.interface);
+        log::debug!(
+            "first object {:?} after onload ({} bytes read of {})",
+            self.created.elapsed(),
+            parts.held(),
+            input.size
+        );
+        let first = input.name;
         let known = self
             .prehash
             .take()
@@ -135,7 +232,7 @@ impl Applier {
             .unwrap_or_default();
         let identity = link_identity(&self.line, |p| {
             if p == first {
-                Some(first_hash)
+                Some(summary.hash)
             } else {
                 known
                     .get(p)
@@ -153,22 +250,10 @@ impl Applier {
         );
         let decision = match found {
             Ok(Some(d)) => d,
-            Ok(None) => {
-                self.log(
-                    Some(identity),
-                    "not in the decisions (a new link, or its inputs changed since Run-1): left unchanged",
-                );
-                return Ok(Claim::No);
-            }
-            Err(e) => {
-                self.log(
-                    Some(identity),
-                    &format!("no usable decisions ({e}): left unchanged"),
-                );
-                return Ok(Claim::No);
-            }
+            Ok(None) => return Err((Some(identity), Unchanged::NotInDecisions)),
+            Err(e) => return Err((Some(identity), Unchanged::NoDecisions(e.to_string()))),
         };
-        let symbols = claim_symbols(&facts);
+        let symbols = claim_symbols(&symbols);
         // A name the claimed object defines itself stays: a hidden entry
         // next to its own definition would only hide it from the claimed copy.
         let own: HashSet<&str> = symbols
@@ -181,41 +266,57 @@ impl Applier {
             .into_iter()
             .filter(|n| !own.contains(n.as_str()))
             .collect();
-        self.applied = Some((identity, hide.clone()));
         if hide.is_empty() {
+            self.applied = Some((identity, hide));
             return Ok(Claim::No);
         }
+        let back = self
+            .hand_back_path(input)
+            .map_err(|e| (Some(identity), Unchanged::CannotHandBack(e)))?;
         let mut symbols = symbols;
-        symbols.extend(hide.into_iter().map(|name| PluginSymbol {
-            name: hidden_reference(&name).to_string(),
+        symbols.extend(hide.iter().map(|name| PluginSymbol {
+            name: hidden_reference(name).to_string(),
             kind: SymbolKind::WeakUndef,
             visibility: Visibility::Hidden,
             size: 0,
             comdat: None,
             function: false,
         }));
-        let name = Path::new(input.name).file_name().map_or_else(
-            || "input.o".to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        self.claimed = Some((name, bytes));
+        self.applied = Some((identity, hide));
+        self.claimed = Some(back);
         Ok(Claim::Yes(symbols))
     }
 
-    /// all_symbols_read: the unchanged copy of the claimed input, to add.
-    pub fn all_symbols_read(&mut self) -> Result<Option<PathBuf>, String> {
-        let Some((name, bytes)) = &self.claimed else {
-            return Ok(None);
-        };
-        let dir = tempdir()?;
-        self.temp_dir = Some(dir.clone());
-        // Named after the original: the linker's messages show this path.
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Some(path))
+    /// The name under which the linker can open the claimed input again:
+    /// its own name for it, checked to be the file behind its descriptor
+    /// (the same device and inode), since the linker resolves it in the same
+    /// working directory.
+    fn hand_back_path(&self, input: &InputFile) -> Result<PathBuf, String> {
+        use std::os::unix::fs::MetadataExt;
+        let by_fd = input.file.metadata().map_err(|e| e.to_string())?;
+        let path = PathBuf::from(input.name);
+        let by_name = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", input.name))?;
+        if (by_fd.dev(), by_fd.ino()) != (by_name.dev(), by_name.ino()) || !by_name.is_file() {
+            return Err(format!("{} is not the file the linker read", input.name));
+        }
+        Ok(path)
     }
 
-    /// cleanup (runs on failure too): remove the copy, note what was achieved.
+    /// Logs why the link stays unchanged; `Err` when `strict` must fail it.
+    fn unchanged(&self, identity: Option<Hash128>, why: Unchanged) -> Result<Claim, String> {
+        self.log(identity, &why);
+        if self.strict && why.is_error() {
+            return Err(format!("{}: {why}", self.output));
+        }
+        Ok(Claim::No)
+    }
+
+    /// all_symbols_read: the claimed input, to add again as it is.
+    pub fn all_symbols_read(&mut self) -> Result<Option<PathBuf>, String> {
+        Ok(self.claimed.clone())
+    }
+
+    /// cleanup (runs on failure too): note what was achieved.
     pub fn cleanup(&mut self) -> Result<(), String> {
         let started = std::time::Instant::now();
         let r = self.cleanup_inner();
@@ -224,33 +325,88 @@ impl Applier {
     }
 
     fn cleanup_inner(&mut self) -> Result<(), String> {
-        let started_cleanup = std::time::Instant::now();
         // A link without a relocatable input never waited for the workers:
         // they must not outlive the linker's use of this library.
         if let Some(p) = self.prehash.take() {
             p.finish();
         }
-        if let Some(dir) = self.temp_dir.take() {
-            let _ = std::fs::remove_dir_all(dir);
+        if !self.decided {
+            let strict = self.strict;
+            self.strict = false; // never an error: logged and warned
+            let _ = self.unchanged(None, Unchanged::NothingToClaim);
+            self.strict = strict;
         }
         let Some((identity, hide)) = self.applied.take() else {
             return Ok(());
         };
-        let path = Path::new(&self.cwd).join(&self.output);
-        // The output of a failed link is missing or incomplete: nothing to note.
+        let path = self.output_path();
+        // The output of a failed link is missing or incomplete: nothing to
+        // note but why it may have failed.
         let Some(rec) = AppliedRecord::measure(identity, &path, &self.output, &self.cwd, &hide)
         else {
+            self.explain_failure();
             return Ok(());
         };
-        log::debug!("measured in {:?}", started_cleanup.elapsed());
         self.state.write_applied(&rec).map_err(|e| e.to_string())?;
         Ok(())
     }
 
-    /// One line in DIR/apply.log about this link.
-    fn log(&self, identity: Option<Hash128>, why: &str) {
-        applied::append_log(&self.state, identity, &self.cwd, &self.output, why);
-        log::info!("{}: {why}", self.output);
+    /// The linker is done (gold deletes a failed link's output only after
+    /// cleanup): a missing output is a failed link.
+    pub fn unload(&mut self) {
+        if !self.output_path().exists() {
+            self.explain_failure();
+        }
+    }
+
+    fn output_path(&self) -> PathBuf {
+        Path::new(&self.cwd).join(&self.output)
+    }
+
+    /// A failed Run-2 link that needs a name Run-2 hid elsewhere (its
+    /// sources changed since Run-1) ends in a plain "undefined reference":
+    /// say which library hid it and the two ways out. Only names that the
+    /// command line's objects leave undefined are looked up.
+    fn explain_failure(&mut self) {
+        if std::mem::replace(&mut self.explained, true) {
+            return;
+        }
+        let needed = undefined_names(&self.line.inputs);
+        if needed.is_empty() {
+            return;
+        }
+        let Ok(all) = decisions::read_all(&decisions::path(&self.state)) else {
+            return;
+        };
+        let mut found: Vec<(String, String)> = Vec::new();
+        for d in &all {
+            for name in &d.hide {
+                let plain = hidden_reference(name);
+                if needed.contains(plain) && !found.iter().any(|(n, _)| n == plain) {
+                    found.push((plain.to_string(), d.output.clone()));
+                }
+            }
+        }
+        found.sort();
+        for (name, hidden_in) in found.iter().take(5) {
+            let text = format!(
+                "needs `{name}`, which Run-2 hid in {hidden_in} (its inputs changed since Run-1?): run Run-1 and `ldprune merge` again, or keep it (`ldprune merge --keep FILE` listing `{name}`)"
+            );
+            log::error!("{}: link failed: {text}", self.output);
+            let line = format!("{FAILED_PREFIX}{text}");
+            applied::append_log(&self.state, None, &self.cwd, &self.output, &line);
+        }
+    }
+
+    /// One line in DIR/apply.log about this link, and a warning when loud.
+    fn log(&self, identity: Option<Hash128>, why: &Unchanged) {
+        let text = format!("{why}: left unchanged");
+        applied::append_log(&self.state, identity, &self.cwd, &self.output, &text);
+        if why.is_loud() {
+            log::warn!("{}: {text}", self.output);
+        } else {
+            log::info!("{}: {text}", self.output);
+        }
     }
 }
 
@@ -265,13 +421,47 @@ fn hidden_reference(spelled: &str) -> &str {
     }
 }
 
+/// Names that the relocatable objects at `inputs` reference (not weakly)
+/// and none of them defines.
+fn undefined_names(inputs: &[String]) -> HashSet<String> {
+    let (mut undefined, mut defined) = (HashSet::new(), HashSet::new());
+    for path in inputs {
+        let Ok(file) = std::fs::File::open(path) else {
+            continue;
+        };
+        let Ok(len) = file.metadata().map(|m| m.len()) else {
+            continue;
+        };
+        use std::os::unix::fs::FileExt;
+        let Ok(parts) = read_symbol_parts(len, |b, at| file.read_exact_at(b, at)) else {
+            continue;
+        };
+        let Ok((_, symbols)) = interface_symbols(&parts) else {
+            continue;
+        };
+        for s in symbols {
+            let name = String::from_utf8_lossy(s.name);
+            match (s.place, s.binding) {
+                (SymbolPlace::Undefined, Binding::Weak) => {}
+                (SymbolPlace::Undefined, _) => {
+                    undefined.insert(name.into_owned());
+                }
+                _ => {
+                    defined.insert(hidden_reference(&name).to_string());
+                }
+            }
+        }
+    }
+    undefined.retain(|n| !defined.contains(n));
+    undefined
+}
+
 /// The claimed object's own symbols, as the linker would read them.
-fn claim_symbols(facts: &ObjectFacts<'_>) -> Vec<PluginSymbol> {
-    facts
-        .symbols
+fn claim_symbols(symbols: &[InterfaceSymbol<'_>]) -> Vec<PluginSymbol> {
+    symbols
         .iter()
         .map(|s| PluginSymbol {
-            name: s.name.to_string(),
+            name: String::from_utf8_lossy(s.name).into_owned(),
             kind: match (s.place, s.binding) {
                 (SymbolPlace::Undefined, Binding::Weak) => SymbolKind::WeakUndef,
                 (SymbolPlace::Undefined, _) => SymbolKind::Undef,
@@ -281,34 +471,8 @@ fn claim_symbols(facts: &ObjectFacts<'_>) -> Vec<PluginSymbol> {
             },
             visibility: s.visibility,
             size: s.size,
-            comdat: match s.place {
-                SymbolPlace::Section(i) => facts
-                    .sections
-                    .get(i as usize)
-                    .and_then(|sec| sec.group.as_ref().map(|g| g.to_string())),
-                _ => None,
-            },
+            comdat: s.group.map(|g| String::from_utf8_lossy(g).into_owned()),
             function: matches!(s.kind, SymbolType::Func | SymbolType::Ifunc),
         })
         .collect()
-}
-
-/// A fresh private directory for the claimed input's copy.
-fn tempdir() -> Result<PathBuf, String> {
-    let base = std::env::temp_dir();
-    for attempt in 0..100u32 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = base.join(format!(
-            "ldprune-{}-{nanos:x}-{attempt}",
-            std::process::id()
-        ));
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(format!("{}: {e}", dir.display())),
-        }
-    }
-    Err(format!("cannot create a directory in {}", base.display()))
 }

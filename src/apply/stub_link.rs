@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::stub::{Target, stub_object};
-use super::{AppliedRecord, applied, hidden_reference, tempdir};
+use super::{AppliedRecord, Unchanged, applied, hidden_reference};
 use crate::identity::{interface_hash_of_path, link_identity, parse_link_line};
 use crate::state::{StateDir, decisions};
 
@@ -38,9 +38,13 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // One line in apply.log; a warning too unless the link is simply new.
     let log = |identity, why: &str| {
         if let Err(e) = applied::try_append_log(&state, identity, &cwd, &line.output, why) {
             eprintln!("ldprune: warning: {e}; not logged: {why}");
+        }
+        if !why.starts_with(&Unchanged::NotInDecisions.to_string()) {
+            eprintln!("ldprune: warning: {}: {why}", line.output);
         }
     };
 
@@ -50,15 +54,13 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
         Ok(None) => {
             log(
                 Some(identity),
-                "not in the decisions (a new link, or its inputs changed since Run-1): left unchanged",
+                &format!("{}: left unchanged", Unchanged::NotInDecisions),
             );
             return plain();
         }
         Err(e) => {
-            log(
-                Some(identity),
-                &format!("no usable decisions ({e}): left unchanged"),
-            );
+            let why = Unchanged::NoDecisions(e.to_string());
+            log(Some(identity), &format!("{why}: left unchanged"));
             return plain();
         }
     };
@@ -172,4 +174,24 @@ fn object_target(path: &str) -> Option<Target> {
         }
     }
     Target::of_object(&head[..n])
+}
+
+/// A fresh private directory for the stub object.
+fn tempdir() -> Result<std::path::PathBuf, String> {
+    let base = std::env::temp_dir();
+    for attempt in 0..100u32 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = base.join(format!(
+            "ldprune-{}-{nanos:x}-{attempt}",
+            std::process::id()
+        ));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", dir.display())),
+        }
+    }
+    Err(format!("cannot create a directory in {}", base.display()))
 }

@@ -4,11 +4,13 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex, library_kinds};
 use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
-use crate::analysis::{Analysis, Image, NameCause, Options, SectionCause, analyse, glob};
+use crate::analysis::{Analysis, Image, NameCause, Options, SectionCause, analyse_with, glob};
 use crate::state::decisions::{self, LinkDecision};
 use crate::state::record::LinkRecord;
 use crate::state::{StateDir, StateError};
+use crate::tree::ElfFile;
 
 /// What merge, report and explain read.
 #[derive(clap::Args)]
@@ -43,6 +45,11 @@ pub struct Input {
     /// The image or DESTDIR tree for --scope image.
     #[arg(long, value_name = "ROOT")]
     image: Option<PathBuf>,
+    /// Trees of ELF files that are not rebuilt but run against the image
+    /// (a base OS layer, vendor packages): their imports, C strings and
+    /// DT_NEEDED count as a consumer's, in any scope.
+    #[arg(long, value_name = "ROOT")]
+    consumers: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,33 +59,76 @@ enum Scope {
 }
 
 impl Input {
-    fn options(&self) -> Result<Options, String> {
+    /// The merge's options, and the ELF files of the image (image scope).
+    fn options(&self) -> Result<(Options, Vec<ElfFile>), String> {
         let mut excluded: Vec<String> = if self.no_default_excludes {
             Vec::new()
         } else {
             Options::default().excluded
         };
         excluded.extend(self.exclude.iter().cloned());
-        let image = match (self.scope, &self.image) {
-            (Scope::All, None) => None,
+        let (image, files) = match (self.scope, &self.image) {
+            (Scope::All, None) => (None, Vec::new()),
             (Scope::All, Some(_)) => return Err("--image needs --scope image".into()),
             (Scope::Image, None) => return Err("--scope image needs --image ROOT".into()),
-            (Scope::Image, Some(root)) => Some(scan_image(root)?),
+            (Scope::Image, Some(root)) => {
+                let (image, files) = scan_image(root)?;
+                (Some(image), files)
+            }
         };
         let mut keep = read_keep_lists(&self.keep)?;
         for f in &self.force {
             keep.extend(read_force_file(f)?.into_iter().map(|n| (None, n)));
         }
-        Ok(Options {
-            keep,
-            excluded,
-            image,
-        })
+        Ok((
+            Options {
+                keep,
+                excluded,
+                image,
+            },
+            files,
+        ))
     }
 
     pub(super) fn analyse(&self) -> Result<Analysis, String> {
-        let opts = self.options()?;
-        Ok(analyse(load_all(&self.state, self.skip_bad)?, &opts))
+        let (opts, image_files) = self.options()?;
+        let records = load_all(&self.state, self.skip_bad)?;
+        let consumers = self.consumer_files(&records, image_files)?;
+        Ok(analyse_with(records, consumers, &opts))
+    }
+
+    /// The files of the image that no record made, then every file under
+    /// the --consumers roots.
+    fn consumer_files(
+        &self,
+        records: &[LinkRecord],
+        image_files: Vec<ElfFile>,
+    ) -> Result<Vec<ConsumerFile>, String> {
+        let index = RecordIndex::new(records);
+        let mut found: Vec<(ElfFile, Origin)> = image_files
+            .into_iter()
+            .filter(|f| !index.made(&f.path, &f.facts))
+            .map(|f| (f, Origin::Image))
+            .collect();
+        for root in &self.consumers {
+            let (files, problems) = crate::tree::elf_files(root)?;
+            for p in &problems {
+                eprintln!("ldprune: warning: {p} (not counted as a consumer)");
+            }
+            found.extend(files.into_iter().map(|f| (f, Origin::Prebuilt)));
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for (f, origin) in found {
+            let strings = crate::tree::read_strings(&f.path).unwrap_or_else(|e| {
+                eprintln!(
+                    "ldprune: warning: {}: {e} (its C strings are not counted)",
+                    f.path.display()
+                );
+                Vec::new()
+            });
+            out.push(ConsumerFile::new(f.path, origin, f.facts, strings));
+        }
+        Ok(out)
     }
 
     pub(super) fn lookup_functions(&self) -> Result<Vec<String>, String> {
@@ -90,17 +140,18 @@ impl Input {
     }
 }
 
-/// The build-ids (or, without one, the names) of the ELF files under `root`.
-fn scan_image(root: &Path) -> Result<Image, String> {
+/// The build-ids (or, without one, the names) of the ELF files under
+/// `root`, and the files.
+fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
     let (files, problems) = crate::tree::elf_files(root)?;
     for p in &problems {
         eprintln!("ldprune: warning: {p} (not counted as part of the image)");
     }
     let mut image = Image::default();
-    for f in files {
-        match f.facts.build_id {
+    for f in &files {
+        match &f.facts.build_id {
             Some(id) => {
-                image.build_ids.insert(id);
+                image.build_ids.insert(id.clone());
             }
             None => {
                 if let Some(n) = f.path.file_name() {
@@ -115,7 +166,7 @@ fn scan_image(root: &Path) -> Result<Image, String> {
             root.display()
         ));
     }
-    Ok(image)
+    Ok((image, files))
 }
 
 /// The symbol names of a "deps" file of the original tool (its force files
@@ -441,6 +492,114 @@ pub(super) fn summary(out: &mut String, a: &Analysis) {
         kib(file_before),
         kib(file_after)
     );
+    consumers_text(out, a);
+    library_kinds_text(out, &library_kinds(a));
+}
+
+/// At most this many files are listed per kind (`report --json` lists all).
+const LISTED: usize = 20;
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The consumer files: those of the image without a record, listed, and
+/// the prebuilt ones, counted.
+pub(super) fn consumers_text(out: &mut String, a: &Analysis) {
+    let image: Vec<&ConsumerFile> = a
+        .consumers
+        .iter()
+        .filter(|f| f.origin == Origin::Image)
+        .collect();
+    if !image.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} of the image {} no Run-1 record; {} imports are kept:",
+            plural(image.len(), "file", "files"),
+            if image.len() == 1 { "has" } else { "have" },
+            if image.len() == 1 { "its" } else { "their" },
+        );
+        list(out, image.iter().map(|f| f.path.display().to_string()));
+    }
+    let prebuilt = a.consumers.len() - image.len();
+    if prebuilt > 0 {
+        let _ = writeln!(
+            out,
+            "{} under --consumers (not rebuilt); {} imports are kept",
+            plural(prebuilt, "file", "files"),
+            if prebuilt == 1 { "its" } else { "their" },
+        );
+    }
+}
+
+fn list(out: &mut String, items: impl ExactSizeIterator<Item = String>) {
+    let n = items.len();
+    for item in items.take(LISTED) {
+        let _ = writeln!(out, "  {item}");
+    }
+    if n > LISTED {
+        let _ = writeln!(
+            out,
+            "  ... and {} more (report --json lists all)",
+            n - LISTED
+        );
+    }
+}
+
+fn named_by_text(named_by: &[PathBuf]) -> String {
+    let names: Vec<String> = named_by.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
+}
+
+/// Plugins kept whole, linked libraries also named by a string, and
+/// libraries nothing links or names.
+pub(super) fn library_kinds_text(out: &mut String, k: &LibraryKinds) {
+    if !k.plugins.is_empty() {
+        let _ = writeln!(
+            out,
+            "libraries no consumer links (DT_NEEDED): plugins, every export kept ({}):",
+            k.plugins.len()
+        );
+        list(
+            out,
+            k.plugins.iter().map(|l| {
+                if l.named_by.is_empty() {
+                    format!("{}: named by no C string either", l.path.display())
+                } else {
+                    format!(
+                        "{}: named by {}",
+                        l.path.display(),
+                        named_by_text(&l.named_by)
+                    )
+                }
+            }),
+        );
+    }
+    if !k.linked_and_named.is_empty() {
+        let _ = writeln!(
+            out,
+            "linked libraries also named by a C string (dlopen); only the usual rules keep their exports ({}):",
+            k.linked_and_named.len()
+        );
+        list(
+            out,
+            k.linked_and_named.iter().map(|l| {
+                format!(
+                    "{}: named by {}",
+                    l.path.display(),
+                    named_by_text(&l.named_by)
+                )
+            }),
+        );
+    }
+    if !k.unreferenced.is_empty() {
+        let _ = writeln!(
+            out,
+            "libraries nothing links or names ({}): dead weight, or loaded by a path built at run time:",
+            k.unreferenced.len()
+        );
+        list(out, k.unreferenced.iter().map(|p| p.display().to_string()));
+    }
 }
 
 /// Why NAME is kept (the chain from a root) or why it is hidden.
@@ -467,7 +626,7 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         let (verdict, reason, chain_lines) = if r.hidden_exports.contains(&e.spelled) {
             ("hidden", "no live section of any module imports it, no C string names it, and no rule keeps it".to_string(), Vec::new())
         } else if let Some(why) = r.pinned.get(&e.spelled) {
-            ("kept", why.clone(), Vec::new())
+            ("kept", why.to_string(), Vec::new())
         } else if let Some(cause) = a.demanded.get(&n) {
             ("kept", "demanded".to_string(), chain(&a, cause.clone()))
         } else {
@@ -547,6 +706,24 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
             }
             NameCause::Keep(p) => {
                 lines.push(format!("<- keep list entry {p:?}"));
+                return lines;
+            }
+            NameCause::ImportedByFile(k) => {
+                let f = &a.consumers[*k];
+                lines.push(format!(
+                    "<- imported by {} ({})",
+                    f.path.display(),
+                    f.origin.describe()
+                ));
+                return lines;
+            }
+            NameCause::CStringInFile(k) => {
+                let f = &a.consumers[*k];
+                lines.push(format!(
+                    "<- a C string in {} spells it (possible dlsym; {})",
+                    f.path.display(),
+                    f.origin.describe()
+                ));
                 return lines;
             }
         };

@@ -7,10 +7,11 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::merge::{Input, emptied_nodes_text, kib, summary, warn_needed_nodes};
+use crate::analysis::consumers::{NamedLibrary, library_kinds};
 use crate::analysis::version_nodes::emptied_version_nodes;
 use crate::analysis::{Analysis, ModuleResult};
 use crate::apply::{
-    Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, still_unchanged,
+    Achieved, AppliedRecord, FAILED_PREFIX, LogLine, newest_by_identity, read_log, still_unchanged,
 };
 use crate::elf::hash::Hash128;
 use crate::state::StateDir;
@@ -80,9 +81,14 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
             .iter()
             .map(|r| {
                 let got = achieved(&a, &run2, r);
+                let pinned: std::collections::BTreeMap<&String, String> = r
+                    .pinned
+                    .iter()
+                    .map(|(n, why)| (n, why.to_string()))
+                    .collect();
                 serde_json::json!({
                     "module": r.path.display().to_string(), "exports": r.exports,
-                    "hidden": r.hidden_exports, "pinned": r.pinned,
+                    "hidden": r.hidden_exports, "pinned": pinned,
                     "exports_after": r.exports - r.hidden_exports.len(),
                     "predicted": {
                         "text_before": r.before.text, "text_after": r.after.text,
@@ -114,11 +120,37 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
                 })
             })
             .collect();
+        let files: Vec<serde_json::Value> = a
+            .consumers
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "path": f.path.display().to_string(),
+                    "origin": f.origin.to_string(),
+                    "library": f.library,
+                })
+            })
+            .collect();
+        let kinds = library_kinds(&a);
+        let named = |v: &[NamedLibrary]| -> Vec<serde_json::Value> {
+            v.iter()
+                .map(|l| {
+                    serde_json::json!({
+                        "module": l.path.display().to_string(),
+                        "named_by": l.named_by.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect()
+        };
         let report = serde_json::json!({
             "modules": v,
             "unchanged_links": run2.unchanged,
             "dynamic_lookup_sites": sites,
             "emptied_version_nodes": nodes,
+            "consumer_files": files,
+            "plugins": named(&kinds.plugins),
+            "linked_and_named": named(&kinds.linked_and_named),
+            "unreferenced_libraries": kinds.unreferenced.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
         let _ = writeln!(
             out,
@@ -130,13 +162,20 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
         summary(&mut out, &a);
         emptied_nodes_text(&mut out, &nodes);
         achieved_summary(&mut out, &a, &run2);
-        if !run2.unchanged.is_empty() {
-            let _ = writeln!(
-                out,
-                "links left unchanged by Run-2 ({}):",
-                run2.unchanged.len()
-            );
-            for l in &run2.unchanged {
+        // A failed link is neither applied nor unchanged: listed apart.
+        let (failed, unchanged): (Vec<_>, Vec<_>) = run2
+            .unchanged
+            .iter()
+            .partition(|l| l.why.starts_with(FAILED_PREFIX));
+        for (title, lines) in [
+            ("links left unchanged by Run-2", unchanged),
+            ("Run-2 links that failed", failed),
+        ] {
+            if lines.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{title} ({}):", lines.len());
+            for l in lines {
                 let _ = writeln!(
                     out,
                     "  {}: {}",

@@ -18,10 +18,15 @@ pub fn run(roots: &[PathBuf], host: bool, as_json: bool) -> Result<i32, String> 
         }
     }
     super::print(&out);
-    if !report.host_libraries.is_empty() {
+    // What the image lacks and the host's standard directories provided:
+    // the image is only proven with these in it.
+    for h in &report.host_libraries {
+        let s = if h.files == 1 { "" } else { "s" };
         eprintln!(
-            "verify: {} libraries taken from the host (--no-host to forbid)",
-            report.host_libraries.len()
+            "verify: {} taken from the host: {} (used by {} file{s}; --no-host to forbid)",
+            h.name,
+            h.path.display(),
+            h.files
         );
     }
     eprintln!(

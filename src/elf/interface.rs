@@ -20,6 +20,9 @@ use object::{Endianness, ReadRef, SymbolIndex};
 
 use super::hash::{Hash128, StructHasher};
 use super::object::{comdat_groups, is_class_64, is_lto_section, place_code, symbol_place};
+use super::types::{
+    Binding, SymbolPlace, SymbolType, Visibility, binding_of, symbol_type_of, visibility_of,
+};
 use super::{ElfError, is_debug_section};
 
 /// What identity needs of an object named on the command line.
@@ -83,17 +86,53 @@ impl InterfaceHasher {
     }
 }
 
+/// A non-local symbol of an object as the linker reads it: what Run-2
+/// reports for the input it claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceSymbol<'data> {
+    /// As spelled in the symbol table, versions included (`foo@@V2`).
+    pub name: &'data [u8],
+    pub binding: Binding,
+    pub visibility: Visibility,
+    pub kind: SymbolType,
+    pub size: u64,
+    pub place: SymbolPlace,
+    /// The COMDAT signature of the defining section's group.
+    pub group: Option<&'data [u8]>,
+}
+
 /// The interface hash of the relocatable ELF object in `data`, equal to
 /// `parse_object(data)?.interface`.
 pub fn interface_summary<'data, R: ReadRef<'data>>(data: R) -> Result<InterfaceSummary, ElfError> {
+    summary(data, None)
+}
+
+/// The interface hash and the non-local symbols, from the headers, the
+/// section table, the symbol table and the groups alone (no code, no data,
+/// no relocations: [`super::sparse::read_symbol_parts`] reads just those).
+pub fn interface_symbols<'data, R: ReadRef<'data>>(
+    data: R,
+) -> Result<(InterfaceSummary, Vec<InterfaceSymbol<'data>>), ElfError> {
+    let mut symbols = Vec::new();
+    let s = summary(data, Some(&mut symbols))?;
+    Ok((s, symbols))
+}
+
+fn summary<'data, R: ReadRef<'data>>(
+    data: R,
+    symbols: Option<&mut Vec<InterfaceSymbol<'data>>>,
+) -> Result<InterfaceSummary, ElfError> {
     if is_class_64(data)? {
-        summary_as::<elf::FileHeader64<Endianness>, R>(data)
+        summary_as::<elf::FileHeader64<Endianness>, R>(data, symbols)
     } else {
-        summary_as::<elf::FileHeader32<Endianness>, R>(data)
+        summary_as::<elf::FileHeader32<Endianness>, R>(data, symbols)
     }
 }
 
-fn summary_as<'data, Elf, R>(data: R) -> Result<InterfaceSummary, ElfError>
+fn summary_as<'data, Elf, R>(
+    data: R,
+    mut out: Option<&mut Vec<InterfaceSymbol<'data>>>,
+) -> Result<InterfaceSummary, ElfError>
 where
     Elf: FileHeader<Endian = Endianness>,
     R: ReadRef<'data>,
@@ -149,6 +188,21 @@ where
             place_code(place),
             sym.st_size(endian).into(),
         );
+        if let Some(out) = out.as_deref_mut() {
+            let group = match symtab.symbol_section(endian, sym, SymbolIndex(i))? {
+                Some(s) => groups.get(s.0).copied().flatten(),
+                None => None,
+            };
+            out.push(InterfaceSymbol {
+                name,
+                binding: binding_of(sym.st_bind().0),
+                visibility: visibility_of(sym.st_other().0),
+                kind: symbol_type_of(sym.st_type().0),
+                size: sym.st_size(endian).into(),
+                place,
+                group,
+            });
+        }
     }
     Ok(InterfaceSummary {
         hash: hasher.finish(),

@@ -120,6 +120,11 @@ pub struct OutputFacts {
     /// Imports no dynamic relocation refers to: the loader never looks them
     /// up (mold keeps the imports of sections --gc-sections dropped).
     pub unrelocated_imports: Vec<DynSymbol>,
+    /// Definitions that are a program's copy of a library's variable (the
+    /// target of an R_*_COPY relocation): also in `exports`, since other
+    /// libraries bind to the copy, but the loader fills each from a
+    /// definition in a library, so they are imports too.
+    pub copy_imports: Vec<DynSymbol>,
     /// The GNU build-id note, which stays when the file is stripped or
     /// installed: it ties an installed file to its link.
     pub build_id: Option<Vec<u8>>,
@@ -210,6 +215,7 @@ where
         data,
         dynsym.section(),
         header.is_mips64el(endian),
+        copy_relocation(header.e_machine(endian)),
     )?;
     for (index, sym) in dynsym.enumerate() {
         if index.0 == 0 || sym.is_local() {
@@ -244,50 +250,91 @@ where
         let version_marker = sym.st_shndx(endian) == elf::SHN_ABS
             && entry.version.as_deref() == Some(entry.name.as_str());
         if !defined {
-            if !relocated.contains(&(index.0 as u32)) {
+            if !relocated.used.contains(&(index.0 as u32)) {
                 facts.unrelocated_imports.push(entry.clone());
             }
             facts.imports.push(entry);
         } else if visible && sym.st_type() != elf::STT_SECTION && !version_marker {
+            if relocated.copied.contains(&(index.0 as u32)) {
+                facts.copy_imports.push(entry.clone());
+            }
             facts.exports.push(entry);
         }
     }
     facts.exports.sort();
+    facts.copy_imports.sort();
     facts.imports.sort();
     facts.unrelocated_imports.sort();
     read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
 }
 
+/// The R_*_COPY relocation type of a machine, for those that have one.
+fn copy_relocation(machine: elf::Machine) -> Option<elf::RelocationType> {
+    Some(match machine {
+        elf::EM_X86_64 => elf::R_X86_64_COPY,
+        elf::EM_386 => elf::R_386_COPY,
+        elf::EM_AARCH64 => elf::R_AARCH64_COPY,
+        elf::EM_ARM => elf::R_ARM_COPY,
+        elf::EM_PPC | elf::EM_PPC64 => elf::R_PPC_COPY,
+        elf::EM_RISCV => elf::R_RISCV_COPY,
+        elf::EM_LOONGARCH => elf::R_LARCH_COPY,
+        elf::EM_S390 => elf::R_390_COPY,
+        elf::EM_SPARC | elf::EM_SPARC32PLUS | elf::EM_SPARCV9 => elf::R_SPARC_COPY,
+        elf::EM_MIPS => elf::R_MIPS_COPY,
+        elf::EM_68K => elf::R_68K_COPY,
+        elf::EM_SH => elf::R_SH_COPY,
+        _ => return None,
+    })
+}
+
 /// The .dynsym indexes that allocated (dynamic) relocation sections use.
+#[derive(Default)]
+struct Relocated {
+    used: std::collections::HashSet<u32>,
+    /// Those of R_*_COPY relocations.
+    copied: std::collections::HashSet<u32>,
+}
+
 fn relocated_symbols<'data, Elf, R>(
     sections: &SectionTable<'data, Elf, R>,
     endian: Endianness,
     data: R,
     dynsym: object::SectionIndex,
     mips64el: bool,
-) -> Result<std::collections::HashSet<u32>, ElfError>
+    copy: Option<elf::RelocationType>,
+) -> Result<Relocated, ElfError>
 where
     Elf: FileHeader<Endian = Endianness>,
     R: ReadRef<'data>,
 {
-    let mut used = std::collections::HashSet::new();
+    let mut found = Relocated::default();
+    let mut add = |sym: u32, r_type: elf::RelocationType| {
+        found.used.insert(sym);
+        if Some(r_type) == copy {
+            found.copied.insert(sym);
+        }
+    };
     for section in sections.iter() {
         if section.sh_flags(endian).0 & elf::SHF_ALLOC.0 == 0 {
             continue;
         }
         if let Some((rels, link)) = section.rel(endian, data)? {
             if link == dynsym {
-                used.extend(rels.iter().map(|r| r.r_sym(endian)));
+                for r in rels {
+                    add(r.r_sym(endian), r.r_type(endian));
+                }
             }
         }
         if let Some((relas, link)) = section.rela(endian, data)? {
             if link == dynsym {
-                used.extend(relas.iter().map(|r| r.r_sym(endian, mips64el)));
+                for r in relas {
+                    add(r.r_sym(endian, mips64el), r.r_type(endian, mips64el));
+                }
             }
         }
     }
-    Ok(used)
+    Ok(found)
 }
 
 /// The names of verdef and verneed entries: what a file provides and
@@ -365,5 +412,116 @@ pub fn looks_complete<'data, R: ReadRef<'data>>(data: R, e_type: u16) -> bool {
             check::<elf::FileHeader32<Endianness>, R>(data, e_type).is_some()
         }
         _ => false,
+    }
+}
+
+/// The C strings of a finished output that could name a symbol (dlsym) or
+/// a shared object (dlopen), by the rule of [`super::object::is_candidate_name`]
+/// for relocatable inputs, applied to the output's read-only data (without
+/// unwind tables). The linker merges string sections and shares tails
+/// (`"foo"` may be the end of `"prefix_foo"`), so every suffix of a run that
+/// is a candidate counts too: more names, never fewer. A file without
+/// section headers is read whole.
+pub fn read_only_strings<'data, R: ReadRef<'data>>(data: R) -> Result<Vec<String>, ElfError> {
+    let ident = data
+        .read_bytes_at(0, 16)
+        .map_err(|_| ElfError::new("file too short for an ELF header"))?;
+    if ident[..4] != *b"\x7fELF" {
+        return Err(ElfError::new("not an ELF file"));
+    }
+    let mut out = Vec::new();
+    match ident[4] {
+        c if c == elf::ELFCLASS64.0 => {
+            strings_as::<elf::FileHeader64<Endianness>, R>(data, &mut out)?
+        }
+        c if c == elf::ELFCLASS32.0 => {
+            strings_as::<elf::FileHeader32<Endianness>, R>(data, &mut out)?
+        }
+        c => return Err(ElfError::new(format!("unknown ELF class {c}"))),
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn strings_as<'data, Elf, R>(data: R, out: &mut Vec<String>) -> Result<(), ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let header = Elf::parse(data)?;
+    let endian = header.endian()?;
+    let sections = header.sections(endian, data)?;
+    if sections.is_empty() {
+        let len = data
+            .len()
+            .map_err(|_| ElfError::new("cannot read the file"))?;
+        let all = data
+            .read_bytes_at(0, len)
+            .map_err(|_| ElfError::new("cannot read the file"))?;
+        candidate_tails(all, out);
+        return Ok(());
+    }
+    for section in sections.iter() {
+        let flags = section.sh_flags(endian).0;
+        let name = sections.section_name(endian, section).unwrap_or_default();
+        let read_only = section.sh_type(endian) == elf::SHT_PROGBITS
+            && flags & elf::SHF_ALLOC.0 != 0
+            && flags & (elf::SHF_WRITE.0 | elf::SHF_EXECINSTR.0) == 0;
+        if read_only && !name.starts_with(b".eh_frame") && !name.starts_with(b".gcc_except_table") {
+            candidate_tails(section.data(endian, data)?, out);
+        }
+    }
+    Ok(())
+}
+
+/// Every NUL-terminated run's suffixes that are candidate names.
+fn candidate_tails(bytes: &[u8], out: &mut Vec<String>) {
+    let name_byte = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.' | b'@' | b'/' | b'-' | b'+')
+    };
+    // Bytes after the last NUL are not a C string.
+    let end = bytes.iter().rposition(|&b| b == 0).map_or(0, |p| p + 1);
+    for run in bytes[..end].split(|&b| b == 0) {
+        // The longest tail that can hold a name.
+        let start = run
+            .iter()
+            .rposition(|&b| !name_byte(b))
+            .map_or(0, |p| p + 1);
+        let tail = &run[start..];
+        for i in 0..tail.len() {
+            let s = &tail[i..];
+            if s.len() >= 2 && super::object::is_candidate_name(s) {
+                out.push(String::from_utf8_lossy(s).into_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::candidate_tails;
+
+    #[test]
+    fn tails_of_merged_strings_count() {
+        let mut out = Vec::new();
+        candidate_tails(
+            b"\x01\x02say base_looked\0%s_struct\0libx.so.1\0tail",
+            &mut out,
+        );
+        for want in [
+            "base_looked",
+            "looked",
+            "ooked",
+            "_struct",
+            "libx.so.1",
+            "x.so.1",
+        ] {
+            assert!(out.iter().any(|s| s == want), "{want} in {out:?}");
+        }
+        assert!(
+            !out.iter()
+                .any(|s| s == "tail" || s.contains('%') || s.contains(' '))
+        );
     }
 }

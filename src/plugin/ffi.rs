@@ -38,10 +38,25 @@ fn level_code(level: log::Level) -> c_int {
     }
 }
 
+/// ld.bfd prints a plugin's warnings and notes on stdout (`2>/dev/null`
+/// would not silence them, `>log` would mix them into the output): there
+/// those go to stderr directly, errors still through the linker (they set
+/// its error status).
+static STDERR_FOR_NOTES: AtomicBool = AtomicBool::new(false);
+
 /// Prints through the linker's message callback (or stderr without one).
 fn message(level: c_int, text: &str) {
     let callback = MESSAGE.get().copied().flatten();
+    let note = level != LDPL_ERROR as c_int && level != LDPL_FATAL as c_int;
     match callback {
+        _ if note && STDERR_FOR_NOTES.load(Ordering::Acquire) => {
+            let kind = if level == LDPL_WARNING as c_int {
+                "warning: "
+            } else {
+                ""
+            };
+            eprintln!("{}: {kind}{text}", linker_name());
+        }
         Some(f) if !LINKER_DONE.load(Ordering::Acquire) => {
             let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
             // SAFETY: the linker's message function takes a printf format;
@@ -181,12 +196,25 @@ unsafe fn read_transfer(tv: *const ld_plugin_tv) -> (Transfer, Registrations) {
         }
     }
     let version = |v: c_int| format!("{}.{:02}", v / 100, v % 100);
+    STDERR_FOR_NOTES.store(gold.is_none() && gnu.is_some(), Ordering::Release);
     t.linker = match (gold, gnu) {
         (Some(v), _) => format!("gold {}", version(v)),
         (None, Some(v)) => format!("GNU ld {}", version(v)),
         _ => "unknown linker".to_string(),
     };
     (t, r)
+}
+
+/// The linker's program name, as its own messages start.
+fn linker_name() -> String {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        linker_argv()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "ld".into())
+    })
+    .clone()
 }
 
 /// The linker's command line, as the plugin sees it inside the linker.
@@ -248,6 +276,9 @@ unsafe fn onload_inner(tv: *mut ld_plugin_tv) -> ld_plugin_status {
     let session = match started {
         Ok(Ok((session, opts))) => {
             install_logger(log_sink, opts.log);
+            for w in &opts.warnings {
+                log::warn!("{w}");
+            }
             session
         }
         // A wrong option is the user's error, not a plugin failure: stop.
@@ -255,9 +286,7 @@ unsafe fn onload_inner(tv: *mut ld_plugin_tv) -> ld_plugin_status {
             message(LDPL_ERROR as c_int, &format!("ldprune: {option_error}"));
             return LDPS_ERR;
         }
-        Ok(Err(StartError::Failure(failure))) | Err(failure) => {
-            let strict = transfer.options.iter().any(|o| o == "strict")
-                || std::env::var("LDPRUNE_STRICT").is_ok_and(|v| v == "1");
+        Ok(Err(StartError::Failure { failure, strict })) => {
             return if strict {
                 message(
                     LDPL_ERROR as c_int,
@@ -271,6 +300,14 @@ unsafe fn onload_inner(tv: *mut ld_plugin_tv) -> ld_plugin_status {
                 );
                 LDPS_OK
             };
+        }
+        // A panic before the options were read: not strict.
+        Err(failure) => {
+            message(
+                LDPL_WARNING as c_int,
+                &format!("ldprune: {}; the link goes on unchanged", failure.0),
+            );
+            return LDPS_OK;
         }
     };
     let Some(session) = session else {
@@ -461,7 +498,7 @@ unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
 }
 
 unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
-    let status = catch_unwind(|| with_session(|s| s.cleanup())).unwrap_or(LDPS_OK);
+    let status = catch_unwind(|| finish_session(|s| s.cleanup())).unwrap_or(LDPS_OK);
     LINKER_DONE.store(true, Ordering::Release);
     status
 }
@@ -469,7 +506,44 @@ unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
 /// Runs when the library is unloaded: bfd unloads right after cleanup, gold
 /// at exit (after deleting the output of a failed link).
 extern "C" fn at_unload() {
-    let _ = catch_unwind(|| with_session(|s| s.unload()));
+    let _ = catch_unwind(|| finish_session(|s| s.unload()));
+}
+
+/// [`with_session`] for the hooks that run once the output is written.
+/// The linker has settled its exit status by then (bfd cleans up inside
+/// exit(), gold just before it) and ignores a hook's error, so under
+/// `strict` a failure here removes the output and ends the process with
+/// status 1 itself: the build sees a failed link, never a silent one.
+fn finish_session(f: impl FnOnce(&mut Session) -> Result<(), Failure>) -> ld_plugin_status {
+    let mut guard = match SESSION.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let Some(session) = guard.as_mut() else {
+        return LDPS_OK;
+    };
+    match guarded(|| f(session)) {
+        Ok(()) => LDPS_OK,
+        Err(failure) if session.strict() => {
+            let output = session.output().map(|p| p.to_path_buf());
+            session.disable();
+            eprintln!("{}: error: ldprune: {} (strict)", linker_name(), failure.0);
+            if let Some(p) = output {
+                // Only a regular file: never /dev/null or what a symlink names.
+                if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
+                    let _ = std::fs::remove_file(&p);
+                }
+            }
+            // SAFETY: flushing every C stream (NULL) and ending the process
+            // are always valid calls; _exit skips the exit handlers that are
+            // already running (bfd's cleanup is one of them).
+            unsafe {
+                libc::fflush(std::ptr::null_mut());
+                libc::_exit(1)
+            }
+        }
+        Err(failure) => report(Some(session), failure),
+    }
 }
 
 #[used]

@@ -38,8 +38,9 @@ pub struct Failure(pub String);
 pub enum StartError {
     /// A wrong option or environment value: the user's error, always fatal.
     Option(String),
-    /// The plugin cannot work (e.g. state directory unusable): fail-open.
-    Failure(Failure),
+    /// The plugin cannot work (e.g. state directory unusable): fail-open,
+    /// or a failed link when `strict` (read from the options) is set.
+    Failure { failure: Failure, strict: bool },
 }
 
 enum Stage {
@@ -55,6 +56,8 @@ pub struct Session {
     opts: Options,
     state: Option<StateDir>,
     stage: Stage,
+    /// The output file, where the working directory and its name are known.
+    output: Option<PathBuf>,
     /// Time spent in claim_file, for the debug log.
     claim_time: std::time::Duration,
 }
@@ -69,7 +72,11 @@ impl Session {
         cwd: Option<PathBuf>,
     ) -> Result<(Option<Session>, Options), StartError> {
         let opts = options::parse(&transfer.options, env).map_err(StartError::Option)?;
-        let fail = |m: String| StartError::Failure(Failure(m));
+        let strict = opts.strict;
+        let fail = |m: String| StartError::Failure {
+            failure: Failure(m),
+            strict,
+        };
         if opts.run == RunMode::Off {
             return Ok((None, opts));
         }
@@ -87,6 +94,10 @@ impl Session {
                 ));
             }
         };
+        let output = transfer
+            .output_name
+            .as_ref()
+            .map(|o| std::path::Path::new(&cwd).join(o));
         // run=off returned above: apply or record.
         let stage = if opts.run == RunMode::Apply {
             Stage::Applying(Box::new(Applier::new(
@@ -94,6 +105,7 @@ impl Session {
                 argv,
                 cwd,
                 transfer.output_name.clone(),
+                opts.strict,
             )))
         } else {
             Stage::Recording(Box::new(Recorder::new(LinkInfo {
@@ -108,6 +120,7 @@ impl Session {
             opts: opts.clone(),
             state: Some(state),
             stage,
+            output,
             claim_time: std::time::Duration::ZERO,
         };
         Ok((Some(session), opts))
@@ -115,6 +128,11 @@ impl Session {
 
     pub fn strict(&self) -> bool {
         self.opts.strict
+    }
+
+    /// The link's output file, if known.
+    pub fn output(&self) -> Option<&std::path::Path> {
+        self.output.as_deref()
     }
 
     /// claim_file: Run-1 looks at the input and never claims it; Run-2 may
@@ -146,11 +164,10 @@ impl Session {
     pub fn cleanup(&mut self) -> Result<(), Failure> {
         if let Stage::Applying(a) = &mut self.stage {
             log::debug!("claim_file {:?} in all", self.claim_time);
-            let r = a
+            // Kept for unload: gold removes a failed link's output later.
+            return a
                 .cleanup()
                 .map_err(|e| Failure(format!("cannot note what Run-2 did: {e}")));
-            self.stage = Stage::Done;
-            return r;
         }
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         if let (Stage::Recording(r), Some(state)) = (stage, &self.state) {
@@ -175,6 +192,10 @@ impl Session {
     /// is final, publish the record.
     pub fn unload(&mut self) -> Result<(), Failure> {
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        if let Stage::Applying(mut a) = stage {
+            a.unload();
+            return Ok(());
+        }
         if let (Stage::Staged(p), Some(state)) = (stage, &self.state) {
             p.publish(state)
                 .map_err(|e| Failure(format!("cannot record this link: {e}")))?;

@@ -19,6 +19,9 @@ pub struct Options {
     pub state: Option<PathBuf>,
     pub strict: bool,
     pub log: log::LevelFilter,
+    /// Things to warn about once the logger is up: a log setting never
+    /// fails a link, a bad one is named and the default used.
+    pub warnings: Vec<String>,
 }
 
 pub const VALID: &str = "run=1|2|off, state=DIR, strict, log=off|error|warn|info|debug|trace";
@@ -40,7 +43,7 @@ pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
             }
             ("state", Some(v)) if !v.is_empty() => state = Some(PathBuf::from(v)),
             ("strict", None) => strict = Some(true),
-            ("log", Some(v)) => log = Some(level(v).map_err(|e| format!("option {opt:?}: {e}"))?),
+            ("log", Some(v)) => log = Some((level(v), format!("option {opt:?}"))),
             _ => return Err(format!("unknown option {opt:?}; valid options: {VALID}")),
         }
     }
@@ -51,26 +54,59 @@ pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
             None => RunMode::Off,
         },
     };
-    let log = match log {
-        Some(l) => l,
-        None => match env("LDPRUNE_LOG") {
-            Some(v) => level(&v).map_err(|e| format!("LDPRUNE_LOG={v:?}: {e}"))?,
-            None => log::LevelFilter::Warn,
+    let strict = match strict {
+        Some(s) => s,
+        None => match env("LDPRUNE_STRICT") {
+            Some(v) => strict_value(&v).map_err(|e| format!("LDPRUNE_STRICT={v:?}: {e}"))?,
+            None => false,
         },
     };
+    let mut warnings = Vec::new();
+    let log = match log
+        .or_else(|| env("LDPRUNE_LOG").map(|v| (level(&v), format!("LDPRUNE_LOG={v:?}"))))
+    {
+        Some((Ok(l), _)) => l,
+        Some((Err(e), what)) => {
+            warnings.push(format!("{what}: {e}; using warn"));
+            DEFAULT_LOG
+        }
+        None => DEFAULT_LOG,
+    };
+    let state = state.or_else(|| {
+        env("LDPRUNE_STATE")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(s) = state.as_ref().filter(|s| s.is_relative()) {
+        // Each link resolves it in its own directory: a recursive make
+        // splits the state into one directory per subdirectory.
+        warnings.push(format!(
+            "state directory {:?} is relative: each link directory gets its own; give an absolute path",
+            s.display()
+        ));
+    }
     Ok(Options {
         run,
-        state: state.or_else(|| {
-            env("LDPRUNE_STATE")
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-        }),
-        strict: strict.unwrap_or_else(|| env("LDPRUNE_STRICT").is_some_and(|v| v == "1")),
+        state,
+        strict,
         log,
+        warnings,
     })
 }
 
-fn run_mode(v: &str) -> Result<RunMode, String> {
+const DEFAULT_LOG: log::LevelFilter = log::LevelFilter::Warn;
+
+/// LDPRUNE_STRICT: exactly "1", or "0" / empty for off (as the wrappers).
+pub fn strict_value(v: &str) -> Result<bool, String> {
+    match v {
+        "1" => Ok(true),
+        "0" | "" => Ok(false),
+        _ => Err("strict must be 1, 0 or empty".to_string()),
+    }
+}
+
+/// LDPRUNE_RUN and run=: exactly 1, 2, off, 0 or empty (as the wrappers).
+pub fn run_mode(v: &str) -> Result<RunMode, String> {
     match v {
         "1" => Ok(RunMode::Record),
         "2" => Ok(RunMode::Apply),
@@ -113,6 +149,41 @@ mod tests {
         assert_eq!(
             (o.run, o.state.as_deref()),
             (RunMode::Off, Some("/o".as_ref()))
+        );
+    }
+
+    #[test]
+    fn environment_values_are_exact() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        // A log setting never fails a link.
+        let o = parse(&opts(&["run=off"]), env(&[("LDPRUNE_LOG", "verbose")])).unwrap();
+        assert_eq!(o.log, DEFAULT_LOG);
+        assert!(
+            o.warnings[0].contains("LDPRUNE_LOG=\"verbose\""),
+            "{:?}",
+            o.warnings
+        );
+        let o = parse(&opts(&["log=loud"]), |_| None).unwrap();
+        assert_eq!((o.log, o.warnings.len()), (DEFAULT_LOG, 1));
+        // Strict and run take exactly the documented values.
+        let e = parse(&[], env(&[("LDPRUNE_STRICT", "yes")])).unwrap_err();
+        assert!(e.contains("LDPRUNE_STRICT=\"yes\""), "{e}");
+        assert!(parse(&[], env(&[("LDPRUNE_STRICT", "1")])).unwrap().strict);
+        assert!(!parse(&[], env(&[("LDPRUNE_STRICT", "0")])).unwrap().strict);
+        assert!(parse(&[], env(&[("LDPRUNE_RUN", "yes")])).is_err());
+        // A relative state directory is accepted, with a warning.
+        let o = parse(&opts(&["run=1", "state=st"]), |_| None).unwrap();
+        assert!(
+            o.warnings.iter().any(|w| w.contains("relative")),
+            "{:?}",
+            o.warnings
         );
     }
 

@@ -155,6 +155,36 @@ pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Option<LinkDecision
     Ok(None)
 }
 
+/// Every decision of the file. Only for messages about a failed link: a
+/// Run-2 link otherwise reads just its own entry. Damaged entries are
+/// skipped (this only explains, it decides nothing).
+pub fn read_all(file_path: &Path) -> Result<Vec<LinkDecision>, StateError> {
+    let err = |m: String| StateError::new(file_path, m);
+    let bytes = entry::read(file_path, entry::MAX_FILE)?;
+    if bytes.len() < HEADER as usize || &bytes[..8] != MAGIC {
+        return Err(err("not an ldprune decisions file (bad magic)".into()));
+    }
+    let word = |at: usize, n: usize| -> Option<u64> {
+        let b = bytes.get(at..at + n)?;
+        Some(b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
+    };
+    let count = word(12, 4).unwrap_or(0);
+    let mut all = Vec::new();
+    for i in 0..count {
+        let slot = (HEADER + i * SLOT) as usize;
+        let (Some(offset), Some(len)) = (word(slot + 16, 8), word(slot + 24, 4)) else {
+            break;
+        };
+        let blob = usize::try_from(offset)
+            .ok()
+            .and_then(|o| bytes.get(o..o.checked_add(len as usize)?));
+        if let Some(d) = blob.and_then(|b| postcard::from_bytes::<LinkDecision>(b).ok()) {
+            all.push(d);
+        }
+    }
+    Ok(all)
+}
+
 /// The merge lock: an advisory `flock` on DIR/decisions.lock (rustix's safe
 /// call), with the holder's pid in the file for messages.
 ///

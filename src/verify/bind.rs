@@ -32,14 +32,21 @@ impl<'a> Exports<'a> {
         })
     }
 
-    /// `import` is defined in the scope of `closure`.
-    pub fn resolves_in(&self, import: &DynSymbol, closure: &Closure) -> bool {
-        self.definers(import, |id| closure.contains(id))
+    /// `import` is defined in the scope of `closure` by another object than
+    /// `except` (for a copy relocation: the program that holds the copy,
+    /// which ld.so never searches for the original).
+    pub fn resolves_in(
+        &self,
+        import: &DynSymbol,
+        closure: &Closure,
+        except: Option<usize>,
+    ) -> bool {
+        self.definers(import, |id| Some(id) != except && closure.contains(id))
     }
 
-    /// `import` is defined by any known object.
-    pub fn resolves_anywhere(&self, import: &DynSymbol) -> bool {
-        self.definers(import, |_| true)
+    /// `import` is defined by any known object but `except`.
+    pub fn resolves_anywhere(&self, import: &DynSymbol, except: Option<usize>) -> bool {
+        self.definers(import, |id| Some(id) != except)
     }
 }
 

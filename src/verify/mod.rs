@@ -43,8 +43,20 @@ pub struct Report {
     pub files: usize,
     /// Sorted by file.
     pub problems: Vec<Problem>,
-    /// Host libraries that stood in for libraries the tree lacks.
-    pub host_libraries: Vec<PathBuf>,
+    /// Host libraries that stood in for libraries the tree lacks, by path.
+    pub host_libraries: Vec<HostLibrary>,
+}
+
+/// A library of the host's standard directories that stood in for one the
+/// tree lacks (libc when checking a DESTDIR).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct HostLibrary {
+    /// Its real path on this machine.
+    pub path: PathBuf,
+    /// The name it was needed by (its SONAME, else its file name).
+    pub name: String,
+    /// How many files of the tree have it in their search scope.
+    pub files: usize,
 }
 
 impl Report {
@@ -112,12 +124,18 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
         if !c.missing.is_empty() {
             continue;
         }
-        for import in &o.facts.imports {
+        // A program's copy of a library variable (R_*_COPY) is filled from
+        // the library's definition: an import like any other, except that
+        // the program's own copy does not count, as ld.so never looks in
+        // the executable for it.
+        let copies = o.facts.copy_imports.iter().map(|i| (i, true));
+        for (import, copy) in o.facts.imports.iter().map(|i| (i, false)).chain(copies) {
             // A weak reference may stay unresolved; an import no relocation
             // uses is never looked up by the loader.
+            let except = copy.then_some(top);
             if import.binding == Binding::Weak
                 || o.facts.unrelocated_imports.binary_search(import).is_ok()
-                || exports.resolves_in(import, c)
+                || exports.resolves_in(import, c, except)
             {
                 continue;
             }
@@ -126,11 +144,11 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
             if !o.is_program() {
                 let hosts = &loaders[top];
                 let elsewhere = if hosts.is_empty() {
-                    exports.resolves_anywhere(import)
+                    exports.resolves_anywhere(import, except)
                 } else {
                     hosts
                         .iter()
-                        .any(|&p| exports.resolves_in(import, &closures[p]))
+                        .any(|&p| exports.resolves_in(import, &closures[p], except))
                 };
                 if elsewhere {
                     continue;
@@ -141,21 +159,24 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
                 symbol: import.name.clone(),
                 version: import.version.clone(),
                 from: import.version_file.clone(),
+                copy_relocated: copy,
             });
         }
     }
     problems.sort_by(|a, b| a.file().cmp(b.file()).then_with(|| a.cmp(b)));
     problems.dedup();
 
-    let used: HashSet<usize> = closures
-        .iter()
-        .flat_map(|c| c.scope.iter().copied())
-        .collect();
-    let mut host_libraries: Vec<PathBuf> = image.objects[files..]
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| used.contains(&(files + i)))
-        .map(|(_, o)| o.path.clone())
+    let mut host_libraries: Vec<HostLibrary> = (files..image.objects.len())
+        .filter_map(|id| {
+            let users = closures[..files].iter().filter(|c| c.contains(id)).count();
+            let o = image.get(id);
+            let name = o.facts.soname.as_deref().or(o.file_name()).unwrap_or("");
+            (users > 0).then(|| HostLibrary {
+                path: o.path.clone(),
+                name: name.to_string(),
+                files: users,
+            })
+        })
         .collect();
     host_libraries.sort();
     Ok(Report {

@@ -21,12 +21,15 @@ pub enum Problem {
         unversioned: bool,
     },
     /// An import that nothing in the file's search scope defines; `from` is
-    /// the library the version requirement names, if any.
+    /// the library the version requirement names, if any. `copy_relocated`:
+    /// a variable the program holds a copy of (R_*_COPY), which ld.so fills
+    /// from a library's definition at startup.
     UndefinedSymbol {
         file: PathBuf,
         symbol: String,
         version: Option<String>,
         from: Option<String>,
+        copy_relocated: bool,
     },
 }
 
@@ -65,13 +68,20 @@ impl fmt::Display for Problem {
                 symbol,
                 version,
                 from,
+                copy_relocated,
                 ..
             } => {
                 write!(f, "undefined symbol {symbol}")?;
                 if let Some(v) = version {
                     write!(f, "@{v}")?;
                 }
-                write!(f, " (needed from {})", from.as_deref().unwrap_or("any"))
+                let copy = if *copy_relocated {
+                    "copy-relocated variable, "
+                } else {
+                    ""
+                };
+                let from = from.as_deref().unwrap_or("any");
+                write!(f, " ({copy}needed from {from})")
             }
         }
     }

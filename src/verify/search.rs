@@ -3,7 +3,15 @@
 //! directories of `/etc/ld.so.conf`, the default and multiarch directories;
 //! then, for trees whose libraries sit anywhere (unpacked packages), any
 //! library of the tree with that SONAME or file name. All of that in the
-//! image first; the host's files only stand in for what the image lacks.
+//! image: every directory, absolute RUNPATH entries and `$ORIGIN` included,
+//! is a path the image's loader sees, so it is looked up inside the roots.
+//!
+//! Only then may the host stand in for what the image lacks (libc when
+//! checking a DESTDIR), and only from its standard directories: the
+//! multiarch ones and the defaults. Never from a RUNPATH directory (a build
+//! tree that exists only on this machine), and not from the host's own
+//! ld.so.conf, which lists what this machine added (`/usr/local/lib`,
+//! `/opt/...`); its multiarch entries are among the standard ones anyway.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -119,10 +127,23 @@ impl Search {
                 .filter(|p| !p.contains('$'))
                 .map(|p| Path::new("/").join(p))
                 .collect();
-            return image.places().into_iter().find_map(|place| {
-                paths
-                    .iter()
-                    .find_map(|p| image.file_at(place, p).filter(|&id| usable(image, id)))
+            let in_tree = (0..image.roots.len()).find_map(|root| {
+                paths.iter().find_map(|p| {
+                    image
+                        .file_at(Place::Root(root), p)
+                        .filter(|&id| usable(image, id))
+                })
+            });
+            if in_tree.is_some() || !image.host {
+                return in_tree;
+            }
+            let standard = self.system_dirs.get(&Place::Host);
+            return paths.iter().find_map(|p| {
+                let dir = p.parent()?;
+                standard?.iter().any(|d| d == dir).then_some(())?;
+                image
+                    .file_at(Place::Host, p)
+                    .filter(|&id| usable(image, id))
             });
         }
         let mut dirs: Vec<PathBuf> = Vec::new();
@@ -134,20 +155,31 @@ impl Search {
             needer,
             image.get(needer).facts.runpath.as_deref(),
         ));
-        let in_dirs = |image: &mut Image, place: Place| {
-            let system = self
-                .system_dirs
+        let system = |place: Place| {
+            self.system_dirs
                 .get(&place)
                 .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            dirs.iter().chain(system).find_map(|dir| {
+                .unwrap_or(&[])
+        };
+        let find_in = |image: &mut Image, place: Place, dirs: &[PathBuf]| {
+            dirs.iter().find_map(|dir| {
                 image
                     .file_at(place, &dir.join(name))
                     .filter(|&id| usable(image, id))
             })
         };
-        for root in 0..image.roots.len() {
-            if let Some(id) = in_dirs(image, Place::Root(root)) {
+        // The roots are layers of one file system: each directory in all of
+        // them before the next directory.
+        let roots: Vec<Place> = (0..image.roots.len()).map(Place::Root).collect();
+        for dir in &dirs {
+            for &place in &roots {
+                if let Some(id) = find_in(image, place, std::slice::from_ref(dir)) {
+                    return Some(id);
+                }
+            }
+        }
+        for &place in &roots {
+            if let Some(id) = find_in(image, place, system(place)) {
                 return Some(id);
             }
         }
@@ -157,7 +189,7 @@ impl Search {
             return Some(id);
         }
         if image.host {
-            return in_dirs(image, Place::Host);
+            return find_in(image, Place::Host, system(Place::Host));
         }
         None
     }
@@ -193,11 +225,14 @@ fn expand_entry(image: &Image, id: usize, entry: &str) -> Vec<String> {
     }
 }
 
-/// ld.so.conf's directories, then the multiarch ones present
-/// (`/usr/lib/x86_64-linux-gnu`, `/lib/aarch64-linux-gnu`), then the defaults.
+/// ld.so.conf's directories (in a root only: see the module header), then
+/// the multiarch ones present (`/usr/lib/x86_64-linux-gnu`,
+/// `/lib/aarch64-linux-gnu`), then the defaults.
 fn system_dirs_of(image: &Image, place: Place) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    ld_so_conf(image, place, Path::new("/etc/ld.so.conf"), 0, &mut dirs);
+    if place != Place::Host {
+        ld_so_conf(image, place, Path::new("/etc/ld.so.conf"), 0, &mut dirs);
+    }
     for base in ["/lib", "/usr/lib"] {
         let Some(real) = image.real_path(place, Path::new(base)) else {
             continue;
