@@ -458,6 +458,33 @@ fn direct_plugin_linkers_record() {
     }
 }
 
+/// wrapper.log in an untrusted state directory: a link there is not
+/// written through; the wrapper warns and the build goes on.
+#[test]
+fn linked_wrapper_log_is_not_written_through() {
+    let s = Stage::new();
+    s.sources();
+    std::fs::create_dir(s.state()).unwrap();
+    s.write("victim", "keep\n");
+    symlink(s.path("victim"), s.state().join("wrapper.log")).unwrap();
+    let out = s.ok(s.cmd("gcc", Some("1")).args([
+        "-O2",
+        "-fPIC",
+        "-shared",
+        "-fuse-ld=lld",
+        "-o",
+        "libk.so",
+        "k.c",
+    ]));
+    assert_eq!(std::fs::read_to_string(s.path("victim")).unwrap(), "keep\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("state/wrapper.log is a symbolic link"),
+        "{err}"
+    );
+    assert_eq!(s.records().len(), 1, "the link is still recorded");
+}
+
 /// lld and mold: Run-1 goes through ld.bfd (noted in wrapper.log), Run-2
 /// through the stub object; the unused code is gone and the program runs.
 fn stub_linker(fuse: &str, name_in_comment: &str) {

@@ -1,36 +1,18 @@
 //! What Run-2 did: one result file per applied link (DIR/applied/), and
 //! DIR/apply.log, one line per link left unchanged. `ldprune report` reads
-//! both to put achieved next to predicted.
+//! both to put achieved next to predicted. The files and their formats
+//! belong to `state::applied`; this measures and compares.
 
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::elf::hash::Hash128;
-use crate::elf::output::{OutputSizes, parse_output};
+use crate::elf::output::parse_output;
 use crate::elf::sparse::read_dynamic_parts;
 use crate::state::StateDir;
-
-/// What Run-2 achieved for one link.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppliedRecord {
-    pub identity: Hash128,
-    /// -o as given, and the directory the link ran in.
-    pub output: String,
-    pub cwd: String,
-    /// Nanoseconds since the epoch.
-    pub applied_at: u64,
-    /// How many names this link was asked to hide (the names themselves
-    /// are in the decisions; not copied, a large list costs link time).
-    pub hidden: u64,
-    /// Of those, names the output still exports: should be empty.
-    pub still_exported: Vec<String>,
-    pub exports: u64,
-    pub sizes: OutputSizes,
-    pub file_size: u64,
-}
+pub use crate::state::{AppliedRecord, LogLine};
 
 impl AppliedRecord {
     /// Reads the finished output at `path`; None if it is missing or not a
@@ -68,22 +50,9 @@ impl AppliedRecord {
     }
 }
 
-/// One line of DIR/apply.log: a Run-2 link left unchanged, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LogLine {
-    /// Nanoseconds since the epoch.
-    pub at: u64,
-    /// The link's identity, when it got as far as computing it.
-    pub identity: Option<String>,
-    pub cwd: String,
-    pub output: String,
-    pub why: String,
-}
-
-const LOG: &str = "apply.log";
-
-/// Appends one line; one write with O_APPEND, so concurrent links do not
-/// mix their lines. Best effort: a log failure never breaks a link.
+/// Appends one line to DIR/apply.log. A log that cannot be written (or
+/// that is a link, a FIFO, not a regular file) is one warning through the
+/// plugin's logger: a log failure never breaks a link.
 pub(super) fn append_log(
     state: &StateDir,
     identity: Option<Hash128>,
@@ -91,57 +60,31 @@ pub(super) fn append_log(
     output: &str,
     why: &str,
 ) {
-    let id = identity.map_or_else(|| "-".to_string(), |i| i.to_string());
-    // Tabs separate the fields; none of them holds a tab or a newline.
-    let clean = |s: &str| s.replace(['\t', '\n'], " ");
-    let line = format!(
-        "{}\t{id}\t{}\t{}\t{}\n",
-        now_nanos(),
-        clean(cwd),
-        clean(output),
-        clean(why)
-    );
-    let path = state.root().join(LOG);
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-    {
-        let _ = f.write_all(line.as_bytes());
+    if let Err(e) = try_append_log(state, identity, cwd, output, why) {
+        log::warn!("{e}; not logged: {why}");
     }
 }
 
-/// Reads DIR/apply.log (missing: no lines). A malformed line is an error
-/// naming the file and the line.
+/// As [`append_log`], for callers without the plugin's logger.
+pub(super) fn try_append_log(
+    state: &StateDir,
+    identity: Option<Hash128>,
+    cwd: &str,
+    output: &str,
+    why: &str,
+) -> Result<(), crate::state::StateError> {
+    state.append_log(&LogLine {
+        at: now_nanos(),
+        identity: identity.map(|i| i.to_string()),
+        cwd: cwd.to_string(),
+        output: output.to_string(),
+        why: why.to_string(),
+    })
+}
+
+/// Reads DIR/apply.log (missing: no lines); see [`StateDir::read_log`].
 pub fn read_log(state: &StateDir) -> Result<Vec<LogLine>, String> {
-    let path = state.root().join(LOG);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.is_empty())
-        .map(|(i, l)| {
-            let f: Vec<&str> = l.splitn(5, '\t').collect();
-            let at: Option<u64> = f.first().and_then(|t| t.parse().ok());
-            match (&f[..], at) {
-                ([_, id, cwd, output, why], Some(at)) => Ok(LogLine {
-                    at,
-                    identity: (*id != "-").then(|| id.to_string()),
-                    cwd: cwd.to_string(),
-                    output: output.to_string(),
-                    why: why.to_string(),
-                }),
-                _ => Err(format!(
-                    "{}:{}: not an apply.log line (4 tab-separated fields)",
-                    path.display(),
-                    i + 1
-                )),
-            }
-        })
-        .collect()
+    state.read_log().map_err(|e| e.to_string())
 }
 
 fn now_nanos() -> u64 {

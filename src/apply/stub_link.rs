@@ -40,7 +40,9 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
         .unwrap_or_default();
     // One line in apply.log; a warning too unless the link is simply new.
     let log = |identity, why: &str| {
-        applied::append_log(&state, identity, &cwd, &line.output, why);
+        if let Err(e) = applied::try_append_log(&state, identity, &cwd, &line.output, why) {
+            eprintln!("ldprune: warning: {e}; not logged: {why}");
+        }
         if !why.starts_with(&Unchanged::NotInDecisions.to_string()) {
             eprintln!("ldprune: warning: {}: {why}", line.output);
         }

@@ -50,7 +50,14 @@ pub fn run(dir: &Path) -> Result<i32, StateError> {
     for e in &bad {
         warnings.push(format!("{e} (skipped)"));
     }
-    let temps = StateDir::open(dir)?.leftover_temps();
+    let state = StateDir::open(dir)?;
+    // Links, FIFOs and devices where ldprune keeps its files: never used.
+    let misplaced = state.misplaced_entries();
+    for e in &misplaced {
+        eprintln!("ldprune: error: {e}");
+        warnings.push(format!("{e} (not used)"));
+    }
+    let temps = state.leftover_temps();
     if !temps.is_empty() {
         warnings.push(format!(
             "{} unfinished file(s) in {} (links killed while recording; safe to delete)",
@@ -101,5 +108,9 @@ pub fn run(dir: &Path) -> Result<i32, StateError> {
         }
     }
     super::print(&out);
-    Ok(if bad.is_empty() { 0 } else { 1 })
+    Ok(if bad.is_empty() && misplaced.is_empty() {
+        0
+    } else {
+        1
+    })
 }

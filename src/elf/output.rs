@@ -64,15 +64,18 @@ impl OutputSizes {
             || ((sh_type == elf::SHT_RELA || sh_type == elf::SHT_REL)
                 && name != b".rela.plt"
                 && name != b".rel.plt");
-        if dynamic {
-            self.dynamic += size;
+        // Sizes come from the section headers: a damaged file can make
+        // them sum past u64 (found by tests/fuzz.rs).
+        let slot = if dynamic {
+            &mut self.dynamic
         } else if sh_type == elf::SHT_NOBITS {
-            self.bss += size;
+            &mut self.bss
         } else if executable {
-            self.text += size;
+            &mut self.text
         } else {
-            self.data += size;
-        }
+            &mut self.data
+        };
+        *slot = slot.saturating_add(size);
     }
 }
 

@@ -8,15 +8,15 @@
 //! A Run-2 link reads the header, binary-searches the index with a few
 //! preads and reads its one entry: the rest of the file is never loaded.
 
-use std::fs::File;
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{StateDir, StateError};
+use super::{StateDir, StateError, entry};
 use crate::elf::hash::Hash128;
 
 pub const DECISIONS_FORMAT: u32 = 1;
@@ -38,12 +38,24 @@ pub fn path(state: &StateDir) -> PathBuf {
 }
 
 /// Writes all decisions atomically: under a lock (one merge at a time),
-/// to a temp file, published by rename.
-pub fn write(state: &StateDir, mut decisions: Vec<LinkDecision>) -> Result<PathBuf, StateError> {
+/// to a temp file, published by rename. A lock its merge left behind when
+/// it died is taken over with a warning on stderr.
+pub fn write(state: &StateDir, decisions: Vec<LinkDecision>) -> Result<PathBuf, StateError> {
+    write_noting(state, decisions, |note| {
+        eprintln!("ldprune: warning: {note}")
+    })
+}
+
+/// As [`write`], handing notes (a stale lock taken over) to `note`.
+pub fn write_noting(
+    state: &StateDir,
+    mut decisions: Vec<LinkDecision>,
+    mut note: impl FnMut(&str),
+) -> Result<PathBuf, StateError> {
     decisions.sort_by_key(|d| d.identity);
     decisions.dedup_by_key(|d| d.identity);
     let lock = state.root().join("decisions.lock");
-    let _guard = Lock::take(&lock)?;
+    let _guard = Lock::take(&lock, &mut note)?;
     let mut blobs = Vec::new();
     let mut index = Vec::with_capacity(decisions.len() * SLOT as usize);
     let data_start = HEADER + SLOT * decisions.len() as u64;
@@ -70,7 +82,13 @@ pub fn write(state: &StateDir, mut decisions: Vec<LinkDecision>) -> Result<PathB
 /// Finds the decision for `identity`. Ok(None): no such link.
 pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Option<LinkDecision>, StateError> {
     let err = |m: String| StateError::new(file_path, m);
-    let file = File::open(file_path).map_err(|e| err(format!("cannot open: {e}")))?;
+    // Not through a link, never a FIFO (a Run-2 link would hang), and no
+    // offset or length beyond the file's size is believed.
+    let file = entry::open_read(file_path)?;
+    let size = file
+        .metadata()
+        .map_err(|e| err(format!("cannot stat: {e}")))?
+        .len();
     let mut h = [0u8; HEADER as usize];
     file.read_exact_at(&mut h, 0)
         .map_err(|e| err(format!("cannot read: {e}")))?;
@@ -84,6 +102,11 @@ pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Option<LinkDecision
         )));
     }
     let count = u64::from(u32::from_le_bytes([h[12], h[13], h[14], h[15]]));
+    if HEADER + count * SLOT > size {
+        return Err(err(format!(
+            "damaged index: {count} entries do not fit in {size} bytes"
+        )));
+    }
     let slot = |i: u64| -> Result<(u128, u64, u32, u32), StateError> {
         let mut s = [0u8; SLOT as usize];
         file.read_exact_at(&mut s, HEADER + i * SLOT)
@@ -109,6 +132,14 @@ pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Option<LinkDecision
             std::cmp::Ordering::Less => lo = mid + 1,
             std::cmp::Ordering::Greater => hi = mid,
             std::cmp::Ordering::Equal => {
+                if offset
+                    .checked_add(u64::from(len))
+                    .is_none_or(|end| end > size)
+                {
+                    return Err(err(format!(
+                        "damaged index: entry at {offset}, {len} bytes, past the end ({size} bytes)"
+                    )));
+                }
                 let mut blob = vec![0u8; len as usize];
                 file.read_exact_at(&mut blob, offset)
                     .map_err(|e| err(format!("damaged entry: {e}")))?;
@@ -129,7 +160,7 @@ pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Option<LinkDecision
 /// skipped (this only explains, it decides nothing).
 pub fn read_all(file_path: &Path) -> Result<Vec<LinkDecision>, StateError> {
     let err = |m: String| StateError::new(file_path, m);
-    let bytes = std::fs::read(file_path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let bytes = entry::read(file_path, entry::MAX_FILE)?;
     if bytes.len() < HEADER as usize || &bytes[..8] != MAGIC {
         return Err(err("not an ldprune decisions file (bad magic)".into()));
     }
@@ -154,30 +185,69 @@ pub fn read_all(file_path: &Path) -> Result<Vec<LinkDecision>, StateError> {
     Ok(all)
 }
 
-/// An exclusive lock file, removed when dropped.
-struct Lock(PathBuf);
+/// The merge lock: an advisory `flock` on DIR/decisions.lock (rustix's safe
+/// call), with the holder's pid in the file for messages.
+///
+/// Why flock and not "the file exists" or a pid check: the kernel drops the
+/// lock when its process dies, however it dies, so a stale lock can never
+/// block a merge and a live one is always seen; a pid check is fooled by
+/// pid reuse and by a merge on another host of a shared directory (Linux
+/// maps flock to NFS locks). The file itself is never removed: removing it
+/// would let a second merge lock a fresh file while a third still holds the
+/// old one. A clean release empties it, so a pid found in it by the next
+/// merge names one that died holding the lock, which is said.
+struct Lock(File);
 
 impl Lock {
-    fn take(path: &Path) -> Result<Lock, StateError> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|e| {
-                StateError::new(
-                    path,
-                    format!(
-                        "cannot lock ({e}); another merge running? remove the file if it is stale"
-                    ),
-                )
-            })?;
-        let _ = writeln!(f, "{}", std::process::id());
-        Ok(Lock(path.to_path_buf()))
+    fn take(path: &Path, note: &mut dyn FnMut(&str)) -> Result<Lock, StateError> {
+        let err = |m: String| StateError::new(path, m);
+        let mut file = entry::open(
+            path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )?;
+        let holder = |file: &File| {
+            let text = entry::read_open(path, file, 64).unwrap_or_default();
+            String::from_utf8_lossy(&text).trim().to_string()
+        };
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                let pid = holder(&file);
+                let who = if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {pid})")
+                };
+                return Err(err(format!(
+                    "another merge{who} is writing the decisions; try again when it has finished"
+                )));
+            }
+            Err(e) => return Err(err(format!("cannot lock: {e}"))),
+        }
+        let stale = holder(&file);
+        if !stale.is_empty() {
+            note(&format!(
+                "{}: taking over the lock of a merge (pid {stale}) that ended without releasing it",
+                path.display()
+            ));
+        }
+        let pid = format!("{}\n", std::process::id());
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(pid.as_bytes()))
+            .map_err(|e| err(format!("cannot write: {e}")))?;
+        Ok(Lock(file))
     }
 }
 
 impl Drop for Lock {
+    /// Empties the file (a clean release), then the lock goes with the
+    /// descriptor.
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = self.0.set_len(0);
     }
 }

@@ -4,22 +4,34 @@
 //! DIR/ldprune-state          marker: "ldprune state directory, format N"
 //! DIR/links/<id>-<cwd>.rec   one link record per file
 //! DIR/tmp/                   files being written; renamed into place
+//! DIR/decisions.ldpd         the merge's decisions (decisions.rs)
+//! DIR/applied/, DIR/apply.log what Run-2 did (applied.rs)
 //! ```
 //! Every file is written under a unique temp name in `tmp/` and renamed into
 //! place, so concurrent linkers (make -j, build farms on a shared directory)
 //! never see or leave half-written files, and no lock is needed.
+//!
+//! The entries are untrusted input: no symbolic link inside the directory is
+//! followed, nothing but regular files is opened, and no more is read than a
+//! file's length (entry.rs).
 
+pub mod applied;
 pub mod codec;
 pub mod decisions;
+pub mod entry;
 pub mod record;
 
 use std::fmt;
-use std::fs;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use codec::FileKind;
 use record::LinkRecord;
+use serde::de::DeserializeOwned;
+
+pub use applied::{AppliedRecord, LogLine};
 
 use crate::elf::hash::{Hash128, StructHasher};
 
@@ -78,6 +90,10 @@ pub struct StagedFile {
 impl StagedFile {
     /// Makes the file visible under its final name (atomic rename).
     pub fn publish(self) -> Result<PathBuf, StateError> {
+        if let Err(e) = self.check_dest_dir() {
+            self.discard();
+            return Err(e);
+        }
         fs::rename(&self.temp, &self.dest).map_err(|e| {
             let _ = fs::remove_file(&self.temp);
             StateError::new(&self.dest, format!("cannot rename into place: {e}"))
@@ -92,6 +108,19 @@ impl StagedFile {
     pub fn dest(&self) -> &Path {
         &self.dest
     }
+
+    /// The directory the file goes to, unless it is the state directory
+    /// itself, must be a real directory (rename never follows a link as its
+    /// last component, but it does follow a linked `links/`).
+    fn check_dest_dir(&self) -> Result<(), StateError> {
+        match (
+            self.dest.parent(),
+            self.temp.parent().and_then(Path::parent),
+        ) {
+            (Some(dir), Some(root)) if dir != root => entry::check_dir(dir),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl StateDir {
@@ -103,7 +132,9 @@ impl StateDir {
             root: root.to_path_buf(),
         };
         let marker = root.join(MARKER);
-        if !marker.exists() {
+        // lstat: a marker that is a link exists (and is refused below).
+        let has_marker = fs::symlink_metadata(&marker).is_ok();
+        if !has_marker {
             // Concurrent first writers may have made links/ and tmp/ already;
             // a wrapper may have logged before the first plugin ran.
             if let Ok(entries) = fs::read_dir(root) {
@@ -122,12 +153,13 @@ impl StateDir {
                 }
             }
         }
+        // The state directory itself may be a link (the user's choice).
+        fs::create_dir_all(root)
+            .map_err(|e| StateError::new(root, format!("cannot create directory: {e}")))?;
         for sub in ["links", "tmp", "applied"] {
-            let p = root.join(sub);
-            fs::create_dir_all(&p)
-                .map_err(|e| StateError::new(&p, format!("cannot create directory: {e}")))?;
+            entry::ensure_dir(&root.join(sub))?;
         }
-        if !marker.exists() {
+        if !has_marker {
             let staged = dir.stage_bytes(marker_text().as_bytes(), marker.clone(), MARKER)?;
             staged.publish()?;
         }
@@ -153,19 +185,44 @@ impl StateDir {
 
     fn check_marker(&self) -> Result<(), StateError> {
         let marker = self.root.join(MARKER);
-        let text = fs::read_to_string(&marker).map_err(|e| {
-            StateError::new(&marker, format!("not an ldprune state directory ({e})"))
-        })?;
-        if text != marker_text() {
-            return Err(StateError::new(
+        // A marker is one short line; whatever else is there is not printed
+        // (a marker linked to another file must not show that file).
+        let bytes = entry::read(&marker, 256).map_err(|e| {
+            StateError::new(
                 &marker,
-                format!(
-                    "state directory of another format ({:?}); this ldprune uses format {STATE_FORMAT}",
-                    text.trim()
+                format!("not an ldprune state directory ({})", e.problem),
+            )
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        if text != marker_text() {
+            let line = text.trim();
+            let problem = match line.strip_prefix("ldprune state directory, format ") {
+                Some(v) if v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty() => format!(
+                    "state directory of another format ({line:?}); this ldprune uses format {STATE_FORMAT}"
                 ),
-            ));
+                _ => "not an ldprune state directory (the marker holds something else)".into(),
+            };
+            return Err(StateError::new(&marker, problem));
         }
         Ok(())
+    }
+
+    /// What is in the wrong place in the directory: a link, FIFO or device
+    /// where ldprune keeps a file or a directory. `status` reports these.
+    pub fn misplaced_entries(&self) -> Vec<StateError> {
+        let dirs = ["links", "tmp", "applied"].map(|d| (d, true));
+        let files = [
+            MARKER,
+            "apply.log",
+            "wrapper.log",
+            "decisions.ldpd",
+            "decisions.lock",
+        ]
+        .map(|f| (f, false));
+        dirs.iter()
+            .chain(&files)
+            .filter_map(|(name, dir)| entry::misplaced(&self.root.join(name), *dir))
+            .collect()
     }
 
     /// Writes `record` under a temp name; `publish` makes it visible.
@@ -186,55 +243,31 @@ impl StateDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let temp = self.root.join("tmp").join(format!(
+        let tmp = self.root.join("tmp");
+        entry::check_dir(&tmp)?;
+        let temp = tmp.join(format!(
             "{name}.{}.{nanos}.{}.tmp",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        fs::write(&temp, bytes).map_err(|e| {
+        // create_new: O_EXCL, so never into an existing file or link.
+        let written = entry::open(&temp, OpenOptions::new().write(true).create_new(true)).and_then(
+            |mut f| {
+                f.write_all(bytes)
+                    .map_err(|e| StateError::new(&temp, format!("cannot write: {e}")))
+            },
+        );
+        if let Err(e) = written {
             let _ = fs::remove_file(&temp);
-            StateError::new(&temp, format!("cannot write: {e}"))
-        })?;
-        Ok(StagedFile { temp, dest })
-    }
-
-    /// Writes what Run-2 achieved for one link (applied/, same naming).
-    pub fn write_applied(&self, rec: &crate::apply::AppliedRecord) -> Result<PathBuf, StateError> {
-        let dir = self.root.join("applied");
-        fs::create_dir_all(&dir)
-            .map_err(|e| StateError::new(&dir, format!("cannot create directory: {e}")))?;
-        let bytes = codec::encode(FileKind::Applied, APPLIED_FORMAT, rec)
-            .map_err(|e| StateError::new(&dir, e))?;
-        let name = file_name(rec.identity, &rec.cwd, Some(&rec.output), "app");
-        self.stage_bytes(&bytes, dir.join(&name), &name)?.publish()
-    }
-
-    /// Every Run-2 result; unusable files come back as errors.
-    pub fn load_applied(&self) -> (Vec<crate::apply::AppliedRecord>, Vec<StateError>) {
-        let mut good = Vec::new();
-        let mut bad = Vec::new();
-        let mut paths: Vec<PathBuf> = fs::read_dir(self.root.join("applied"))
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        paths.sort();
-        for p in paths
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "app"))
-        {
-            let r = fs::read(p)
-                .map_err(|e| e.to_string())
-                .and_then(|b| codec::decode(FileKind::Applied, APPLIED_FORMAT, &b));
-            match r {
-                Ok(r) => good.push(r),
-                Err(e) => bad.push(StateError::new(p, e)),
-            }
+            return Err(e);
         }
-        (good, bad)
+        Ok(StagedFile { temp, dest })
     }
 
     /// Paths of all link records, sorted (so every reader sees one order).
     pub fn record_paths(&self) -> Result<Vec<PathBuf>, StateError> {
         let links = self.root.join("links");
+        entry::check_dir(&links)?;
         let mut paths = Vec::new();
         let entries = fs::read_dir(&links)
             .map_err(|e| StateError::new(&links, format!("cannot list: {e}")))?;
@@ -251,6 +284,9 @@ impl StateDir {
 
     /// Files left in `tmp/` by writers that never finished (killed links).
     pub fn leftover_temps(&self) -> Vec<PathBuf> {
+        if entry::check_dir(&self.root.join("tmp")).is_err() {
+            return Vec::new();
+        }
         let mut v: Vec<PathBuf> = fs::read_dir(self.root.join("tmp"))
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
@@ -285,18 +321,27 @@ impl StateDir {
 
 /// Reads and checks one record file.
 pub fn load_record(path: &Path) -> Result<LinkRecord, StateError> {
-    let bytes = fs::read(path).map_err(|e| StateError::new(path, format!("cannot read: {e}")))?;
-    let record: LinkRecord = codec::decode(FileKind::LinkRecord, RECORD_FORMAT, &bytes)
-        .map_err(|e| StateError::new(path, e))?;
+    let record: LinkRecord = read_file(path, FileKind::LinkRecord, RECORD_FORMAT)?;
     record
         .validate()
         .map_err(|e| StateError::new(path, format!("damaged: {e}")))?;
     Ok(record)
 }
 
+/// Reads and decodes one state file: a regular file, not a link, read up
+/// to its length.
+fn read_file<T: DeserializeOwned>(
+    path: &Path,
+    kind: FileKind,
+    version: u32,
+) -> Result<T, StateError> {
+    let bytes = entry::read(path, entry::MAX_FILE)?;
+    codec::decode(kind, version, &bytes).map_err(|e| StateError::new(path, e))
+}
+
 /// `<identity>-<hash of the directory (and output)>.<ext>`: one file per
 /// link and directory, so the same link run again replaces its file.
-fn file_name(identity: Hash128, cwd: &str, output: Option<&str>, ext: &str) -> String {
+pub(crate) fn file_name(identity: Hash128, cwd: &str, output: Option<&str>, ext: &str) -> String {
     let mut h = StructHasher::new(b"cwd");
     h.str(cwd);
     if let Some(o) = output {

@@ -290,7 +290,10 @@ impl Wrapper {
         line.push(b'\n');
         // The first link of a build may come before the plugin made it.
         sys::mkdir_all(&state);
-        let _ = sys::append(&join(&state, b"wrapper.log"), &line);
+        let log = join(&state, b"wrapper.log");
+        if let Err(why) = sys::append(&log, &line) {
+            say_err(&[b"ldprune wrapper: warning: ", &log, b" ", why, b"\n"]);
+        }
     }
 
     fn driver(&self, run: Run, real: &[u8]) -> i32 {

@@ -200,25 +200,46 @@ pub fn read_file(path: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Appends `line` to the file `path` (created if missing) in one write:
-/// lines from parallel builds do not interleave.
-pub fn append(path: &[u8], line: &[u8]) -> bool {
+/// lines from parallel builds do not interleave. The log is in the state
+/// directory, which is untrusted: a symbolic link as `path` is refused
+/// (O_NOFOLLOW), a FIFO never blocks (O_NONBLOCK), and nothing but a
+/// regular file is written to (fstat). The error says what is wrong.
+pub fn append(path: &[u8], line: &[u8]) -> Result<(), &'static [u8]> {
     let p = cstr(path);
     // SAFETY: `p` is NUL-terminated; O_CREAT takes the mode argument.
     let fd = unsafe {
         libc::open(
             p.as_ptr().cast(),
-            libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
+            libc::O_WRONLY
+                | libc::O_APPEND
+                | libc::O_CREAT
+                | libc::O_CLOEXEC
+                | libc::O_NOFOLLOW
+                | libc::O_NONBLOCK,
             0o644 as libc::c_uint,
         )
     };
     if fd < 0 {
-        return false;
+        return Err(match errno() {
+            libc::ELOOP => b"is a symbolic link; not followed inside a state directory",
+            libc::ENXIO => b"is a FIFO, not a regular file",
+            _ => b"cannot be opened",
+        });
     }
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `fd` is ours and `st` is a valid, writable `stat`.
+    let regular =
+        unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
     // SAFETY: `line` is a valid buffer of the length passed.
-    let n = unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) };
+    let n = regular.then(|| unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) });
     // SAFETY: `fd` is ours.
     unsafe { libc::close(fd) };
-    n == line.len() as isize
+    match n {
+        None => Err(b"is not a regular file"),
+        Some(n) if n == line.len() as isize => Ok(()),
+        Some(_) => Err(b"cannot be written"),
+    }
 }
 
 /// Creates directory `path` and its missing parents (best effort).
@@ -323,4 +344,47 @@ pub extern "C" fn main(
     let args = string_array(argv, usize::try_from(argc).ok());
     let env = string_array(envp, None);
     crate::wrap(args, env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn append_refuses_links_fifos_and_devices() {
+        let dir = std::env::temp_dir().join(std::format!("ldprune-sys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let b = |p: &std::path::Path| p.as_os_str().as_bytes().to_vec();
+        let log = dir.join("wrapper.log");
+        assert_eq!(append(&b(&log), b"one\n"), Ok(()));
+        assert_eq!(append(&b(&log), b"two\n"), Ok(()));
+        assert_eq!(std::fs::read(&log).unwrap(), b"one\ntwo\n");
+
+        let target = dir.join("target");
+        std::fs::write(&target, b"keep").unwrap();
+        let link = dir.join("link.log");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(append(&b(&link), b"x\n").is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+
+        let fifo = dir.join("fifo.log");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert_eq!(
+            append(&b(&fifo), b"x\n"),
+            Err(&b"is a FIFO, not a regular file"[..])
+        );
+        assert_eq!(
+            append(b"/dev/null", b"x\n"),
+            Err(&b"is not a regular file"[..])
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
