@@ -123,15 +123,14 @@ pub fn parse_link_line(args: &[String]) -> LinkLine {
 /// Appends `arg` to `out`, replacing `@file` by the file's arguments
 /// (whitespace-separated, with quotes and backslashes as GCC writes them).
 fn expand_arg(arg: &str, out: &mut Vec<String>, depth: usize) {
-    if let Some(path) = arg.strip_prefix('@') {
-        if depth < 16 {
-            if let Ok(text) = std::fs::read(path) {
-                for a in split_response_file(&text) {
-                    expand_arg(&String::from_utf8_lossy(&a), out, depth + 1);
-                }
-                return;
-            }
+    if let Some(path) = arg.strip_prefix('@')
+        && depth < 16
+        && let Ok(text) = std::fs::read(path)
+    {
+        for a in split_response_file(&text) {
+            expand_arg(&String::from_utf8_lossy(&a), out, depth + 1);
         }
+        return;
     }
     out.push(arg.to_string());
 }

@@ -443,10 +443,10 @@ fn seeds_and_regressions() {
         }
         for (path, bytes) in &regressions {
             let name = path.file_name().unwrap().to_string_lossy();
-            if name.starts_with(t.name) {
-                if let Err(e) = run_one(t, bytes, &scratch) {
-                    panic!("{}: {e}", path.display());
-                }
+            if name.starts_with(t.name)
+                && let Err(e) = run_one(t, bytes, &scratch)
+            {
+                panic!("{}: {e}", path.display());
             }
         }
         let _ = std::fs::remove_file(&scratch.0);

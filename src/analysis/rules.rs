@@ -156,10 +156,10 @@ pub fn never_hide(cx: &Context, m: usize, module: &Module, export: &Export) -> O
     if !matches!(module.kind, crate::identity::OutputKind::Dyn) {
         return Some(PinReason::ExportedByExecutable);
     }
-    if let Some(s) = module.soname.as_deref().or(Some(module.file_name.as_str())) {
-        if cx.excluded.iter().any(|e| e == s) {
-            return Some(PinReason::Excluded(s.to_string()));
-        }
+    if let Some(s) = module.soname.as_deref().or(Some(module.file_name.as_str()))
+        && cx.excluded.iter().any(|e| e == s)
+    {
+        return Some(PinReason::Excluded(s.to_string()));
     }
     let reach = &cx.uses[m];
     if !reach.linked && !cx.keep_scoped[m] {

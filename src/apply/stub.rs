@@ -118,7 +118,7 @@ impl Out {
         }
     }
     fn align(&mut self, to: usize) {
-        while self.bytes.len() % to != 0 {
+        while !self.bytes.len().is_multiple_of(to) {
             self.bytes.push(0);
         }
     }

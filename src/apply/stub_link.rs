@@ -66,10 +66,10 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
     };
     let output = Path::new(&cwd).join(&line.output);
     let measure = |hide: &[String]| {
-        if let Some(rec) = AppliedRecord::measure(identity, &output, &line.output, &cwd, hide) {
-            if let Err(e) = state.write_applied(&rec) {
-                eprintln!("ldprune: warning: {e}");
-            }
+        if let Some(rec) = AppliedRecord::measure(identity, &output, &line.output, &cwd, hide)
+            && let Err(e) = state.write_applied(&rec)
+        {
+            eprintln!("ldprune: warning: {e}");
         }
     };
     if decision.hide.is_empty() {

@@ -18,11 +18,11 @@ pub fn run(dir: &Path, filter: Option<&str>, as_json: bool) -> Result<i32, State
         .map(|(_, r)| r)
         .filter(|r| filter.is_none_or(|f| matches(r, f)))
         .collect();
-    if let Some(f) = filter {
-        if chosen.is_empty() {
-            eprintln!("ldprune: error: no recorded link matches {f:?}");
-            return Ok(1);
-        }
+    if let Some(f) = filter
+        && chosen.is_empty()
+    {
+        eprintln!("ldprune: error: no recorded link matches {f:?}");
+        return Ok(1);
     }
     let mut out = String::new();
     if as_json {

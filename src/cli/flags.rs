@@ -194,10 +194,10 @@ impl Flags {
                 }
                 let mut words = Vec::new();
                 // rpm reads PREFIX/lib/rpm/macros.d only for PREFIX=/usr.
-                if let Some(m) = &self.layout.rpm_macros {
-                    if !m.starts_with("/usr/lib/rpm/") {
-                        words.push(format!("--load={}", sh_quote(&m.display().to_string())));
-                    }
+                if let Some(m) = &self.layout.rpm_macros
+                    && !m.starts_with("/usr/lib/rpm/")
+                {
+                    words.push(format!("--load={}", sh_quote(&m.display().to_string())));
                 }
                 for (name, value) in defines {
                     // A macro body expands `%`; `%%` is a literal one.

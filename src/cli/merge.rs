@@ -612,13 +612,12 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
     let mut answers = Vec::new();
     for r in &a.results {
         let m = &g.modules[r.module];
-        if let Some(want) = module {
-            if !(m.file_name == want
+        if let Some(want) = module
+            && !(m.file_name == want
                 || m.soname.as_deref() == Some(want)
                 || glob(want, &m.file_name))
-            {
-                continue;
-            }
+        {
+            continue;
         }
         let Some(e) = m.exports.iter().find(|e| e.name == n) else {
             continue;

@@ -142,10 +142,11 @@ where
         // merged string pool: __FILE__ or a build path changes it.
         hasher.u64(if is_strings { 0 } else { size });
 
-        if is_read_only_data(sh_type, flags) && sh_type != elf::SHT_NOBITS {
-            if let Ok(bytes) = section.data(endian, data) {
-                collect_cstrings(bytes, is_strings, &mut facts.cstrings);
-            }
+        if is_read_only_data(sh_type, flags)
+            && sh_type != elf::SHT_NOBITS
+            && let Ok(bytes) = section.data(endian, data)
+        {
+            collect_cstrings(bytes, is_strings, &mut facts.cstrings);
         }
         let group = groups.get(index.0).copied().flatten();
         if let Some(g) = group {

@@ -319,18 +319,18 @@ where
         if section.sh_flags(endian).0 & elf::SHF_ALLOC.0 == 0 {
             continue;
         }
-        if let Some((rels, link)) = section.rel(endian, data)? {
-            if link == dynsym {
-                for r in rels {
-                    add(r.r_sym(endian), r.r_type(endian));
-                }
+        if let Some((rels, link)) = section.rel(endian, data)?
+            && link == dynsym
+        {
+            for r in rels {
+                add(r.r_sym(endian), r.r_type(endian));
             }
         }
-        if let Some((relas, link)) = section.rela(endian, data)? {
-            if link == dynsym {
-                for r in relas {
-                    add(r.r_sym(endian, mips64el), r.r_type(endian, mips64el));
-                }
+        if let Some((relas, link)) = section.rela(endian, data)?
+            && link == dynsym
+        {
+            for r in relas {
+                add(r.r_sym(endian, mips64el), r.r_type(endian, mips64el));
             }
         }
     }

@@ -88,10 +88,9 @@ fn fill<Elf: FileHeader<Endian = Endianness>>(file: &File, buf: &mut [u8]) -> io
         if let Ok(SectionIndex(i)) = header
             .shstrndx(endian, &buf[..])
             .map(|i| SectionIndex(i as usize))
+            && let Some(w) = want.get_mut(i)
         {
-            if let Some(w) = want.get_mut(i) {
-                *w = true;
-            }
+            *w = true;
         }
         for (i, s) in headers.iter().enumerate() {
             // Dynamic relocations: which imports the loader will look up.
@@ -256,19 +255,19 @@ fn add_symbol_parts<Elf: FileHeader<Endian = Endianness>>(
             return Ok(());
         };
         let mut want = vec![false; headers.len()];
-        if let Ok(i) = header.shstrndx(endian, parts) {
-            if let Some(w) = want.get_mut(i as usize) {
-                *w = true;
-            }
+        if let Ok(i) = header.shstrndx(endian, parts)
+            && let Some(w) = want.get_mut(i as usize)
+        {
+            *w = true;
         }
         for (i, s) in headers.iter().enumerate() {
             let t = s.sh_type(endian);
             if matches!(t, elf::SHT_SYMTAB | elf::SHT_SYMTAB_SHNDX | elf::SHT_GROUP) {
                 want[i] = true;
-                if t == elf::SHT_SYMTAB {
-                    if let Some(w) = want.get_mut(s.sh_link(endian) as usize) {
-                        *w = true;
-                    }
+                if t == elf::SHT_SYMTAB
+                    && let Some(w) = want.get_mut(s.sh_link(endian) as usize)
+                {
+                    *w = true;
                 }
             }
         }

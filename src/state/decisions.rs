@@ -185,8 +185,9 @@ pub fn read_all(file_path: &Path) -> Result<Vec<LinkDecision>, StateError> {
     Ok(all)
 }
 
-/// The merge lock: an advisory `flock` on DIR/decisions.lock (rustix's safe
-/// call), with the holder's pid in the file for messages.
+/// The merge lock: an advisory `flock` on DIR/decisions.lock (std's
+/// `File::try_lock`, which is flock on Linux), with the holder's pid in the
+/// file for messages.
 ///
 /// Why flock and not "the file exists" or a pid check: the kernel drops the
 /// lock when its process dies, however it dies, so a stale lock can never
@@ -213,9 +214,9 @@ impl Lock {
             let text = entry::read_open(path, file, 64).unwrap_or_default();
             String::from_utf8_lossy(&text).trim().to_string()
         };
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        match file.try_lock() {
             Ok(()) => {}
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            Err(std::fs::TryLockError::WouldBlock) => {
                 let pid = holder(&file);
                 let who = if pid.is_empty() {
                     String::new()
@@ -226,7 +227,7 @@ impl Lock {
                     "another merge{who} is writing the decisions; try again when it has finished"
                 )));
             }
-            Err(e) => return Err(err(format!("cannot lock: {e}"))),
+            Err(std::fs::TryLockError::Error(e)) => return Err(err(format!("cannot lock: {e}"))),
         }
         let stale = holder(&file);
         if !stale.is_empty() {

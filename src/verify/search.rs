@@ -60,10 +60,10 @@ impl Search {
                 continue;
             }
             let mut names: Vec<&str> = o.file_name().into_iter().collect();
-            if let Some(s) = o.facts.soname.as_deref() {
-                if names.first() != Some(&s) {
-                    names.push(s);
-                }
+            if let Some(s) = o.facts.soname.as_deref()
+                && names.first() != Some(&s)
+            {
+                names.push(s);
             }
             for n in names {
                 by_name.entry(n.to_string()).or_default().push(id);
