@@ -383,10 +383,15 @@ pub fn analyse_with(
             if w.demanded.contains_key(&e.name) {
                 continue;
             }
-            let spelled: Vec<String> = module
+            let mut spelled: Vec<String> = module
                 .spellings_of(e.name)
                 .map(|id| r.str(id).to_string())
                 .collect();
+            // gold's `_end`, `_edata`, `__bss_start`: no input spells them,
+            // a hidden reference by their plain name hides them.
+            if spelled.is_empty() && crate::elf::EXPORTED_BY_LINKER.contains(&e.spelled.as_str()) {
+                spelled.push(e.spelled.clone());
+            }
             if !spelled.is_empty() {
                 if hidden_names.insert(e.name) {
                     res.hide.extend(spelled);
