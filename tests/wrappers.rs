@@ -440,6 +440,15 @@ fn fuse_ld_gold_records_with_gold() {
     s.merge();
     s.build("2", "gcc", "-fuse-ld=gold");
     assert_eq!(dynamic_names(&s.path("libl.so")), ["used"]);
+    // gold's own _end, _edata, __bss_start: nothing refers to them, gone.
+    let data = std::fs::read(s.path("libl.so")).unwrap();
+    let file = object::File::parse(&data[..]).unwrap();
+    let linker_names: Vec<String> = file
+        .dynamic_symbols()
+        .filter(|y| matches!(y.name(), Ok("_end" | "_edata" | "__bss_start")))
+        .map(|y| y.name().unwrap().to_string())
+        .collect();
+    assert!(linker_names.is_empty(), "{linker_names:?}");
     assert_eq!(dynamic_names(&s.path("libk.so")), ["k_used"]);
     assert_eq!(s.run_m(), "42\n");
     s.verify();

@@ -14,9 +14,14 @@
 //! describes (`consumers`), which count through their imports and strings.
 //! A library no consumer links (DT_NEEDED) is reachable only by dlopen and
 //! keeps every export (`rules::PinReason::NotLinked`).
+//!
+//! A C string keeps the export it spells only if its module can look a name
+//! up (imports `dlsym` or a dlsym-like function, `lookup`).
 
 pub mod consumers;
 pub mod graph;
+pub mod lists;
+pub mod lookup;
 pub mod rules;
 pub mod version_nodes;
 
@@ -53,11 +58,13 @@ pub enum NameCause {
     /// A record whose graph is not analysed imports it (older record of an
     /// output, or an incomplete one).
     ImportedByRecord(usize),
-    /// A C string of this record's read-only data spells it (dlsym).
+    /// A C string of this record's read-only data spells it, and its output
+    /// imports a dlsym-like function (`Analysis::record_lookup`).
     CString(usize),
     /// A consumer file (`Analysis::consumers`) imports it.
     ImportedByFile(usize),
-    /// A C string of a consumer file spells it (dlsym).
+    /// A C string of a consumer file spells it, and the file imports a
+    /// dlsym-like function (`Analysis::file_lookup`).
     CStringInFile(usize),
     /// A keep list names it.
     Keep(String),
@@ -113,6 +120,9 @@ pub struct Options {
     /// None: every recorded link is a consumer. Some: only the links whose
     /// output is installed in the image.
     pub image: Option<Image>,
+    /// Functions that look a name up (dlsym and the like); the merge adds
+    /// the exported wrappers it finds in the graph.
+    pub lookup: lookup::LookupFunctions,
 }
 
 /// The files of an image (or DESTDIR tree): their build-ids, and the names
@@ -142,6 +152,7 @@ impl Default for Options {
                 .collect(),
             keep: Vec::new(),
             image: None,
+            lookup: lookup::LookupFunctions::default(),
         }
     }
 }
@@ -162,6 +173,13 @@ pub struct Analysis {
     /// Per consumer file that is a library of the image: how the other
     /// consumers reach it (default for the others).
     pub consumer_uses: Vec<LibraryUse>,
+    /// The dlsym-like functions: given, and the wrappers found in the graph.
+    pub lookup: lookup::LookupFunctions,
+    /// Per record: the dlsym-like function its output imports, if any (its
+    /// C strings count only then).
+    pub record_lookup: Vec<Option<String>>,
+    /// Per consumer file: the same.
+    pub file_lookup: Vec<Option<String>>,
 }
 
 /// Runs the merge over complete records (failed links are ignored).
@@ -288,13 +306,26 @@ pub fn analyse_with(
             w.mark(d, SectionCause::Pinned(*name));
         }
     }
+    // Strings count where a lookup can reach them.
+    let mut lookup = opts.lookup.clone();
+    lookup.compute_wrappers(&graph);
+    let record_lookup: Vec<Option<String>> = records
+        .iter()
+        .map(|r| lookup.first_of(r.imports.iter().map(|i| i.name.as_str())))
+        .collect();
+    let file_lookup: Vec<Option<String>> = consumers
+        .iter()
+        .map(|f| lookup.first_of(f.imports.iter().map(|i| i.name.as_str())))
+        .collect();
     let mut seeds: Vec<(String, NameCause)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         if !record_in_scope[i] {
             continue;
         }
-        for &c in &r.cstrings {
-            seeds.push((plain(r.str(c)).to_string(), NameCause::CString(i)));
+        if record_lookup[i].is_some() {
+            for &c in &r.cstrings {
+                seeds.push((plain(r.str(c)).to_string(), NameCause::CString(i)));
+            }
         }
         let opaque = !module_records.contains(&i) || !r.incomplete.is_empty();
         if opaque && r.kind != OutputKind::Rel {
@@ -307,8 +338,10 @@ pub fn analyse_with(
         for im in &file.imports {
             seeds.push((im.name.clone(), NameCause::ImportedByFile(k)));
         }
-        for s in &file.strings {
-            seeds.push((plain(s).to_string(), NameCause::CStringInFile(k)));
+        if file_lookup[k].is_some() {
+            for s in &file.strings {
+                seeds.push((plain(s).to_string(), NameCause::CStringInFile(k)));
+            }
         }
     }
     for (scope, pattern) in &opts.keep {
@@ -383,10 +416,15 @@ pub fn analyse_with(
             if w.demanded.contains_key(&e.name) {
                 continue;
             }
-            let spelled: Vec<String> = module
+            let mut spelled: Vec<String> = module
                 .spellings_of(e.name)
                 .map(|id| r.str(id).to_string())
                 .collect();
+            // gold's `_end`, `_edata`, `__bss_start`: no input spells them,
+            // a hidden reference by their plain name hides them.
+            if spelled.is_empty() && crate::elf::EXPORTED_BY_LINKER.contains(&e.spelled.as_str()) {
+                spelled.push(e.spelled.clone());
+            }
             if !spelled.is_empty() {
                 if hidden_names.insert(e.name) {
                     res.hide.extend(spelled);
@@ -424,6 +462,9 @@ pub fn analyse_with(
         record_in_scope,
         consumers,
         consumer_uses,
+        lookup,
+        record_lookup,
+        file_lookup,
     }
 }
 
@@ -755,6 +796,74 @@ mod fixpoint_tests {
         }
     }
 
+    /// `module` with C strings in its read-only data.
+    fn with_strings(mut r: LinkRecord, spelled: &[&str]) -> LinkRecord {
+        let mut table = StringTable::default();
+        for i in 0..r.strings.len() as u32 {
+            table.intern(r.str(i));
+        }
+        r.cstrings = spelled.iter().map(|s| table.intern(s)).collect();
+        r.strings = table.into_pool();
+        r
+    }
+
+    #[test]
+    fn strings_count_only_where_a_lookup_can_reach_them() {
+        // libs spells its own names in messages and cannot look up;
+        // libw wraps lt_dlsym two levels deep (w_find -> w_inner ->
+        // lt_dlsym) and prog calls w_find, spelling s_looked_up.
+        let libs = with_strings(
+            module(
+                "libs.so",
+                OutputKind::Dyn,
+                &[("s_used", &[]), ("s_looked_up", &[]), ("s_in_message", &[])],
+                true,
+            ),
+            &["s_in_message", "s_used failed"],
+        );
+        let libw = module(
+            "libw.so",
+            OutputKind::Dyn,
+            &[
+                ("w_find", &["w_inner"]),
+                ("w_inner", &["lt_dlsym"]),
+                ("w_other", &[]),
+            ],
+            true,
+        );
+        let prog = with_strings(
+            module(
+                "prog",
+                OutputKind::Pie,
+                &[("_start", &["s_used", "w_find", "w_other"])],
+                false,
+            ),
+            &["s_looked_up"],
+        );
+        let a = analyse(vec![libs, libw, prog], &Options::default());
+        assert_eq!(hidden(&a, "libs.so"), vec!["s_in_message"]);
+        assert!(matches!(
+            a.lookup.0.get("w_find"),
+            Some(lookup::LookupOrigin::Reaches { callee, .. }) if callee == "lt_dlsym"
+        ));
+        assert!(matches!(
+            a.lookup.0.get("w_inner"),
+            Some(lookup::LookupOrigin::Reaches { callee, .. }) if callee == "lt_dlsym"
+        ));
+        assert!(!a.lookup.contains("w_other"));
+        assert_eq!(
+            a.lookup.describe(&a.graph, "w_find"),
+            "w_find (exported by libw.so) -> lt_dlsym (libltdl.so.7 (GNU libtool))"
+        );
+        let prog = a.records.iter().position(|r| r.output == "prog").unwrap();
+        assert_eq!(a.record_lookup[prog].as_deref(), Some("w_find"));
+        assert_eq!(
+            a.demanded
+                .get(&a.graph.names.lookup("s_looked_up").unwrap()),
+            Some(&NameCause::CString(prog))
+        );
+    }
+
     #[test]
     fn consumer_files_demand_their_imports_and_strings() {
         let records = vec![
@@ -766,14 +875,20 @@ mod fixpoint_tests {
             ),
             module("prog", OutputKind::Pie, &[("_start", &[])], false),
         ];
-        let files = vec![consumer(
-            "/img/bin/vendor",
-            &["q_import"],
-            &["q_string@@V1"],
-            &["libq.so"],
-        )];
+        // vendor can look names up (it imports dlsym); quiet spells q_none
+        // in a message but cannot look anything up.
+        let files = vec![
+            consumer(
+                "/img/bin/vendor",
+                &["q_import", "dlsym"],
+                &["q_string@@V1"],
+                &["libq.so"],
+            ),
+            consumer("/img/bin/quiet", &[], &["q_none"], &["libq.so"]),
+        ];
         let a = analyse_with(records, files, &Options::default());
         assert_eq!(hidden(&a, "libq.so"), vec!["q_none"]);
+        assert_eq!(a.file_lookup, vec![Some("dlsym".to_string()), None]);
         assert_eq!(
             a.demanded.get(&a.graph.names.lookup("q_import").unwrap()),
             Some(&NameCause::ImportedByFile(0))

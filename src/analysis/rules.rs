@@ -180,7 +180,12 @@ pub fn never_hide(cx: &Context, m: usize, module: &Module, export: &Export) -> O
     {
         return Some(PinReason::RuntimeName);
     }
-    if cx.exporters.get(&export.name).copied().unwrap_or(0) > 1 {
+    // gold defines `_end` and co. in every module: one copy per module is
+    // not interposition. Code that uses one refers to it by name, which
+    // demands it in every module.
+    if cx.exporters.get(&export.name).copied().unwrap_or(0) > 1
+        && !crate::elf::EXPORTED_BY_LINKER.contains(&name)
+    {
         return Some(PinReason::Interposable);
     }
     None

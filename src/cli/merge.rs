@@ -5,6 +5,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex, library_kinds};
+use crate::analysis::lists::{read_dlsym_signs, read_force_file, read_keep_lists};
+use crate::analysis::lookup::LookupFunctions;
 use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
 use crate::analysis::{Analysis, Image, NameCause, Options, SectionCause, analyse_with, glob};
 use crate::state::decisions::{self, LinkDecision};
@@ -34,8 +36,9 @@ pub struct Input {
     /// Do not exclude glibc's libraries by default.
     #[arg(long)]
     no_default_excludes: bool,
-    /// dlsym-like functions ("dlsym-signs" format: a count line, then
-    /// `name argpos` lines); dlsym and dlvsym are always included.
+    /// More dlsym-like functions ("dlsym-signs" format: a count line, then
+    /// `name argpos` lines), besides the shipped list (dlsym, dlvsym,
+    /// lt_dlsym, g_module_symbol, ...: `ldprune::analysis::lookup::KNOWN`).
     #[arg(long, value_name = "FILE")]
     dlsym_signs: Option<PathBuf>,
     /// Who counts as a consumer: every recorded link (all), or only the
@@ -76,15 +79,17 @@ impl Input {
                 (Some(image), files)
             }
         };
-        let mut keep = read_keep_lists(&self.keep)?;
+        let mut keep = read_keep_lists(&self.keep).map_err(|e| e.to_string())?;
         for f in &self.force {
-            keep.extend(read_force_file(f)?.into_iter().map(|n| (None, n)));
+            let names = read_force_file(f).map_err(|e| e.to_string())?;
+            keep.extend(names.into_iter().map(|n| (None, n)));
         }
         Ok((
             Options {
                 keep,
                 excluded,
                 image,
+                lookup: self.lookup_functions()?,
             },
             files,
         ))
@@ -131,10 +136,11 @@ impl Input {
         Ok(out)
     }
 
-    pub(super) fn lookup_functions(&self) -> Result<Vec<String>, String> {
-        let mut v = vec!["dlsym".to_string(), "dlvsym".to_string()];
+    /// The default dlsym-like functions plus those of `--dlsym-signs`.
+    fn lookup_functions(&self) -> Result<LookupFunctions, String> {
+        let mut v = LookupFunctions::default();
         if let Some(f) = &self.dlsym_signs {
-            v.extend(read_dlsym_signs(f)?);
+            v.add_signs(f, read_dlsym_signs(f).map_err(|e| e.to_string())?);
         }
         Ok(v)
     }
@@ -167,69 +173,6 @@ fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
         ));
     }
     Ok((image, files))
-}
-
-/// The symbol names of a "deps" file of the original tool (its force files
-/// use that format): lines `<weak><vis><tls> <section uid> <symbol>` after
-/// the module description.
-pub fn read_force_file(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    if !matches!(first.split_whitespace().next(), Some("R" | "D" | "E" | "P")) {
-        return Err(format!(
-            "{}:1: not a deps file (expected `<R|D|E|P> <nobj> <name> ...`)",
-            path.display()
-        ));
-    }
-    let mut names = Vec::new();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if let [flags, uid, name] = f[..] {
-            let b = flags.as_bytes();
-            if b.len() == 3
-                && b"DCWU".contains(&b[0])
-                && b"dph".contains(&b[1])
-                && b"T_".contains(&b[2])
-                && uid.parse::<i64>().is_ok()
-            {
-                names.push(name.to_string());
-            }
-        }
-    }
-    Ok(names)
-}
-
-/// Reads the original tool's "dlsym-signs" format: the number of entries,
-/// then one `function argpos` per line.
-pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let count: usize = lines
-        .next()
-        .and_then(|l| l.trim().parse().ok())
-        .ok_or_else(|| format!("{}:1: expected the number of entries", path.display()))?;
-    let mut names = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let mut f = line.split_whitespace();
-        match (f.next(), f.next().map(str::parse::<u32>), f.next()) {
-            (Some(name), Some(Ok(_)), None) => names.push(name.to_string()),
-            _ => {
-                return Err(format!(
-                    "{}:{}: expected `function argpos`, found {line:?}",
-                    path.display(),
-                    i + 2
-                ));
-            }
-        }
-    }
-    if names.len() != count {
-        return Err(format!(
-            "{}: the first line says {count} entries, the file has {}",
-            path.display(),
-            names.len()
-        ));
-    }
-    Ok(names)
 }
 
 /// Loads every record of `states`. A bad file is an error unless
@@ -299,35 +242,6 @@ impl Progress {
             eprintln!();
         }
     }
-}
-
-/// Reads keep lists: one name or glob per line, optionally `module:name`;
-/// `#` starts a comment.
-pub fn read_keep_lists(files: &[PathBuf]) -> Result<Vec<(Option<String>, String)>, String> {
-    let mut keep = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            if line.split_whitespace().count() > 1 {
-                return Err(format!(
-                    "{}:{}: expected one name, glob or module:name per line, found {line:?}",
-                    f.display(),
-                    n + 1
-                ));
-            }
-            match line.split_once(':') {
-                Some((m, name)) if !m.is_empty() && !name.is_empty() => {
-                    keep.push((Some(m.to_string()), name.to_string()))
-                }
-                _ => keep.push((None, line.to_string())),
-            }
-        }
-    }
-    Ok(keep)
 }
 
 pub(super) fn kib(n: u64) -> String {
@@ -697,9 +611,11 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
             }
             NameCause::CString(i) => {
                 let r = &a.records[*i];
+                let f = a.record_lookup[*i].as_deref().unwrap_or("?");
                 lines.push(format!(
-                    "<- a C string in {} spells it (possible dlsym)",
-                    r.output
+                    "<- a C string in {} spells it, and it imports {} (a lookup)",
+                    r.output,
+                    a.lookup.describe(&a.graph, f)
                 ));
                 return lines;
             }
@@ -718,9 +634,11 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
             }
             NameCause::CStringInFile(k) => {
                 let f = &a.consumers[*k];
+                let l = a.file_lookup[*k].as_deref().unwrap_or("?");
                 lines.push(format!(
-                    "<- a C string in {} spells it (possible dlsym; {})",
+                    "<- a C string in {} spells it, and it imports {} (a lookup; {})",
                     f.path.display(),
+                    a.lookup.describe(&a.graph, l),
                     f.origin.describe()
                 ));
                 return lines;
@@ -808,48 +726,5 @@ mod tests {
             !out.contains("PROBLEM") && out.contains("note: /b/prog requires"),
             "{out}"
         );
-    }
-
-    #[test]
-    fn dlsym_signs_and_keep_lists_parse_with_clear_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("signs");
-        std::fs::write(&p, "3\ndlsym 1\ndlvsym 1\nll_sym 2\n").unwrap();
-        assert_eq!(
-            read_dlsym_signs(&p).unwrap(),
-            vec!["dlsym", "dlvsym", "ll_sym"]
-        );
-        std::fs::write(&p, "2\ndlsym one\n").unwrap();
-        let e = read_dlsym_signs(&p).unwrap_err();
-        assert!(e.contains(":2:") && e.contains("function argpos"), "{e}");
-        std::fs::write(&p, "5\ndlsym 1\n").unwrap();
-        assert!(read_dlsym_signs(&p).unwrap_err().contains("says 5 entries"));
-
-        let k = dir.path().join("keep");
-        std::fs::write(&k, "# comment\nfoo\nbar_*  # trailing\nlibx.so:baz\n").unwrap();
-        assert_eq!(
-            read_keep_lists(std::slice::from_ref(&k)).unwrap(),
-            vec![
-                (None, "foo".to_string()),
-                (None, "bar_*".to_string()),
-                (Some("libx.so".to_string()), "baz".to_string())
-            ]
-        );
-        std::fs::write(&k, "two names\n").unwrap();
-        assert!(read_keep_lists(&[k]).unwrap_err().contains(":1:"));
-
-        // A deps file as the original tool writes it (its force files too).
-        let d = dir.path().join("deps-force");
-        std::fs::write(
-            &d,
-            "E 1 3 conftest _start 6bc56b8dff655fbf45091d3876f668af\n\
-             3 0 /tmp/ccfzRuin.o 6bc56b8dff655fbf45091d3876f668ae\n\
-             0 4 .text 0\n1 0\n0 4 .data 1\n1 0\n0 0 .bss 2\n0\n2\n\
-             Dd_ 0 _start\n0\nWhT 1 tls_thing\n0\n",
-        )
-        .unwrap();
-        assert_eq!(read_force_file(&d).unwrap(), vec!["_start", "tls_thing"]);
-        std::fs::write(&d, "hello\n").unwrap();
-        assert!(read_force_file(&d).unwrap_err().contains("not a deps file"));
     }
 }

@@ -71,7 +71,7 @@ fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
 pub fn report(input: &Input, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     let run2 = load_run2(input)?;
-    let sites = lookup_sites(&a, &input.lookup_functions()?);
+    let sites = lookup_sites(&a);
     let nodes = emptied_version_nodes(&a);
     warn_needed_nodes(&nodes);
     let mut out = String::new();
@@ -306,7 +306,7 @@ fn achieved_summary(out: &mut String, a: &Analysis, run2: &Run2) {
 
 /// Records that import a dlsym-like function: where names are looked up at
 /// run time, so a keep list may be needed if they are not string literals.
-fn lookup_sites(a: &Analysis, functions: &[String]) -> Vec<(String, Vec<String>)> {
+fn lookup_sites(a: &Analysis) -> Vec<(String, Vec<String>)> {
     let mut sites: Vec<(String, Vec<String>)> = a
         .records
         .iter()
@@ -314,7 +314,7 @@ fn lookup_sites(a: &Analysis, functions: &[String]) -> Vec<(String, Vec<String>)
             let mut used: Vec<String> = r
                 .imports
                 .iter()
-                .filter(|i| functions.contains(&i.name))
+                .filter(|i| a.lookup.contains(&i.name))
                 .map(|i| i.name.clone())
                 .collect();
             used.sort();
