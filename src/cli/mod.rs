@@ -150,7 +150,16 @@ pub fn main() -> i32 {
             args,
         } => {
             let state = state.or_else(|| std::env::var_os("LDPRUNE_STATE").map(PathBuf::from));
-            Ok(crate::apply::stub_link(&linker, &args, state.as_deref()))
+            // The plugin's rule: exactly 1, 0 or empty.
+            let strict = match std::env::var_os("LDPRUNE_STRICT") {
+                Some(v) => {
+                    let v = v.to_string_lossy();
+                    crate::plugin::options::strict_value(&v)
+                        .map_err(|e| format!("LDPRUNE_STRICT={v:?}: {e}"))
+                }
+                None => Ok(false),
+            };
+            strict.map(|strict| crate::apply::stub_link(&linker, &args, state.as_deref(), strict))
         }
         Command::Flags(args) => flags::run(&args),
     };
