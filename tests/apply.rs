@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{Fixture, Linker, ldprune, plugin};
+use common::{Fixture, Linker, Tmpfs, ldprune, plugin};
 use ldprune::elf::output::{OutputFacts, parse_output};
 use ldprune::state::StateDir;
 use ldprune::state::decisions::{self, LinkDecision};
@@ -581,28 +581,6 @@ fn init_fini(path: &Path) -> (bool, bool) {
     (set("(INIT)"), set("(FINI)"))
 }
 
-/// A tmpfs mounted for the test (root only; CI runs as root), unmounted on drop.
-struct Mount(std::path::PathBuf);
-
-impl Mount {
-    fn tmpfs(at: std::path::PathBuf, options: &str) -> Mount {
-        std::fs::create_dir_all(&at).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(&at)
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount tmpfs on {}", at.display());
-        Mount(at)
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 /// Run-2 needs no temporary directory: with TMPDIR missing, read-only or
 /// full, the library keeps DT_INIT/DT_FINI, its hidden names are gone and
 /// the program behaves as after Run-1.
@@ -612,10 +590,10 @@ fn tmpdir_unusable(linker: Linker) {
     link_all(&f, 1);
     let before = outputs(&f);
     merge(&f);
-    let full = Mount::tmpfs(f.path("full"), "size=4k");
+    let full = Tmpfs::mount(f.path("full"), "size=4k");
     // Fill it: gcc's own temporary files fall back elsewhere or are tiny.
     let _ = std::fs::write(full.0.join("fill"), vec![1u8; 64 * 1024]);
-    let ro = Mount::tmpfs(f.path("ro"), "ro,size=64k");
+    let ro = Tmpfs::mount(f.path("ro"), "ro,size=64k");
     for tmp in [f.path("missing"), ro.0.clone(), full.0.clone()] {
         for (out, driver, args) in LINKS {
             let o = f.run(
