@@ -662,3 +662,40 @@ both_linkers!(
     hidden_name_needed_is_explained,
     hidden_name_needed_is_explained
 );
+
+/// Build-system probes (configure's conftest) are consumers like any link,
+/// but report counts them instead of listing them: their names are new in
+/// every run.
+#[test]
+fn probes_counted_not_listed() {
+    let f = Fixture::new(Linker::Bfd);
+    compile(&f);
+    let probe = |run: u32| {
+        f.write("conftest.c", "int main(void) { return 0; }\n");
+        f.run(Command::new("gcc").args(plugin_args(&f, run)).args([
+            "-o",
+            "conftest",
+            "conftest.c",
+        ]));
+    };
+    probe(1);
+    link_one(&f, 1, "libcore.so");
+    merge(&f);
+    // A changed probe (as configure writes them) is not in the decisions.
+    f.write("conftest.c", "int x;\nint main(void) { return x; }\n");
+    f.run(
+        Command::new("gcc")
+            .args(plugin_args(&f, 2))
+            .args(["-o", "conftest", "conftest.c"]),
+    );
+    link_one(&f, 2, "libcore.so");
+    let out = f.run(ldprune().args(["report", "--state"]).arg(f.state()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("\nconftest "), "{text}");
+    assert!(text.contains("1 build-system probe not listed"), "{text}");
+    assert!(
+        text.contains("build-system probes left unchanged by Run-2 (new every run): 1"),
+        "{text}"
+    );
+    assert!(!text.contains("links left unchanged by Run-2"), "{text}");
+}

@@ -22,6 +22,7 @@ pub mod consumers;
 pub mod graph;
 pub mod lists;
 pub mod lookup;
+pub mod probes;
 pub mod rules;
 pub mod version_nodes;
 
