@@ -248,7 +248,7 @@ pub(super) fn kib(n: u64) -> String {
     format!("{:.1}", n as f64 / 1024.0)
 }
 
-pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
+pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     if let Some(path) = vis {
         std::fs::write(path, vis_text(&a)).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -264,9 +264,38 @@ pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
         .collect();
     let state = StateDir::open(&input.state[0]).map_err(|e| e.to_string())?;
     let written = decisions::write(&state, decisions).map_err(|e: StateError| e.to_string())?;
+    let nodes = crate::analysis::version_nodes::emptied_version_nodes(&a);
+    if json {
+        warn_needed_nodes(&nodes);
+        let t = Totals::of(&a);
+        let v = serde_json::json!({
+            "decisions": written,
+            "modules": a.results.len(),
+            "exports": t.exports,
+            "hidden": t.hidden,
+            "predicted": {
+                "text_data_before": t.before,
+                "text_data_after": t.after,
+                "file_before": t.file_before,
+                "file_after": t.file_after,
+            },
+            "consumer_files": a.consumers.iter().map(|f| &f.path).collect::<Vec<_>>(),
+            "emptied_version_nodes": nodes.iter().map(|n| serde_json::json!({
+                "module": n.path,
+                "soname": n.soname,
+                "node": n.node,
+                "names": n.names,
+                "capability": n.capability,
+            })).collect::<Vec<_>>(),
+        });
+        super::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
+        return Ok(0);
+    }
     let mut out = String::new();
     summary(&mut out, &a);
-    let nodes = crate::analysis::version_nodes::emptied_version_nodes(&a);
     emptied_nodes_text(&mut out, &nodes);
     warn_needed_nodes(&nodes);
     let _ = writeln!(out, "decisions written to {}", written.display());
@@ -383,17 +412,41 @@ pub fn vis_text(a: &Analysis) -> String {
     out
 }
 
-pub(super) fn summary(out: &mut String, a: &Analysis) {
-    let (mut exports, mut hidden, mut before, mut after) = (0, 0, 0u64, 0u64);
-    let (mut file_before, mut file_after) = (0u64, 0u64);
-    for r in &a.results {
-        exports += r.exports;
-        hidden += r.hidden_exports.len();
-        before += r.before.text + r.before.data;
-        after += r.after.text + r.after.data;
-        file_before += r.file_before;
-        file_after += r.file_after;
+/// The merge's totals over all modules.
+#[derive(Default)]
+struct Totals {
+    exports: usize,
+    hidden: usize,
+    before: u64,
+    after: u64,
+    file_before: u64,
+    file_after: u64,
+}
+
+impl Totals {
+    fn of(a: &Analysis) -> Totals {
+        let mut t = Totals::default();
+        for r in &a.results {
+            t.exports += r.exports;
+            t.hidden += r.hidden_exports.len();
+            t.before += r.before.text + r.before.data;
+            t.after += r.after.text + r.after.data;
+            t.file_before += r.file_before;
+            t.file_after += r.file_after;
+        }
+        t
     }
+}
+
+pub(super) fn summary(out: &mut String, a: &Analysis) {
+    let Totals {
+        exports,
+        hidden,
+        before,
+        after,
+        file_before,
+        file_after,
+    } = Totals::of(a);
     let _ = writeln!(
         out,
         "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB",
