@@ -19,6 +19,7 @@
 //! up (imports `dlsym` or a dlsym-like function, `lookup`).
 
 pub mod consumers;
+pub mod executables;
 pub mod graph;
 pub mod lists;
 pub mod lookup;
@@ -123,6 +124,14 @@ pub struct Options {
     /// Functions that look a name up (dlsym and the like); the merge adds
     /// the exported wrappers it finds in the graph.
     pub lookup: lookup::LookupFunctions,
+    /// `--hide-executable-exports`: an executable's exports are hidden like
+    /// a library's, except what a library of its own link defines or refers
+    /// to (`executables`).
+    pub hide_executable_exports: bool,
+    /// Reads a shared library of an executable's link (with
+    /// `hide_executable_exports`); None: none can be read, so executables
+    /// keep every export.
+    pub read_library: Option<Box<executables::ReadLibrary>>,
 }
 
 /// The files of an image (or DESTDIR tree): their build-ids, and the names
@@ -153,6 +162,8 @@ impl Default for Options {
             keep: Vec::new(),
             image: None,
             lookup: lookup::LookupFunctions::default(),
+            hide_executable_exports: false,
+            read_library: None,
         }
     }
 }
@@ -267,9 +278,22 @@ pub fn analyse_with(
         })
         .collect();
 
+    let mut library_exporters: FxHashMap<Name, u32> = FxHashMap::default();
+    for module in graph.modules.iter().filter(|m| m.kind == OutputKind::Dyn) {
+        let mut seen = FxHashSet::default();
+        for e in &module.exports {
+            if seen.insert(e.name) {
+                *library_exporters.entry(e.name).or_default() += 1;
+            }
+        }
+    }
+    let link_names = executable_link_names(&graph, &records, &module_in_scope, opts);
+
     let mut pins: Vec<(usize, Name, PinReason)> = Vec::new();
     {
         let cx = rules::Context {
+            library_exporters: &library_exporters,
+            link_names: &link_names,
             graph: &graph,
             exporters: &exporters,
             uses: &uses,
@@ -466,6 +490,45 @@ pub fn analyse_with(
         record_lookup,
         file_lookup,
     }
+}
+
+/// Per module: with `--hide-executable-exports`, for each executable in
+/// scope the names the libraries of its link define or refer to.
+fn executable_link_names(
+    graph: &Graph,
+    records: &[LinkRecord],
+    module_in_scope: &[bool],
+    opts: &Options,
+) -> Vec<Option<executables::LinkNames>> {
+    let mut out = vec![None; graph.modules.len()];
+    if !opts.hide_executable_exports {
+        return out;
+    }
+    let recorded: FxHashMap<String, PathBuf> = graph
+        .modules
+        .iter()
+        .filter(|m| m.kind == OutputKind::Dyn)
+        .map(|m| {
+            (
+                m.soname.clone().unwrap_or_else(|| m.file_name.clone()),
+                m.path.clone(),
+            )
+        })
+        .collect();
+    let unreadable = |_: &std::path::Path| Err("no library reader".to_string());
+    let read: &executables::ReadLibrary = opts.read_library.as_deref().unwrap_or(&unreadable);
+    let mut cache = FxHashMap::default();
+    for (m, module) in graph.modules.iter().enumerate() {
+        if module.kind != OutputKind::Dyn && module_in_scope[m] && !module.incomplete {
+            out[m] = Some(executables::link_names(
+                &records[module.record],
+                &recorded,
+                read,
+                &mut cache,
+            ));
+        }
+    }
+    out
 }
 
 /// How the consumers in scope reach each shared library: linked (a

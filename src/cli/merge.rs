@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex, library_kinds};
+use crate::analysis::executables::LibraryNames;
 use crate::analysis::lists::{read_dlsym_signs, read_force_file, read_keep_lists};
 use crate::analysis::lookup::LookupFunctions;
 use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
@@ -53,6 +54,12 @@ pub struct Input {
     /// DT_NEEDED count as a consumer's, in any scope.
     #[arg(long, value_name = "ROOT")]
     consumers: Vec<PathBuf>,
+    /// Hide an executable's exports (-rdynamic, --export-dynamic,
+    /// --dynamic-list) that no module of the scope imports or looks up,
+    /// except those a library of its own link defines or refers to. Off by
+    /// default: a plugin from outside the scope would miss them.
+    #[arg(long)]
+    hide_executable_exports: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,6 +97,8 @@ impl Input {
                 excluded,
                 image,
                 lookup: self.lookup_functions()?,
+                hide_executable_exports: self.hide_executable_exports,
+                read_library: Some(Box::new(read_library)),
             },
             files,
         ))
@@ -143,6 +152,14 @@ impl Input {
             v.add_signs(f, read_dlsym_signs(f).map_err(|e| e.to_string())?);
         }
         Ok(v)
+    }
+}
+
+/// The dynamic symbols of a shared library of an executable's link.
+fn read_library(path: &Path) -> Result<LibraryNames, String> {
+    match crate::tree::read_elf(path)? {
+        Some(facts) => Ok(LibraryNames::from_facts(facts)),
+        None => Err("not an ELF file".into()),
     }
 }
 
