@@ -124,7 +124,8 @@ fn hide_executable_exports(linker: Linker) {
     let size_before = stripped_size(&f, "host");
 
     // Without the flag nothing of the executable changes.
-    ldprune_out(&f, "merge", &[]);
+    let text = ldprune_out(&f, "merge", &[]);
+    assert!(!text.contains("--hide-executable-exports"), "{text}");
     for args in [&fmt[..], &plug[..], &host[..]] {
         link(&f, 2, args);
     }
@@ -135,7 +136,11 @@ fn hide_executable_exports(linker: Linker) {
     );
 
     // With it, what nothing imports goes, and --gc-sections collects it.
-    ldprune_out(&f, "merge", &["--hide-executable-exports"]);
+    let text = ldprune_out(&f, "merge", &["--hide-executable-exports"]);
+    assert!(
+        text.contains("1 executable with exports hidden") && text.contains("host ("),
+        "{text}"
+    );
     for args in [&fmt[..], &plug[..], &host[..]] {
         link(&f, 2, args);
     }

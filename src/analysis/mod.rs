@@ -1177,6 +1177,71 @@ mod fixpoint_tests {
         assert!(!nodes[0].is_problem() && !nodes[0].needed_by[0].consumer);
     }
 
+    /// `--hide-executable-exports`: what the plugin imports and what a
+    /// library of the link defines stay; a library that cannot be found
+    /// keeps every export; without the flag nothing is hidden.
+    #[test]
+    fn executable_exports() {
+        let mut host = module(
+            "host",
+            OutputKind::Pie,
+            &[
+                ("_start", &[]),
+                ("api", &[]),
+                ("unused", &[]),
+                ("getenv", &[]),
+            ],
+            true,
+        );
+        host.shared_inputs = vec!["/sys/libc.so.6".into()];
+        let records = vec![
+            host,
+            module(
+                "plugin.so",
+                OutputKind::Dyn,
+                &[("plugin_run", &["api"])],
+                true,
+            ),
+        ];
+        let reader = |needed: &'static [&'static str]| -> Box<executables::ReadLibrary> {
+            Box::new(move |p: &std::path::Path| {
+                if p == std::path::Path::new("/sys/libc.so.6") {
+                    Ok(executables::LibraryNames {
+                        soname: Some("libc.so.6".into()),
+                        needed: needed.iter().map(|s| s.to_string()).collect(),
+                        runpath: None,
+                        names: vec!["getenv".into(), "malloc".into()],
+                    })
+                } else {
+                    Err("no such file".into())
+                }
+            })
+        };
+        let opts = |needed| Options {
+            hide_executable_exports: true,
+            read_library: Some(reader(needed)),
+            ..Options::default()
+        };
+        let a = analyse(records.clone(), &opts(&[]));
+        assert_eq!(hidden(&a, "host"), vec!["unused"]);
+        let host = a.results.iter().find(|r| r.path.ends_with("host")).unwrap();
+        assert_eq!(
+            host.pinned.get("getenv"),
+            Some(&PinReason::LinkLibrary {
+                library: "libc.so.6".into()
+            })
+        );
+        let a = analyse(records.clone(), &opts(&["libnowhere-ldprune-test.so.9"]));
+        assert!(hidden(&a, "host").is_empty());
+        let host = a.results.iter().find(|r| r.path.ends_with("host")).unwrap();
+        assert!(matches!(
+            host.pinned.get("unused"),
+            Some(PinReason::LinkLibraryUnread(why)) if why.contains("libnowhere")
+        ));
+        let a = analyse(records, &Options::default());
+        assert!(hidden(&a, "host").is_empty());
+    }
+
     #[test]
     fn keep_list_and_exclusions() {
         let records = vec![

@@ -13,6 +13,10 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "main",
     "_start",
     "_IO_stdin_used",
+    // crt1.o's: the claimed first object of an executable's Run-2 link
+    // defines them, so they could not be hidden anyway.
+    "data_start",
+    "__data_start",
     "__dso_handle",
     "__libc_csu_init",
     "__libc_csu_fini",

@@ -423,8 +423,34 @@ pub(super) fn summary(out: &mut String, a: &Analysis) {
         kib(file_before),
         kib(file_after)
     );
+    executables_text(out, a);
     consumers_text(out, a);
     library_kinds_text(out, &library_kinds(a));
+}
+
+/// With --hide-executable-exports: which executables lose exports, and
+/// what a plugin from outside the scope needs.
+fn executables_text(out: &mut String, a: &Analysis) {
+    let exes: Vec<(&std::path::Path, usize)> = a
+        .results
+        .iter()
+        .filter(|r| a.graph.modules[r.module].kind != crate::identity::OutputKind::Dyn)
+        .filter(|r| !r.hidden_exports.is_empty())
+        .map(|r| (r.path.as_path(), r.hidden_exports.len()))
+        .collect();
+    if exes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} with exports hidden (--hide-executable-exports); a plugin from outside the scope that imports one will not load, and names its lookups compute need a keep entry (`PROGRAM:GLOB`):",
+        plural(exes.len(), "executable", "executables")
+    );
+    list(
+        out,
+        exes.iter()
+            .map(|(p, n)| format!("{} ({n} hidden)", p.display())),
+    );
 }
 
 /// At most this many files are listed per kind (`report --json` lists all).
