@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex, library_kinds};
+use crate::analysis::executables::LibraryNames;
 use crate::analysis::lists::{read_dlsym_signs, read_force_file, read_keep_lists};
 use crate::analysis::lookup::LookupFunctions;
 use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
@@ -53,6 +54,12 @@ pub struct Input {
     /// DT_NEEDED count as a consumer's, in any scope.
     #[arg(long, value_name = "ROOT")]
     consumers: Vec<PathBuf>,
+    /// Hide an executable's exports (-rdynamic, --export-dynamic,
+    /// --dynamic-list) that no module of the scope imports or looks up,
+    /// except those a library of its own link defines or refers to. Off by
+    /// default: a plugin from outside the scope would miss them.
+    #[arg(long)]
+    hide_executable_exports: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,6 +97,8 @@ impl Input {
                 excluded,
                 image,
                 lookup: self.lookup_functions()?,
+                hide_executable_exports: self.hide_executable_exports,
+                read_library: Some(Box::new(read_library)),
             },
             files,
         ))
@@ -143,6 +152,14 @@ impl Input {
             v.add_signs(f, read_dlsym_signs(f).map_err(|e| e.to_string())?);
         }
         Ok(v)
+    }
+}
+
+/// The dynamic symbols of a shared library of an executable's link.
+fn read_library(path: &Path) -> Result<LibraryNames, String> {
+    match crate::tree::read_elf(path)? {
+        Some(facts) => Ok(LibraryNames::from_facts(facts)),
+        None => Err("not an ELF file".into()),
     }
 }
 
@@ -459,8 +476,34 @@ pub(super) fn summary(out: &mut String, a: &Analysis) {
         kib(file_before),
         kib(file_after)
     );
+    executables_text(out, a);
     consumers_text(out, a);
     library_kinds_text(out, &library_kinds(a));
+}
+
+/// With --hide-executable-exports: which executables lose exports, and
+/// what a plugin from outside the scope needs.
+fn executables_text(out: &mut String, a: &Analysis) {
+    let exes: Vec<(&std::path::Path, usize)> = a
+        .results
+        .iter()
+        .filter(|r| a.graph.modules[r.module].kind != crate::identity::OutputKind::Dyn)
+        .filter(|r| !r.hidden_exports.is_empty())
+        .map(|r| (r.path.as_path(), r.hidden_exports.len()))
+        .collect();
+    if exes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} with exports hidden (--hide-executable-exports); a plugin from outside the scope that imports one will not load, and names its lookups compute need a keep entry (`PROGRAM:GLOB`):",
+        plural(exes.len(), "executable", "executables")
+    );
+    list(
+        out,
+        exes.iter()
+            .map(|(p, n)| format!("{} ({n} hidden)", p.display())),
+    );
 }
 
 /// At most this many files are listed per kind (`report --json` lists all).
