@@ -18,7 +18,8 @@ use crate::tree::ElfFile;
 /// What merge, report and explain read.
 #[derive(clap::Args)]
 pub struct Input {
-    /// State directories written by Run-1 (merge writes to the first).
+    /// State directories written by Run-1 (merge writes the decisions to
+    /// the first; report also reads Run-2's results there).
     #[arg(long, value_name = "DIR", required = true)]
     pub(super) state: Vec<PathBuf>,
     /// Keep lists: one name, glob or module:name per line.

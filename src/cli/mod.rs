@@ -23,8 +23,16 @@ use crate::state::{Loaded, StateDir, StateError};
     long_about = "ldprune records every link of an image through a linker plugin (Run-1), \
                   decides which exported symbols nobody imports (merge), and hides them in a \
                   rebuild so that --gc-sections removes their code (Run-2).\n\n\
-                  Record with: gcc ... -Wl,-plugin,libldprune.so -Wl,-plugin-opt=run=1 \
-                  -Wl,-plugin-opt=state=DIR"
+                  The workflow:\n  \
+                  1. Run-1: build with LDPRUNE_RUN=1 LDPRUNE_STATE=DIR and the wrappers on PATH \
+                  (or -Wl,-plugin,libldprune.so -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=DIR)\n  \
+                  2. ldprune merge --state DIR [--scope image --image ROOT] [--consumers ROOT]\n  \
+                  3. Run-2: the same build again in the same paths with LDPRUNE_RUN=2\n  \
+                  4. ldprune report --state DIR   (predicted against achieved)\n  \
+                  5. ldprune verify ROOT          (every import of the image still resolves)\n\n\
+                  Plugin options (-plugin-opt=): run=1|2|off, state=DIR, strict, log=LEVEL; \
+                  environment: LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_STRICT, LDPRUNE_LOG. \
+                  `ldprune flags` prints what to add to a build's flags."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -55,8 +63,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Predicted savings per module and in total, and the dynamic-lookup
-    /// sites where keep lists may be needed.
+    /// Predicted (from the merge) and achieved (from Run-2's results)
+    /// savings per module and in total, links Run-2 left unchanged or that
+    /// failed, and the dynamic-lookup sites where keep lists may be needed.
     Report {
         #[command(flatten)]
         input: merge::Input,
