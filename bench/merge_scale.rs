@@ -99,6 +99,7 @@ fn child_merge(dir: &Path) {
         .iter()
         .map(|r| ldprune::state::decisions::LinkDecision {
             identity: r.identity,
+            directory: a.records[a.graph.modules[r.module].record].directory(),
             output: r.path.display().to_string(),
             hide: r.hide.clone(),
         })
@@ -109,11 +110,7 @@ fn child_merge(dir: &Path) {
     let t = Instant::now();
     let rounds = identities.len().min(2000);
     for id in identities.iter().take(rounds) {
-        assert!(
-            ldprune::state::decisions::lookup(&file, *id)
-                .unwrap()
-                .is_some()
-        );
+        assert!(!ldprune::state::decisions::lookup(&file, *id).unwrap().is_empty());
     }
     println!(
         "lookup_us {:.0}",

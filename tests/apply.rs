@@ -391,6 +391,7 @@ fn wrong_decision_caught_by_verify(linker: Linker) {
         &state,
         vec![LinkDecision {
             identity: core.identity,
+            directory: core.directory(),
             output: "libcore.so".into(),
             hide: vec!["core_used".into()],
         }],
@@ -684,3 +685,81 @@ both_linkers!(
     hidden_name_needed_is_explained,
     hidden_name_needed_is_explained
 );
+
+/// Links `output` of [`LINKS`] in `dir` (a build tree with the fixture's
+/// objects) through the plugin with the fixture's state directory; `-o`
+/// absolute when `absolute`.
+fn link_in(f: &Fixture, dir: &Path, run: u32, output: &str, absolute: bool) -> Output {
+    let (_, driver, args) = LINKS.iter().find(|l| l.0 == output).unwrap();
+    let o = if absolute {
+        dir.join(output).display().to_string()
+    } else {
+        output.to_string()
+    };
+    let out = Command::new(driver)
+        .current_dir(dir)
+        .args(plugin_args(f, run))
+        .args(["-o", &o])
+        .args(*args)
+        .arg("-Wl,-rpath,$ORIGIN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{output} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Copies the fixture's objects (the build tree) into `to`.
+fn copy_objects(f: &Fixture, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(f.dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "o") {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+/// A build service builds in a fresh directory each time: Run-1 in one
+/// tree, Run-2 in a copy of it elsewhere (same relative layout), with `-o`
+/// relative and absolute. Every link finds its decisions.
+fn relocated_tree(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    let (a, b) = (f.path("run1/tree"), f.path("ci-4711/tree"));
+    copy_objects(&f, &a);
+    for (output, _, _) in LINKS {
+        link_in(&f, &a, 1, output, *output == "libutil.so");
+    }
+    let before: Vec<String> = ["prog", "cxxprog"]
+        .iter()
+        .map(|p| String::from_utf8_lossy(&f.run(&mut Command::new(a.join(p))).stdout).into())
+        .collect();
+    merge(&f);
+    copy_objects(&f, &b);
+    for (output, _, _) in LINKS {
+        link_in(&f, &b, 2, output, *output == "libutil.so");
+    }
+    assert_eq!(apply_log(&f), "", "every link found its decisions");
+    let core = exports(&b.join("libcore.so"));
+    assert!(core.contains(&"core_used".to_string()), "{core:?}");
+    assert!(!core.contains(&"core_unused".to_string()), "{core:?}");
+    let util = exports(&b.join("libutil.so"));
+    assert!(util.contains(&"util_used".to_string()) && !util.contains(&"util_unused".to_string()));
+    let after: Vec<String> = ["prog", "cxxprog"]
+        .iter()
+        .map(|p| String::from_utf8_lossy(&f.run(&mut Command::new(b.join(p))).stdout).into())
+        .collect();
+    assert_eq!(after, before);
+    let out = ldprune().arg("verify").arg(&b).output().unwrap();
+    assert!(
+        out.status.success(),
+        "verify: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+both_linkers!(relocated_tree, relocated_tree);

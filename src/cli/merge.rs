@@ -258,6 +258,7 @@ pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
         .iter()
         .map(|r| LinkDecision {
             identity: r.identity,
+            directory: a.records[a.graph.modules[r.module].record].directory(),
             output: r.path.display().to_string(),
             hide: r.hide.clone(),
         })

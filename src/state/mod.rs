@@ -37,8 +37,10 @@ use crate::elf::hash::{Hash128, StructHasher};
 
 /// Version of the directory layout.
 pub const STATE_FORMAT: u32 = 1;
-/// Version of the link record encoding.
-pub const RECORD_FORMAT: u32 = 7;
+/// Version of the link record encoding. 8: the link identity no longer
+/// hashes the directory part of `-o` (records of 7 carry identities Run-2
+/// would never compute again).
+pub const RECORD_FORMAT: u32 = 8;
 /// Version of the Run-2 result encoding.
 pub const APPLIED_FORMAT: u32 = 1;
 
