@@ -110,7 +110,11 @@ fn child_merge(dir: &Path) {
     let t = Instant::now();
     let rounds = identities.len().min(2000);
     for id in identities.iter().take(rounds) {
-        assert!(!ldprune::state::decisions::lookup(&file, *id).unwrap().is_empty());
+        assert!(
+            !ldprune::state::decisions::lookup(&file, *id)
+                .unwrap()
+                .is_empty()
+        );
     }
     println!(
         "lookup_us {:.0}",

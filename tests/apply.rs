@@ -763,3 +763,128 @@ fn relocated_tree(linker: Linker) {
     );
 }
 both_linkers!(relocated_tree, relocated_tree);
+
+/// gcc in `dir` through the plugin (`run`) with the fixture's state.
+fn gcc_in(f: &Fixture, dir: &Path, run: u32, args: &[&str]) -> Output {
+    let out = Command::new("gcc")
+        .current_dir(dir)
+        .args(plugin_args(f, run))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Subproject `dir` of the equal-identity test: the same foo.o and app.o,
+/// its own version script exporting `foo_a` and `mine`.
+fn subproject(f: &Fixture, dir: &Path, mine: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    for o in ["foo.o", "app.o"] {
+        std::fs::copy(f.path(o), dir.join(o)).unwrap();
+    }
+    let map = format!("{{ global: foo_a; {mine}; local: *; }};\n");
+    std::fs::write(dir.join("foo.map"), map).unwrap();
+}
+
+fn link_subproject(f: &Fixture, dir: &Path, run: u32) {
+    gcc_in(
+        f,
+        dir,
+        run,
+        &[
+            "-shared",
+            "-o",
+            "libfoo.so",
+            "foo.o",
+            "-Wl,--version-script=foo.map",
+        ],
+    );
+    gcc_in(
+        f,
+        dir,
+        run,
+        &["-o", "app", "app.o", "-L.", "-lfoo", "-Wl,-rpath,$ORIGIN"],
+    );
+}
+
+/// Two subprojects each link a `libfoo.so` from the same object (equal
+/// identities) with their own version script, so each hides another name.
+/// Decisions keep both; Run-2 in the same directories and in a relocated
+/// copy gives each its own list; a third directory that matches neither
+/// hides only what both hide (nothing here) and says so.
+fn same_named_outputs(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "foo.c",
+        "int foo_a(void) { return 1; }\nint foo_b(void) { return 2; }\nint foo_c(void) { return 3; }\n",
+    )
+    .compile("foo.c", &[]);
+    f.write(
+        "app.c",
+        "int foo_a(void);\nint main(void) { return foo_a() - 1; }\n",
+    )
+    .compile("app.c", &[]);
+    let (p1, p2) = (f.path("run1/p1"), f.path("run1/p2"));
+    subproject(&f, &p1, "foo_b");
+    subproject(&f, &p2, "foo_c");
+    link_subproject(&f, &p1, 1);
+    link_subproject(&f, &p2, 1);
+    let recs: Vec<_> = f
+        .records()
+        .into_iter()
+        .filter(|r| r.output == "libfoo.so")
+        .collect();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0].identity, recs[1].identity, "equal identities");
+    merge(&f);
+    let state = StateDir::open(&f.state()).unwrap();
+    let found = decisions::lookup(&decisions::path(&state), recs[0].identity).unwrap();
+    let mut lists: Vec<(String, bool, bool)> = found
+        .iter()
+        .map(|d| {
+            let has = |n: &str| d.hide.iter().any(|h| h == n);
+            (d.directory.clone(), has("foo_b"), has("foo_c"))
+        })
+        .collect();
+    lists.sort();
+    let dir = |p: &Path| p.display().to_string();
+    assert_eq!(
+        lists,
+        vec![(dir(&p1), true, false), (dir(&p2), false, true)],
+        "one entry per directory, each with its own list"
+    );
+
+    let exported = |d: &Path| {
+        let mut e = exports(&d.join("libfoo.so"));
+        e.retain(|n| n.starts_with("foo_"));
+        e
+    };
+    let (c1, c2) = (f.path("ci-4711/p1"), f.path("ci-4711/p2"));
+    subproject(&f, &c1, "foo_b");
+    subproject(&f, &c2, "foo_c");
+    for d in [&p1, &p2, &c1, &c2] {
+        link_subproject(&f, d, 2);
+        assert_eq!(exported(d), vec!["foo_a"], "{}", d.display());
+        f.run(&mut Command::new(d.join("app")));
+    }
+    assert_eq!(apply_log(&f), "", "every link found its own decisions");
+
+    // Neither directory: only what both hide (no foo_ name), said once.
+    let other = f.path("ci-4711/other");
+    subproject(&f, &other, "foo_b");
+    link_subproject(&f, &other, 2);
+    assert_eq!(exported(&other), vec!["foo_a", "foo_b"]);
+    let log = apply_log(&f);
+    assert!(
+        log.contains("2 links of this identity in other directories")
+            && log.contains("hiding only the"),
+        "{log}"
+    );
+}
+both_linkers!(same_named_outputs, same_named_outputs);
