@@ -888,3 +888,136 @@ fn same_named_outputs(linker: Linker) {
     );
 }
 both_linkers!(same_named_outputs, same_named_outputs);
+
+/// gcc in `dir` through the plugin (`run`) with the state directory `state`.
+fn gcc_state(f: &Fixture, dir: &Path, state: &Path, run: u32, args: &[&str]) -> Output {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = Command::new("gcc")
+        .current_dir(dir)
+        .args([
+            f.linker.flag().to_string(),
+            "-Wl,--gc-sections".to_string(),
+            format!("-Wl,-plugin,{}", plugin().display()),
+            format!("-Wl,-plugin-opt=run={run}"),
+            format!("-Wl,-plugin-opt=state={}", state.display()),
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A build farm: two workers, one state directory each, build two packages
+/// (a library, and a program that links the installed library). The
+/// records of both are merged into one decisions file, which is copied into
+/// a fresh state directory on each worker for Run-2, in fresh build
+/// directories. Both Run-2 builds apply it; report reads all four.
+fn two_build_workers(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "x.c",
+        "int x_helper(int v) { return v * 3; }\nint x_used(int v) { return v + 1; }\nint x_unused(int v) { return x_helper(v) + 2; }\n",
+    )
+    .write("app.c", "#include <stdio.h>\nint x_used(int);\nint main(void) { printf(\"%d\\n\", x_used(41)); return 0; }\n");
+    let usr_lib = f.path("sysroot/usr/lib");
+    std::fs::create_dir_all(&usr_lib).unwrap();
+    let lib = usr_lib.display().to_string();
+    // One build of each package on its worker: compile, link, install.
+    let build = |worker: &str, tree: &str, state: &Path, run: u32| {
+        let src = f.path(&format!("{worker}/{tree}"));
+        std::fs::create_dir_all(&src).unwrap();
+        if worker == "w1" {
+            std::fs::copy(f.path("x.c"), src.join("x.c")).unwrap();
+            let st = Command::new("gcc")
+                .current_dir(&src)
+                .args(common::CFLAGS)
+                .arg("x.c")
+                .status()
+                .unwrap();
+            assert!(st.success());
+            gcc_state(&f, &src, state, run, &["-shared", "-o", "libx.so", "x.o"]);
+            std::fs::copy(src.join("libx.so"), usr_lib.join("libx.so")).unwrap();
+        } else {
+            std::fs::copy(f.path("app.c"), src.join("app.c")).unwrap();
+            let st = Command::new("gcc")
+                .current_dir(&src)
+                .args(common::CFLAGS)
+                .arg("app.c")
+                .status()
+                .unwrap();
+            assert!(st.success());
+            let (l, rpath) = (format!("-L{lib}"), format!("-Wl,-rpath,{lib}"));
+            gcc_state(
+                &f,
+                &src,
+                state,
+                run,
+                &["-o", "app", "app.o", &l, "-lx", &rpath],
+            );
+        }
+        src
+    };
+    let (s1, s2) = (f.path("w1/state"), f.path("w2/state"));
+    build("w1", "build-1/libx", &s1, 1);
+    let app = build("w2", "build-1/app", &s2, 1);
+    assert_eq!(
+        run_program(&f, &app.join("app").display().to_string()),
+        "42\n"
+    );
+    assert!(exports(&usr_lib.join("libx.so")).contains(&"x_unused".to_string()));
+
+    // Collected on one host: one decisions file from both.
+    let out = f.run(
+        ldprune()
+            .args(["merge", "--state"])
+            .arg(&s1)
+            .arg("--state")
+            .arg(&s2),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("decisions written"), "{text}");
+    let decisions = s1.join("decisions.ldpd");
+
+    // Handed to each worker: a fresh state directory holding the copy.
+    let (r1, r2) = (f.path("w1/run2-state"), f.path("w2/run2-state"));
+    for r in [&r1, &r2] {
+        std::fs::create_dir_all(r).unwrap();
+        std::fs::copy(&decisions, r.join("decisions.ldpd")).unwrap();
+    }
+    build("w1", "build-2/libx", &r1, 2);
+    let app = build("w2", "build-2/app", &r2, 2);
+    let x = exports(&usr_lib.join("libx.so"));
+    assert!(x.contains(&"x_used".to_string()), "{x:?}");
+    assert!(!x.contains(&"x_unused".to_string()), "{x:?}");
+    assert!(!symtab(&usr_lib.join("libx.so")).contains("x_helper"));
+    assert_eq!(
+        run_program(&f, &app.join("app").display().to_string()),
+        "42\n"
+    );
+    for r in [&r1, &r2] {
+        let log = std::fs::read_to_string(r.join("apply.log")).unwrap_or_default();
+        assert_eq!(log, "", "{}", r.display());
+    }
+    let mut report = ldprune();
+    report.args(["report", "--json"]);
+    for s in [&s1, &s2, &r1, &r2] {
+        report.arg("--state").arg(s);
+    }
+    let out = f.run(&mut report);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["unchanged_links"].as_array().unwrap().is_empty(), "{v}");
+    let libx = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["module"].as_str().unwrap().ends_with("libx.so"))
+        .unwrap();
+    assert!(libx["achieved"]["text_after"].is_u64(), "{libx}");
+}
+both_linkers!(two_build_workers, two_build_workers);
