@@ -874,6 +874,24 @@ fn same_named_outputs(linker: Linker) {
         f.run(&mut Command::new(d.join("app")));
     }
     assert_eq!(apply_log(&f), "", "every link found its own decisions");
+    // report pairs each module with the Run-2 result of its own directory.
+    let out = f.run(
+        ldprune()
+            .args(["report", "--json", "--state"])
+            .arg(f.state()),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let libs: Vec<&serde_json::Value> = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["module"].as_str().unwrap().ends_with("libfoo.so"))
+        .collect();
+    assert_eq!(libs.len(), 2, "{v}");
+    for m in libs {
+        let still = m["achieved"]["still_exported"].as_array().unwrap();
+        assert!(still.is_empty(), "{m}");
+    }
 
     // Neither directory: only what both hide (no foo_ name), said once.
     let other = f.path("ci-4711/other");
