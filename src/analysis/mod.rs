@@ -19,9 +19,11 @@
 //! up (imports `dlsym` or a dlsym-like function, `lookup`).
 
 pub mod consumers;
+pub mod executables;
 pub mod graph;
 pub mod lists;
 pub mod lookup;
+pub mod probes;
 pub mod rules;
 pub mod version_nodes;
 
@@ -123,6 +125,14 @@ pub struct Options {
     /// Functions that look a name up (dlsym and the like); the merge adds
     /// the exported wrappers it finds in the graph.
     pub lookup: lookup::LookupFunctions,
+    /// `--hide-executable-exports`: an executable's exports are hidden like
+    /// a library's, except what a library of its own link defines or refers
+    /// to (`executables`).
+    pub hide_executable_exports: bool,
+    /// Reads a shared library of an executable's link (with
+    /// `hide_executable_exports`); None: none can be read, so executables
+    /// keep every export.
+    pub read_library: Option<Box<executables::ReadLibrary>>,
 }
 
 /// The files of an image (or DESTDIR tree): their build-ids, and the names
@@ -153,6 +163,8 @@ impl Default for Options {
             keep: Vec::new(),
             image: None,
             lookup: lookup::LookupFunctions::default(),
+            hide_executable_exports: false,
+            read_library: None,
         }
     }
 }
@@ -267,9 +279,22 @@ pub fn analyse_with(
         })
         .collect();
 
+    let mut library_exporters: FxHashMap<Name, u32> = FxHashMap::default();
+    for module in graph.modules.iter().filter(|m| m.kind == OutputKind::Dyn) {
+        let mut seen = FxHashSet::default();
+        for e in &module.exports {
+            if seen.insert(e.name) {
+                *library_exporters.entry(e.name).or_default() += 1;
+            }
+        }
+    }
+    let link_names = executable_link_names(&graph, &records, &module_in_scope, opts);
+
     let mut pins: Vec<(usize, Name, PinReason)> = Vec::new();
     {
         let cx = rules::Context {
+            library_exporters: &library_exporters,
+            link_names: &link_names,
             graph: &graph,
             exporters: &exporters,
             uses: &uses,
@@ -466,6 +491,45 @@ pub fn analyse_with(
         record_lookup,
         file_lookup,
     }
+}
+
+/// Per module: with `--hide-executable-exports`, for each executable in
+/// scope the names the libraries of its link define or refer to.
+fn executable_link_names(
+    graph: &Graph,
+    records: &[LinkRecord],
+    module_in_scope: &[bool],
+    opts: &Options,
+) -> Vec<Option<executables::LinkNames>> {
+    let mut out = vec![None; graph.modules.len()];
+    if !opts.hide_executable_exports {
+        return out;
+    }
+    let recorded: FxHashMap<String, PathBuf> = graph
+        .modules
+        .iter()
+        .filter(|m| m.kind == OutputKind::Dyn)
+        .map(|m| {
+            (
+                m.soname.clone().unwrap_or_else(|| m.file_name.clone()),
+                m.path.clone(),
+            )
+        })
+        .collect();
+    let unreadable = |_: &std::path::Path| Err("no library reader".to_string());
+    let read: &executables::ReadLibrary = opts.read_library.as_deref().unwrap_or(&unreadable);
+    let mut cache = FxHashMap::default();
+    for (m, module) in graph.modules.iter().enumerate() {
+        if module.kind != OutputKind::Dyn && module_in_scope[m] && !module.incomplete {
+            out[m] = Some(executables::link_names(
+                &records[module.record],
+                &recorded,
+                read,
+                &mut cache,
+            ));
+        }
+    }
+    out
 }
 
 /// How the consumers in scope reach each shared library: linked (a
@@ -1112,6 +1176,71 @@ mod fixpoint_tests {
         let nodes = emptied_version_nodes(&analyse(records, &opts));
         assert_eq!(nodes.len(), 1);
         assert!(!nodes[0].is_problem() && !nodes[0].needed_by[0].consumer);
+    }
+
+    /// `--hide-executable-exports`: what the plugin imports and what a
+    /// library of the link defines stay; a library that cannot be found
+    /// keeps every export; without the flag nothing is hidden.
+    #[test]
+    fn executable_exports() {
+        let mut host = module(
+            "host",
+            OutputKind::Pie,
+            &[
+                ("_start", &[]),
+                ("api", &[]),
+                ("unused", &[]),
+                ("getenv", &[]),
+            ],
+            true,
+        );
+        host.shared_inputs = vec!["/sys/libc.so.6".into()];
+        let records = vec![
+            host,
+            module(
+                "plugin.so",
+                OutputKind::Dyn,
+                &[("plugin_run", &["api"])],
+                true,
+            ),
+        ];
+        let reader = |needed: &'static [&'static str]| -> Box<executables::ReadLibrary> {
+            Box::new(move |p: &std::path::Path| {
+                if p == std::path::Path::new("/sys/libc.so.6") {
+                    Ok(executables::LibraryNames {
+                        soname: Some("libc.so.6".into()),
+                        needed: needed.iter().map(|s| s.to_string()).collect(),
+                        runpath: None,
+                        names: vec!["getenv".into(), "malloc".into()],
+                    })
+                } else {
+                    Err("no such file".into())
+                }
+            })
+        };
+        let opts = |needed| Options {
+            hide_executable_exports: true,
+            read_library: Some(reader(needed)),
+            ..Options::default()
+        };
+        let a = analyse(records.clone(), &opts(&[]));
+        assert_eq!(hidden(&a, "host"), vec!["unused"]);
+        let host = a.results.iter().find(|r| r.path.ends_with("host")).unwrap();
+        assert_eq!(
+            host.pinned.get("getenv"),
+            Some(&PinReason::LinkLibrary {
+                library: "libc.so.6".into()
+            })
+        );
+        let a = analyse(records.clone(), &opts(&["libnowhere-ldprune-test.so.9"]));
+        assert!(hidden(&a, "host").is_empty());
+        let host = a.results.iter().find(|r| r.path.ends_with("host")).unwrap();
+        assert!(matches!(
+            host.pinned.get("unused"),
+            Some(PinReason::LinkLibraryUnread(why)) if why.contains("libnowhere")
+        ));
+        let a = analyse(records, &Options::default());
+        assert!(hidden(&a, "host").is_empty());
     }
 
     #[test]

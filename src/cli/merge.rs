@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex, library_kinds};
+use crate::analysis::executables::LibraryNames;
 use crate::analysis::lists::{read_dlsym_signs, read_force_file, read_keep_lists};
 use crate::analysis::lookup::LookupFunctions;
 use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
@@ -53,6 +54,12 @@ pub struct Input {
     /// DT_NEEDED count as a consumer's, in any scope.
     #[arg(long, value_name = "ROOT")]
     consumers: Vec<PathBuf>,
+    /// Hide an executable's exports (-rdynamic, --export-dynamic,
+    /// --dynamic-list) that no module of the scope imports or looks up,
+    /// except those a library of its own link defines or refers to. Off by
+    /// default: a plugin from outside the scope would miss them.
+    #[arg(long)]
+    hide_executable_exports: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,6 +97,8 @@ impl Input {
                 excluded,
                 image,
                 lookup: self.lookup_functions()?,
+                hide_executable_exports: self.hide_executable_exports,
+                read_library: Some(Box::new(read_library)),
             },
             files,
         ))
@@ -143,6 +152,14 @@ impl Input {
             v.add_signs(f, read_dlsym_signs(f).map_err(|e| e.to_string())?);
         }
         Ok(v)
+    }
+}
+
+/// The dynamic symbols of a shared library of an executable's link.
+fn read_library(path: &Path) -> Result<LibraryNames, String> {
+    match crate::tree::read_elf(path)? {
+        Some(facts) => Ok(LibraryNames::from_facts(facts)),
+        None => Err("not an ELF file".into()),
     }
 }
 
@@ -248,7 +265,7 @@ pub(super) fn kib(n: u64) -> String {
     format!("{:.1}", n as f64 / 1024.0)
 }
 
-pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
+pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     if let Some(path) = vis {
         std::fs::write(path, vis_text(&a)).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -265,9 +282,38 @@ pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
         .collect();
     let state = StateDir::open(&input.state[0]).map_err(|e| e.to_string())?;
     let written = decisions::write(&state, decisions).map_err(|e: StateError| e.to_string())?;
+    let nodes = crate::analysis::version_nodes::emptied_version_nodes(&a);
+    if json {
+        warn_needed_nodes(&nodes);
+        let t = Totals::of(&a);
+        let v = serde_json::json!({
+            "decisions": written,
+            "modules": a.results.len(),
+            "exports": t.exports,
+            "hidden": t.hidden,
+            "predicted": {
+                "text_data_before": t.before,
+                "text_data_after": t.after,
+                "file_before": t.file_before,
+                "file_after": t.file_after,
+            },
+            "consumer_files": a.consumers.iter().map(|f| &f.path).collect::<Vec<_>>(),
+            "emptied_version_nodes": nodes.iter().map(|n| serde_json::json!({
+                "module": n.path,
+                "soname": n.soname,
+                "node": n.node,
+                "names": n.names,
+                "capability": n.capability,
+            })).collect::<Vec<_>>(),
+        });
+        super::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
+        return Ok(0);
+    }
     let mut out = String::new();
     summary(&mut out, &a);
-    let nodes = crate::analysis::version_nodes::emptied_version_nodes(&a);
     emptied_nodes_text(&mut out, &nodes);
     warn_needed_nodes(&nodes);
     let _ = writeln!(out, "decisions written to {}", written.display());
@@ -384,17 +430,41 @@ pub fn vis_text(a: &Analysis) -> String {
     out
 }
 
-pub(super) fn summary(out: &mut String, a: &Analysis) {
-    let (mut exports, mut hidden, mut before, mut after) = (0, 0, 0u64, 0u64);
-    let (mut file_before, mut file_after) = (0u64, 0u64);
-    for r in &a.results {
-        exports += r.exports;
-        hidden += r.hidden_exports.len();
-        before += r.before.text + r.before.data;
-        after += r.after.text + r.after.data;
-        file_before += r.file_before;
-        file_after += r.file_after;
+/// The merge's totals over all modules.
+#[derive(Default)]
+struct Totals {
+    exports: usize,
+    hidden: usize,
+    before: u64,
+    after: u64,
+    file_before: u64,
+    file_after: u64,
+}
+
+impl Totals {
+    fn of(a: &Analysis) -> Totals {
+        let mut t = Totals::default();
+        for r in &a.results {
+            t.exports += r.exports;
+            t.hidden += r.hidden_exports.len();
+            t.before += r.before.text + r.before.data;
+            t.after += r.after.text + r.after.data;
+            t.file_before += r.file_before;
+            t.file_after += r.file_after;
+        }
+        t
     }
+}
+
+pub(super) fn summary(out: &mut String, a: &Analysis) {
+    let Totals {
+        exports,
+        hidden,
+        before,
+        after,
+        file_before,
+        file_after,
+    } = Totals::of(a);
     let _ = writeln!(
         out,
         "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB",
@@ -407,8 +477,34 @@ pub(super) fn summary(out: &mut String, a: &Analysis) {
         kib(file_before),
         kib(file_after)
     );
+    executables_text(out, a);
     consumers_text(out, a);
     library_kinds_text(out, &library_kinds(a));
+}
+
+/// With --hide-executable-exports: which executables lose exports, and
+/// what a plugin from outside the scope needs.
+fn executables_text(out: &mut String, a: &Analysis) {
+    let exes: Vec<(&std::path::Path, usize)> = a
+        .results
+        .iter()
+        .filter(|r| a.graph.modules[r.module].kind != crate::identity::OutputKind::Dyn)
+        .filter(|r| !r.hidden_exports.is_empty())
+        .map(|r| (r.path.as_path(), r.hidden_exports.len()))
+        .collect();
+    if exes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} with exports hidden (--hide-executable-exports); a plugin from outside the scope that imports one will not load, and names its lookups compute need a keep entry (`PROGRAM:GLOB`):",
+        plural(exes.len(), "executable", "executables")
+    );
+    list(
+        out,
+        exes.iter()
+            .map(|(p, n)| format!("{} ({n} hidden)", p.display())),
+    );
 }
 
 /// At most this many files are listed per kind (`report --json` lists all).

@@ -39,6 +39,9 @@ enum Command {
         /// The state directory written by Run-1.
         #[arg(long, value_name = "DIR")]
         state: PathBuf,
+        /// Print JSON instead of text (the same exit status).
+        #[arg(long)]
+        json: bool,
     },
     /// Decide, from all records, which exports nobody needs, and write the
     /// decisions Run-2 looks up.
@@ -48,6 +51,9 @@ enum Command {
         /// Also write the decisions in the original tool's "vis" format.
         #[arg(long, value_name = "FILE")]
         vis: Option<PathBuf>,
+        /// Print the summary as JSON (`report --json` has every module).
+        #[arg(long)]
+        json: bool,
     },
     /// Predicted savings per module and in total, and the dynamic-lookup
     /// sites where keep lists may be needed.
@@ -127,11 +133,11 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Status { state } => status::run(&state).map_err(|e| e.to_string()),
+        Command::Status { state, json } => status::run(&state, json).map_err(|e| e.to_string()),
         Command::Dump { state, link, json } => {
             dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
         }
-        Command::Merge { input, vis } => merge::merge(&input, vis.as_deref()),
+        Command::Merge { input, vis, json } => merge::merge(&input, vis.as_deref(), json),
         Command::Report { input, json } => report::report(&input, json),
         Command::Explain {
             input,
