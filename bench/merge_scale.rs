@@ -99,6 +99,7 @@ fn child_merge(dir: &Path) {
         .iter()
         .map(|r| ldprune::state::decisions::LinkDecision {
             identity: r.identity,
+            directory: a.records[a.graph.modules[r.module].record].directory(),
             output: r.path.display().to_string(),
             hide: r.hide.clone(),
         })
@@ -110,9 +111,9 @@ fn child_merge(dir: &Path) {
     let rounds = identities.len().min(2000);
     for id in identities.iter().take(rounds) {
         assert!(
-            ldprune::state::decisions::lookup(&file, *id)
+            !ldprune::state::decisions::lookup(&file, *id)
                 .unwrap()
-                .is_some()
+                .is_empty()
         );
     }
     println!(

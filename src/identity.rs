@@ -1,10 +1,17 @@
 //! Link identity: what makes "the same link" in Run-1 and Run-2 although
 //! temp object names, build paths and `__DATE__` differ.
 //!
-//! identity = hash(output kind, output name as given, interface hashes of
-//! the relocatable objects named on the command line, in order). It is
+//! identity = hash(output kind, output file name, interface hashes of the
+//! relocatable objects named on the command line, in order). It is
 //! computed from the linker's argv, so the plugin (from /proc/self/cmdline)
 //! and a wrapper (from its own argv) get the same answer.
+//!
+//! No directory takes part: not the working directory, not the directory
+//! part of `-o`, not the paths of the objects. A tree built again somewhere
+//! else (a CI runner's fresh directory) has the same identities. The
+//! directory the link writes into ([`link_directory`]) is kept beside the
+//! identity, only to tell apart equal identities (two subprojects that each
+//! link a `libfoo.so` from the same objects).
 //!
 //! The interface hash ([`crate::elf::interface`]) covers what a hide list
 //! depends on: allocated sections and non-local symbols, not relocations or
@@ -142,9 +149,9 @@ pub fn link_identity(
     line: &LinkLine,
     mut object_hash: impl FnMut(&str) -> Option<Hash128>,
 ) -> Hash128 {
-    let mut h = StructHasher::new(b"ldprune-link-v1");
+    let mut h = StructHasher::new(b"ldprune-link-v2");
     h.str(line.kind.as_str());
-    h.str(&line.output);
+    h.str(output_file_name(&line.output));
     for input in &line.inputs {
         if let Some(hash) = object_hash(input) {
             h.u64(hash.0 as u64);
@@ -152,6 +159,36 @@ pub fn link_identity(
         }
     }
     h.finish()
+}
+
+/// The file name of `-o` (what the identity hashes): `out/libfoo.so` and
+/// `/abs/out/libfoo.so` are both `libfoo.so`.
+pub fn output_file_name(output: &str) -> &str {
+    output.rsplit('/').next().unwrap_or(output)
+}
+
+/// The directory a link writes into: `cwd` joined with the directory part
+/// of `output` (`-o` as given), `.` and `..` resolved lexically (no file
+/// system access, so Run-1 and the merge get the same answer). This is what
+/// tells apart links of equal identity.
+pub fn link_directory(cwd: &str, output: &str) -> String {
+    let joined = if output.starts_with('/') {
+        output.to_string()
+    } else {
+        format!("{cwd}/{output}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for c in joined.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.pop(); // the file name
+    format!("/{}", parts.join("/"))
 }
 
 /// Interface hash of the file at `path` if it is a relocatable ELF object.
@@ -227,6 +264,18 @@ mod tests {
     }
 
     #[test]
+    fn link_directories() {
+        assert_eq!(link_directory("/b/sub", "libfoo.so"), "/b/sub");
+        assert_eq!(
+            link_directory("/b/sub", "./.libs/libfoo.so"),
+            "/b/sub/.libs"
+        );
+        assert_eq!(link_directory("/b/sub", "../lib/libfoo.so"), "/b/lib");
+        assert_eq!(link_directory("/b/sub", "/abs//x/libfoo.so"), "/abs/x");
+        assert_eq!(link_directory("/", "a.out"), "/");
+    }
+
+    #[test]
     fn identity_depends_on_kind_output_and_object_hashes() {
         let base = parse_link_line(&args("ld -o p a.o b.o"));
         let h = |p: &str| Some(Hash128(p.len() as u128 + 7));
@@ -234,6 +283,10 @@ mod tests {
         assert_eq!(id, link_identity(&base, h));
         let other = parse_link_line(&args("ld -o q a.o b.o"));
         assert_ne!(id, link_identity(&other, h));
+        // The directory of -o is not part of it: a relocated tree.
+        for moved in ["ld -o /ci/job-7/p a.o b.o", "ld -o out/p a.o b.o"] {
+            assert_eq!(id, link_identity(&parse_link_line(&args(moved)), h));
+        }
         let shared = parse_link_line(&args("ld -shared -o p a.o b.o"));
         assert_ne!(id, link_identity(&shared, h));
         assert_ne!(

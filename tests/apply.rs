@@ -391,6 +391,7 @@ fn wrong_decision_caught_by_verify(linker: Linker) {
         &state,
         vec![LinkDecision {
             identity: core.identity,
+            directory: core.directory(),
             output: "libcore.so".into(),
             hide: vec!["core_used".into()],
         }],
@@ -662,6 +663,360 @@ both_linkers!(
     hidden_name_needed_is_explained,
     hidden_name_needed_is_explained
 );
+
+/// Links `output` of [`LINKS`] in `dir` (a build tree with the fixture's
+/// objects) through the plugin with the fixture's state directory; `-o`
+/// absolute when `absolute`.
+fn link_in(f: &Fixture, dir: &Path, run: u32, output: &str, absolute: bool) -> Output {
+    let (_, driver, args) = LINKS.iter().find(|l| l.0 == output).unwrap();
+    let o = if absolute {
+        dir.join(output).display().to_string()
+    } else {
+        output.to_string()
+    };
+    let out = Command::new(driver)
+        .current_dir(dir)
+        .args(plugin_args(f, run))
+        .args(["-o", &o])
+        .args(*args)
+        .arg("-Wl,-rpath,$ORIGIN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{output} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Copies the fixture's objects (the build tree) into `to`.
+fn copy_objects(f: &Fixture, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(f.dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "o") {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+/// A build service builds in a fresh directory each time: Run-1 in one
+/// tree, Run-2 in a copy of it elsewhere (same relative layout), with `-o`
+/// relative and absolute. Every link finds its decisions.
+fn relocated_tree(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    let (a, b) = (f.path("run1/tree"), f.path("ci-4711/tree"));
+    copy_objects(&f, &a);
+    for (output, _, _) in LINKS {
+        link_in(&f, &a, 1, output, *output == "libutil.so");
+    }
+    let before: Vec<String> = ["prog", "cxxprog"]
+        .iter()
+        .map(|p| String::from_utf8_lossy(&f.run(&mut Command::new(a.join(p))).stdout).into())
+        .collect();
+    merge(&f);
+    copy_objects(&f, &b);
+    for (output, _, _) in LINKS {
+        link_in(&f, &b, 2, output, *output == "libutil.so");
+    }
+    assert_eq!(apply_log(&f), "", "every link found its decisions");
+    let core = exports(&b.join("libcore.so"));
+    assert!(core.contains(&"core_used".to_string()), "{core:?}");
+    assert!(!core.contains(&"core_unused".to_string()), "{core:?}");
+    let util = exports(&b.join("libutil.so"));
+    assert!(util.contains(&"util_used".to_string()) && !util.contains(&"util_unused".to_string()));
+    let after: Vec<String> = ["prog", "cxxprog"]
+        .iter()
+        .map(|p| String::from_utf8_lossy(&f.run(&mut Command::new(b.join(p))).stdout).into())
+        .collect();
+    assert_eq!(after, before);
+    let out = ldprune().arg("verify").arg(&b).output().unwrap();
+    assert!(
+        out.status.success(),
+        "verify: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+both_linkers!(relocated_tree, relocated_tree);
+
+/// gcc in `dir` through the plugin (`run`) with the fixture's state.
+fn gcc_in(f: &Fixture, dir: &Path, run: u32, args: &[&str]) -> Output {
+    let out = Command::new("gcc")
+        .current_dir(dir)
+        .args(plugin_args(f, run))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Subproject `dir` of the equal-identity test: the same foo.o and app.o,
+/// its own version script exporting `foo_a` and `mine`.
+fn subproject(f: &Fixture, dir: &Path, mine: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    for o in ["foo.o", "app.o"] {
+        std::fs::copy(f.path(o), dir.join(o)).unwrap();
+    }
+    let map = format!("{{ global: foo_a; {mine}; local: *; }};\n");
+    std::fs::write(dir.join("foo.map"), map).unwrap();
+}
+
+fn link_subproject(f: &Fixture, dir: &Path, run: u32) {
+    gcc_in(
+        f,
+        dir,
+        run,
+        &[
+            "-shared",
+            "-o",
+            "libfoo.so",
+            "foo.o",
+            "-Wl,--version-script=foo.map",
+        ],
+    );
+    gcc_in(
+        f,
+        dir,
+        run,
+        &["-o", "app", "app.o", "-L.", "-lfoo", "-Wl,-rpath,$ORIGIN"],
+    );
+}
+
+/// Two subprojects each link a `libfoo.so` from the same object (equal
+/// identities) with their own version script, so each hides another name.
+/// Decisions keep both; Run-2 in the same directories and in a relocated
+/// copy gives each its own list; a third directory that matches neither
+/// hides only what both hide (nothing here) and says so.
+fn same_named_outputs(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "foo.c",
+        "int foo_a(void) { return 1; }\nint foo_b(void) { return 2; }\nint foo_c(void) { return 3; }\n",
+    )
+    .compile("foo.c", &[]);
+    f.write(
+        "app.c",
+        "int foo_a(void);\nint main(void) { return foo_a() - 1; }\n",
+    )
+    .compile("app.c", &[]);
+    let (p1, p2) = (f.path("run1/p1"), f.path("run1/p2"));
+    subproject(&f, &p1, "foo_b");
+    subproject(&f, &p2, "foo_c");
+    link_subproject(&f, &p1, 1);
+    link_subproject(&f, &p2, 1);
+    let recs: Vec<_> = f
+        .records()
+        .into_iter()
+        .filter(|r| r.output == "libfoo.so")
+        .collect();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0].identity, recs[1].identity, "equal identities");
+    merge(&f);
+    let state = StateDir::open(&f.state()).unwrap();
+    let found = decisions::lookup(&decisions::path(&state), recs[0].identity).unwrap();
+    let mut lists: Vec<(String, bool, bool)> = found
+        .iter()
+        .map(|d| {
+            let has = |n: &str| d.hide.iter().any(|h| h == n);
+            (d.directory.clone(), has("foo_b"), has("foo_c"))
+        })
+        .collect();
+    lists.sort();
+    let dir = |p: &Path| p.display().to_string();
+    assert_eq!(
+        lists,
+        vec![(dir(&p1), true, false), (dir(&p2), false, true)],
+        "one entry per directory, each with its own list"
+    );
+
+    let exported = |d: &Path| {
+        let mut e = exports(&d.join("libfoo.so"));
+        e.retain(|n| n.starts_with("foo_"));
+        e
+    };
+    let (c1, c2) = (f.path("ci-4711/p1"), f.path("ci-4711/p2"));
+    subproject(&f, &c1, "foo_b");
+    subproject(&f, &c2, "foo_c");
+    for d in [&p1, &p2, &c1, &c2] {
+        link_subproject(&f, d, 2);
+        assert_eq!(exported(d), vec!["foo_a"], "{}", d.display());
+        f.run(&mut Command::new(d.join("app")));
+    }
+    assert_eq!(apply_log(&f), "", "every link found its own decisions");
+    // report pairs each module with the Run-2 result of its own directory.
+    let out = f.run(
+        ldprune()
+            .args(["report", "--json", "--state"])
+            .arg(f.state()),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let libs: Vec<&serde_json::Value> = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["module"].as_str().unwrap().ends_with("libfoo.so"))
+        .collect();
+    assert_eq!(libs.len(), 2, "{v}");
+    for m in libs {
+        let still = m["achieved"]["still_exported"].as_array().unwrap();
+        assert!(still.is_empty(), "{m}");
+    }
+
+    // Neither directory: only what both hide (no foo_ name), said once.
+    let other = f.path("ci-4711/other");
+    subproject(&f, &other, "foo_b");
+    link_subproject(&f, &other, 2);
+    assert_eq!(exported(&other), vec!["foo_a", "foo_b"]);
+    let log = apply_log(&f);
+    assert!(
+        log.contains("2 links of this identity in other directories")
+            && log.contains("hiding only the"),
+        "{log}"
+    );
+}
+both_linkers!(same_named_outputs, same_named_outputs);
+
+/// gcc in `dir` through the plugin (`run`) with the state directory `state`.
+fn gcc_state(f: &Fixture, dir: &Path, state: &Path, run: u32, args: &[&str]) -> Output {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = Command::new("gcc")
+        .current_dir(dir)
+        .args([
+            f.linker.flag().to_string(),
+            "-Wl,--gc-sections".to_string(),
+            format!("-Wl,-plugin,{}", plugin().display()),
+            format!("-Wl,-plugin-opt=run={run}"),
+            format!("-Wl,-plugin-opt=state={}", state.display()),
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A build farm: two workers, one state directory each, build two packages
+/// (a library, and a program that links the installed library). The
+/// records of both are merged into one decisions file, which is copied into
+/// a fresh state directory on each worker for Run-2, in fresh build
+/// directories. Both Run-2 builds apply it; report reads all four.
+fn two_build_workers(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "x.c",
+        "int x_helper(int v) { return v * 3; }\nint x_used(int v) { return v + 1; }\nint x_unused(int v) { return x_helper(v) + 2; }\n",
+    )
+    .write("app.c", "#include <stdio.h>\nint x_used(int);\nint main(void) { printf(\"%d\\n\", x_used(41)); return 0; }\n");
+    let usr_lib = f.path("sysroot/usr/lib");
+    std::fs::create_dir_all(&usr_lib).unwrap();
+    let lib = usr_lib.display().to_string();
+    // One build of each package on its worker: compile, link, install.
+    let build = |worker: &str, tree: &str, state: &Path, run: u32| {
+        let src = f.path(&format!("{worker}/{tree}"));
+        std::fs::create_dir_all(&src).unwrap();
+        if worker == "w1" {
+            std::fs::copy(f.path("x.c"), src.join("x.c")).unwrap();
+            let st = Command::new("gcc")
+                .current_dir(&src)
+                .args(common::CFLAGS)
+                .arg("x.c")
+                .status()
+                .unwrap();
+            assert!(st.success());
+            gcc_state(&f, &src, state, run, &["-shared", "-o", "libx.so", "x.o"]);
+            std::fs::copy(src.join("libx.so"), usr_lib.join("libx.so")).unwrap();
+        } else {
+            std::fs::copy(f.path("app.c"), src.join("app.c")).unwrap();
+            let st = Command::new("gcc")
+                .current_dir(&src)
+                .args(common::CFLAGS)
+                .arg("app.c")
+                .status()
+                .unwrap();
+            assert!(st.success());
+            let (l, rpath) = (format!("-L{lib}"), format!("-Wl,-rpath,{lib}"));
+            gcc_state(
+                &f,
+                &src,
+                state,
+                run,
+                &["-o", "app", "app.o", &l, "-lx", &rpath],
+            );
+        }
+        src
+    };
+    let (s1, s2) = (f.path("w1/state"), f.path("w2/state"));
+    build("w1", "build-1/libx", &s1, 1);
+    let app = build("w2", "build-1/app", &s2, 1);
+    assert_eq!(
+        run_program(&f, &app.join("app").display().to_string()),
+        "42\n"
+    );
+    assert!(exports(&usr_lib.join("libx.so")).contains(&"x_unused".to_string()));
+
+    // Collected on one host: one decisions file from both.
+    let out = f.run(
+        ldprune()
+            .args(["merge", "--state"])
+            .arg(&s1)
+            .arg("--state")
+            .arg(&s2),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("decisions written"), "{text}");
+    let decisions = s1.join("decisions.ldpd");
+
+    // Handed to each worker: a fresh state directory holding the copy.
+    let (r1, r2) = (f.path("w1/run2-state"), f.path("w2/run2-state"));
+    for r in [&r1, &r2] {
+        std::fs::create_dir_all(r).unwrap();
+        std::fs::copy(&decisions, r.join("decisions.ldpd")).unwrap();
+    }
+    build("w1", "build-2/libx", &r1, 2);
+    let app = build("w2", "build-2/app", &r2, 2);
+    let x = exports(&usr_lib.join("libx.so"));
+    assert!(x.contains(&"x_used".to_string()), "{x:?}");
+    assert!(!x.contains(&"x_unused".to_string()), "{x:?}");
+    assert!(!symtab(&usr_lib.join("libx.so")).contains("x_helper"));
+    assert_eq!(
+        run_program(&f, &app.join("app").display().to_string()),
+        "42\n"
+    );
+    for r in [&r1, &r2] {
+        let log = std::fs::read_to_string(r.join("apply.log")).unwrap_or_default();
+        assert_eq!(log, "", "{}", r.display());
+    }
+    let mut report = ldprune();
+    report.args(["report", "--json"]);
+    for s in [&s1, &s2, &r1, &r2] {
+        report.arg("--state").arg(s);
+    }
+    let out = f.run(&mut report);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["unchanged_links"].as_array().unwrap().is_empty(), "{v}");
+    let libx = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["module"].as_str().unwrap().ends_with("libx.so"))
+        .unwrap();
+    assert!(libx["achieved"]["text_after"].is_u64(), "{libx}");
+}
+both_linkers!(two_build_workers, two_build_workers);
 
 /// Build-system probes (configure's conftest) are consumers like any link,
 /// but report counts them instead of listing them: their names are new in

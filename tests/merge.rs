@@ -132,14 +132,15 @@ fn cascade(linker: Linker) {
     );
     let rec = f.record("libb3.so");
     let state = ldprune::state::StateDir::open(&f.state()).unwrap();
-    let d = decisions::lookup(&decisions::path(&state), rec.identity)
-        .unwrap()
-        .unwrap();
+    let mut found = decisions::lookup(&decisions::path(&state), rec.identity).unwrap();
+    assert_eq!(found.len(), 1);
+    let d = found.pop().unwrap();
+    assert_eq!(d.directory, rec.directory());
     assert_eq!(without_linker_names(d.hide), vec!["b_unused"]);
     let unknown = ldprune::elf::hash::Hash128(12345);
     assert_eq!(
         decisions::lookup(&decisions::path(&state), unknown).unwrap(),
-        None
+        Vec::new()
     );
 
     // explain says why a name is kept and why another is hidden.

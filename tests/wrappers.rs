@@ -729,6 +729,7 @@ fn failing_stub_falls_back(fuse: &str) {
         &state,
         vec![LinkDecision {
             identity: prog.identity,
+            directory: prog.directory(),
             output: "m".into(),
             hide: vec!["used".into()],
         }],

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::elf::hash::Hash128;
 use crate::elf::output::parse_output;
 use crate::elf::sparse::read_dynamic_parts;
+use crate::identity::link_directory;
 use crate::state::StateDir;
 pub use crate::state::{AppliedRecord, LogLine};
 
@@ -132,20 +133,39 @@ impl Achieved {
     }
 }
 
-/// The newest Run-2 result of each identity.
+/// The newest Run-2 result of each link: per identity, one per link
+/// directory (equal identities in several directories), sorted by directory.
 pub fn newest_by_identity(
     applied: Vec<AppliedRecord>,
-) -> std::collections::HashMap<Hash128, AppliedRecord> {
-    let mut map = std::collections::HashMap::new();
+) -> std::collections::HashMap<Hash128, Vec<AppliedRecord>> {
+    let mut newest = std::collections::BTreeMap::new();
     for a in applied {
-        match map.get(&a.identity) {
+        let key = (a.identity, link_directory(&a.cwd, &a.output));
+        match newest.get(&key) {
             Some(AppliedRecord { applied_at, .. }) if *applied_at >= a.applied_at => {}
             _ => {
-                map.insert(a.identity, a);
+                newest.insert(key, a);
             }
         }
     }
+    let mut map: std::collections::HashMap<Hash128, Vec<AppliedRecord>> = Default::default();
+    for ((identity, _), a) in newest {
+        map.entry(identity).or_default().push(a);
+    }
     map
+}
+
+/// The Run-2 result of the Run-1 link that wrote into `directory`, among
+/// the results of its identity: the one of that directory, or the only one
+/// (Run-2 in a tree built elsewhere).
+pub fn result_of<'a>(results: &'a [AppliedRecord], directory: &str) -> Option<&'a AppliedRecord> {
+    results
+        .iter()
+        .find(|a| link_directory(&a.cwd, &a.output) == directory)
+        .or(match results {
+            [only] => Some(only),
+            _ => None,
+        })
 }
 
 /// Log lines of links still unchanged: the newest line per (directory,

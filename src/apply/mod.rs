@@ -22,7 +22,7 @@ mod stub;
 mod stub_link;
 
 pub use applied::{
-    Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, still_unchanged,
+    Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, result_of, still_unchanged,
 };
 pub use stub::{Target, stub_object};
 pub use stub_link::stub_link;
@@ -35,8 +35,11 @@ use crate::elf::interface::{InterfaceSymbol, interface_symbols};
 use crate::elf::sparse::read_symbol_parts;
 use crate::elf::types::{Binding, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
-use crate::identity::{LinkLine, interface_hash_of_path, link_identity, parse_link_line};
+use crate::identity::{
+    LinkLine, interface_hash_of_path, link_directory, link_identity, parse_link_line,
+};
 use crate::record::InputFile;
+use crate::state::decisions::{LinkDecision, Pick};
 use crate::state::{StateDir, decisions};
 
 /// The kind of a symbol entry handed to the linker (LDPK_*).
@@ -248,11 +251,18 @@ impl Applier {
             self.output,
             looked_up.elapsed()
         );
-        let decision = match found {
-            Ok(Some(d)) => d,
-            Ok(None) => return Err((Some(identity), Unchanged::NotInDecisions)),
+        let found = match found {
+            Ok(found) => found,
             Err(e) => return Err((Some(identity), Unchanged::NoDecisions(e.to_string()))),
         };
+        let directory = link_directory(&self.cwd, &self.output);
+        let Some((decided, note)) = hide_list(found, &directory) else {
+            return Err((Some(identity), Unchanged::NotInDecisions));
+        };
+        if let Some(note) = note {
+            applied::append_log(&self.state, Some(identity), &self.cwd, &self.output, &note);
+            log::warn!("{}: {note}", self.output);
+        }
         let symbols = claim_symbols(&symbols);
         // A name the claimed object defines itself stays: a hidden entry
         // next to its own definition would only hide it from the claimed copy.
@@ -261,8 +271,7 @@ impl Applier {
             .filter(|s| !matches!(s.kind, SymbolKind::Undef | SymbolKind::WeakUndef))
             .map(|s| s.name.as_str())
             .collect();
-        let hide: Vec<String> = decision
-            .hide
+        let hide: Vec<String> = decided
             .into_iter()
             .filter(|n| !own.contains(n.as_str()))
             .collect();
@@ -406,6 +415,28 @@ impl Applier {
             log::warn!("{}: {text}", self.output);
         } else {
             log::info!("{}: {text}", self.output);
+        }
+    }
+}
+
+/// The names a link writing into `directory` hides, from the decisions of
+/// its identity ([`decisions::choose`]); None: not in the decisions. The
+/// note, for apply.log and the build log, says when they are only the
+/// names that disagreeing links of other directories all hide.
+pub(crate) fn hide_list(
+    found: Vec<LinkDecision>,
+    directory: &str,
+) -> Option<(Vec<String>, Option<String>)> {
+    match decisions::choose(found, directory)? {
+        Pick::One(d) => Some((d.hide, None)),
+        Pick::Intersection { hide, directories } => {
+            let note = format!(
+                "{} links of this identity in other directories ({}) hide different names, and none is in {directory} or ends like it: hiding only the {} names all of them hide",
+                directories.len(),
+                directories.join(", "),
+                hide.len()
+            );
+            Some((hide, Some(note)))
         }
     }
 }

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use super::stub::{Target, stub_object};
 use super::{AppliedRecord, Unchanged, applied, hidden_reference};
-use crate::identity::{interface_hash_of_path, link_identity, parse_link_line};
+use crate::identity::{interface_hash_of_path, link_directory, link_identity, parse_link_line};
 use crate::state::{StateDir, decisions};
 
 /// Runs the link `linker args...` with the stub of this link's decisions;
@@ -68,20 +68,23 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
     };
 
     let identity = link_identity(&line, interface_hash_of_path);
-    let decision = match decisions::lookup(&decisions::path(&state), identity) {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            log(
-                Some(identity),
-                &format!("{}: left unchanged", Unchanged::NotInDecisions),
-            );
-            return plain();
-        }
+    let found = match decisions::lookup(&decisions::path(&state), identity) {
+        Ok(found) => found,
         Err(e) => {
             let why = Unchanged::NoDecisions(e.to_string());
             return fail_or_log(Some(identity), &why.to_string());
         }
     };
+    let Some((hide, note)) = super::hide_list(found, &link_directory(&cwd, &line.output)) else {
+        log(
+            Some(identity),
+            &format!("{}: left unchanged", Unchanged::NotInDecisions),
+        );
+        return plain();
+    };
+    if let Some(note) = note {
+        log(Some(identity), &note);
+    }
     let output = Path::new(&cwd).join(&line.output);
     let measure = |hide: &[String]| {
         if let Some(rec) = AppliedRecord::measure(identity, &output, &line.output, &cwd, hide)
@@ -90,7 +93,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
             eprintln!("ldprune: warning: {e}");
         }
     };
-    if decision.hide.is_empty() {
+    if hide.is_empty() {
         // Nothing to hide (a program): still noted, for report's sizes.
         return match Command::new(linker).arg0(linker).args(args).status() {
             Ok(s) if s.success() => {
@@ -108,7 +111,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
         );
         return plain();
     };
-    let names: Vec<&str> = decision.hide.iter().map(|n| hidden_reference(n)).collect();
+    let names: Vec<&str> = hide.iter().map(|n| hidden_reference(n)).collect();
     let dir = match tempdir() {
         Ok(d) => d,
         Err(e) => {
@@ -138,7 +141,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
         Ok(out) if out.status.success() => {
             let _ = std::io::stdout().write_all(&out.stdout);
             let _ = std::io::stderr().write_all(&out.stderr);
-            measure(&decision.hide);
+            measure(&hide);
             0
         }
         Ok(out) if strict => {

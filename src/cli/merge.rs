@@ -276,6 +276,7 @@ pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Strin
         .iter()
         .map(|r| LinkDecision {
             identity: r.identity,
+            directory: a.records[a.graph.modules[r.module].record].directory(),
             output: r.path.display().to_string(),
             hide: r.hide.clone(),
         })

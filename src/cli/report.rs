@@ -12,14 +12,16 @@ use crate::analysis::probes::{is_probe, is_probe_path};
 use crate::analysis::version_nodes::emptied_version_nodes;
 use crate::analysis::{Analysis, ModuleResult};
 use crate::apply::{
-    Achieved, AppliedRecord, FAILED_PREFIX, LogLine, newest_by_identity, read_log, still_unchanged,
+    Achieved, AppliedRecord, FAILED_PREFIX, LogLine, newest_by_identity, read_log, result_of,
+    still_unchanged,
 };
 use crate::elf::hash::Hash128;
 use crate::state::StateDir;
 
-/// Run-2 results of the state directories: per identity, and the links left unchanged.
+/// Run-2 results of the state directories: per identity (one per link
+/// directory), and the links left unchanged.
 struct Run2 {
-    applied: HashMap<Hash128, AppliedRecord>,
+    applied: HashMap<Hash128, Vec<AppliedRecord>>,
     unchanged: Vec<LogLine>,
 }
 
@@ -35,7 +37,7 @@ fn load_run2(input: &Input) -> Result<Run2, String> {
         log.extend(read_log(&state)?);
     }
     let applied = newest_by_identity(applied);
-    let unchanged = still_unchanged(log, &applied.values().collect::<Vec<_>>());
+    let unchanged = still_unchanged(log, &applied.values().flatten().collect::<Vec<_>>());
     Ok(Run2 { applied, unchanged })
 }
 
@@ -43,6 +45,7 @@ fn achieved(a: &Analysis, run2: &Run2, r: &ModuleResult) -> Option<Achieved> {
     let rec = &a.records[a.graph.modules[r.module].record];
     run2.applied
         .get(&r.identity)
+        .and_then(|results| result_of(results, &rec.directory()))
         .map(|applied| Achieved::new(rec, applied))
 }
 

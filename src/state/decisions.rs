@@ -2,12 +2,20 @@
 //!
 //! ```text
 //! header  8 magic "LDPRDEC\0" | u32 version | u32 count
-//! index   count x (u128 identity | u64 offset | u32 length | u32 checksum), sorted
-//! entries postcard LinkDecision at offset, xxh3-64 low half as checksum
+//! index   count x (u128 identity | u64 offset | u32 length | u32 checksum),
+//!         sorted, one slot per identity
+//! entries postcard Vec<LinkDecision> at offset: every link of that identity,
+//!         one per directory, sorted by directory; xxh3-64 low half as checksum
 //! ```
 //! A Run-2 link reads the header, binary-searches the index with a few
 //! preads and reads its one entry: the rest of the file is never loaded.
+//!
+//! The identity holds no directory, so a tree built again elsewhere finds
+//! its decisions. Equal identities in several directories (two subprojects
+//! linking a `libfoo.so` from the same objects) share one slot, and
+//! [`choose`] picks by directory.
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, Write};
 use std::os::unix::fs::FileExt;
@@ -19,7 +27,8 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::{StateDir, StateError, entry};
 use crate::elf::hash::Hash128;
 
-pub const DECISIONS_FORMAT: u32 = 1;
+/// 2: entries are lists of the links of one identity, with their directory.
+pub const DECISIONS_FORMAT: u32 = 2;
 const MAGIC: &[u8; 8] = b"LDPRDEC\0";
 const HEADER: u64 = 16;
 const SLOT: u64 = 32;
@@ -27,10 +36,75 @@ const SLOT: u64 = 32;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkDecision {
     pub identity: Hash128,
+    /// The directory the link wrote into in Run-1
+    /// ([`crate::identity::link_directory`]): tells equal identities apart.
+    pub directory: String,
     /// The output, for messages (`cwd/output` of the newest record).
     pub output: String,
     /// Names to hide, spelled as the link's objects spell them.
     pub hide: Vec<String>,
+}
+
+/// Which of the decisions of one identity a link writing into a directory
+/// uses ([`choose`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// The only one; or the one of this directory; or, in a tree built
+    /// elsewhere, the only one whose directory ends like this one (most
+    /// trailing path components in common); or one of several that agree.
+    One(LinkDecision),
+    /// Several links of other directories that disagree, none of which can
+    /// be told to be this one: only the names all of them hide. Whichever
+    /// link this is, its own list hides these and more, so the link keeps a
+    /// superset of the exports its consumers were decided with (as a link
+    /// left unchanged does, but closer to the decision).
+    Intersection {
+        hide: Vec<String>,
+        directories: Vec<String>,
+    },
+}
+
+/// Picks the decision for a link of `directory` among `found`, the
+/// decisions of its identity. None when `found` is empty.
+pub fn choose(mut found: Vec<LinkDecision>, directory: &str) -> Option<Pick> {
+    if found.len() <= 1 {
+        return found.pop().map(Pick::One);
+    }
+    if let Some(i) = found.iter().position(|d| d.directory == directory) {
+        return Some(Pick::One(found.swap_remove(i)));
+    }
+    let set = |d: &LinkDecision| d.hide.iter().cloned().collect::<BTreeSet<String>>();
+    let first = set(&found[0]);
+    if found[1..].iter().all(|d| set(d) == first) {
+        return Some(Pick::One(found.swap_remove(0)));
+    }
+    let common = |other: &str| {
+        other
+            .rsplit('/')
+            .zip(directory.rsplit('/'))
+            .take_while(|(a, b)| a == b && !a.is_empty())
+            .count()
+    };
+    let scores: Vec<usize> = found.iter().map(|d| common(&d.directory)).collect();
+    let best = scores.iter().copied().max().unwrap_or(0);
+    if best > 0 && scores.iter().filter(|&&s| s == best).count() == 1 {
+        let i = scores.iter().position(|&s| s == best).unwrap_or(0);
+        return Some(Pick::One(found.swap_remove(i)));
+    }
+    let mut all = first;
+    for d in &found[1..] {
+        let other = set(d);
+        all.retain(|n| other.contains(n));
+    }
+    Some(Pick::Intersection {
+        hide: found[0]
+            .hide
+            .iter()
+            .filter(|n| all.contains(*n))
+            .cloned()
+            .collect(),
+        directories: found.into_iter().map(|d| d.directory).collect(),
+    })
 }
 
 pub fn path(state: &StateDir) -> PathBuf {
@@ -52,16 +126,19 @@ pub fn write_noting(
     mut decisions: Vec<LinkDecision>,
     mut note: impl FnMut(&str),
 ) -> Result<PathBuf, StateError> {
-    decisions.sort_by_key(|d| d.identity);
-    decisions.dedup_by_key(|d| d.identity);
+    decisions.sort_by(|a, b| (a.identity, &a.directory).cmp(&(b.identity, &b.directory)));
+    decisions.dedup_by(|a, b| (a.identity, &a.directory) == (b.identity, &b.directory));
+    let groups: Vec<&[LinkDecision]> = decisions
+        .chunk_by(|a, b| a.identity == b.identity)
+        .collect();
     let lock = state.root().join("decisions.lock");
     let _guard = Lock::take(&lock, &mut note)?;
     let mut blobs = Vec::new();
-    let mut index = Vec::with_capacity(decisions.len() * SLOT as usize);
-    let data_start = HEADER + SLOT * decisions.len() as u64;
-    for d in &decisions {
-        let blob = postcard::to_stdvec(d).map_err(|e| StateError::new(&lock, e.to_string()))?;
-        index.extend_from_slice(&d.identity.0.to_le_bytes());
+    let mut index = Vec::with_capacity(groups.len() * SLOT as usize);
+    let data_start = HEADER + SLOT * groups.len() as u64;
+    for group in &groups {
+        let blob = postcard::to_stdvec(group).map_err(|e| StateError::new(&lock, e.to_string()))?;
+        index.extend_from_slice(&group[0].identity.0.to_le_bytes());
         index.extend_from_slice(&(data_start + blobs.len() as u64).to_le_bytes());
         index.extend_from_slice(&(blob.len() as u32).to_le_bytes());
         index.extend_from_slice(&(xxh3_64(&blob) as u32).to_le_bytes());
@@ -70,7 +147,7 @@ pub fn write_noting(
     let mut bytes = Vec::with_capacity(data_start as usize + blobs.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&DECISIONS_FORMAT.to_le_bytes());
-    bytes.extend_from_slice(&(decisions.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&(groups.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&index);
     bytes.extend_from_slice(&blobs);
     let dest = path(state);
@@ -79,8 +156,9 @@ pub fn write_noting(
         .publish()
 }
 
-/// Finds the decision for `identity`. Ok(None): no such link.
-pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Option<LinkDecision>, StateError> {
+/// Finds the decisions of `identity`, one per directory (see [`choose`]);
+/// empty: no such link.
+pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Vec<LinkDecision>, StateError> {
     let err = |m: String| StateError::new(file_path, m);
     // Not through a link, never a FIFO (a Run-2 link would hang), and no
     // offset or length beyond the file's size is believed.
@@ -146,13 +224,16 @@ pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Option<LinkDecision
                 if xxh3_64(&blob) as u32 != sum {
                     return Err(err("damaged entry: checksum mismatch".into()));
                 }
-                let d: LinkDecision =
+                let found: Vec<LinkDecision> =
                     postcard::from_bytes(&blob).map_err(|e| err(format!("damaged entry: {e}")))?;
-                return Ok(Some(d));
+                if found.is_empty() || found.iter().any(|d| d.identity != identity) {
+                    return Err(err("damaged entry: not the links of its identity".into()));
+                }
+                return Ok(found);
             }
         }
     }
-    Ok(None)
+    Ok(Vec::new())
 }
 
 /// Every decision of the file. Only for messages about a failed link: a
@@ -168,6 +249,11 @@ pub fn read_all(file_path: &Path) -> Result<Vec<LinkDecision>, StateError> {
         let b = bytes.get(at..at + n)?;
         Some(b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
     };
+    if word(8, 4) != Some(u64::from(DECISIONS_FORMAT)) {
+        return Err(err(format!(
+            "not decisions format version {DECISIONS_FORMAT}; run ldprune merge again"
+        )));
+    }
     let count = word(12, 4).unwrap_or(0);
     let mut all = Vec::new();
     for i in 0..count {
@@ -178,8 +264,8 @@ pub fn read_all(file_path: &Path) -> Result<Vec<LinkDecision>, StateError> {
         let blob = usize::try_from(offset)
             .ok()
             .and_then(|o| bytes.get(o..o.checked_add(len as usize)?));
-        if let Some(d) = blob.and_then(|b| postcard::from_bytes::<LinkDecision>(b).ok()) {
-            all.push(d);
+        if let Some(found) = blob.and_then(|b| postcard::from_bytes::<Vec<LinkDecision>>(b).ok()) {
+            all.extend(found);
         }
     }
     Ok(all)
@@ -250,5 +336,53 @@ impl Drop for Lock {
     /// descriptor.
     fn drop(&mut self) {
         let _ = self.0.set_len(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(directory: &str, hide: &[&str]) -> LinkDecision {
+        LinkDecision {
+            identity: Hash128(7),
+            directory: directory.into(),
+            output: format!("{directory}/libfoo.so"),
+            hide: hide.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn one(p: Option<Pick>) -> String {
+        match p {
+            Some(Pick::One(d)) => d.directory,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_only_decision_whatever_the_directory() {
+        assert_eq!(one(choose(vec![d("/a/x", &["f"])], "/ci/9/x")), "/a/x");
+        assert_eq!(choose(Vec::new(), "/a"), None);
+    }
+
+    #[test]
+    fn equal_identities_by_directory() {
+        let two = || vec![d("/a/p1/lib", &["f"]), d("/a/p2/lib", &["g"])];
+        // The same directory.
+        assert_eq!(one(choose(two(), "/a/p2/lib")), "/a/p2/lib");
+        // A relocated tree: the most trailing components in common.
+        assert_eq!(one(choose(two(), "/ci/9/p1/lib")), "/a/p1/lib");
+        // Nothing tells them apart and they disagree: what both hide.
+        let both = vec![d("/a/p1/lib", &["f", "h"]), d("/a/p2/lib", &["h", "g"])];
+        assert_eq!(
+            choose(both, "/ci/9/p3/lib"),
+            Some(Pick::Intersection {
+                hide: vec!["h".into()],
+                directories: vec!["/a/p1/lib".into(), "/a/p2/lib".into()],
+            })
+        );
+        // They agree: either.
+        let same = vec![d("/a/p1", &["f", "g"]), d("/a/p2", &["g", "f"])];
+        assert!(matches!(choose(same, "/b"), Some(Pick::One(_))));
     }
 }

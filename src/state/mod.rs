@@ -37,8 +37,10 @@ use crate::elf::hash::{Hash128, StructHasher};
 
 /// Version of the directory layout.
 pub const STATE_FORMAT: u32 = 1;
-/// Version of the link record encoding.
-pub const RECORD_FORMAT: u32 = 7;
+/// Version of the link record encoding. 8: the link identity no longer
+/// hashes the directory part of `-o` (records of 7 carry identities Run-2
+/// would never compute again).
+pub const RECORD_FORMAT: u32 = 8;
 /// Version of the Run-2 result encoding.
 pub const APPLIED_FORMAT: u32 = 1;
 
@@ -126,7 +128,9 @@ impl StagedFile {
 impl StateDir {
     /// Opens `root`, creating it (and its marker) if needed. Refuses a
     /// directory of another format version or one that is not a state dir
-    /// but already holds other files.
+    /// but already holds other files. A directory holding only a copied
+    /// `decisions.ldpd` becomes a state directory: that is how the
+    /// decisions of one merge are handed to Run-2 on other build workers.
     pub fn create(root: &Path) -> Result<StateDir, StateError> {
         let dir = StateDir {
             root: root.to_path_buf(),
@@ -142,7 +146,9 @@ impl StateDir {
                     let name = e.file_name();
                     !matches!(
                         name.to_str(),
-                        Some("links" | "tmp" | "applied" | "wrapper.log" | MARKER)
+                        Some(
+                            "links" | "tmp" | "applied" | "wrapper.log" | "decisions.ldpd" | MARKER
+                        )
                     )
                 });
                 if foreign {

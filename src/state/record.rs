@@ -127,7 +127,12 @@ impl LinkRecord {
 
     /// The output's file name without directories.
     pub fn output_file_name(&self) -> &str {
-        self.output.rsplit('/').next().unwrap_or(&self.output)
+        crate::identity::output_file_name(&self.output)
+    }
+
+    /// The directory the link wrote into ([`crate::identity::link_directory`]).
+    pub fn directory(&self) -> String {
+        crate::identity::link_directory(&self.cwd, &self.output)
     }
 
     /// Checks that every index points inside its table, so that later code
