@@ -27,7 +27,7 @@ use crate::state::{Loaded, StateDir, StateError};
                   1. Run-1: build with LDPRUNE_RUN=1 LDPRUNE_STATE=DIR and the wrappers on PATH \
                   (or -Wl,-plugin,libldprune.so -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=DIR)\n  \
                   2. ldprune merge --state DIR [--scope image --image ROOT] [--consumers ROOT]\n  \
-                  3. Run-2: the same build again in the same paths with LDPRUNE_RUN=2\n  \
+                  3. Run-2: the same build again (any directory) with LDPRUNE_RUN=2\n  \
                   4. ldprune report --state DIR   (predicted against achieved)\n  \
                   5. ldprune verify ROOT          (every import of the image still resolves)\n\n\
                   Plugin options (-plugin-opt=): run=1|2|off, state=DIR, strict, log=LEVEL; \
