@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use crate::elf::hash::Hash128;
 use crate::elf::interface::{InterfaceSymbol, interface_symbols};
 use crate::elf::sparse::read_symbol_parts;
-use crate::elf::types::{Binding, SymbolPlace, SymbolType, Visibility};
+use crate::elf::types::{Binding, Lto, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
 use crate::identity::{LinkLine, interface_hash_of_path, link_identity, parse_link_line};
 use crate::record::InputFile;
@@ -83,7 +83,8 @@ pub enum Unchanged {
     NoDecisions(String),
     /// Its copy would become a plain object, changing the link.
     FirstIsArchiveMember,
-    /// GCC's LTO plugin decides for IR; a claim would take it from there.
+    /// The first object is slim LTO IR, or fat with another plugin on the
+    /// command line: that plugin decides for IR, a claim would take it away.
     FirstIsLtoIr,
     /// No relocatable input reached this plugin (another plugin claimed
     /// them all, e.g. all LTO IR with -nostartfiles).
@@ -214,8 +215,18 @@ impl Applier {
             .map_err(|e| unreadable(e.to_string()))?;
         let (summary, symbols) =
             interface_symbols(&parts).map_err(|e| unreadable(e.to_string()))?;
-        if summary.lto_ir {
-            return Err((None, Unchanged::FirstIsLtoIr));
+        // GCC's LTO plugin, loaded before ldprune's, claims every object
+        // with IR: one that reaches us was left to the linker. A slim one
+        // cannot be linked that way; a fat one can (its machine code), unless
+        // a plugin loaded after ours would take its IR: then a claim would
+        // change how it links.
+        match summary.lto {
+            Lto::None => {}
+            Lto::Slim => return Err((None, Unchanged::FirstIsLtoIr)),
+            Lto::Fat if other_plugins(&self.line.args) => {
+                return Err((None, Unchanged::FirstIsLtoIr));
+            }
+            Lto::Fat => {}
         }
         let started = std::time::Instant::now();
         log::debug!(
@@ -410,6 +421,28 @@ impl Applier {
     }
 }
 
+/// Whether the linker command line loads a plugin besides ldprune: more
+/// than one distinct `-plugin` path (ldprune's own is one of them; bfd and
+/// gold load a path given twice once).
+fn other_plugins(args: &[String]) -> bool {
+    let mut paths: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let path = match a.as_str() {
+            "-plugin" | "--plugin" => it.next().map(String::as_str),
+            a => a
+                .strip_prefix("-plugin=")
+                .or_else(|| a.strip_prefix("--plugin=")),
+        };
+        if let Some(p) = path
+            && !paths.contains(&p)
+        {
+            paths.push(p);
+        }
+    }
+    paths.len() > 1
+}
+
 /// The name a hidden reference uses for the export `spelled`: a plain
 /// reference binds to the default version, so `foo@@V2` becomes `foo` (gold
 /// looks plugin names up literally: `foo@@V2` would be another symbol).
@@ -475,4 +508,28 @@ fn claim_symbols(symbols: &[InterfaceSymbol<'_>]) -> Vec<PluginSymbol> {
             function: matches!(s.kind, SymbolType::Func | SymbolType::Ifunc),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn other_plugins_are_other_paths() {
+        assert!(!other_plugins(&args("-plugin /x/libldprune.so a.o")));
+        // bfd and gold load a path given twice once.
+        assert!(!other_plugins(&args(
+            "-plugin /x/libldprune.so --plugin=/x/libldprune.so a.o"
+        )));
+        assert!(other_plugins(&args(
+            "-plugin /gcc/liblto_plugin.so -plugin-opt=-fresolution=x.res -plugin /x/libldprune.so"
+        )));
+        assert!(other_plugins(&args(
+            "--plugin=/x/libldprune.so -plugin=/llvm/LLVMgold.so"
+        )));
+    }
 }

@@ -13,6 +13,7 @@ use log::{debug, warn};
 
 use crate::elf::hash::Hash128;
 use crate::elf::object::{ObjectFacts, parse_object};
+use crate::elf::types::Lto;
 use crate::elf::{ElfError, FileClass, archive, classify};
 use crate::fasthash::{FxHashMap, FxHashSet};
 use crate::state::record::{ObjectRecord, SectionRecord, StringTable, SymbolRecord};
@@ -133,9 +134,12 @@ impl Collected {
     }
 
     fn push(&mut self, job: &InputFile, member: Option<String>, facts: ObjectFacts<'_>) {
-        if facts.lto_ir {
+        // A fat LTO object reaches this plugin only when no LTO plugin took
+        // it (a -fno-lto link): the linker uses its machine code, read here
+        // like any object's. A slim one holds IR only: nothing to read.
+        if facts.lto == Lto::Slim {
             self.incomplete.push(format!(
-                "{}: LTO IR object, not analysed",
+                "{}: slim LTO IR object (no machine code), not analysed",
                 job.display_name(member.as_deref())
             ));
             return;

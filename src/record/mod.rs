@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::elf::output::{looks_complete, parse_output};
 use crate::elf::sparse::read_dynamic_parts;
+use crate::elf::types::Lto;
 use crate::identity::{
     LinkLine, OutputKind, link_identity, parse_link_line, read_interface_summary,
 };
@@ -94,7 +95,10 @@ impl Recorder {
             .unwrap_or_else(|| self.line.output.clone());
 
         // Identity from the command line; objects the linker never showed us
-        // (claimed by the LTO plugin) are read here, and flagged.
+        // (claimed by the LTO plugin) are read here, and flagged: their code
+        // is what LTO makes of them, which no input shows (and the archive
+        // members it claimed are not even named). A Run-1 that links fat
+        // objects with -fno-lto records their code instead.
         let mut unseen_lto = Vec::new();
         let hashes = &c.hashes;
         let identity = link_identity(&self.line, |path| {
@@ -102,15 +106,18 @@ impl Recorder {
                 return Some(*h);
             }
             let summary = read_interface_summary(path)?;
-            if summary.lto_ir {
-                unseen_lto.push(path.to_string());
+            if summary.lto.has_ir() {
+                unseen_lto.push((path.to_string(), summary.lto));
             }
             Some(summary.hash)
         });
-        for p in unseen_lto {
-            c.incomplete.push(format!(
-                "{p}: LTO IR object claimed by another plugin, not analysed"
-            ));
+        for (p, lto) in unseen_lto {
+            c.incomplete.push(match lto {
+                Lto::Fat => format!(
+                    "{p}: fat LTO object claimed by the LTO plugin, not analysed (a Run-1 link with -fno-lto records its code)"
+                ),
+                _ => format!("{p}: LTO IR object claimed by another plugin, not analysed"),
+            });
         }
 
         let output_path = Path::new(&self.info.cwd).join(&output);
