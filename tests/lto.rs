@@ -273,3 +273,95 @@ fn fat_first_object(linker: Linker) {
     );
 }
 both_linkers!(fat_first_object_without_lto_plugin, fat_first_object);
+
+/// clang -flto writes LLVM bitcode, which LLVMgold claims before ldprune
+/// sees it. A program of bitcode (on the command line or in an archive)
+/// is recorded incomplete, so the merge keeps everything it imports; a
+/// library of bitcode keeps its exports. Run-2 then links and runs.
+fn clang_bitcode(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    f.run(Command::new("clang").args(["-O2", "-flto", "-c", "p.c", "-o", "pbc.o"]));
+    f.run(Command::new("ar").args(["rcs", "libpbc.a", "pbc.o"]));
+    f.write("bc.c", "int bc_only(int x) { return x + 1; }\n");
+    f.run(Command::new("clang").args(["-O2", "-fPIC", "-flto", "-c", "bc.c", "-o", "bbc.o"]));
+    let clang = |run: u32, args: &[&str]| {
+        f.run(
+            Command::new("clang")
+                .arg(f.linker.flag())
+                .arg("-Wl,--gc-sections")
+                .arg(format!("-Wl,-plugin,{}", plugin().display()))
+                .arg(format!("-Wl,-plugin-opt=run={run}"))
+                .arg(format!("-Wl,-plugin-opt=state={}", f.state().display()))
+                .arg("-flto")
+                .args(args),
+        )
+    };
+    let lib = [
+        "-fno-lto",
+        "-shared",
+        "-o",
+        "libx.so",
+        "a.o",
+        "b.o",
+        "libpart.a",
+    ];
+    let progs: [&[&str]; 2] = [
+        &["-o", "prog", "pbc.o", "-L.", "-lx", "-Wl,-rpath,$ORIGIN"],
+        &[
+            "-o",
+            "prog2",
+            "-Wl,-u,main",
+            "libpbc.a",
+            "-L.",
+            "-lx",
+            "-Wl,-rpath,$ORIGIN",
+        ],
+    ];
+    let bclib = ["-shared", "-o", "libbc.so", "bbc.o"];
+    for run in [1, 2] {
+        link(&f, run, &lib);
+        for p in progs {
+            clang(run, p);
+        }
+        clang(run, &bclib);
+        if run == 1 {
+            for out in ["prog", "prog2"] {
+                let r = f.record(out);
+                assert!(
+                    r.incomplete.iter().any(|w| w.contains("api_used")
+                        || w.contains("api_hello")
+                        || w.contains("LLVM bitcode")),
+                    "{out}: {:?}",
+                    r.incomplete
+                );
+            }
+            let r = f.record("libbc.so");
+            assert!(
+                r.incomplete
+                    .iter()
+                    .any(|w| w.contains("bbc.o: LLVM bitcode")),
+                "{:?}",
+                r.incomplete
+            );
+            f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+        }
+    }
+    let kept = exports(&f.path("libx.so"));
+    for name in ["api_used", "api_hello"] {
+        assert!(kept.contains(&name.to_string()), "{kept:?}");
+    }
+    assert!(!kept.contains(&"unused_two".to_string()), "{kept:?}");
+    assert!(exports(&f.path("libbc.so")).contains(&"bc_only".to_string()));
+    for p in ["prog", "prog2"] {
+        let out = f.run(&mut Command::new(f.path(p))).stdout;
+        assert_eq!(String::from_utf8_lossy(&out), "hello\n12\n");
+    }
+    let out = ldprune().arg("verify").arg(f.dir.path()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+both_linkers!(clang_bitcode_recorded_incomplete, clang_bitcode);

@@ -100,12 +100,18 @@ impl Recorder {
         // members it claimed are not even named). A Run-1 that links fat
         // objects with -fno-lto records their code instead.
         let mut unseen_lto = Vec::new();
+        let mut unseen_bitcode = Vec::new();
         let hashes = &c.hashes;
         let identity = link_identity(&self.line, |path| {
             if let Some(h) = hashes.get(path) {
                 return Some(*h);
             }
-            let summary = read_interface_summary(path)?;
+            let Some(summary) = read_interface_summary(path) else {
+                if is_llvm_bitcode(path) {
+                    unseen_bitcode.push(path.to_string());
+                }
+                return None;
+            };
             if summary.lto.has_ir() {
                 unseen_lto.push((path.to_string(), summary.lto));
             }
@@ -118,6 +124,11 @@ impl Recorder {
                 ),
                 _ => format!("{p}: LTO IR object claimed by another plugin, not analysed"),
             });
+        }
+        for p in unseen_bitcode {
+            c.incomplete.push(format!(
+                "{p}: LLVM bitcode claimed by another plugin (LLVMgold), not analysed"
+            ));
         }
 
         let output_path = Path::new(&self.info.cwd).join(&output);
@@ -151,6 +162,16 @@ impl Recorder {
                 c.incomplete.push(format!(
                     "exports {} which no recorded input defines",
                     e.spelled()
+                ));
+            }
+            // The same for imports: an import that no recorded input names
+            // comes from code another plugin claimed (LTO IR or bitcode in
+            // an archive, which the command line does not show). Its
+            // demands would be lost: the merge must take them all.
+            if let Some(i) = facts.imports.iter().find(|i| !known(i)) {
+                c.incomplete.push(format!(
+                    "imports {} which no recorded input references",
+                    i.name
                 ));
             }
         }
@@ -200,6 +221,23 @@ impl Recorder {
             stamp,
         })
     }
+}
+
+/// Whether the file at `path` is LLVM bitcode (raw, or in the wrapper
+/// clang uses on Darwin): what clang -flto writes instead of an object.
+fn is_llvm_bitcode(path: &str) -> bool {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return false;
+    };
+    let mut head = [0u8; 4];
+    file.metadata().is_ok_and(|m| m.is_file())
+        && file.read_exact_at(&mut head, 0).is_ok()
+        && (head == *b"BC\xc0\xde" || head == [0xde, 0xc0, 0x17, 0x0b])
 }
 
 /// Reads a link's output after cleanup: failed links leave no complete ELF.
