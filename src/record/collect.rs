@@ -44,6 +44,8 @@ pub struct Collected {
     pub hashes: FxHashMap<String, Hash128>,
     pub shared_inputs: Vec<String>,
     pub scripts: Vec<String>,
+    /// The first slim LTO IR object seen (as the linker named it).
+    pub slim: Option<String>,
     seen: FxHashSet<(String, u64)>,
     long_names: FxHashMap<String, Option<Vec<u8>>>,
     /// Read buffer, reused for every input.
@@ -138,6 +140,9 @@ impl Collected {
         // it (a -fno-lto link): the linker uses its machine code, read here
         // like any object's. A slim one holds IR only: nothing to read.
         if facts.lto == Lto::Slim {
+            if self.slim.is_none() {
+                self.slim = Some(job.display_name(member.as_deref()));
+            }
             self.incomplete.push(format!(
                 "{}: slim LTO IR object (no machine code), not analysed",
                 job.display_name(member.as_deref())

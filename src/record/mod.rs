@@ -84,6 +84,11 @@ impl Recorder {
         self.collected.add(input);
     }
 
+    /// The first slim LTO IR object seen, if any.
+    pub fn slim_lto(&self) -> Option<&str> {
+        self.collected.slim.as_deref()
+    }
+
     /// Called from cleanup: reads the output and builds the record.
     pub fn finish(self) -> Result<Finished, String> {
         let mut c = self.collected;
