@@ -35,7 +35,9 @@ use crate::elf::interface::{InterfaceSymbol, interface_symbols};
 use crate::elf::sparse::read_symbol_parts;
 use crate::elf::types::{Binding, Lto, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
-use crate::identity::{LinkLine, interface_hash_of_path, link_identity, parse_link_line};
+use crate::identity::{
+    LinkLine, interface_hash_of_path, link_identity, loads_other_plugins, parse_link_line,
+};
 use crate::record::InputFile;
 use crate::state::{StateDir, decisions};
 
@@ -223,7 +225,7 @@ impl Applier {
         match summary.lto {
             Lto::None => {}
             Lto::Slim => return Err((None, Unchanged::FirstIsLtoIr)),
-            Lto::Fat if other_plugins(&self.line.args) => {
+            Lto::Fat if loads_other_plugins(&self.line.args) => {
                 return Err((None, Unchanged::FirstIsLtoIr));
             }
             Lto::Fat => {}
@@ -421,28 +423,6 @@ impl Applier {
     }
 }
 
-/// Whether the linker command line loads a plugin besides ldprune: more
-/// than one distinct `-plugin` path (ldprune's own is one of them; bfd and
-/// gold load a path given twice once).
-fn other_plugins(args: &[String]) -> bool {
-    let mut paths: Vec<&str> = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let path = match a.as_str() {
-            "-plugin" | "--plugin" => it.next().map(String::as_str),
-            a => a
-                .strip_prefix("-plugin=")
-                .or_else(|| a.strip_prefix("--plugin=")),
-        };
-        if let Some(p) = path
-            && !paths.contains(&p)
-        {
-            paths.push(p);
-        }
-    }
-    paths.len() > 1
-}
-
 /// The name a hidden reference uses for the export `spelled`: a plain
 /// reference binds to the default version, so `foo@@V2` becomes `foo` (gold
 /// looks plugin names up literally: `foo@@V2` would be another symbol).
@@ -508,28 +488,4 @@ fn claim_symbols(symbols: &[InterfaceSymbol<'_>]) -> Vec<PluginSymbol> {
             function: matches!(s.kind, SymbolType::Func | SymbolType::Ifunc),
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn other_plugins_are_other_paths() {
-        assert!(!other_plugins(&args("-plugin /x/libldprune.so a.o")));
-        // bfd and gold load a path given twice once.
-        assert!(!other_plugins(&args(
-            "-plugin /x/libldprune.so --plugin=/x/libldprune.so a.o"
-        )));
-        assert!(other_plugins(&args(
-            "-plugin /gcc/liblto_plugin.so -plugin-opt=-fresolution=x.res -plugin /x/libldprune.so"
-        )));
-        assert!(other_plugins(&args(
-            "--plugin=/x/libldprune.so -plugin=/llvm/LLVMgold.so"
-        )));
-    }
 }

@@ -3,16 +3,18 @@
 
 mod collect;
 mod input;
+mod lto;
 
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::elf::output::{looks_complete, parse_output};
 use crate::elf::sparse::read_dynamic_parts;
 use crate::elf::types::Lto;
 use crate::identity::{
-    LinkLine, OutputKind, link_identity, parse_link_line, read_interface_summary,
+    LinkLine, OutputKind, link_identity, loads_other_plugins, parse_link_line,
+    read_interface_summary,
 };
 use crate::state::record::{LinkRecord, LinkStatus};
 use crate::state::{StagedFile, StateDir, StateError};
@@ -100,10 +102,8 @@ impl Recorder {
             .unwrap_or_else(|| self.line.output.clone());
 
         // Identity from the command line; objects the linker never showed us
-        // (claimed by the LTO plugin) are read here, and flagged: their code
-        // is what LTO makes of them, which no input shows (and the archive
-        // members it claimed are not even named). A Run-1 that links fat
-        // objects with -fno-lto records their code instead.
+        // (claimed by an LTO plugin, see [`lto`]) are read here: fat ones
+        // are recorded from their machine code, slim IR and bitcode flagged.
         let mut unseen_lto = Vec::new();
         let mut unseen_bitcode = Vec::new();
         let hashes = &c.hashes;
@@ -123,17 +123,25 @@ impl Recorder {
             Some(summary.hash)
         });
         for (p, lto) in unseen_lto {
-            c.incomplete.push(match lto {
-                Lto::Fat => format!(
-                    "{p}: fat LTO object claimed by the LTO plugin, not analysed (a Run-1 link with -fno-lto records its code)"
-                ),
-                _ => format!("{p}: LTO IR object claimed by another plugin, not analysed"),
-            });
+            if lto == Lto::Fat {
+                read_claimed(&mut c, &self.info.cwd, &p);
+            } else {
+                c.incomplete.push(format!(
+                    "{p}: slim LTO IR object claimed by another plugin, not analysed"
+                ));
+            }
         }
         for p in unseen_bitcode {
             c.incomplete.push(format!(
                 "{p}: LLVM bitcode claimed by another plugin (LLVMgold), not analysed"
             ));
+        }
+        if loads_other_plugins(&self.line.args) {
+            for a in lto::archives_with_ir(&self.line.args) {
+                c.incomplete.push(format!(
+                    "{a}: archive with LTO IR members, which the LTO plugin claims unseen; not analysed"
+                ));
+            }
         }
 
         let output_path = Path::new(&self.info.cwd).join(&output);
@@ -228,10 +236,10 @@ impl Recorder {
     }
 }
 
-/// Whether the file at `path` is LLVM bitcode (raw, or in the wrapper
-/// clang uses on Darwin): what clang -flto writes instead of an object.
+/// Whether the file at `path` is LLVM bitcode: what clang -flto writes
+/// instead of an object.
 fn is_llvm_bitcode(path: &str) -> bool {
-    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    use std::os::unix::fs::FileExt;
     let Ok(file) = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -242,7 +250,27 @@ fn is_llvm_bitcode(path: &str) -> bool {
     let mut head = [0u8; 4];
     file.metadata().is_ok_and(|m| m.is_file())
         && file.read_exact_at(&mut head, 0).is_ok()
-        && (head == *b"BC\xc0\xde" || head == [0xde, 0xc0, 0x17, 0x0b])
+        && lto::is_bitcode(&head)
+}
+
+/// Records the fat LTO object at `path` (relative to the link's directory)
+/// that an LTO plugin claimed, from its file, as claim_file would have.
+fn read_claimed(c: &mut Collected, cwd: &str, path: &str) {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(Path::new(cwd).join(path));
+    match file.and_then(|f| f.metadata().map(|m| (f, m))) {
+        Ok((file, meta)) if meta.is_file() => c.add(&InputFile {
+            name: path,
+            file: &file,
+            offset: 0,
+            size: meta.len(),
+        }),
+        _ => c.incomplete.push(format!(
+            "{path}: fat LTO object claimed by the LTO plugin, cannot be read: not analysed"
+        )),
+    }
 }
 
 /// Reads a link's output after cleanup: failed links leave no complete ELF.
