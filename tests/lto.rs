@@ -211,7 +211,24 @@ fn lto_run2_after(linker: Linker, run1: &str, lib: &[&str]) {
     f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
 
     // Run-2 with the build's own LTO; -save-temps keeps the resolution file.
-    link(&f, 2, &with("-flto", &[&["-save-temps"], lib].concat()));
+    let out = f.run(
+        Command::new("gcc")
+            .arg(f.linker.flag())
+            .arg("-Wl,--gc-sections")
+            .arg(format!("-Wl,-plugin,{}", plugin().display()))
+            .arg("-Wl,-plugin-opt=run=2")
+            .arg(format!("-Wl,-plugin-opt=state={}", f.state().display()))
+            .arg("-Wl,-plugin-opt=log=debug")
+            .args(with("-flto", &[&["-save-temps"], lib].concat())),
+    );
+    // GCC's plugin, loaded first, took the fat objects: the first input
+    // ldprune saw and claimed is crti.o.
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = err
+        .lines()
+        .find(|l| l.contains("first object"))
+        .unwrap_or("");
+    assert!(first.contains("crti.o"), "{err}");
     link(&f, 2, &with("-flto", EXE));
     assert_eq!(
         apply_log(&f),

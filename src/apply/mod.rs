@@ -232,7 +232,8 @@ impl Applier {
         }
         let started = std::time::Instant::now();
         log::debug!(
-            "first object {:?} after onload ({} bytes read of {})",
+            "first object {} {:?} after onload ({} bytes read of {})",
+            input.name,
             self.created.elapsed(),
             parts.held(),
             input.size
