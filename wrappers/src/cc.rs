@@ -71,7 +71,7 @@ pub struct Facts {
     pub relocatable: bool,
     /// The last -fuse-ld= value.
     pub fuse_ld: Option<Vec<u8>>,
-    /// Inputs the driver compiles (not objects, archives or libraries).
+    /// Inputs the driver compiles (by suffix, or after `-x LANG`).
     pub sources: usize,
     /// LTO enabled by an argument (the last -flto/-fno-lto wins).
     pub lto: bool,
@@ -106,15 +106,22 @@ pub fn is_stub_linker(v: &[u8]) -> bool {
     matches!(base, b"lld" | b"ld.lld" | b"mold" | b"ld.mold")
 }
 
-/// True for an input the driver links as it is: an object, an archive, a
-/// shared library (`libz.so.1` too); anything else it compiles.
-fn is_linkable(a: &[u8]) -> bool {
+/// Suffixes the driver compiles (GCC's list, C, C++, assembler, Fortran,
+/// Objective-C, D, Go, Ada); any other input (`.o`, `.a`, `.so`, libtool's
+/// `.lo`, no suffix) goes to the linker as it is.
+const SOURCE_SUFFIXES: &[&[u8]] = &[
+    b"c", b"i", b"ii", b"cc", b"cp", b"cxx", b"cpp", b"CPP", b"c++", b"C", b"m", b"mi", b"mm",
+    b"M", b"mii", b"s", b"S", b"sx", b"f", b"for", b"ftn", b"F", b"FOR", b"fpp", b"FPP", b"FTN",
+    b"f90", b"f95", b"f03", b"f08", b"F90", b"F95", b"F03", b"F08", b"d", b"go", b"adb", b"ads",
+];
+
+/// True for an input the driver compiles, by its suffix.
+fn is_source(a: &[u8]) -> bool {
     let base = a.rsplit(|&b| b == b'/').next().unwrap_or(a);
-    base.ends_with(b".o")
-        || base.ends_with(b".a")
-        || base.ends_with(b".so")
-        || base.ends_with(b".obj")
-        || contains(base, b".so.")
+    match base.iter().rposition(|&b| b == b'.') {
+        Some(i) if i > 0 => SOURCE_SUFFIXES.contains(&&base[i + 1..]),
+        _ => false,
+    }
 }
 
 /// True for an argument that turns LTO on: -flto, -flto=auto, -flto=8,
@@ -135,7 +142,7 @@ pub fn facts(args: &[Vec<u8>]) -> Facts {
         i += 1;
         if a == b"-" || !a.starts_with(b"-") {
             f.inputs += 1;
-            if a == b"-" || language || !is_linkable(a) {
+            if a == b"-" || language || is_source(a) {
                 f.sources += 1;
             }
             continue;
