@@ -885,3 +885,38 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A command that compiles and links at once keeps LTO in Run-1: the
+/// plugin reads the fat temporary objects GCC's plugin claimed from their
+/// files, the record is complete, and Run-2 (LTO too) hides.
+#[test]
+fn lto_one_step_compile_and_link() {
+    let s = Stage::new();
+    s.sources();
+    for run in ["1", "2"] {
+        if run == "2" {
+            s.merge();
+        }
+        let out = s.ok(s.cmd("gcc", Some(run)).args([
+            "-O2", "-fPIC", "-flto", "-shared", "-o", "libl.so", "l.c", "k.c",
+        ]));
+        let gcc = &Stage::execs(&out)[0];
+        assert!(
+            gcc.contains(" -flto ")
+                && gcc.contains("-ffat-lto-objects")
+                && !gcc.contains("-fno-lto"),
+            "{gcc}"
+        );
+        s.ok(s
+            .cmd("gcc", Some(run))
+            .args(["-O2", "-flto", "m.c", "-L.", "-ll", "-o", "m"]));
+        if run == "1" {
+            for r in s.records() {
+                assert!(r.incomplete.is_empty(), "{}: {:?}", r.output, r.incomplete);
+            }
+        }
+    }
+    assert_eq!(s.run_m(), "42\n");
+    assert_eq!(dynamic_names(&s.path("libl.so")), ["used"]);
+    s.verify();
+}

@@ -247,9 +247,9 @@ pub const RETRY_NOTE: &str = "the Run-1 link with -fno-lto failed (slim LTO obje
 /// linker uses their machine code instead and the plugin records it. Run-2
 /// links with the build's own LTO: the names ldprune hides become internal
 /// to the LTO unit. A command that compiles and links at once keeps LTO in
-/// Run-1 too (a -fno-lto would make plain objects of another identity): its
-/// record is incomplete and keeps its exports. clang's LTO objects are
-/// bitcode: left alone, recorded incomplete.
+/// Run-1 too (a -fno-lto would make plain objects of another identity):
+/// the plugin reads its fat temporary objects from their files. clang's LTO
+/// objects are bitcode: left alone, recorded incomplete.
 pub fn plan(args: &[Vec<u8>], f: &Facts, s: &Setup<'_>) -> Plan {
     let mut out: Vec<Vec<u8>> = Vec::with_capacity(args.len() + 8);
     let mut note = None;
@@ -312,7 +312,7 @@ pub fn plan(args: &[Vec<u8>], f: &Facts, s: &Setup<'_>) -> Plan {
             note = Some("clang LTO: LLVMgold claims the bitcode, the link is recorded incomplete");
         } else if f.sources > 0 {
             note = Some(
-                "Run-1 compiles and links with LTO in one command: the link is recorded incomplete",
+                "Run-1 compiles and links in one command: linked with LTO, the plugin reads the fat objects from their files",
             );
         } else {
             fallback = Some(out.clone());
