@@ -291,3 +291,41 @@ fn autotools_with_lto() {
     let log = std::fs::read_to_string(f.path("rel/state/apply.log")).unwrap_or_default();
     assert!(log.lines().all(|l| l.contains("\tconftest\t")), "{log}");
 }
+
+/// Meson with `-Db_lto=true` (it adds -flto when compiling and linking),
+/// `ldprune flags` in the environment, the real gcc: LTO kept, fat
+/// objects, the unused exports gone after Run-2.
+#[test]
+fn meson_with_lto() {
+    if Command::new("meson").arg("--version").output().is_err() {
+        panic!("meson is missing: scripts/debian-deps installs it");
+    }
+    let f = Fixture::new(Linker::Bfd);
+    f.write("src/a.c", LIB_A)
+        .write("src/b.c", LIB_B)
+        .write("src/p.c", PROG)
+        .write(
+            "src/meson.build",
+            "project('x', 'c')\n\
+             x = shared_library('x', 'a.c', 'b.c')\n\
+             executable('prog', 'p.c', link_with: x)\n",
+        );
+    // Meson reads CFLAGS and LDFLAGS at setup: each run sets up afresh.
+    let build = "rm -rf build && CC=/usr/bin/gcc meson setup build src -Db_lto=true \
+        -Dbuildtype=release >/dev/null\nninja -C build >/dev/null\n\
+        cp build/libx.so build/prog .\n";
+    let exports = two_runs(&f, ".", build);
+    assert!(!exports.contains(&"unused_two".to_string()), "{exports:?}");
+    let objects = f.path("build/libx.so.p");
+    let a = std::fs::read_dir(&objects)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("a.c.o"))
+        .unwrap();
+    let out = f.run(Command::new("readelf").arg("-SW").arg(&a));
+    let sections = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        sections.contains(".gnu.lto_") && sections.contains(".text.unused_big"),
+        "{sections}"
+    );
+}
