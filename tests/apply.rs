@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{Fixture, Linker, ldprune, plugin};
+use common::{Fixture, Linker, Tmpfs, ldprune, plugin};
 use ldprune::elf::output::{OutputFacts, parse_output};
 use ldprune::state::StateDir;
 use ldprune::state::decisions::{self, LinkDecision};
@@ -581,28 +581,6 @@ fn init_fini(path: &Path) -> (bool, bool) {
     (set("(INIT)"), set("(FINI)"))
 }
 
-/// A tmpfs mounted for the test (root only; CI runs as root), unmounted on drop.
-struct Mount(std::path::PathBuf);
-
-impl Mount {
-    fn tmpfs(at: std::path::PathBuf, options: &str) -> Mount {
-        std::fs::create_dir_all(&at).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(&at)
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount tmpfs on {}", at.display());
-        Mount(at)
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 /// Run-2 needs no temporary directory: with TMPDIR missing, read-only or
 /// full, the library keeps DT_INIT/DT_FINI, its hidden names are gone and
 /// the program behaves as after Run-1.
@@ -612,10 +590,10 @@ fn tmpdir_unusable(linker: Linker) {
     link_all(&f, 1);
     let before = outputs(&f);
     merge(&f);
-    let full = Mount::tmpfs(f.path("full"), "size=4k");
+    let full = Tmpfs::mount(f.path("full"), "size=4k");
     // Fill it: gcc's own temporary files fall back elsewhere or are tiny.
     let _ = std::fs::write(full.0.join("fill"), vec![1u8; 64 * 1024]);
-    let ro = Mount::tmpfs(f.path("ro"), "ro,size=64k");
+    let ro = Tmpfs::mount(f.path("ro"), "ro,size=64k");
     for tmp in [f.path("missing"), ro.0.clone(), full.0.clone()] {
         for (out, driver, args) in LINKS {
             let o = f.run(
@@ -684,3 +662,40 @@ both_linkers!(
     hidden_name_needed_is_explained,
     hidden_name_needed_is_explained
 );
+
+/// Build-system probes (configure's conftest) are consumers like any link,
+/// but report counts them instead of listing them: their names are new in
+/// every run.
+#[test]
+fn probes_counted_not_listed() {
+    let f = Fixture::new(Linker::Bfd);
+    compile(&f);
+    let probe = |run: u32| {
+        f.write("conftest.c", "int main(void) { return 0; }\n");
+        f.run(Command::new("gcc").args(plugin_args(&f, run)).args([
+            "-o",
+            "conftest",
+            "conftest.c",
+        ]));
+    };
+    probe(1);
+    link_one(&f, 1, "libcore.so");
+    merge(&f);
+    // A changed probe (as configure writes them) is not in the decisions.
+    f.write("conftest.c", "int x;\nint main(void) { return x; }\n");
+    f.run(
+        Command::new("gcc")
+            .args(plugin_args(&f, 2))
+            .args(["-o", "conftest", "conftest.c"]),
+    );
+    link_one(&f, 2, "libcore.so");
+    let out = f.run(ldprune().args(["report", "--state"]).arg(f.state()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("\nconftest "), "{text}");
+    assert!(text.contains("1 build-system probe not listed"), "{text}");
+    assert!(
+        text.contains("build-system probes left unchanged by Run-2 (new every run): 1"),
+        "{text}"
+    );
+    assert!(!text.contains("links left unchanged by Run-2"), "{text}");
+}

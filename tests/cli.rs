@@ -60,3 +60,39 @@ fn version_and_help_on_every_subcommand() {
         assert!(out.status.success(), "ldprune help {sub}");
     }
 }
+
+/// status and merge speak JSON too, with the figures their text shows.
+#[test]
+fn status_and_merge_json() {
+    use common::{Fixture, Linker};
+    let f = Fixture::new(Linker::Bfd);
+    f.write(
+        "l.c",
+        "int used(void) { return 1; }\nint unused(void) { return 2; }\n",
+    )
+    .write(
+        "m.c",
+        "int used(void);\nint main(void) { return used() - 1; }\n",
+    );
+    f.gcc(&["-fPIC", "-c", "l.c", "m.c"]);
+    f.link(&["-shared", "-o", "libl.so", "l.o"]);
+    f.link(&["-o", "m", "m.o", "-L.", "-ll"]);
+    let out = ldprune()
+        .args(["status", "--json", "--state"])
+        .arg(f.state())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["links"]["total"], 2, "{v}");
+    assert_eq!(v["modules"], 2, "{v}");
+    let out = ldprune()
+        .args(["merge", "--json", "--state"])
+        .arg(f.state())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hidden"], 1, "{v}");
+    assert!(v["decisions"].as_str().unwrap().ends_with("decisions.ldpd"));
+}

@@ -43,7 +43,8 @@ fn report_json(f: &Fixture, extra: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ldprune_ok(f, &args)).unwrap()
 }
 
-/// The `hidden` list of the module whose path ends with `m`.
+/// The `hidden` list of the module whose path ends with `m`, without gold's
+/// `_end`, `_edata`, `__bss_start` (tests/strings.rs tests those).
 fn hidden_in(v: &serde_json::Value, m: &str) -> Vec<String> {
     let module = v["modules"]
         .as_array()
@@ -51,7 +52,9 @@ fn hidden_in(v: &serde_json::Value, m: &str) -> Vec<String> {
         .iter()
         .find(|x| x["module"].as_str().unwrap().ends_with(m))
         .unwrap_or_else(|| panic!("no module {m} in {v}"));
-    serde_json::from_value(module["hidden"].clone()).unwrap()
+    let mut v: Vec<String> = serde_json::from_value(module["hidden"].clone()).unwrap();
+    v.retain(|n| !ldprune::elf::EXPORTED_BY_LINKER.contains(&n.as_str()));
+    v
 }
 
 fn install(f: &Fixture, file: &str, to: &Path) {

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{Fixture, Linker, plugin};
+use common::{Fixture, Linker, Tmpfs, plugin};
 
 fn fixture(linker: Linker) -> Fixture {
     let f = Fixture::new(linker);
@@ -171,34 +171,12 @@ fn gold_loading_the_plugin_twice() {
     assert_eq!(recorded, std::fs::read(f.path("libp.so")).unwrap());
 }
 
-/// A tmpfs mounted for the test (root only; CI runs as root), unmounted on drop.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn new(at: std::path::PathBuf, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(&at).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&at)
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount tmpfs on {}", at.display());
-        Tmpfs(at)
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 /// A record that cannot be written (the state directory's file system is
 /// full) warns and links unchanged; under strict the link fails and leaves
 /// no output, although the linker itself has already succeeded by then.
 fn record_not_written(linker: Linker) {
     let f = fixture(linker);
-    let fs = Tmpfs::new(f.path("small"), "64k");
+    let fs = Tmpfs::mount(f.path("small"), "size=64k");
     let state = fs.0.join("st");
     let args = [
         load(),

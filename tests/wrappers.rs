@@ -107,6 +107,8 @@ impl Stage {
             "LDPRUNE_WRAPPERS",
             "LDPRUNE_REAL_PATH",
             "LDPRUNE_WRAP_SEEN",
+            "LDPRUNE_STRICT",
+            "LDPRUNE_LOG",
         ] {
             c.env_remove(v);
         }
@@ -547,6 +549,137 @@ fn queries_pass_through() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("GNU ld"));
 }
 
+/// A command that fails with exit status 2 and names `var="value"` and
+/// the valid values, having run no tool.
+fn refused(s: &Stage, cmd: &mut Command, var: &str, value: &str, valid: &str) {
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+    assert!(
+        err.contains(&format!(
+            "{var}=\"{value}\" is not valid: it must be {valid}"
+        )),
+        "{cmd:?}: {err}"
+    );
+    assert!(Stage::execs(&out).is_empty(), "{cmd:?} ran a tool: {err}");
+    assert!(!s.path("out.o").exists() && !s.path("libout.so").exists());
+}
+
+/// LDPRUNE_RUN and LDPRUNE_STRICT take exactly the values the plugin
+/// takes; a wrong one fails every compile and link the wrapper acts on
+/// (before: a wrong LDPRUNE_RUN built without ldprune after a warning, a
+/// wrong LDPRUNE_STRICT was not looked at). Queries still run.
+#[test]
+fn wrong_environment_values_fail() {
+    let s = Stage::new();
+    s.sources();
+    s.plain_object();
+    let runs = "1, 2, off, 0 or empty";
+    let stricts = "1, 0 or empty";
+    let compile = ["-O2", "-fPIC", "-c", "l.c", "-o", "out.o"];
+    let link = ["-O2", "-fPIC", "-shared", "-o", "libout.so", "l.c"];
+    for bad in ["yes", "on", "3"] {
+        for args in [&compile[..], &link] {
+            refused(
+                &s,
+                s.cmd("gcc", Some(bad)).args(args),
+                "LDPRUNE_RUN",
+                bad,
+                runs,
+            );
+            refused(
+                &s,
+                s.cmd("gcc", Some("1"))
+                    .env("LDPRUNE_STRICT", bad)
+                    .args(args),
+                "LDPRUNE_STRICT",
+                bad,
+                stricts,
+            );
+        }
+        for tool in ["ld.bfd", "ld.gold", "ld.lld"] {
+            let args = ["-shared", "-o", "libout.so", "l.o"];
+            refused(
+                &s,
+                s.cmd(tool, Some(bad)).args(args),
+                "LDPRUNE_RUN",
+                bad,
+                runs,
+            );
+            refused(
+                &s,
+                s.cmd(tool, Some("2")).env("LDPRUNE_STRICT", bad).args(args),
+                "LDPRUNE_STRICT",
+                bad,
+                stricts,
+            );
+        }
+    }
+    // Queries are never touched, so never refused.
+    let out = s.ok(s.cmd("gcc", Some("yes")).arg("--version"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gcc"));
+    s.ok(s
+        .cmd("ld", Some("1"))
+        .env("LDPRUNE_STRICT", "yes")
+        .arg("--version"));
+    // Without a run the wrapper adds nothing and looks at nothing.
+    s.ok(s
+        .cmd("gcc", None)
+        .env("LDPRUNE_STRICT", "yes")
+        .args(compile));
+    std::fs::remove_file(s.path("out.o")).unwrap();
+    // Every documented value works.
+    for run in ["", "0", "off", "1", "2"] {
+        s.ok(s.cmd("gcc", Some(run)).args(compile));
+    }
+    for strict in ["", "0", "1"] {
+        s.ok(s
+            .cmd("gcc", Some("1"))
+            .env("LDPRUNE_STRICT", strict)
+            .args(link));
+    }
+}
+
+/// `ldprune stub-link` reads LDPRUNE_STRICT as the plugin does: a wrong
+/// value is an error before any link, and under strict a link without
+/// usable decisions fails instead of linking unchanged (before: the value
+/// was never read).
+#[test]
+fn stub_link_reads_strict_like_the_plugin() {
+    let s = Stage::new();
+    s.sources();
+    s.plain_object();
+    let stub_link = |strict: &str| {
+        let mut c = ldprune();
+        c.current_dir(s.work())
+            .env("LDPRUNE_STRICT", strict)
+            .args(["stub-link", "--linker", "/usr/bin/ld.lld", "--state"])
+            .arg(s.state())
+            .args(["--", "-shared", "-o", "libout.so", "l.o"]);
+        c.output().unwrap()
+    };
+    let out = stub_link("yes");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("LDPRUNE_STRICT=\"yes\""), "{err}");
+    assert!(!s.path("libout.so").exists());
+    // No merge yet: no decisions. Unchanged with a warning, or under
+    // strict a failed link.
+    let out = stub_link("1");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no usable decisions") && err.contains("strict"),
+        "{err}"
+    );
+    assert!(!s.path("libout.so").exists());
+    let out = stub_link("");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("no usable decisions"), "{err}");
+    assert!(s.path("libout.so").exists());
+}
+
 #[test]
 fn fuse_ld_gold_records_with_gold() {
     let s = Stage::new();
@@ -562,6 +695,15 @@ fn fuse_ld_gold_records_with_gold() {
     s.merge();
     s.build("2", "gcc", "-fuse-ld=gold");
     assert_eq!(dynamic_names(&s.path("libl.so")), ["used"]);
+    // gold's own _end, _edata, __bss_start: nothing refers to them, gone.
+    let data = std::fs::read(s.path("libl.so")).unwrap();
+    let file = object::File::parse(&data[..]).unwrap();
+    let linker_names: Vec<String> = file
+        .dynamic_symbols()
+        .filter(|y| matches!(y.name(), Ok("_end" | "_edata" | "__bss_start")))
+        .map(|y| y.name().unwrap().to_string())
+        .collect();
+    assert!(linker_names.is_empty(), "{linker_names:?}");
     assert_eq!(dynamic_names(&s.path("libk.so")), ["k_used"]);
     assert_eq!(s.run_m(), "42\n");
     s.verify();

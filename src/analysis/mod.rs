@@ -14,9 +14,16 @@
 //! describes (`consumers`), which count through their imports and strings.
 //! A library no consumer links (DT_NEEDED) is reachable only by dlopen and
 //! keeps every export (`rules::PinReason::NotLinked`).
+//!
+//! A C string keeps the export it spells only if its module can look a name
+//! up (imports `dlsym` or a dlsym-like function, `lookup`).
 
 pub mod consumers;
+pub mod executables;
 pub mod graph;
+pub mod lists;
+pub mod lookup;
+pub mod probes;
 pub mod rules;
 pub mod version_nodes;
 
@@ -53,11 +60,13 @@ pub enum NameCause {
     /// A record whose graph is not analysed imports it (older record of an
     /// output, or an incomplete one).
     ImportedByRecord(usize),
-    /// A C string of this record's read-only data spells it (dlsym).
+    /// A C string of this record's read-only data spells it, and its output
+    /// imports a dlsym-like function (`Analysis::record_lookup`).
     CString(usize),
     /// A consumer file (`Analysis::consumers`) imports it.
     ImportedByFile(usize),
-    /// A C string of a consumer file spells it (dlsym).
+    /// A C string of a consumer file spells it, and the file imports a
+    /// dlsym-like function (`Analysis::file_lookup`).
     CStringInFile(usize),
     /// A keep list names it.
     Keep(String),
@@ -113,6 +122,17 @@ pub struct Options {
     /// None: every recorded link is a consumer. Some: only the links whose
     /// output is installed in the image.
     pub image: Option<Image>,
+    /// Functions that look a name up (dlsym and the like); the merge adds
+    /// the exported wrappers it finds in the graph.
+    pub lookup: lookup::LookupFunctions,
+    /// `--hide-executable-exports`: an executable's exports are hidden like
+    /// a library's, except what a library of its own link defines or refers
+    /// to (`executables`).
+    pub hide_executable_exports: bool,
+    /// Reads a shared library of an executable's link (with
+    /// `hide_executable_exports`); None: none can be read, so executables
+    /// keep every export.
+    pub read_library: Option<Box<executables::ReadLibrary>>,
 }
 
 /// The files of an image (or DESTDIR tree): their build-ids, and the names
@@ -142,6 +162,9 @@ impl Default for Options {
                 .collect(),
             keep: Vec::new(),
             image: None,
+            lookup: lookup::LookupFunctions::default(),
+            hide_executable_exports: false,
+            read_library: None,
         }
     }
 }
@@ -162,6 +185,13 @@ pub struct Analysis {
     /// Per consumer file that is a library of the image: how the other
     /// consumers reach it (default for the others).
     pub consumer_uses: Vec<LibraryUse>,
+    /// The dlsym-like functions: given, and the wrappers found in the graph.
+    pub lookup: lookup::LookupFunctions,
+    /// Per record: the dlsym-like function its output imports, if any (its
+    /// C strings count only then).
+    pub record_lookup: Vec<Option<String>>,
+    /// Per consumer file: the same.
+    pub file_lookup: Vec<Option<String>>,
 }
 
 /// Runs the merge over complete records (failed links are ignored).
@@ -249,9 +279,22 @@ pub fn analyse_with(
         })
         .collect();
 
+    let mut library_exporters: FxHashMap<Name, u32> = FxHashMap::default();
+    for module in graph.modules.iter().filter(|m| m.kind == OutputKind::Dyn) {
+        let mut seen = FxHashSet::default();
+        for e in &module.exports {
+            if seen.insert(e.name) {
+                *library_exporters.entry(e.name).or_default() += 1;
+            }
+        }
+    }
+    let link_names = executable_link_names(&graph, &records, &module_in_scope, opts);
+
     let mut pins: Vec<(usize, Name, PinReason)> = Vec::new();
     {
         let cx = rules::Context {
+            library_exporters: &library_exporters,
+            link_names: &link_names,
             graph: &graph,
             exporters: &exporters,
             uses: &uses,
@@ -288,13 +331,26 @@ pub fn analyse_with(
             w.mark(d, SectionCause::Pinned(*name));
         }
     }
+    // Strings count where a lookup can reach them.
+    let mut lookup = opts.lookup.clone();
+    lookup.compute_wrappers(&graph);
+    let record_lookup: Vec<Option<String>> = records
+        .iter()
+        .map(|r| lookup.first_of(r.imports.iter().map(|i| i.name.as_str())))
+        .collect();
+    let file_lookup: Vec<Option<String>> = consumers
+        .iter()
+        .map(|f| lookup.first_of(f.imports.iter().map(|i| i.name.as_str())))
+        .collect();
     let mut seeds: Vec<(String, NameCause)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         if !record_in_scope[i] {
             continue;
         }
-        for &c in &r.cstrings {
-            seeds.push((plain(r.str(c)).to_string(), NameCause::CString(i)));
+        if record_lookup[i].is_some() {
+            for &c in &r.cstrings {
+                seeds.push((plain(r.str(c)).to_string(), NameCause::CString(i)));
+            }
         }
         let opaque = !module_records.contains(&i) || !r.incomplete.is_empty();
         if opaque && r.kind != OutputKind::Rel {
@@ -307,8 +363,10 @@ pub fn analyse_with(
         for im in &file.imports {
             seeds.push((im.name.clone(), NameCause::ImportedByFile(k)));
         }
-        for s in &file.strings {
-            seeds.push((plain(s).to_string(), NameCause::CStringInFile(k)));
+        if file_lookup[k].is_some() {
+            for s in &file.strings {
+                seeds.push((plain(s).to_string(), NameCause::CStringInFile(k)));
+            }
         }
     }
     for (scope, pattern) in &opts.keep {
@@ -383,10 +441,15 @@ pub fn analyse_with(
             if w.demanded.contains_key(&e.name) {
                 continue;
             }
-            let spelled: Vec<String> = module
+            let mut spelled: Vec<String> = module
                 .spellings_of(e.name)
                 .map(|id| r.str(id).to_string())
                 .collect();
+            // gold's `_end`, `_edata`, `__bss_start`: no input spells them,
+            // a hidden reference by their plain name hides them.
+            if spelled.is_empty() && crate::elf::EXPORTED_BY_LINKER.contains(&e.spelled.as_str()) {
+                spelled.push(e.spelled.clone());
+            }
             if !spelled.is_empty() {
                 if hidden_names.insert(e.name) {
                     res.hide.extend(spelled);
@@ -424,7 +487,49 @@ pub fn analyse_with(
         record_in_scope,
         consumers,
         consumer_uses,
+        lookup,
+        record_lookup,
+        file_lookup,
     }
+}
+
+/// Per module: with `--hide-executable-exports`, for each executable in
+/// scope the names the libraries of its link define or refer to.
+fn executable_link_names(
+    graph: &Graph,
+    records: &[LinkRecord],
+    module_in_scope: &[bool],
+    opts: &Options,
+) -> Vec<Option<executables::LinkNames>> {
+    let mut out = vec![None; graph.modules.len()];
+    if !opts.hide_executable_exports {
+        return out;
+    }
+    let recorded: FxHashMap<String, PathBuf> = graph
+        .modules
+        .iter()
+        .filter(|m| m.kind == OutputKind::Dyn)
+        .map(|m| {
+            (
+                m.soname.clone().unwrap_or_else(|| m.file_name.clone()),
+                m.path.clone(),
+            )
+        })
+        .collect();
+    let unreadable = |_: &std::path::Path| Err("no library reader".to_string());
+    let read: &executables::ReadLibrary = opts.read_library.as_deref().unwrap_or(&unreadable);
+    let mut cache = FxHashMap::default();
+    for (m, module) in graph.modules.iter().enumerate() {
+        if module.kind != OutputKind::Dyn && module_in_scope[m] && !module.incomplete {
+            out[m] = Some(executables::link_names(
+                &records[module.record],
+                &recorded,
+                read,
+                &mut cache,
+            ));
+        }
+    }
+    out
 }
 
 /// How the consumers in scope reach each shared library: linked (a
@@ -755,6 +860,74 @@ mod fixpoint_tests {
         }
     }
 
+    /// `module` with C strings in its read-only data.
+    fn with_strings(mut r: LinkRecord, spelled: &[&str]) -> LinkRecord {
+        let mut table = StringTable::default();
+        for i in 0..r.strings.len() as u32 {
+            table.intern(r.str(i));
+        }
+        r.cstrings = spelled.iter().map(|s| table.intern(s)).collect();
+        r.strings = table.into_pool();
+        r
+    }
+
+    #[test]
+    fn strings_count_only_where_a_lookup_can_reach_them() {
+        // libs spells its own names in messages and cannot look up;
+        // libw wraps lt_dlsym two levels deep (w_find -> w_inner ->
+        // lt_dlsym) and prog calls w_find, spelling s_looked_up.
+        let libs = with_strings(
+            module(
+                "libs.so",
+                OutputKind::Dyn,
+                &[("s_used", &[]), ("s_looked_up", &[]), ("s_in_message", &[])],
+                true,
+            ),
+            &["s_in_message", "s_used failed"],
+        );
+        let libw = module(
+            "libw.so",
+            OutputKind::Dyn,
+            &[
+                ("w_find", &["w_inner"]),
+                ("w_inner", &["lt_dlsym"]),
+                ("w_other", &[]),
+            ],
+            true,
+        );
+        let prog = with_strings(
+            module(
+                "prog",
+                OutputKind::Pie,
+                &[("_start", &["s_used", "w_find", "w_other"])],
+                false,
+            ),
+            &["s_looked_up"],
+        );
+        let a = analyse(vec![libs, libw, prog], &Options::default());
+        assert_eq!(hidden(&a, "libs.so"), vec!["s_in_message"]);
+        assert!(matches!(
+            a.lookup.0.get("w_find"),
+            Some(lookup::LookupOrigin::Reaches { callee, .. }) if callee == "lt_dlsym"
+        ));
+        assert!(matches!(
+            a.lookup.0.get("w_inner"),
+            Some(lookup::LookupOrigin::Reaches { callee, .. }) if callee == "lt_dlsym"
+        ));
+        assert!(!a.lookup.contains("w_other"));
+        assert_eq!(
+            a.lookup.describe(&a.graph, "w_find"),
+            "w_find (exported by libw.so) -> lt_dlsym (libltdl.so.7 (GNU libtool))"
+        );
+        let prog = a.records.iter().position(|r| r.output == "prog").unwrap();
+        assert_eq!(a.record_lookup[prog].as_deref(), Some("w_find"));
+        assert_eq!(
+            a.demanded
+                .get(&a.graph.names.lookup("s_looked_up").unwrap()),
+            Some(&NameCause::CString(prog))
+        );
+    }
+
     #[test]
     fn consumer_files_demand_their_imports_and_strings() {
         let records = vec![
@@ -766,14 +939,20 @@ mod fixpoint_tests {
             ),
             module("prog", OutputKind::Pie, &[("_start", &[])], false),
         ];
-        let files = vec![consumer(
-            "/img/bin/vendor",
-            &["q_import"],
-            &["q_string@@V1"],
-            &["libq.so"],
-        )];
+        // vendor can look names up (it imports dlsym); quiet spells q_none
+        // in a message but cannot look anything up.
+        let files = vec![
+            consumer(
+                "/img/bin/vendor",
+                &["q_import", "dlsym"],
+                &["q_string@@V1"],
+                &["libq.so"],
+            ),
+            consumer("/img/bin/quiet", &[], &["q_none"], &["libq.so"]),
+        ];
         let a = analyse_with(records, files, &Options::default());
         assert_eq!(hidden(&a, "libq.so"), vec!["q_none"]);
+        assert_eq!(a.file_lookup, vec![Some("dlsym".to_string()), None]);
         assert_eq!(
             a.demanded.get(&a.graph.names.lookup("q_import").unwrap()),
             Some(&NameCause::ImportedByFile(0))
@@ -997,6 +1176,71 @@ mod fixpoint_tests {
         let nodes = emptied_version_nodes(&analyse(records, &opts));
         assert_eq!(nodes.len(), 1);
         assert!(!nodes[0].is_problem() && !nodes[0].needed_by[0].consumer);
+    }
+
+    /// `--hide-executable-exports`: what the plugin imports and what a
+    /// library of the link defines stay; a library that cannot be found
+    /// keeps every export; without the flag nothing is hidden.
+    #[test]
+    fn executable_exports() {
+        let mut host = module(
+            "host",
+            OutputKind::Pie,
+            &[
+                ("_start", &[]),
+                ("api", &[]),
+                ("unused", &[]),
+                ("getenv", &[]),
+            ],
+            true,
+        );
+        host.shared_inputs = vec!["/sys/libc.so.6".into()];
+        let records = vec![
+            host,
+            module(
+                "plugin.so",
+                OutputKind::Dyn,
+                &[("plugin_run", &["api"])],
+                true,
+            ),
+        ];
+        let reader = |needed: &'static [&'static str]| -> Box<executables::ReadLibrary> {
+            Box::new(move |p: &std::path::Path| {
+                if p == std::path::Path::new("/sys/libc.so.6") {
+                    Ok(executables::LibraryNames {
+                        soname: Some("libc.so.6".into()),
+                        needed: needed.iter().map(|s| s.to_string()).collect(),
+                        runpath: None,
+                        names: vec!["getenv".into(), "malloc".into()],
+                    })
+                } else {
+                    Err("no such file".into())
+                }
+            })
+        };
+        let opts = |needed| Options {
+            hide_executable_exports: true,
+            read_library: Some(reader(needed)),
+            ..Options::default()
+        };
+        let a = analyse(records.clone(), &opts(&[]));
+        assert_eq!(hidden(&a, "host"), vec!["unused"]);
+        let host = a.results.iter().find(|r| r.path.ends_with("host")).unwrap();
+        assert_eq!(
+            host.pinned.get("getenv"),
+            Some(&PinReason::LinkLibrary {
+                library: "libc.so.6".into()
+            })
+        );
+        let a = analyse(records.clone(), &opts(&["libnowhere-ldprune-test.so.9"]));
+        assert!(hidden(&a, "host").is_empty());
+        let host = a.results.iter().find(|r| r.path.ends_with("host")).unwrap();
+        assert!(matches!(
+            host.pinned.get("unused"),
+            Some(PinReason::LinkLibraryUnread(why)) if why.contains("libnowhere")
+        ));
+        let a = analyse(records, &Options::default());
+        assert!(hidden(&a, "host").is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Exports that are never hidden by default, each with the reason `explain`
 //! shows.
 
+use super::executables::LinkNames;
 use super::graph::{Export, Graph, Module};
 
 /// Names the toolchain, the C runtime or the dynamic linker look up by name
@@ -12,6 +13,10 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "main",
     "_start",
     "_IO_stdin_used",
+    // crt1.o's: the claimed first object of an executable's Run-2 link
+    // defines them, so they could not be hidden anyway.
+    "data_start",
+    "__data_start",
     "__dso_handle",
     "__libc_csu_init",
     "__libc_csu_fini",
@@ -64,7 +69,17 @@ pub const DEFAULT_EXCLUDED: &[&str] = &[
 pub enum PinReason {
     /// The module's recorded graph misses code (LTO IR, unreadable inputs).
     IncompleteRecord,
+    /// An executable's exports are kept unless `--hide-executable-exports`.
     ExportedByExecutable,
+    /// A shared library of the executable's own link defines the name (the
+    /// executable's definition interposes it: `malloc`, `getenv`) or refers
+    /// to it (a callback): the linker exports it even without -rdynamic.
+    LinkLibrary {
+        library: String,
+    },
+    /// A shared library of the executable's link (or of its DT_NEEDED
+    /// closure) cannot be found or read: every export is kept.
+    LinkLibraryUnread(String),
     /// The module is an excluded package (its SONAME or file name).
     Excluded(String),
     /// No consumer in scope has the library in DT_NEEDED: only dlopen can
@@ -96,7 +111,17 @@ impl std::fmt::Display for PinReason {
             PinReason::IncompleteRecord => {
                 f.write_str("its module's recorded graph is incomplete (see ldprune status)")
             }
-            PinReason::ExportedByExecutable => f.write_str("exported by an executable"),
+            PinReason::ExportedByExecutable => {
+                f.write_str("exported by an executable (see --hide-executable-exports)")
+            }
+            PinReason::LinkLibrary { library } => write!(
+                f,
+                "{library}, a library of the executable's own link, defines or refers to it (the executable's definition interposes it)"
+            ),
+            PinReason::LinkLibraryUnread(why) => write!(
+                f,
+                "a library of the executable's link cannot be read ({why}): every export is kept"
+            ),
             PinReason::Excluded(s) => write!(f, "{s} is an excluded package"),
             PinReason::NotLinked { named } => write!(
                 f,
@@ -145,6 +170,13 @@ pub struct Context<'a> {
     /// exports an unlinked library keeps.
     pub keep_scoped: &'a [bool],
     pub excluded: &'a [String],
+    /// How many shared library modules export each name (executables do
+    /// not interpose each other).
+    pub library_exporters: &'a crate::fasthash::FxHashMap<u32, u32>,
+    /// Per module: for an executable whose exports may be hidden
+    /// (`--hide-executable-exports`), the names of its link's libraries;
+    /// None keeps every export of an executable.
+    pub link_names: &'a [Option<super::executables::LinkNames>],
 }
 
 /// Why `export` of `module` must stay exported whatever the consumers do.
@@ -153,19 +185,25 @@ pub fn never_hide(cx: &Context, m: usize, module: &Module, export: &Export) -> O
     if module.incomplete {
         return Some(PinReason::IncompleteRecord);
     }
-    if !matches!(module.kind, crate::identity::OutputKind::Dyn) {
-        return Some(PinReason::ExportedByExecutable);
-    }
-    if let Some(s) = module.soname.as_deref().or(Some(module.file_name.as_str()))
-        && cx.excluded.iter().any(|e| e == s)
-    {
-        return Some(PinReason::Excluded(s.to_string()));
-    }
-    let reach = &cx.uses[m];
-    if !reach.linked && !cx.keep_scoped[m] {
-        return Some(PinReason::NotLinked {
-            named: !reach.named_by.is_empty(),
-        });
+    let executable = !matches!(module.kind, crate::identity::OutputKind::Dyn);
+    if executable {
+        match &cx.link_names[m] {
+            None => return Some(PinReason::ExportedByExecutable),
+            Some(LinkNames::Unread(why)) => return Some(PinReason::LinkLibraryUnread(why.clone())),
+            Some(LinkNames::Known(_)) => {}
+        }
+    } else {
+        if let Some(s) = module.soname.as_deref().or(Some(module.file_name.as_str()))
+            && cx.excluded.iter().any(|e| e == s)
+        {
+            return Some(PinReason::Excluded(s.to_string()));
+        }
+        let reach = &cx.uses[m];
+        if !reach.linked && !cx.keep_scoped[m] {
+            return Some(PinReason::NotLinked {
+                named: !reach.named_by.is_empty(),
+            });
+        }
     }
     if export.hidden_version {
         return Some(PinReason::NonDefaultVersion);
@@ -180,7 +218,27 @@ pub fn never_hide(cx: &Context, m: usize, module: &Module, export: &Export) -> O
     {
         return Some(PinReason::RuntimeName);
     }
-    if cx.exporters.get(&export.name).copied().unwrap_or(0) > 1 {
+    // gold defines `_end` and co. in every module: one copy per module is
+    // not interposition. Code that uses one refers to it by name, which
+    // demands it in every module.
+    let by_linker = crate::elf::EXPORTED_BY_LINKER.contains(&name);
+    if executable {
+        if let Some(LinkNames::Known(names)) = &cx.link_names[m]
+            && let Some(library) = names.get(name)
+        {
+            return Some(PinReason::LinkLibrary {
+                library: library.clone(),
+            });
+        }
+        // A recorded library exporting it too, linked or dlopened.
+        if cx.library_exporters.get(&export.name).copied().unwrap_or(0) > 0 && !by_linker {
+            return Some(PinReason::Interposable);
+        }
+        return None;
+    }
+    if cx.exporters.get(&export.name).copied().unwrap_or(0) > 1
+        && !crate::elf::EXPORTED_BY_LINKER.contains(&name)
+    {
         return Some(PinReason::Interposable);
     }
     None

@@ -2,7 +2,10 @@
 //! the same link identity as the plugin, from the linker's arguments; the
 //! decisions' names as a stub object put first; the link run. If the link
 //! fails with the stub, it runs again without it and the failure goes to
-//! DIR/apply.log, so the build never breaks because of us.
+//! DIR/apply.log, so the build never breaks because of us. Under `strict`
+//! (LDPRUNE_STRICT=1, as the plugin reads it) the faults the plugin treats
+//! as errors fail the link instead: no usable state directory or
+//! decisions, a stub that cannot be written, a link that fails with it.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -17,20 +20,23 @@ use crate::state::{StateDir, decisions};
 
 /// Runs the link `linker args...` with the stub of this link's decisions;
 /// returns the exit code to leave with.
-pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 {
+pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict: bool) -> i32 {
     let plain = || run_plain(linker, args);
+    // A fault: a warning and the link unchanged, or under strict an error.
+    let fault = |why: &str| {
+        if strict {
+            eprintln!("ldprune: error: {why} (strict: the link fails)");
+            return 1;
+        }
+        eprintln!("ldprune: warning: {why}; linking unchanged");
+        plain()
+    };
     let Some(state) = state else {
-        eprintln!(
-            "ldprune: warning: stub-link without a state directory (LDPRUNE_STATE); linking unchanged"
-        );
-        return plain();
+        return fault("stub-link without a state directory (LDPRUNE_STATE)");
     };
     let state = match StateDir::create(state) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("ldprune: warning: {e}; linking unchanged");
-            return plain();
-        }
+        Err(e) => return fault(&e.to_string()),
     };
     let mut argv: Vec<String> = vec![linker.to_string_lossy().into_owned()];
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
@@ -47,6 +53,19 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
             eprintln!("ldprune: warning: {}: {why}", line.output);
         }
     };
+    // A fault after the state directory opened: in apply.log either way.
+    let fail_or_log = |identity, why: &str| {
+        if strict {
+            applied::append_log(&state, identity, &cwd, &line.output, why);
+            eprintln!(
+                "ldprune: error: {}: {why} (strict: the link fails)",
+                line.output
+            );
+            return 1;
+        }
+        log(identity, &format!("{why}: left unchanged"));
+        plain()
+    };
 
     let identity = link_identity(&line, interface_hash_of_path);
     let decision = match decisions::lookup(&decisions::path(&state), identity) {
@@ -60,8 +79,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
         }
         Err(e) => {
             let why = Unchanged::NoDecisions(e.to_string());
-            log(Some(identity), &format!("{why}: left unchanged"));
-            return plain();
+            return fail_or_log(Some(identity), &why.to_string());
         }
     };
     let output = Path::new(&cwd).join(&line.output);
@@ -94,21 +112,19 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
     let dir = match tempdir() {
         Ok(d) => d,
         Err(e) => {
-            log(
+            return fail_or_log(
                 Some(identity),
-                &format!("cannot write the stub object ({e}): left unchanged"),
+                &format!("cannot write the stub object ({e})"),
             );
-            return plain();
         }
     };
     let stub = dir.join("ldprune-stub.o");
     if let Err(e) = std::fs::write(&stub, stub_object(target, &names)) {
         let _ = std::fs::remove_dir_all(&dir);
-        log(
+        return fail_or_log(
             Some(identity),
-            &format!("cannot write {}: {e}: left unchanged", stub.display()),
+            &format!("cannot write {}: {e}", stub.display()),
         );
-        return plain();
     }
     // First on the command line: gold collects nothing for a stub placed
     // last (linker-facts.md); lld and mold accept either, first is safe.
@@ -124,6 +140,23 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>) -> i32 
             let _ = std::io::stderr().write_all(&out.stderr);
             measure(&decision.hide);
             0
+        }
+        Ok(out) if strict => {
+            // Under strict the failed link is the result: no second try.
+            let _ = std::io::stdout().write_all(&out.stdout);
+            let _ = std::io::stderr().write_all(&out.stderr);
+            applied::append_log(
+                &state,
+                Some(identity),
+                &cwd,
+                &line.output,
+                &format!("the link with the stub object failed ({})", out.status),
+            );
+            eprintln!(
+                "ldprune: error: linking {} with its hidden names failed (strict: not linked again without them)",
+                line.output
+            );
+            out.status.code().unwrap_or(1)
         }
         Ok(out) => {
             let first = String::from_utf8_lossy(&out.stderr)

@@ -5,6 +5,9 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex, library_kinds};
+use crate::analysis::executables::LibraryNames;
+use crate::analysis::lists::{read_dlsym_signs, read_force_file, read_keep_lists};
+use crate::analysis::lookup::LookupFunctions;
 use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
 use crate::analysis::{Analysis, Image, NameCause, Options, SectionCause, analyse_with, glob};
 use crate::state::decisions::{self, LinkDecision};
@@ -15,7 +18,8 @@ use crate::tree::ElfFile;
 /// What merge, report and explain read.
 #[derive(clap::Args)]
 pub struct Input {
-    /// State directories written by Run-1 (merge writes to the first).
+    /// State directories written by Run-1 (merge writes the decisions to
+    /// the first; report also reads Run-2's results there).
     #[arg(long, value_name = "DIR", required = true)]
     pub(super) state: Vec<PathBuf>,
     /// Keep lists: one name, glob or module:name per line.
@@ -34,8 +38,9 @@ pub struct Input {
     /// Do not exclude glibc's libraries by default.
     #[arg(long)]
     no_default_excludes: bool,
-    /// dlsym-like functions ("dlsym-signs" format: a count line, then
-    /// `name argpos` lines); dlsym and dlvsym are always included.
+    /// More dlsym-like functions ("dlsym-signs" format: a count line, then
+    /// `name argpos` lines), besides the shipped list (dlsym, dlvsym,
+    /// lt_dlsym, g_module_symbol, ...: `ldprune::analysis::lookup::KNOWN`).
     #[arg(long, value_name = "FILE")]
     dlsym_signs: Option<PathBuf>,
     /// Who counts as a consumer: every recorded link (all), or only the
@@ -50,6 +55,12 @@ pub struct Input {
     /// DT_NEEDED count as a consumer's, in any scope.
     #[arg(long, value_name = "ROOT")]
     consumers: Vec<PathBuf>,
+    /// Hide an executable's exports (-rdynamic, --export-dynamic,
+    /// --dynamic-list) that no module of the scope imports or looks up,
+    /// except those a library of its own link defines or refers to. Off by
+    /// default: a plugin from outside the scope would miss them.
+    #[arg(long)]
+    hide_executable_exports: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,15 +87,19 @@ impl Input {
                 (Some(image), files)
             }
         };
-        let mut keep = read_keep_lists(&self.keep)?;
+        let mut keep = read_keep_lists(&self.keep).map_err(|e| e.to_string())?;
         for f in &self.force {
-            keep.extend(read_force_file(f)?.into_iter().map(|n| (None, n)));
+            let names = read_force_file(f).map_err(|e| e.to_string())?;
+            keep.extend(names.into_iter().map(|n| (None, n)));
         }
         Ok((
             Options {
                 keep,
                 excluded,
                 image,
+                lookup: self.lookup_functions()?,
+                hide_executable_exports: self.hide_executable_exports,
+                read_library: Some(Box::new(read_library)),
             },
             files,
         ))
@@ -131,12 +146,21 @@ impl Input {
         Ok(out)
     }
 
-    pub(super) fn lookup_functions(&self) -> Result<Vec<String>, String> {
-        let mut v = vec!["dlsym".to_string(), "dlvsym".to_string()];
+    /// The default dlsym-like functions plus those of `--dlsym-signs`.
+    fn lookup_functions(&self) -> Result<LookupFunctions, String> {
+        let mut v = LookupFunctions::default();
         if let Some(f) = &self.dlsym_signs {
-            v.extend(read_dlsym_signs(f)?);
+            v.add_signs(f, read_dlsym_signs(f).map_err(|e| e.to_string())?);
         }
         Ok(v)
+    }
+}
+
+/// The dynamic symbols of a shared library of an executable's link.
+fn read_library(path: &Path) -> Result<LibraryNames, String> {
+    match crate::tree::read_elf(path)? {
+        Some(facts) => Ok(LibraryNames::from_facts(facts)),
+        None => Err("not an ELF file".into()),
     }
 }
 
@@ -167,69 +191,6 @@ fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
         ));
     }
     Ok((image, files))
-}
-
-/// The symbol names of a "deps" file of the original tool (its force files
-/// use that format): lines `<weak><vis><tls> <section uid> <symbol>` after
-/// the module description.
-pub fn read_force_file(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    if !matches!(first.split_whitespace().next(), Some("R" | "D" | "E" | "P")) {
-        return Err(format!(
-            "{}:1: not a deps file (expected `<R|D|E|P> <nobj> <name> ...`)",
-            path.display()
-        ));
-    }
-    let mut names = Vec::new();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if let [flags, uid, name] = f[..] {
-            let b = flags.as_bytes();
-            if b.len() == 3
-                && b"DCWU".contains(&b[0])
-                && b"dph".contains(&b[1])
-                && b"T_".contains(&b[2])
-                && uid.parse::<i64>().is_ok()
-            {
-                names.push(name.to_string());
-            }
-        }
-    }
-    Ok(names)
-}
-
-/// Reads the original tool's "dlsym-signs" format: the number of entries,
-/// then one `function argpos` per line.
-pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let count: usize = lines
-        .next()
-        .and_then(|l| l.trim().parse().ok())
-        .ok_or_else(|| format!("{}:1: expected the number of entries", path.display()))?;
-    let mut names = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let mut f = line.split_whitespace();
-        match (f.next(), f.next().map(str::parse::<u32>), f.next()) {
-            (Some(name), Some(Ok(_)), None) => names.push(name.to_string()),
-            _ => {
-                return Err(format!(
-                    "{}:{}: expected `function argpos`, found {line:?}",
-                    path.display(),
-                    i + 2
-                ));
-            }
-        }
-    }
-    if names.len() != count {
-        return Err(format!(
-            "{}: the first line says {count} entries, the file has {}",
-            path.display(),
-            names.len()
-        ));
-    }
-    Ok(names)
 }
 
 /// Loads every record of `states`. A bad file is an error unless
@@ -301,40 +262,11 @@ impl Progress {
     }
 }
 
-/// Reads keep lists: one name or glob per line, optionally `module:name`;
-/// `#` starts a comment.
-pub fn read_keep_lists(files: &[PathBuf]) -> Result<Vec<(Option<String>, String)>, String> {
-    let mut keep = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            if line.split_whitespace().count() > 1 {
-                return Err(format!(
-                    "{}:{}: expected one name, glob or module:name per line, found {line:?}",
-                    f.display(),
-                    n + 1
-                ));
-            }
-            match line.split_once(':') {
-                Some((m, name)) if !m.is_empty() && !name.is_empty() => {
-                    keep.push((Some(m.to_string()), name.to_string()))
-                }
-                _ => keep.push((None, line.to_string())),
-            }
-        }
-    }
-    Ok(keep)
-}
-
 pub(super) fn kib(n: u64) -> String {
     format!("{:.1}", n as f64 / 1024.0)
 }
 
-pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
+pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     if let Some(path) = vis {
         std::fs::write(path, vis_text(&a)).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -350,9 +282,38 @@ pub fn merge(input: &Input, vis: Option<&Path>) -> Result<i32, String> {
         .collect();
     let state = StateDir::open(&input.state[0]).map_err(|e| e.to_string())?;
     let written = decisions::write(&state, decisions).map_err(|e: StateError| e.to_string())?;
+    let nodes = crate::analysis::version_nodes::emptied_version_nodes(&a);
+    if json {
+        warn_needed_nodes(&nodes);
+        let t = Totals::of(&a);
+        let v = serde_json::json!({
+            "decisions": written,
+            "modules": a.results.len(),
+            "exports": t.exports,
+            "hidden": t.hidden,
+            "predicted": {
+                "text_data_before": t.before,
+                "text_data_after": t.after,
+                "file_before": t.file_before,
+                "file_after": t.file_after,
+            },
+            "consumer_files": a.consumers.iter().map(|f| &f.path).collect::<Vec<_>>(),
+            "emptied_version_nodes": nodes.iter().map(|n| serde_json::json!({
+                "module": n.path,
+                "soname": n.soname,
+                "node": n.node,
+                "names": n.names,
+                "capability": n.capability,
+            })).collect::<Vec<_>>(),
+        });
+        super::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
+        return Ok(0);
+    }
     let mut out = String::new();
     summary(&mut out, &a);
-    let nodes = crate::analysis::version_nodes::emptied_version_nodes(&a);
     emptied_nodes_text(&mut out, &nodes);
     warn_needed_nodes(&nodes);
     let _ = writeln!(out, "decisions written to {}", written.display());
@@ -469,17 +430,41 @@ pub fn vis_text(a: &Analysis) -> String {
     out
 }
 
-pub(super) fn summary(out: &mut String, a: &Analysis) {
-    let (mut exports, mut hidden, mut before, mut after) = (0, 0, 0u64, 0u64);
-    let (mut file_before, mut file_after) = (0u64, 0u64);
-    for r in &a.results {
-        exports += r.exports;
-        hidden += r.hidden_exports.len();
-        before += r.before.text + r.before.data;
-        after += r.after.text + r.after.data;
-        file_before += r.file_before;
-        file_after += r.file_after;
+/// The merge's totals over all modules.
+#[derive(Default)]
+struct Totals {
+    exports: usize,
+    hidden: usize,
+    before: u64,
+    after: u64,
+    file_before: u64,
+    file_after: u64,
+}
+
+impl Totals {
+    fn of(a: &Analysis) -> Totals {
+        let mut t = Totals::default();
+        for r in &a.results {
+            t.exports += r.exports;
+            t.hidden += r.hidden_exports.len();
+            t.before += r.before.text + r.before.data;
+            t.after += r.after.text + r.after.data;
+            t.file_before += r.file_before;
+            t.file_after += r.file_after;
+        }
+        t
     }
+}
+
+pub(super) fn summary(out: &mut String, a: &Analysis) {
+    let Totals {
+        exports,
+        hidden,
+        before,
+        after,
+        file_before,
+        file_after,
+    } = Totals::of(a);
     let _ = writeln!(
         out,
         "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB",
@@ -492,8 +477,34 @@ pub(super) fn summary(out: &mut String, a: &Analysis) {
         kib(file_before),
         kib(file_after)
     );
+    executables_text(out, a);
     consumers_text(out, a);
     library_kinds_text(out, &library_kinds(a));
+}
+
+/// With --hide-executable-exports: which executables lose exports, and
+/// what a plugin from outside the scope needs.
+fn executables_text(out: &mut String, a: &Analysis) {
+    let exes: Vec<(&std::path::Path, usize)> = a
+        .results
+        .iter()
+        .filter(|r| a.graph.modules[r.module].kind != crate::identity::OutputKind::Dyn)
+        .filter(|r| !r.hidden_exports.is_empty())
+        .map(|r| (r.path.as_path(), r.hidden_exports.len()))
+        .collect();
+    if exes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} with exports hidden (--hide-executable-exports); a plugin from outside the scope that imports one will not load, and names its lookups compute need a keep entry (`PROGRAM:GLOB`):",
+        plural(exes.len(), "executable", "executables")
+    );
+    list(
+        out,
+        exes.iter()
+            .map(|(p, n)| format!("{} ({n} hidden)", p.display())),
+    );
 }
 
 /// At most this many files are listed per kind (`report --json` lists all).
@@ -697,9 +708,11 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
             }
             NameCause::CString(i) => {
                 let r = &a.records[*i];
+                let f = a.record_lookup[*i].as_deref().unwrap_or("?");
                 lines.push(format!(
-                    "<- a C string in {} spells it (possible dlsym)",
-                    r.output
+                    "<- a C string in {} spells it, and it imports {} (a lookup)",
+                    r.output,
+                    a.lookup.describe(&a.graph, f)
                 ));
                 return lines;
             }
@@ -718,9 +731,11 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
             }
             NameCause::CStringInFile(k) => {
                 let f = &a.consumers[*k];
+                let l = a.file_lookup[*k].as_deref().unwrap_or("?");
                 lines.push(format!(
-                    "<- a C string in {} spells it (possible dlsym; {})",
+                    "<- a C string in {} spells it, and it imports {} (a lookup; {})",
                     f.path.display(),
+                    a.lookup.describe(&a.graph, l),
                     f.origin.describe()
                 ));
                 return lines;
@@ -808,48 +823,5 @@ mod tests {
             !out.contains("PROBLEM") && out.contains("note: /b/prog requires"),
             "{out}"
         );
-    }
-
-    #[test]
-    fn dlsym_signs_and_keep_lists_parse_with_clear_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("signs");
-        std::fs::write(&p, "3\ndlsym 1\ndlvsym 1\nll_sym 2\n").unwrap();
-        assert_eq!(
-            read_dlsym_signs(&p).unwrap(),
-            vec!["dlsym", "dlvsym", "ll_sym"]
-        );
-        std::fs::write(&p, "2\ndlsym one\n").unwrap();
-        let e = read_dlsym_signs(&p).unwrap_err();
-        assert!(e.contains(":2:") && e.contains("function argpos"), "{e}");
-        std::fs::write(&p, "5\ndlsym 1\n").unwrap();
-        assert!(read_dlsym_signs(&p).unwrap_err().contains("says 5 entries"));
-
-        let k = dir.path().join("keep");
-        std::fs::write(&k, "# comment\nfoo\nbar_*  # trailing\nlibx.so:baz\n").unwrap();
-        assert_eq!(
-            read_keep_lists(std::slice::from_ref(&k)).unwrap(),
-            vec![
-                (None, "foo".to_string()),
-                (None, "bar_*".to_string()),
-                (Some("libx.so".to_string()), "baz".to_string())
-            ]
-        );
-        std::fs::write(&k, "two names\n").unwrap();
-        assert!(read_keep_lists(&[k]).unwrap_err().contains(":1:"));
-
-        // A deps file as the original tool writes it (its force files too).
-        let d = dir.path().join("deps-force");
-        std::fs::write(
-            &d,
-            "E 1 3 conftest _start 6bc56b8dff655fbf45091d3876f668af\n\
-             3 0 /tmp/ccfzRuin.o 6bc56b8dff655fbf45091d3876f668ae\n\
-             0 4 .text 0\n1 0\n0 4 .data 1\n1 0\n0 0 .bss 2\n0\n2\n\
-             Dd_ 0 _start\n0\nWhT 1 tls_thing\n0\n",
-        )
-        .unwrap();
-        assert_eq!(read_force_file(&d).unwrap(), vec!["_start", "tls_thing"]);
-        std::fs::write(&d, "hello\n").unwrap();
-        assert!(read_force_file(&d).unwrap_err().contains("not a deps file"));
     }
 }

@@ -23,8 +23,16 @@ use crate::state::{Loaded, StateDir, StateError};
     long_about = "ldprune records every link of an image through a linker plugin (Run-1), \
                   decides which exported symbols nobody imports (merge), and hides them in a \
                   rebuild so that --gc-sections removes their code (Run-2).\n\n\
-                  Record with: gcc ... -Wl,-plugin,libldprune.so -Wl,-plugin-opt=run=1 \
-                  -Wl,-plugin-opt=state=DIR"
+                  The workflow:\n  \
+                  1. Run-1: build with LDPRUNE_RUN=1 LDPRUNE_STATE=DIR and the wrappers on PATH \
+                  (or -Wl,-plugin,libldprune.so -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=DIR)\n  \
+                  2. ldprune merge --state DIR [--scope image --image ROOT] [--consumers ROOT]\n  \
+                  3. Run-2: the same build again in the same paths with LDPRUNE_RUN=2\n  \
+                  4. ldprune report --state DIR   (predicted against achieved)\n  \
+                  5. ldprune verify ROOT          (every import of the image still resolves)\n\n\
+                  Plugin options (-plugin-opt=): run=1|2|off, state=DIR, strict, log=LEVEL; \
+                  environment: LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_STRICT, LDPRUNE_LOG. \
+                  `ldprune flags` prints what to add to a build's flags."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,6 +47,9 @@ enum Command {
         /// The state directory written by Run-1.
         #[arg(long, value_name = "DIR")]
         state: PathBuf,
+        /// Print JSON instead of text (the same exit status).
+        #[arg(long)]
+        json: bool,
     },
     /// Decide, from all records, which exports nobody needs, and write the
     /// decisions Run-2 looks up.
@@ -48,9 +59,13 @@ enum Command {
         /// Also write the decisions in the original tool's "vis" format.
         #[arg(long, value_name = "FILE")]
         vis: Option<PathBuf>,
+        /// Print the summary as JSON (`report --json` has every module).
+        #[arg(long)]
+        json: bool,
     },
-    /// Predicted savings per module and in total, and the dynamic-lookup
-    /// sites where keep lists may be needed.
+    /// Predicted (from the merge) and achieved (from Run-2's results)
+    /// savings per module and in total, links Run-2 left unchanged or that
+    /// failed, and the dynamic-lookup sites where keep lists may be needed.
     Report {
         #[command(flatten)]
         input: merge::Input,
@@ -127,11 +142,11 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Status { state } => status::run(&state).map_err(|e| e.to_string()),
+        Command::Status { state, json } => status::run(&state, json).map_err(|e| e.to_string()),
         Command::Dump { state, link, json } => {
             dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
         }
-        Command::Merge { input, vis } => merge::merge(&input, vis.as_deref()),
+        Command::Merge { input, vis, json } => merge::merge(&input, vis.as_deref(), json),
         Command::Report { input, json } => report::report(&input, json),
         Command::Explain {
             input,
@@ -150,7 +165,16 @@ pub fn main() -> i32 {
             args,
         } => {
             let state = state.or_else(|| std::env::var_os("LDPRUNE_STATE").map(PathBuf::from));
-            Ok(crate::apply::stub_link(&linker, &args, state.as_deref()))
+            // The plugin's rule: exactly 1, 0 or empty.
+            let strict = match std::env::var_os("LDPRUNE_STRICT") {
+                Some(v) => {
+                    let v = v.to_string_lossy();
+                    crate::plugin::options::strict_value(&v)
+                        .map_err(|e| format!("LDPRUNE_STRICT={v:?}: {e}"))
+                }
+                None => Ok(false),
+            };
+            strict.map(|strict| crate::apply::stub_link(&linker, &args, state.as_deref(), strict))
         }
         Command::Flags(args) => flags::run(&args),
     };

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::merge::{Input, emptied_nodes_text, kib, summary, warn_needed_nodes};
 use crate::analysis::consumers::{NamedLibrary, library_kinds};
+use crate::analysis::probes::{is_probe, is_probe_path};
 use crate::analysis::version_nodes::emptied_version_nodes;
 use crate::analysis::{Analysis, ModuleResult};
 use crate::apply::{
@@ -71,7 +72,7 @@ fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
 pub fn report(input: &Input, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     let run2 = load_run2(input)?;
-    let sites = lookup_sites(&a, &input.lookup_functions()?);
+    let sites = lookup_sites(&a);
     let nodes = emptied_version_nodes(&a);
     warn_needed_nodes(&nodes);
     let mut out = String::new();
@@ -163,10 +164,20 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
         emptied_nodes_text(&mut out, &nodes);
         achieved_summary(&mut out, &a, &run2);
         // A failed link is neither applied nor unchanged: listed apart.
-        let (failed, unchanged): (Vec<_>, Vec<_>) = run2
+        let (probes, links): (Vec<_>, Vec<_>) = run2
             .unchanged
             .iter()
+            .partition(|l| is_probe(&l.cwd, &l.output));
+        let (failed, unchanged): (Vec<_>, Vec<_>) = links
+            .into_iter()
             .partition(|l| l.why.starts_with(FAILED_PREFIX));
+        if !probes.is_empty() {
+            let _ = writeln!(
+                out,
+                "build-system probes left unchanged by Run-2 (new every run): {}",
+                probes.len()
+            );
+        }
         for (title, lines) in [
             ("links left unchanged by Run-2", unchanged),
             ("Run-2 links that failed", failed),
@@ -217,7 +228,9 @@ fn table(out: &mut String, a: &Analysis, run2: &Run2) {
         "module", "exports", "hidden", "text pred", "text got", "data pred", "data got"
     );
     let mut gaps = Vec::new();
-    let mut results: Vec<&ModuleResult> = a.results.iter().collect();
+    // Probes are counted, not listed: their names change every run.
+    let (probes, mut results): (Vec<&ModuleResult>, Vec<&ModuleResult>) =
+        a.results.iter().partition(|r| is_probe_path(&r.path));
     results.sort_by(|x, y| x.path.cmp(&y.path));
     for r in results {
         let got = achieved(a, run2, r);
@@ -246,6 +259,14 @@ fn table(out: &mut String, a: &Analysis, run2: &Run2) {
     }
     if prefix.as_os_str().len() > 1 {
         let _ = writeln!(out, "(modules under {})", prefix.display());
+    }
+    if !probes.is_empty() {
+        let _ = writeln!(
+            out,
+            "({} build-system probe{} not listed: configure's conftest, CMake's and Meson's checks)",
+            probes.len(),
+            if probes.len() == 1 { "" } else { "s" }
+        );
     }
     if !gaps.is_empty() {
         let _ = writeln!(out, "achieved far from predicted ({}):", gaps.len());
@@ -306,7 +327,7 @@ fn achieved_summary(out: &mut String, a: &Analysis, run2: &Run2) {
 
 /// Records that import a dlsym-like function: where names are looked up at
 /// run time, so a keep list may be needed if they are not string literals.
-fn lookup_sites(a: &Analysis, functions: &[String]) -> Vec<(String, Vec<String>)> {
+fn lookup_sites(a: &Analysis) -> Vec<(String, Vec<String>)> {
     let mut sites: Vec<(String, Vec<String>)> = a
         .records
         .iter()
@@ -314,7 +335,7 @@ fn lookup_sites(a: &Analysis, functions: &[String]) -> Vec<(String, Vec<String>)
             let mut used: Vec<String> = r
                 .imports
                 .iter()
-                .filter(|i| functions.contains(&i.name))
+                .filter(|i| a.lookup.contains(&i.name))
                 .map(|i| i.name.clone())
                 .collect();
             used.sort();

@@ -8,7 +8,7 @@ use crate::identity::OutputKind;
 use crate::state::record::LinkStatus;
 use crate::state::{STATE_FORMAT, StateDir, StateError};
 
-pub fn run(dir: &Path) -> Result<i32, StateError> {
+pub fn run(dir: &Path, json: bool) -> Result<i32, StateError> {
     let super::Loaded { records, bad } = super::load(dir)?;
     let mut kinds: BTreeMap<OutputKind, usize> = BTreeMap::new();
     let mut modules = HashSet::new();
@@ -67,6 +67,41 @@ pub fn run(dir: &Path) -> Result<i32, StateError> {
     }
 
     let kind = |k| kinds.get(&k).copied().unwrap_or(0);
+    let code = if bad.is_empty() && misplaced.is_empty() {
+        0
+    } else {
+        1
+    };
+    if json {
+        let v = serde_json::json!({
+            "state": dir,
+            "format": STATE_FORMAT,
+            "links": {
+                "total": records.len(),
+                "exec": kind(OutputKind::Exec),
+                "pie": kind(OutputKind::Pie),
+                "dyn": kind(OutputKind::Dyn),
+                "rel": kind(OutputKind::Rel),
+                "failed": failed,
+                "incomplete": incomplete,
+            },
+            "modules": modules.len(),
+            "objects": objects,
+            "distinct_objects": hashes.len(),
+            "sections": sections,
+            "symbols": symbols,
+            "edges": edges,
+            "exports": exports,
+            "imports": imports,
+            "cstrings": cstrings,
+            "warnings": warnings,
+        });
+        super::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
+        return Ok(code);
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -108,9 +143,5 @@ pub fn run(dir: &Path) -> Result<i32, StateError> {
         }
     }
     super::print(&out);
-    Ok(if bad.is_empty() && misplaced.is_empty() {
-        0
-    } else {
-        1
-    })
+    Ok(code)
 }

@@ -117,6 +117,12 @@ pub const LINKER_DEFINED: &[&str] = &[
     "data_start",
 ];
 
+/// Linker-defined names that gold exports from every shared library (ld.bfd
+/// does not). No input defines them, so hiding one takes a hidden weak
+/// undefined reference to the name itself; measured on gold 1.16: with one,
+/// the name is local in the output and gone from `.dynsym`.
+pub const EXPORTED_BY_LINKER: &[&str] = &["_end", "_edata", "__bss_start"];
+
 /// `name` is defined by the linker: a listed name or a section bound
 /// (`__start_X`, `__stop_X`).
 pub fn is_linker_defined(name: &str) -> bool {

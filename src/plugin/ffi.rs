@@ -116,6 +116,22 @@ fn report(session: Option<&mut Session>, failure: Failure) -> ld_plugin_status {
 
 /// Runs `f` on the session, if there is one, under the failure policy.
 fn with_session(f: impl FnOnce(&mut Session) -> Result<(), Failure>) -> ld_plugin_status {
+    run_session(f, false)
+}
+
+/// [`with_session`] for the hooks that run once the output is written.
+/// The linker has settled its exit status by then (bfd cleans up inside
+/// exit(), gold just before it) and ignores a hook's error, so under
+/// `strict` a failure here removes the output and ends the process with
+/// status 1 itself: the build sees a failed link, never a silent one.
+fn finish_session(f: impl FnOnce(&mut Session) -> Result<(), Failure>) -> ld_plugin_status {
+    run_session(f, true)
+}
+
+fn run_session(
+    f: impl FnOnce(&mut Session) -> Result<(), Failure>,
+    output_written: bool,
+) -> ld_plugin_status {
     let mut guard = match SESSION.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -125,7 +141,28 @@ fn with_session(f: impl FnOnce(&mut Session) -> Result<(), Failure>) -> ld_plugi
     };
     match guarded(|| f(session)) {
         Ok(()) => LDPS_OK,
+        Err(failure) if output_written && session.strict() => fail_written_link(session, failure),
         Err(failure) => report(Some(session), failure),
+    }
+}
+
+/// Under strict, after the output is written: remove it, exit 1.
+fn fail_written_link(session: &mut Session, failure: Failure) -> ! {
+    let output = session.output().map(|p| p.to_path_buf());
+    session.disable();
+    eprintln!("{}: error: ldprune: {} (strict)", linker_name(), failure.0);
+    if let Some(p) = output {
+        // Only a regular file: never /dev/null or what a symlink names.
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+    // SAFETY: flushing every C stream (NULL) and ending the process are
+    // always valid calls; _exit skips the exit handlers that are already
+    // running (bfd's cleanup is one of them).
+    unsafe {
+        libc::fflush(std::ptr::null_mut());
+        libc::_exit(1)
     }
 }
 
@@ -507,43 +544,6 @@ unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
 /// at exit (after deleting the output of a failed link).
 extern "C" fn at_unload() {
     let _ = catch_unwind(|| finish_session(|s| s.unload()));
-}
-
-/// [`with_session`] for the hooks that run once the output is written.
-/// The linker has settled its exit status by then (bfd cleans up inside
-/// exit(), gold just before it) and ignores a hook's error, so under
-/// `strict` a failure here removes the output and ends the process with
-/// status 1 itself: the build sees a failed link, never a silent one.
-fn finish_session(f: impl FnOnce(&mut Session) -> Result<(), Failure>) -> ld_plugin_status {
-    let mut guard = match SESSION.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let Some(session) = guard.as_mut() else {
-        return LDPS_OK;
-    };
-    match guarded(|| f(session)) {
-        Ok(()) => LDPS_OK,
-        Err(failure) if session.strict() => {
-            let output = session.output().map(|p| p.to_path_buf());
-            session.disable();
-            eprintln!("{}: error: ldprune: {} (strict)", linker_name(), failure.0);
-            if let Some(p) = output {
-                // Only a regular file: never /dev/null or what a symlink names.
-                if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
-                    let _ = std::fs::remove_file(&p);
-                }
-            }
-            // SAFETY: flushing every C stream (NULL) and ending the process
-            // are always valid calls; _exit skips the exit handlers that are
-            // already running (bfd's cleanup is one of them).
-            unsafe {
-                libc::fflush(std::ptr::null_mut());
-                libc::_exit(1)
-            }
-        }
-        Err(failure) => report(Some(session), failure),
-    }
 }
 
 #[used]

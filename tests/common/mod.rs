@@ -277,6 +277,30 @@ pub fn imports(r: &LinkRecord) -> Vec<String> {
     r.imports.iter().map(|d| d.name.clone()).collect()
 }
 
+/// A tmpfs mounted for a test (root only; CI runs as root), unmounted on
+/// drop: a full, tiny or read-only file system on demand.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    /// Mounts at `at` with mount options such as `size=4k` or `ro,size=64k`.
+    pub fn mount(at: PathBuf, options: &str) -> Tmpfs {
+        std::fs::create_dir_all(&at).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(&at)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount tmpfs on {}", at.display());
+        Tmpfs(at)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
 /// Declares `$name` as a test run once with bfd and once with gold.
 #[macro_export]
 macro_rules! both_linkers {

@@ -4,7 +4,8 @@
 //! ldprune's flags and runs the real tool; otherwise it only runs the real
 //! tool. It never breaks a build on its own account: anything it cannot
 //! do (no plugin, no ldprune) is said once on stderr and the command runs
-//! without it.
+//! without it. Only a wrong LDPRUNE_RUN or LDPRUNE_STRICT value is an
+//! error (exit 2), as it is in the plugin.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 
@@ -147,15 +148,22 @@ gcc g++ cc c++ clang clang++ ld ld.bfd ld.gold ld.lld ld.mold mold \
         name,
         avoid,
     };
-    let run = match w.env.get(b"LDPRUNE_RUN") {
-        Some(b"1") => Some(Run::Record),
-        Some(b"2") => Some(Run::Apply),
-        None | Some(b"" | b"0" | b"off") => None,
-        Some(_) => {
-            sys::stderr(b"ldprune wrapper: LDPRUNE_RUN must be 1, 2 or off; adding nothing\n");
-            None
-        }
+    // Exactly the values the plugin accepts. A wrong one fails every
+    // command ldprune would act on (compiles included: objects compiled
+    // without the section flags would make the whole build a different
+    // one); queries and preprocessing, which it never touches, still run.
+    let run = match run_value(w.env.get(b"LDPRUNE_RUN")) {
+        Ok(run) => run,
+        Err(v) if w.acts(kind) => return invalid(b"LDPRUNE_RUN", v, b"1, 2, off, 0 or empty"),
+        Err(_) => None,
     };
+    if run.is_some()
+        && let Some(v) = w.env.get(b"LDPRUNE_STRICT")
+        && !matches!(v, b"1" | b"0" | b"")
+        && w.acts(kind)
+    {
+        return invalid(b"LDPRUNE_STRICT", v, b"1, 0 or empty");
+    }
     let real = w.real(&w.name.clone());
     let Some(run) = run else {
         return w.exec(&real, &w.args[1..]);
@@ -167,7 +175,42 @@ gcc g++ cc c++ clang clang++ ld ld.bfd ld.gold ld.lld ld.mold mold \
     }
 }
 
+/// LDPRUNE_RUN: exactly 1, 2, off, 0 or empty (unset: off), as the plugin
+/// reads it; `Err` holds a wrong value.
+fn run_value(v: Option<&[u8]>) -> Result<Option<Run>, &[u8]> {
+    match v {
+        Some(b"1") => Ok(Some(Run::Record)),
+        Some(b"2") => Ok(Some(Run::Apply)),
+        None | Some(b"" | b"0" | b"off") => Ok(None),
+        Some(v) => Err(v),
+    }
+}
+
+/// The message and exit status of a wrong environment value.
+fn invalid(name: &[u8], value: &[u8], valid: &[u8]) -> i32 {
+    say_err(&[
+        b"ldprune wrapper: error: ",
+        name,
+        b"=\"",
+        value,
+        b"\" is not valid: it must be ",
+        valid,
+        b"\n",
+    ]);
+    2
+}
+
 impl Wrapper {
+    /// Whether ldprune changes this command when a run is on: a compile or
+    /// link of a driver, a link (not -r, not a query) of a linker.
+    fn acts(&self, kind: Kind) -> bool {
+        let expanded = self.expanded();
+        match kind {
+            Kind::Driver => cc::facts(&expanded).compiles_or_links(),
+            Kind::PluginLinker | Kind::StubLinker => ld::facts(&expanded).ours(),
+        }
+    }
+
     /// The real tool called `name`; exits 127 with a message if none.
     fn real(&self, name: &[u8]) -> Vec<u8> {
         let search = Search {
@@ -483,6 +526,18 @@ mod tests {
             (b"as", None),
         ] {
             assert_eq!(kind(n), k, "{}", String::from_utf8_lossy(n));
+        }
+    }
+
+    #[test]
+    fn run_values_are_exact() {
+        assert_eq!(run_value(Some(b"1")), Ok(Some(Run::Record)));
+        assert_eq!(run_value(Some(b"2")), Ok(Some(Run::Apply)));
+        for off in [None, Some(&b""[..]), Some(b"0"), Some(b"off")] {
+            assert_eq!(run_value(off), Ok(None));
+        }
+        for bad in [&b"yes"[..], b"on", b"3", b" 1", b"OFF"] {
+            assert_eq!(run_value(Some(bad)), Err(bad));
         }
     }
 
