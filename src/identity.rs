@@ -191,6 +191,28 @@ pub fn link_directory(cwd: &str, output: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// Whether the linker command line loads a plugin besides ldprune: more
+/// than one distinct `-plugin` path (ldprune's own is one of them; bfd and
+/// gold load a path given twice once).
+pub fn loads_other_plugins(args: &[String]) -> bool {
+    let mut paths: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let path = match a.as_str() {
+            "-plugin" | "--plugin" => it.next().map(String::as_str),
+            a => a
+                .strip_prefix("-plugin=")
+                .or_else(|| a.strip_prefix("--plugin=")),
+        };
+        if let Some(p) = path
+            && !paths.contains(&p)
+        {
+            paths.push(p);
+        }
+    }
+    paths.len() > 1
+}
+
 /// Interface hash of the file at `path` if it is a relocatable ELF object.
 pub fn interface_hash_of_path(path: &str) -> Option<Hash128> {
     read_interface_summary(path).map(|s| s.hash)
@@ -293,5 +315,20 @@ mod tests {
             id,
             link_identity(&base, |p: &str| Some(Hash128(p.len() as u128)))
         );
+    }
+
+    #[test]
+    fn other_plugins_are_other_paths() {
+        assert!(!loads_other_plugins(&args("-plugin /x/libldprune.so a.o")));
+        // bfd and gold load a path given twice once.
+        assert!(!loads_other_plugins(&args(
+            "-plugin /x/libldprune.so --plugin=/x/libldprune.so a.o"
+        )));
+        assert!(loads_other_plugins(&args(
+            "-plugin /gcc/liblto_plugin.so -plugin-opt=-fresolution=x.res -plugin /x/libldprune.so"
+        )));
+        assert!(loads_other_plugins(&args(
+            "--plugin=/x/libldprune.so -plugin=/llvm/LLVMgold.so"
+        )));
     }
 }

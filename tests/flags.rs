@@ -158,3 +158,174 @@ fn missing_plugin_is_a_clear_error() {
         "{err}"
     );
 }
+
+const LIB_A: &str = "int helper_used(int x) { return x * 3 + 1; }\n\
+    int unused_big(int x) { int s = 0; for (int i = 0; i < x; i++) s += i ^ x; return s; }\n\
+    int api_used(int x) { return helper_used(x) + 2; }\n";
+const LIB_B: &str = "#include <stdio.h>\nint unused_big(int);\n\
+    int unused_two(int x) { return unused_big(x) * 2; }\n\
+    void api_hello(void) { puts(\"hello\"); }\n";
+const PROG: &str = "#include <stdio.h>\nint api_used(int); void api_hello(void);\n\
+    int main(void) { api_hello(); printf(\"%d\\n\", api_used(4)); return 0; }\n";
+
+/// The library's defined dynamic symbols.
+fn defined_exports(f: &Fixture, lib: &str) -> Vec<String> {
+    let out = f.run(Command::new("nm").args(["-D", "--defined-only", lib]));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
+        .filter(|n| !matches!(n.as_str(), "_end" | "_edata" | "__bss_start"))
+        .collect()
+}
+
+/// Run-1, merge and Run-2 of `build` (a shell script run in `dir` after
+/// `eval "$(ldprune flags ...)"`), which builds libx.so and prog there with
+/// the real gcc, not the wrapper. After each run prog works and libx.so
+/// exports its API (a link without LTO over slim objects would export
+/// nothing but `__gnu_lto_slim`). Returns libx.so's exports after Run-2.
+fn two_runs(f: &Fixture, dir: &str, build: &str) -> Vec<String> {
+    for run in ["1", "2"] {
+        if run == "2" {
+            f.run(
+                ldprune()
+                    .args(["merge", "--state"])
+                    .arg(f.path("rel/state")),
+            );
+        }
+        let shell = flags(f, run, "shell");
+        let script = format!("set -e\n{shell}cd {dir}\n{build}");
+        f.run(Command::new("sh").arg("-c").arg(&script));
+        let out = f.run(&mut Command::new(f.path(&format!("{dir}/prog"))));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n15\n", "{run}");
+        let lib = format!("{dir}/libx.so");
+        let exports = defined_exports(f, &lib);
+        for name in ["api_used", "api_hello"] {
+            assert!(
+                exports.contains(&name.to_string()),
+                "Run-{run}: {exports:?}"
+            );
+        }
+    }
+    let out = ldprune().arg("verify").arg(f.dir.path()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    defined_exports(f, &format!("{dir}/libx.so"))
+}
+
+/// CMake with IPO on and off, `ldprune flags` in the environment and the
+/// real gcc as the compiler. IPO off: Run-2 hides the unused exports. IPO
+/// on: CMake adds -flto=auto -fno-fat-lto-objects after CFLAGS, so the
+/// objects are slim and the links are recorded incomplete: unchanged, and
+/// still correct (with -fno-lto in LDFLAGS they were not).
+#[test]
+fn cmake_ipo_on_and_off() {
+    if Command::new("cmake").arg("--version").output().is_err() {
+        panic!("cmake is missing: scripts/debian-deps installs it");
+    }
+    for ipo in ["OFF", "ON"] {
+        let f = Fixture::new(Linker::Bfd);
+        f.write("src/a.c", LIB_A)
+            .write("src/b.c", LIB_B)
+            .write("src/p.c", PROG)
+            .write(
+                "src/CMakeLists.txt",
+                "cmake_minimum_required(VERSION 3.13)\nproject(x C)\n\
+                 add_library(x SHARED a.c b.c)\nadd_executable(prog p.c)\n\
+                 target_link_libraries(prog x)\n",
+            );
+        // CMake caches the flags at the first configure: each run
+        // configures afresh, in the same build directory.
+        let build = format!(
+            "rm -rf build && cmake -S src -B build -DCMAKE_C_COMPILER=/usr/bin/gcc \
+             -DCMAKE_INTERPROCEDURAL_OPTIMIZATION={ipo} -DCMAKE_BUILD_TYPE=Release >/dev/null\n\
+             cmake --build build >/dev/null\n"
+        );
+        let exports = two_runs(&f, ".", &format!("{build}cp build/libx.so build/prog .\n"));
+        if ipo == "OFF" {
+            assert!(!exports.contains(&"unused_two".to_string()), "{exports:?}");
+        } else {
+            assert!(exports.contains(&"unused_two".to_string()), "{exports:?}");
+        }
+    }
+}
+
+/// autotools with the build's own LTO in CFLAGS and LDFLAGS (as a
+/// distribution sets them), `ldprune flags` appended, the real gcc: the
+/// objects are fat, Run-1 reads what GCC's plugin claimed, Run-2 links
+/// with LTO and the unused exports are gone.
+#[test]
+fn autotools_with_lto() {
+    let f = Fixture::new(Linker::Bfd);
+    f.write("a.c", LIB_A)
+        .write("b.c", LIB_B)
+        .write("p.c", PROG)
+        .write(
+            "configure.ac",
+            "AC_INIT([x], [1])\nAM_INIT_AUTOMAKE([foreign])\nAC_PROG_CC\n\
+             AC_CONFIG_FILES([Makefile])\nAC_OUTPUT\n",
+        )
+        .write(
+            "Makefile.am",
+            "noinst_PROGRAMS = libx.so prog\n\
+             libx_so_SOURCES = a.c b.c\nlibx_so_CFLAGS = -fPIC $(AM_CFLAGS)\n\
+             libx_so_LDFLAGS = -shared\n\
+             prog_SOURCES = p.c\nprog_LDADD = libx.so\nprog_LDFLAGS = -Wl,-rpath,'$$ORIGIN'\n",
+        );
+    f.run(Command::new("autoreconf").arg("-fi"));
+    let build = "make distclean >/dev/null 2>&1 || true\n\
+        ./configure CC=/usr/bin/gcc CFLAGS=\"-O2 -flto=auto $CFLAGS\" \
+        LDFLAGS=\"-flto=auto $LDFLAGS\" >/dev/null\nmake >/dev/null\n";
+    let exports = two_runs(&f, ".", build);
+    assert!(!exports.contains(&"unused_two".to_string()), "{exports:?}");
+    // The build's LTO stayed: its objects carry IR (and code).
+    let out = f.run(Command::new("readelf").args(["-SW", "libx_so-a.o"]));
+    let sections = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        sections.contains(".gnu.lto_") && sections.contains(".text.unused_big"),
+        "{sections}"
+    );
+    // Every Run-2 link but configure's probes found its Run-1 record.
+    let log = std::fs::read_to_string(f.path("rel/state/apply.log")).unwrap_or_default();
+    assert!(log.lines().all(|l| l.contains("\tconftest\t")), "{log}");
+}
+
+/// Meson with `-Db_lto=true` (it adds -flto when compiling and linking),
+/// `ldprune flags` in the environment, the real gcc: LTO kept, fat
+/// objects, the unused exports gone after Run-2.
+#[test]
+fn meson_with_lto() {
+    if Command::new("meson").arg("--version").output().is_err() {
+        panic!("meson is missing: scripts/debian-deps installs it");
+    }
+    let f = Fixture::new(Linker::Bfd);
+    f.write("src/a.c", LIB_A)
+        .write("src/b.c", LIB_B)
+        .write("src/p.c", PROG)
+        .write(
+            "src/meson.build",
+            "project('x', 'c')\n\
+             x = shared_library('x', 'a.c', 'b.c')\n\
+             executable('prog', 'p.c', link_with: x)\n",
+        );
+    // Meson reads CFLAGS and LDFLAGS at setup: each run sets up afresh.
+    let build = "rm -rf build && CC=/usr/bin/gcc meson setup build src -Db_lto=true \
+        -Dbuildtype=release >/dev/null\nninja -C build >/dev/null\n\
+        cp build/libx.so build/prog .\n";
+    let exports = two_runs(&f, ".", build);
+    assert!(!exports.contains(&"unused_two".to_string()), "{exports:?}");
+    let objects = f.path("build/libx.so.p");
+    let a = std::fs::read_dir(&objects)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("a.c.o"))
+        .unwrap();
+    let out = f.run(Command::new("readelf").arg("-SW").arg(&a));
+    let sections = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        sections.contains(".gnu.lto_") && sections.contains(".text.unused_big"),
+        "{sections}"
+    );
+}

@@ -13,6 +13,7 @@ use common::{Fixture, Linker};
 use ldprune::elf::hash::Hash128;
 use ldprune::elf::interface::interface_summary;
 use ldprune::elf::object::parse_object;
+use ldprune::elf::types::Lto;
 use ldprune::identity::{interface_hash_of_path, link_identity, parse_link_line};
 
 const SRC: &str = "#include <stdio.h>\n#include <assert.h>\n\
@@ -153,7 +154,7 @@ fn check_fast_path(data: &[u8], what: &str) -> Hash128 {
     let full = parse_object(data).unwrap_or_else(|e| panic!("{what}: {e}"));
     let fast = interface_summary(data).unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_eq!(fast.hash, full.interface, "{what}");
-    assert_eq!(fast.lto_ir, full.lto_ir, "{what}");
+    assert_eq!(fast.lto, full.lto, "{what}");
     assert_ne!(full.interface, full.hash, "{what}: two different hashes");
     // sh_info of .symtab should be the first non-local symbol; every wrong
     // value must leave the hash alone.
@@ -236,6 +237,7 @@ fn fast_interface_hash_equals_full_parse() {
         vec!["-O2", "-fPIC", "-fcommon"],
         vec!["-O0", "-g", "-ffunction-sections", "-fdata-sections"],
         vec!["-O2", "-flto"],
+        vec!["-O2", "-flto", "-ffat-lto-objects", "-ffunction-sections"],
     ];
     if has_m32(&f) {
         variants.push(vec!["-m32", "-O2", "-fPIC", "-fcommon"]);
@@ -259,7 +261,15 @@ fn fast_interface_hash_equals_full_parse() {
             let what = format!("{driver} {} {src}", flags.join(" "));
             check_fast_path(&data, &what);
             let facts = parse_object(&data[..]).unwrap();
-            assert_eq!(facts.lto_ir, flags.contains(&"-flto"), "{what}");
+            let lto = match (
+                flags.contains(&"-flto"),
+                flags.contains(&"-ffat-lto-objects"),
+            ) {
+                (false, _) => Lto::None,
+                (true, false) => Lto::Slim,
+                (true, true) => Lto::Fat,
+            };
+            assert_eq!(facts.lto, lto, "{what}");
             comdat |= facts.sections.iter().any(|s| s.group.is_some());
             assert_eq!(
                 interface_hash_of_path(f.path(&out).to_str().unwrap()),

@@ -249,7 +249,7 @@ fn debian_rpm_facts_the_macros_rely_on() {
     let active: Vec<&str> = active.iter().map(String::as_str).collect();
     assert_eq!(
         s.eval_ok(&active, "%{build_cflags}"),
-        "-O1 -DFROM_RPMRC -ffunction-sections -fdata-sections -fno-lto"
+        "-O1 -DFROM_RPMRC -ffunction-sections -fdata-sections -ffat-lto-objects"
     );
 }
 

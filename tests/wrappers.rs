@@ -107,7 +107,6 @@ impl Stage {
             "LDPRUNE_WRAPPERS",
             "LDPRUNE_REAL_PATH",
             "LDPRUNE_WRAP_SEEN",
-            "LDPRUNE_KEEP_LTO",
             "LDPRUNE_STRICT",
             "LDPRUNE_LOG",
         ] {
@@ -366,49 +365,172 @@ fn shared_link_and_wl_lists() {
     assert!(all_names(&s.path("libl.so")).contains(&"unused".to_string()));
 }
 
+/// Whether the object at `path` carries GCC's LTO IR.
+fn has_lto_ir(path: &Path) -> bool {
+    section_names(path)
+        .iter()
+        .any(|n| n.starts_with(".gnu.lto_"))
+}
+
 #[test]
 fn response_files_and_lto() {
     let s = Stage::new();
     s.sources();
-    // -flto in argv and in a response file: Run-1 compiles without LTO.
+    // -flto in argv and in a response file: LTO stays, the objects are fat
+    // (IR and code), in both runs.
     s.write("args.rsp", "-flto=auto -O2 -fPIC\n-c l.c\n");
     s.ok(s.cmd("gcc", Some("1")).args(["@args.rsp", "-o", "l1.o"]));
     s.ok(s
         .cmd("gcc", Some("1"))
         .args(["-flto", "-O2", "-fPIC", "-c", "l.c", "-o", "l2.o"]));
-    for o in ["l1.o", "l2.o"] {
-        let sections = section_names(&s.path(o));
-        assert!(
-            !sections.iter().any(|n| n.starts_with(".gnu.lto_")),
-            "{o} is LTO IR: {sections:?}"
-        );
-        assert!(sections.contains(&".text.unused".to_string()), "{o}");
-    }
-    // Run-2 keeps LTO only when asked to.
     s.ok(s
         .cmd("gcc", Some("2"))
-        .args(["-flto=auto", "-c", "l.c", "-o", "l3.o"]));
+        .args(["-flto=auto", "-fPIC", "-c", "l.c", "-o", "l3.o"]));
+    for o in ["l1.o", "l2.o", "l3.o"] {
+        assert!(has_lto_ir(&s.path(o)), "{o} has no IR");
+        let sections = section_names(&s.path(o));
+        assert!(sections.contains(&".text.unused".to_string()), "{o}");
+    }
+    // Without LTO, nothing about LTO is added.
+    let out = s.ok(s
+        .cmd("gcc", Some("1"))
+        .args(["-O2", "-fPIC", "-c", "l.c", "-o", "l5.o"]));
     assert!(
-        !section_names(&s.path("l3.o"))
-            .iter()
-            .any(|n| n.starts_with(".gnu.lto_"))
+        !Stage::execs(&out)[0].contains("lto"),
+        "{:?}",
+        Stage::execs(&out)
     );
-    s.ok(s.cmd("gcc", Some("2")).env("LDPRUNE_KEEP_LTO", "1").args([
-        "-flto=auto",
-        "-c",
-        "l.c",
-        "-o",
-        "l4.o",
-    ]));
-    assert!(
-        section_names(&s.path("l4.o"))
-            .iter()
-            .any(|n| n.starts_with(".gnu.lto_"))
-    );
+    assert!(!has_lto_ir(&s.path("l5.o")));
     // A link whose objects come through a response file is recorded.
-    s.write("link.rsp", "-shared -o libl.so l1.o\n");
+    s.write("link.rsp", "-shared -o libl.so l5.o\n");
     s.ok(s.cmd("gcc", Some("1")).arg("@link.rsp"));
     assert_eq!(s.records().len(), 1);
+}
+
+/// An LTO build through the wrappers (compile and link apart, as make
+/// does): Run-1 links the fat objects with -fno-lto and records them
+/// complete; Run-2 links with the build's -flto=auto, and the hidden names
+/// are internalized by LTO and gone. On bfd and gold.
+#[test]
+fn lto_build_keeps_lto() {
+    for fuse in ["-fuse-ld=bfd", "-fuse-ld=gold"] {
+        let s = Stage::new();
+        s.sources();
+        let build = |run: &str| {
+            for src in ["k", "l", "m"] {
+                s.ok(s.cmd("gcc", Some(run)).args([
+                    "-O2",
+                    "-fPIC",
+                    "-flto=auto",
+                    "-c",
+                    &format!("{src}.c"),
+                ]));
+            }
+            // The driver's own command: `run` when it may be retried.
+            let link = |args: &[&str]| {
+                let out = s.ok(s
+                    .cmd("gcc", Some(run))
+                    .args(["-O2", "-flto=auto", fuse])
+                    .args(args));
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .find(|l| l.contains("/gcc "))
+                    .unwrap()
+                    .to_string()
+            };
+            [
+                link(&["-shared", "-o", "libk.so", "k.o"]),
+                link(&["-shared", "-o", "libl.so", "l.o", "-L.", "-lk"]),
+                link(&["-o", "m", "m.o", "-L.", "-ll", "-lk"]),
+            ]
+        };
+        for line in build("1") {
+            assert!(
+                line.ends_with("-fno-lto") || line.contains(" -fno-lto -Xlinker"),
+                "{line}"
+            );
+        }
+        assert!(has_lto_ir(&s.path("l.o")) && has_lto_ir(&s.path("k.o")));
+        for r in s.records() {
+            assert!(r.incomplete.is_empty(), "{}: {:?}", r.output, r.incomplete);
+        }
+        let before = s.run_m();
+        assert!(dynamic_names(&s.path("libl.so")).contains(&"unused".to_string()));
+        s.merge();
+        for line in build("2") {
+            assert!(
+                !line.contains("-fno-lto") && line.contains("-flto=auto"),
+                "{line}"
+            );
+        }
+        assert_eq!(s.run_m(), before);
+        let l = dynamic_names(&s.path("libl.so"));
+        assert_eq!(l, ["used"], "{fuse}");
+        assert_eq!(dynamic_names(&s.path("libk.so")), ["k_used"], "{fuse}");
+        let names = all_names(&s.path("libl.so"));
+        assert!(
+            !names.iter().any(|n| n == "unused" || n == "unused_array"),
+            "{fuse}: {names:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(s.state().join("apply.log")).unwrap_or_default(),
+            ""
+        );
+        s.verify();
+    }
+}
+
+/// A slim LTO object made outside the wrappers cannot be linked without
+/// LTO: the Run-1 link is run again with the build's LTO (said on stderr and
+/// in wrapper.log) and recorded incomplete. clang's bitcode is left alone.
+#[test]
+fn slim_objects_and_clang_lto_never_break() {
+    let s = Stage::new();
+    s.sources();
+    s.ok(s
+        .cmd("gcc", None)
+        .args(["-O2", "-fPIC", "-flto", "-c", "l.c", "-o", "slim.o"]));
+    let out =
+        s.ok(s
+            .cmd("gcc", Some("1"))
+            .args(["-flto", "-shared", "-o", "libslim.so", "slim.o"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("linked again with the build's LTO"), "{err}");
+    let log = std::fs::read_to_string(s.state().join("wrapper.log")).unwrap();
+    assert!(
+        log.contains("libslim.so") && log.contains("-fno-lto failed"),
+        "{log}"
+    );
+    let r = s.records();
+    assert_eq!(r.len(), 1);
+    assert!(
+        !r[0].incomplete.is_empty() && r[0].is_complete(),
+        "{:?}",
+        r[0]
+    );
+
+    for run in ["1", "2"] {
+        s.ok(s
+            .cmd("clang", Some(run))
+            .args(["-O2", "-fPIC", "-flto", "-c", "k.c", "-o", "kbc.o"]));
+        let out =
+            s.ok(s
+                .cmd("clang", Some(run))
+                .args(["-flto", "-shared", "-o", "libkbc.so", "kbc.o"]));
+        let line = Stage::execs(&out).join("\n");
+        assert!(
+            !line.contains("fat-lto") && !line.contains("-fno-lto"),
+            "{line}"
+        );
+    }
+    let r = s.records();
+    let kbc = r.iter().find(|r| r.output.ends_with("libkbc.so")).unwrap();
+    assert!(
+        kbc.incomplete.iter().any(|w| w.contains("LLVM bitcode")),
+        "{:?}",
+        kbc.incomplete
+    );
+    assert!(dynamic_names(&s.path("libkbc.so")).contains(&"k_unused".to_string()));
 }
 
 #[test]
@@ -905,4 +1027,39 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         out.push(p);
     }
     out
+}
+
+/// A command that compiles and links at once keeps LTO in Run-1: the
+/// plugin reads the fat temporary objects GCC's plugin claimed from their
+/// files, the record is complete, and Run-2 (LTO too) hides.
+#[test]
+fn lto_one_step_compile_and_link() {
+    let s = Stage::new();
+    s.sources();
+    for run in ["1", "2"] {
+        if run == "2" {
+            s.merge();
+        }
+        let out = s.ok(s.cmd("gcc", Some(run)).args([
+            "-O2", "-fPIC", "-flto", "-shared", "-o", "libl.so", "l.c", "k.c",
+        ]));
+        let gcc = &Stage::execs(&out)[0];
+        assert!(
+            gcc.contains(" -flto ")
+                && gcc.contains("-ffat-lto-objects")
+                && !gcc.contains("-fno-lto"),
+            "{gcc}"
+        );
+        s.ok(s
+            .cmd("gcc", Some(run))
+            .args(["-O2", "-flto", "m.c", "-L.", "-ll", "-o", "m"]));
+        if run == "1" {
+            for r in s.records() {
+                assert!(r.incomplete.is_empty(), "{}: {:?}", r.output, r.incomplete);
+            }
+        }
+    }
+    assert_eq!(s.run_m(), "42\n");
+    assert_eq!(dynamic_names(&s.path("libl.so")), ["used"]);
+    s.verify();
 }

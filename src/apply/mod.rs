@@ -33,10 +33,11 @@ use std::path::{Path, PathBuf};
 use crate::elf::hash::Hash128;
 use crate::elf::interface::{InterfaceSymbol, interface_symbols};
 use crate::elf::sparse::read_symbol_parts;
-use crate::elf::types::{Binding, SymbolPlace, SymbolType, Visibility};
+use crate::elf::types::{Binding, Lto, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
 use crate::identity::{
-    LinkLine, interface_hash_of_path, link_directory, link_identity, parse_link_line,
+    LinkLine, interface_hash_of_path, link_directory, link_identity, loads_other_plugins,
+    parse_link_line,
 };
 use crate::record::InputFile;
 use crate::state::decisions::{LinkDecision, Pick};
@@ -86,7 +87,8 @@ pub enum Unchanged {
     NoDecisions(String),
     /// Its copy would become a plain object, changing the link.
     FirstIsArchiveMember,
-    /// GCC's LTO plugin decides for IR; a claim would take it from there.
+    /// The first object is slim LTO IR, or fat with another plugin on the
+    /// command line: that plugin decides for IR, a claim would take it away.
     FirstIsLtoIr,
     /// No relocatable input reached this plugin (another plugin claimed
     /// them all, e.g. all LTO IR with -nostartfiles).
@@ -217,12 +219,23 @@ impl Applier {
             .map_err(|e| unreadable(e.to_string()))?;
         let (summary, symbols) =
             interface_symbols(&parts).map_err(|e| unreadable(e.to_string()))?;
-        if summary.lto_ir {
-            return Err((None, Unchanged::FirstIsLtoIr));
+        // GCC's LTO plugin, loaded before ldprune's, claims every object
+        // with IR: one that reaches us was left to the linker. A slim one
+        // cannot be linked that way; a fat one can (its machine code), unless
+        // a plugin loaded after ours would take its IR: then a claim would
+        // change how it links.
+        match summary.lto {
+            Lto::None => {}
+            Lto::Slim => return Err((None, Unchanged::FirstIsLtoIr)),
+            Lto::Fat if loads_other_plugins(&self.line.args) => {
+                return Err((None, Unchanged::FirstIsLtoIr));
+            }
+            Lto::Fat => {}
         }
         let started = std::time::Instant::now();
         log::debug!(
-            "first object {:?} after onload ({} bytes read of {})",
+            "first object {} {:?} after onload ({} bytes read of {})",
+            input.name,
             self.created.elapsed(),
             parts.held(),
             input.size

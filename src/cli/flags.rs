@@ -111,21 +111,27 @@ pub struct Flags {
 }
 
 impl Flags {
-    /// CFLAGS and CXXFLAGS. `-fno-lto` in both runs: GCC's LTO plugin
-    /// claims IR objects, so Run-1 could not see their code, and Run-2 must
-    /// compile the same objects as Run-1 for the link identities to match
-    /// (a link whose first object is LTO IR is left unchanged).
+    /// CFLAGS and CXXFLAGS. A build that asks for LTO keeps it; with
+    /// `-ffat-lto-objects` its objects carry machine code beside the IR, so
+    /// both runs compile the same objects and Run-1 can read their code
+    /// (without `-flto` GCC ignores it). A build system that adds
+    /// `-fno-fat-lto-objects` after CFLAGS (CMake's IPO) gets slim objects:
+    /// its links are recorded incomplete and stay unchanged, never broken.
     pub fn cflags(&self) -> Vec<String> {
-        ["-ffunction-sections", "-fdata-sections", "-fno-lto"]
-            .map(String::from)
-            .to_vec()
+        [
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-ffat-lto-objects",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
-    /// LDFLAGS (`-fno-lto` too: LDFLAGS reach gcc at link time, where
-    /// `-flto` would run the LTO plugin).
+    /// LDFLAGS. No `-fno-lto`: a build system may put LDFLAGS after its own
+    /// `-flto` at link time but before it at compile time (CMake), and a
+    /// link without LTO over slim objects silently adds none of their code.
     pub fn ldflags(&self) -> Vec<String> {
         vec![
-            "-fno-lto".to_string(),
             "-Wl,--gc-sections".to_string(),
             format!("-Wl,-plugin,{}", self.plugin.display()),
             format!("-Wl,-plugin-opt=run={}", self.run.number()),
@@ -352,23 +358,24 @@ mod tests {
         let f = flags(Run::Record, true);
         assert_eq!(
             f.render(Format::Cflags),
-            "-ffunction-sections -fdata-sections -fno-lto\n"
+            "-ffunction-sections -fdata-sections -ffat-lto-objects\n"
         );
         assert_eq!(
             f.render(Format::Ldflags),
-            "-fno-lto -Wl,--gc-sections -Wl,-plugin,/opt/lp/lib/ldprune/libldprune.so \
+            "-Wl,--gc-sections -Wl,-plugin,/opt/lp/lib/ldprune/libldprune.so \
              -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=/var/tmp/st\n"
         );
         let shell = f.render(Format::Shell);
-        assert!(shell.contains("export CFLAGS='-ffunction-sections -fdata-sections -fno-lto'\n"));
+        assert!(
+            shell.contains(
+                "export CFLAGS='-ffunction-sections -fdata-sections -ffat-lto-objects'\n"
+            )
+        );
         assert!(shell.contains("export LDPRUNE_RUN=1\n"), "{shell}");
         assert!(shell.contains("export LDPRUNE_STATE=/var/tmp/st\n"));
         assert!(shell.contains("export PATH=/opt/lp/lib/ldprune/wrappers\"${PATH:+:$PATH}\"\n"));
         let make = flags(Run::Apply, false).render(Format::Make);
-        assert!(
-            make.contains("LDFLAGS = -fno-lto -Wl,--gc-sections "),
-            "{make}"
-        );
+        assert!(make.contains("LDFLAGS = -Wl,--gc-sections "), "{make}");
         assert!(make.contains("-Wl,-plugin-opt=run=2 "), "{make}");
         assert!(make.contains("export LDPRUNE_RUN = 2\n"));
         assert!(!make.contains("PATH"), "no wrappers, no PATH: {make}");

@@ -21,7 +21,8 @@ use object::{Endianness, ReadRef, SymbolIndex};
 use super::hash::{Hash128, StructHasher};
 use super::object::{comdat_groups, is_class_64, is_lto_section, place_code, symbol_place};
 use super::types::{
-    Binding, SymbolPlace, SymbolType, Visibility, binding_of, symbol_type_of, visibility_of,
+    Binding, LTO_SLIM_MARKER, Lto, SymbolPlace, SymbolType, Visibility, binding_of, symbol_type_of,
+    visibility_of,
 };
 use super::{ElfError, is_debug_section};
 
@@ -29,8 +30,9 @@ use super::{ElfError, is_debug_section};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InterfaceSummary {
     pub hash: Hash128,
-    /// LTO IR: another plugin (GCC's) claims it, so Run-1 never sees its code.
-    pub lto_ir: bool,
+    /// LTO IR, fat or slim: an LTO plugin loaded before ldprune's claims
+    /// the object, so the plugin never sees it.
+    pub lto: Lto,
 }
 
 /// The fields of the interface hash, in one order for both producers.
@@ -147,13 +149,13 @@ where
     let groups = comdat_groups(&sections, &symtab, endian, data)?;
 
     let mut hasher = InterfaceHasher::new(header.e_machine(endian).0, header.is_class_64());
-    let mut lto_ir = false;
+    let (mut ir_sections, mut slim_marker) = (false, false);
     // ELF index -> index among the hashed sections (symbol places use it).
     let mut map: Vec<Option<u32>> = vec![None; sections.len()];
     let mut hashed = 0u32;
     for (index, section) in sections.enumerate() {
         let name = sections.section_name(endian, section)?;
-        lto_ir |= is_lto_section(name);
+        ir_sections |= is_lto_section(name);
         let flags = section.sh_flags(endian).0;
         if flags & elf::SHF_ALLOC.0 == 0 || is_debug_section(name) {
             continue;
@@ -181,6 +183,7 @@ where
         }
         let place = symbol_place(&symtab, sym, SymbolIndex(i), endian, &map)?;
         let name = sym.name(endian, symtab.strings())?;
+        slim_marker |= name == LTO_SLIM_MARKER;
         hasher.symbol(
             name,
             sym.st_info().0,
@@ -206,7 +209,7 @@ where
     }
     Ok(InterfaceSummary {
         hash: hasher.finish(),
-        lto_ir,
+        lto: Lto::of(ir_sections, slim_marker),
     })
 }
 

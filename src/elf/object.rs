@@ -12,8 +12,8 @@ use object::{Endianness, ReadRef, SectionIndex, SymbolIndex};
 use super::hash::{Hash128, StructHasher};
 use super::interface::InterfaceHasher;
 use super::types::{
-    Binding, SectionKind, SymbolPlace, SymbolType, Visibility, binding_of, symbol_type_of,
-    visibility_of,
+    Binding, LTO_SLIM_MARKER, Lto, SectionKind, SymbolPlace, SymbolType, Visibility, binding_of,
+    symbol_type_of, visibility_of,
 };
 use super::{ElfError, is_debug_section};
 
@@ -56,8 +56,8 @@ pub struct ObjectFacts<'d> {
     pub hash: Hash128,
     /// Interface hash: what names the object in a link identity.
     pub interface: Hash128,
-    /// The object carries GCC/LLVM LTO IR (`.gnu.lto_*` / `.llvm.lto` sections).
-    pub lto_ir: bool,
+    /// LTO IR: none, beside machine code (fat), or alone (slim).
+    pub lto: Lto,
     pub sections: Vec<SectionFact<'d>>,
     pub symbols: Vec<SymbolFact<'d>>,
     /// (from section, to), sorted and without duplicates.
@@ -120,9 +120,10 @@ where
     // the ELF index everywhere (`map[elf index]`).
     let mut map: Vec<Option<u32>> = vec![None; sections.len()];
     let mut string_sections = vec![false; sections.len()];
+    let (mut ir_sections, mut slim_marker) = (false, false);
     for (index, section) in sections.enumerate() {
         let raw_name = sections.section_name(endian, section)?;
-        facts.lto_ir |= is_lto_section(raw_name);
+        ir_sections |= is_lto_section(raw_name);
         let flags = section.sh_flags(endian).0;
         if flags & elf::SHF_ALLOC.0 == 0 || is_debug_section(raw_name) {
             continue;
@@ -180,6 +181,7 @@ where
             continue;
         }
         let raw_name = sym.name(endian, symtab.strings())?;
+        slim_marker |= raw_name == LTO_SLIM_MARKER;
         let name = lossy(raw_name);
         hasher.str(&name);
         hasher.u64(u64::from(sym.st_info().0));
@@ -269,6 +271,7 @@ where
     facts.edges.dedup();
     facts.cstrings.sort_unstable();
     facts.cstrings.dedup();
+    facts.lto = Lto::of(ir_sections, slim_marker);
     facts.hash = hasher.finish();
     facts.interface = interface.finish();
     Ok(facts)

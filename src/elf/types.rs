@@ -149,3 +149,37 @@ pub(crate) fn symbol_type_of(ty: u8) -> SymbolType {
         _ => SymbolType::Other,
     }
 }
+
+/// Whether a relocatable object carries LTO IR (`.gnu.lto_*`, `.llvm.lto`
+/// sections) and whether it has machine code besides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Lto {
+    /// No IR: a plain object.
+    #[default]
+    None,
+    /// IR and real code (`-ffat-lto-objects`): a link without an LTO plugin
+    /// uses the code, and Run-1 reads it like any object's.
+    Fat,
+    /// IR only (GCC defines `__gnu_lto_slim` in such objects): only an LTO
+    /// plugin can link it, and its code exists nowhere before that.
+    Slim,
+}
+
+impl Lto {
+    /// From what an object shows: IR sections, and GCC's slim marker symbol.
+    pub fn of(ir_sections: bool, slim_marker: bool) -> Lto {
+        match (ir_sections, slim_marker) {
+            (_, true) => Lto::Slim,
+            (true, false) => Lto::Fat,
+            (false, false) => Lto::None,
+        }
+    }
+
+    /// The object carries IR, so an LTO plugin claims it when one is loaded.
+    pub fn has_ir(self) -> bool {
+        self != Lto::None
+    }
+}
+
+/// The symbol GCC defines in objects that hold LTO IR only.
+pub const LTO_SLIM_MARKER: &[u8] = b"__gnu_lto_slim";

@@ -60,6 +60,8 @@ pub struct Session {
     output: Option<PathBuf>,
     /// Time spent in claim_file, for the debug log.
     claim_time: std::time::Duration,
+    /// A failure that fails the link even without `strict`.
+    fatal: bool,
 }
 
 impl Session {
@@ -122,12 +124,14 @@ impl Session {
             stage,
             output,
             claim_time: std::time::Duration::ZERO,
+            fatal: false,
         };
         Ok((Some(session), opts))
     }
 
+    /// A failure fails the link: `strict`, or a fatal one.
     pub fn strict(&self) -> bool {
-        self.opts.strict
+        self.opts.strict || self.fatal
     }
 
     /// The link's output file, if known.
@@ -142,6 +146,16 @@ impl Session {
         let claim = match &mut self.stage {
             Stage::Recording(r) => {
                 r.add_input(input);
+                if self.opts.no_slim_lto
+                    && let Some(slim) = r.slim_lto()
+                {
+                    // Not a plugin fault but a link that would lose code:
+                    // fails whatever `strict` says.
+                    self.fatal = true;
+                    return Err(Failure(format!(
+                        "{slim}: slim LTO object in a link without LTO (no-slim-lto): it would add no code"
+                    )));
+                }
                 Claim::No
             }
             Stage::Applying(a) => a.claim_file(input).map_err(Failure)?,

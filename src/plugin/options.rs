@@ -18,19 +18,25 @@ pub struct Options {
     pub run: RunMode,
     pub state: Option<PathBuf>,
     pub strict: bool,
+    /// `no-slim-lto`: a slim LTO object fails a Run-1 link. The wrappers
+    /// link fat LTO objects without LTO in Run-1; a slim one (compiled
+    /// outside them) would silently add nothing, so they link again with LTO.
+    pub no_slim_lto: bool,
     pub log: log::LevelFilter,
     /// Things to warn about once the logger is up: a log setting never
     /// fails a link, a bad one is named and the default used.
     pub warnings: Vec<String>,
 }
 
-pub const VALID: &str = "run=1|2|off, state=DIR, strict, log=off|error|warn|info|debug|trace";
+pub const VALID: &str =
+    "run=1|2|off, state=DIR, strict, no-slim-lto, log=off|error|warn|info|debug|trace";
 
 /// Parses the plugin's options; `env` looks up environment variables.
 pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
     let mut run = None;
     let mut state = None;
     let mut strict = None;
+    let mut no_slim_lto = false;
     let mut log = None;
     for opt in opts {
         let (key, value) = match opt.split_once('=') {
@@ -43,6 +49,7 @@ pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
             }
             ("state", Some(v)) if !v.is_empty() => state = Some(PathBuf::from(v)),
             ("strict", None) => strict = Some(true),
+            ("no-slim-lto", None) => no_slim_lto = true,
             ("log", Some(v)) => log = Some((level(v), format!("option {opt:?}"))),
             _ => return Err(format!("unknown option {opt:?}; valid options: {VALID}")),
         }
@@ -89,6 +96,7 @@ pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
         run,
         state,
         strict,
+        no_slim_lto,
         log,
         warnings,
     })

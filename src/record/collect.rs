@@ -13,6 +13,7 @@ use log::{debug, warn};
 
 use crate::elf::hash::Hash128;
 use crate::elf::object::{ObjectFacts, parse_object};
+use crate::elf::types::Lto;
 use crate::elf::{ElfError, FileClass, archive, classify};
 use crate::fasthash::{FxHashMap, FxHashSet};
 use crate::state::record::{ObjectRecord, SectionRecord, StringTable, SymbolRecord};
@@ -43,6 +44,8 @@ pub struct Collected {
     pub hashes: FxHashMap<String, Hash128>,
     pub shared_inputs: Vec<String>,
     pub scripts: Vec<String>,
+    /// The first slim LTO IR object seen (as the linker named it).
+    pub slim: Option<String>,
     seen: FxHashSet<(String, u64)>,
     long_names: FxHashMap<String, Option<Vec<u8>>>,
     /// Read buffer, reused for every input.
@@ -133,9 +136,15 @@ impl Collected {
     }
 
     fn push(&mut self, job: &InputFile, member: Option<String>, facts: ObjectFacts<'_>) {
-        if facts.lto_ir {
+        // A fat LTO object reaches this plugin only when no LTO plugin took
+        // it (a -fno-lto link): the linker uses its machine code, read here
+        // like any object's. A slim one holds IR only: nothing to read.
+        if facts.lto == Lto::Slim {
+            if self.slim.is_none() {
+                self.slim = Some(job.display_name(member.as_deref()));
+            }
             self.incomplete.push(format!(
-                "{}: LTO IR object, not analysed",
+                "{}: slim LTO IR object (no machine code), not analysed",
                 job.display_name(member.as_deref())
             ));
             return;

@@ -3,15 +3,18 @@
 
 mod collect;
 mod input;
+mod lto;
 
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::elf::output::{looks_complete, parse_output};
 use crate::elf::sparse::read_dynamic_parts;
+use crate::elf::types::Lto;
 use crate::identity::{
-    LinkLine, OutputKind, link_identity, parse_link_line, read_interface_summary,
+    LinkLine, OutputKind, link_identity, loads_other_plugins, parse_link_line,
+    read_interface_summary,
 };
 use crate::state::record::{LinkRecord, LinkStatus};
 use crate::state::{StagedFile, StateDir, StateError};
@@ -83,6 +86,11 @@ impl Recorder {
         self.collected.add(input);
     }
 
+    /// The first slim LTO IR object seen, if any.
+    pub fn slim_lto(&self) -> Option<&str> {
+        self.collected.slim.as_deref()
+    }
+
     /// Called from cleanup: reads the output and builds the record.
     pub fn finish(self) -> Result<Finished, String> {
         let mut c = self.collected;
@@ -94,23 +102,46 @@ impl Recorder {
             .unwrap_or_else(|| self.line.output.clone());
 
         // Identity from the command line; objects the linker never showed us
-        // (claimed by the LTO plugin) are read here, and flagged.
+        // (claimed by an LTO plugin, see [`lto`]) are read here: fat ones
+        // are recorded from their machine code, slim IR and bitcode flagged.
         let mut unseen_lto = Vec::new();
+        let mut unseen_bitcode = Vec::new();
         let hashes = &c.hashes;
         let identity = link_identity(&self.line, |path| {
             if let Some(h) = hashes.get(path) {
                 return Some(*h);
             }
-            let summary = read_interface_summary(path)?;
-            if summary.lto_ir {
-                unseen_lto.push(path.to_string());
+            let Some(summary) = read_interface_summary(path) else {
+                if is_llvm_bitcode(path) {
+                    unseen_bitcode.push(path.to_string());
+                }
+                return None;
+            };
+            if summary.lto.has_ir() {
+                unseen_lto.push((path.to_string(), summary.lto));
             }
             Some(summary.hash)
         });
-        for p in unseen_lto {
+        for (p, lto) in unseen_lto {
+            if lto == Lto::Fat {
+                read_claimed(&mut c, &self.info.cwd, &p);
+            } else {
+                c.incomplete.push(format!(
+                    "{p}: slim LTO IR object claimed by another plugin, not analysed"
+                ));
+            }
+        }
+        for p in unseen_bitcode {
             c.incomplete.push(format!(
-                "{p}: LTO IR object claimed by another plugin, not analysed"
+                "{p}: LLVM bitcode claimed by another plugin (LLVMgold), not analysed"
             ));
+        }
+        if loads_other_plugins(&self.line.args) {
+            for a in lto::archives_with_ir(&self.line.args) {
+                c.incomplete.push(format!(
+                    "{a}: archive with LTO IR members, which the LTO plugin claims unseen; not analysed"
+                ));
+            }
         }
 
         let output_path = Path::new(&self.info.cwd).join(&output);
@@ -144,6 +175,16 @@ impl Recorder {
                 c.incomplete.push(format!(
                     "exports {} which no recorded input defines",
                     e.spelled()
+                ));
+            }
+            // The same for imports: an import that no recorded input names
+            // comes from code another plugin claimed (LTO IR or bitcode in
+            // an archive, which the command line does not show). Its
+            // demands would be lost: the merge must take them all.
+            if let Some(i) = facts.imports.iter().find(|i| !known(i)) {
+                c.incomplete.push(format!(
+                    "imports {} which no recorded input references",
+                    i.name
                 ));
             }
         }
@@ -192,6 +233,43 @@ impl Recorder {
             output_path,
             stamp,
         })
+    }
+}
+
+/// Whether the file at `path` is LLVM bitcode: what clang -flto writes
+/// instead of an object.
+fn is_llvm_bitcode(path: &str) -> bool {
+    use std::os::unix::fs::FileExt;
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return false;
+    };
+    let mut head = [0u8; 4];
+    file.metadata().is_ok_and(|m| m.is_file())
+        && file.read_exact_at(&mut head, 0).is_ok()
+        && lto::is_bitcode(&head)
+}
+
+/// Records the fat LTO object at `path` (relative to the link's directory)
+/// that an LTO plugin claimed, from its file, as claim_file would have.
+fn read_claimed(c: &mut Collected, cwd: &str, path: &str) {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(Path::new(cwd).join(path));
+    match file.and_then(|f| f.metadata().map(|m| (f, m))) {
+        Ok((file, meta)) if meta.is_file() => c.add(&InputFile {
+            name: path,
+            file: &file,
+            offset: 0,
+            size: meta.len(),
+        }),
+        _ => c.incomplete.push(format!(
+            "{path}: fat LTO object claimed by the LTO plugin, cannot be read: not analysed"
+        )),
     }
 }
 

@@ -71,8 +71,12 @@ pub struct Facts {
     pub relocatable: bool,
     /// The last -fuse-ld= value.
     pub fuse_ld: Option<Vec<u8>>,
+    /// Inputs the driver compiles (by suffix, or after `-x LANG`).
+    pub sources: usize,
     /// LTO enabled by an argument (the last -flto/-fno-lto wins).
     pub lto: bool,
+    /// -ffat-lto-objects (the last of it and -fno-fat-lto-objects wins).
+    pub fat_lto: bool,
     /// Flags already present (added by a build or another wrapper).
     pub function_sections: bool,
     pub data_sections: bool,
@@ -102,6 +106,24 @@ pub fn is_stub_linker(v: &[u8]) -> bool {
     matches!(base, b"lld" | b"ld.lld" | b"mold" | b"ld.mold")
 }
 
+/// Suffixes the driver compiles (GCC's list, C, C++, assembler, Fortran,
+/// Objective-C, D, Go, Ada); any other input (`.o`, `.a`, `.so`, libtool's
+/// `.lo`, no suffix) goes to the linker as it is.
+const SOURCE_SUFFIXES: &[&[u8]] = &[
+    b"c", b"i", b"ii", b"cc", b"cp", b"cxx", b"cpp", b"CPP", b"c++", b"C", b"m", b"mi", b"mm",
+    b"M", b"mii", b"s", b"S", b"sx", b"f", b"for", b"ftn", b"F", b"FOR", b"fpp", b"FPP", b"FTN",
+    b"f90", b"f95", b"f03", b"f08", b"F90", b"F95", b"F03", b"F08", b"d", b"go", b"adb", b"ads",
+];
+
+/// True for an input the driver compiles, by its suffix.
+fn is_source(a: &[u8]) -> bool {
+    let base = a.rsplit(|&b| b == b'/').next().unwrap_or(a);
+    match base.iter().rposition(|&b| b == b'.') {
+        Some(i) if i > 0 => SOURCE_SUFFIXES.contains(&&base[i + 1..]),
+        _ => false,
+    }
+}
+
 /// True for an argument that turns LTO on: -flto, -flto=auto, -flto=8,
 /// -flto=thin (not -flto-partition= and the like).
 pub fn is_lto(a: &[u8]) -> bool {
@@ -112,15 +134,26 @@ pub fn is_lto(a: &[u8]) -> bool {
 /// already expanded).
 pub fn facts(args: &[Vec<u8>]) -> Facts {
     let mut f = Facts::default();
+    // -x LANG: the inputs after it are compiled (until -x none).
+    let mut language = false;
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_slice();
         i += 1;
         if a == b"-" || !a.starts_with(b"-") {
             f.inputs += 1;
+            if a == b"-" || language || is_source(a) {
+                f.sources += 1;
+            }
             continue;
         }
         match a {
+            b"-x" => {
+                language = args.get(i).is_some_and(|l| l != b"none");
+                i += 1;
+            }
+            b"-ffat-lto-objects" => f.fat_lto = true,
+            b"-fno-fat-lto-objects" => f.fat_lto = false,
             b"-E" | b"-M" | b"-MM" => f.preprocess = true,
             b"-c" | b"-S" | b"-fsyntax-only" => f.compile_only = true,
             b"-r" => f.relocatable = true,
@@ -185,8 +218,8 @@ pub struct Setup<'a> {
     pub state: Option<&'a [u8]>,
     /// The directory holding the ld.lld / ld.mold wrappers (for -B).
     pub wrapdir: &'a [u8],
-    /// Run-2 keeps -flto (LDPRUNE_KEEP_LTO=1).
-    pub keep_lto: bool,
+    /// The driver is clang: its LTO objects are LLVM bitcode, never fat.
+    pub clang: bool,
 }
 
 /// The planned command line and what to note in the wrapper log.
@@ -194,19 +227,38 @@ pub struct Setup<'a> {
 pub struct Plan {
     pub args: Vec<Vec<u8>>,
     pub note: Option<&'static str>,
+    /// If `args` fails, run this instead (with `RETRY_NOTE` in the log):
+    /// the Run-1 link without LTO needs fat objects, and an object compiled
+    /// outside the wrappers may be slim IR.
+    pub fallback: Option<Vec<Vec<u8>>>,
 }
 
+/// What the wrapper log says when a Run-1 link without LTO failed.
+pub const RETRY_NOTE: &str = "the Run-1 link with -fno-lto failed (slim LTO objects?): linked again with the build's LTO, recorded incomplete";
+
 /// The driver command line with ldprune's flags. `args` is the command
-/// line as given (without argv[0]); `f` its facts (from the expanded one).
-/// `lto_in_files`: a response file turned LTO on (it is not rewritten; a
-/// trailing -fno-lto overrides it).
-pub fn plan(args: &[Vec<u8>], f: &Facts, lto_in_files: bool, s: &Setup<'_>) -> Plan {
+/// line as given (without argv[0]); `f` its facts (from the expanded one,
+/// response files included).
+///
+/// LTO stays on. With GCC, every compile of an LTO build writes fat
+/// objects (IR and machine code), in both runs, so Run-1 and Run-2 read the
+/// same objects. A Run-1 link of objects only gets a trailing -fno-lto:
+/// GCC's LTO plugin, loaded before ldprune's, would claim them all, so the
+/// linker uses their machine code instead and the plugin records it. Run-2
+/// links with the build's own LTO: the names ldprune hides become internal
+/// to the LTO unit. A command that compiles and links at once keeps LTO in
+/// Run-1 too (a -fno-lto would make plain objects of another identity):
+/// the plugin reads its fat temporary objects from their files. clang's LTO
+/// objects are bitcode: left alone, recorded incomplete.
+pub fn plan(args: &[Vec<u8>], f: &Facts, s: &Setup<'_>) -> Plan {
     let mut out: Vec<Vec<u8>> = Vec::with_capacity(args.len() + 8);
     let mut note = None;
+    let mut fallback = None;
     if !f.compiles_or_links() {
         return Plan {
             args: args.to_vec(),
             note,
+            fallback,
         };
     }
     // First, so that the build's own -fno-function-sections still wins.
@@ -216,25 +268,25 @@ pub fn plan(args: &[Vec<u8>], f: &Facts, lto_in_files: bool, s: &Setup<'_>) -> P
     if !f.data_sections {
         out.push(b"-fdata-sections".to_vec());
     }
-    // A second plugin never sees LTO IR (GCC's own plugin claims it), so
-    // Run-1 could not record those objects; Run-2 must match Run-1.
-    let no_lto = s.run == Run::Record || !s.keep_lto;
     let links = f.links() && !f.relocatable;
     let bfd_instead = links && f.stub_linker() && s.run == Run::Record;
     for a in args {
-        if no_lto && is_lto(a) {
-            out.push(b"-fno-lto".to_vec());
-        } else if bfd_instead && a.starts_with(b"-fuse-ld=") {
+        if bfd_instead && a.starts_with(b"-fuse-ld=") {
             out.push(b"-fuse-ld=bfd".to_vec());
         } else {
             out.push(a.clone());
         }
     }
-    if no_lto && lto_in_files {
-        out.push(b"-fno-lto".to_vec());
+    let gcc_lto = f.lto && !s.clang;
+    if gcc_lto && f.sources > 0 && !f.fat_lto {
+        out.push(b"-ffat-lto-objects".to_vec());
     }
     if !links {
-        return Plan { args: out, note };
+        return Plan {
+            args: out,
+            note,
+            fallback,
+        };
     }
     if !f.gc_sections && !f.no_gc_sections {
         out.push(b"-Wl,--gc-sections".to_vec());
@@ -246,10 +298,26 @@ pub fn plan(args: &[Vec<u8>], f: &Facts, lto_in_files: bool, s: &Setup<'_>) -> P
         b.extend_from_slice(s.wrapdir);
         b.push(b'/');
         out.push(b);
-        return Plan { args: out, note };
+        return Plan {
+            args: out,
+            note,
+            fallback,
+        };
     }
     if bfd_instead {
         note = Some("Run-1 links through ld.bfd: lld and mold cannot load the plugin");
+    }
+    if f.lto && s.run == Run::Record {
+        if s.clang {
+            note = Some("clang LTO: LLVMgold claims the bitcode, the link is recorded incomplete");
+        } else if f.sources > 0 {
+            note = Some(
+                "Run-1 compiles and links in one command: linked with LTO, the plugin reads the fat objects from their files",
+            );
+        } else {
+            fallback = Some(out.clone());
+            out.push(b"-fno-lto".to_vec());
+        }
     }
     if !f.ldprune_plugin
         && let Some(p) = s.plugin
@@ -257,10 +325,24 @@ pub fn plan(args: &[Vec<u8>], f: &Facts, lto_in_files: bool, s: &Setup<'_>) -> P
         // -Xlinker: unlike -Wl, it survives commas in paths.
         for a in crate::ld::plugin_args(p, s.run, s.state) {
             out.push(b"-Xlinker".to_vec());
-            out.push(a);
+            out.push(a.clone());
+            if let Some(fb) = fallback.as_mut() {
+                fb.push(b"-Xlinker".to_vec());
+                fb.push(a);
+            }
+        }
+        if fallback.is_some() {
+            // A slim object would add no code without LTO: the plugin
+            // fails the link, and the fallback links with LTO.
+            out.push(b"-Xlinker".to_vec());
+            out.push(b"-plugin-opt=no-slim-lto".to_vec());
         }
     }
-    Plan { args: out, note }
+    Plan {
+        args: out,
+        note,
+        fallback,
+    }
 }
 
 #[cfg(test)]
@@ -288,13 +370,13 @@ mod tests {
             plugin: Some(b"/p/libldprune.so"),
             state: Some(b"/st"),
             wrapdir: b"/w",
-            keep_lto: false,
+            clang: false,
         }
     }
 
     fn planned(cmd: &str, run: Run) -> String {
         let args = v(cmd);
-        show(&plan(&args, &facts(&args), false, &setup(run)).args)
+        show(&plan(&args, &facts(&args), &setup(run)).args)
     }
 
     #[test]
@@ -347,20 +429,86 @@ mod tests {
     }
 
     #[test]
-    fn lto_off_in_run1_optional_in_run2() {
-        let p = planned("-flto=auto -O2 a.c -o prog", Run::Record);
-        assert!(p.contains("-fno-lto -O2") && !p.contains("-flto="), "{p}");
-        let args = v("-flto -c a.c");
-        let mut s = setup(Run::Apply);
-        s.keep_lto = true;
-        let p = show(&plan(&args, &facts(&args), false, &s).args);
-        assert!(p.contains("-flto -c"), "{p}");
-        assert_eq!(
-            show(&plan(&args, &facts(&args), true, &setup(Run::Record)).args),
-            "-ffunction-sections -fdata-sections -fno-lto -c a.c -fno-lto"
+    fn lto_stays_with_fat_objects() {
+        // Compiles: fat objects in both runs, LTO kept.
+        for run in [Run::Record, Run::Apply] {
+            assert_eq!(
+                planned("-flto=auto -O2 -c a.c", run),
+                "-ffunction-sections -fdata-sections -flto=auto -O2 -c a.c -ffat-lto-objects"
+            );
+        }
+        // The build's -fno-fat-lto-objects loses: Run-1 needs the code.
+        let p = planned("-flto -fno-fat-lto-objects -c a.c", Run::Record);
+        assert!(
+            p.ends_with("-fno-fat-lto-objects -c a.c -ffat-lto-objects"),
+            "{p}"
         );
+        // A Run-1 link of objects: without LTO, the build's line kept as the
+        // fallback; Run-2 links with the build's LTO.
+        let args = v("-flto=auto -O2 -shared -o libx.so a.o b.o");
+        let p = plan(&args, &facts(&args), &setup(Run::Record));
+        let shown = show(&p.args);
+        assert!(
+            shown.contains("-Wl,--gc-sections -fno-lto -Xlinker -plugin"),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with("-Xlinker -plugin-opt=no-slim-lto"),
+            "{shown}"
+        );
+        let fallback = show(p.fallback.as_deref().unwrap());
+        assert_eq!(
+            fallback,
+            shown
+                .replace(" -fno-lto", "")
+                .replace(" -Xlinker -plugin-opt=no-slim-lto", "")
+        );
+        let p = plan(&args, &facts(&args), &setup(Run::Apply));
+        assert!(p.fallback.is_none());
+        assert!(!show(&p.args).contains("-fno-lto") && !show(&p.args).contains("fat-lto"));
+        // Compile and link at once: LTO in both runs, noted in Run-1.
+        let args = v("-flto -O2 a.c -o prog");
+        let p = plan(&args, &facts(&args), &setup(Run::Record));
+        let shown = show(&p.args);
+        assert!(
+            !shown.contains("-fno-lto") && shown.contains("-ffat-lto-objects"),
+            "{shown}"
+        );
+        assert!(p.note.is_some() && p.fallback.is_none());
+        // clang: bitcode, left alone.
+        let mut s = setup(Run::Record);
+        s.clang = true;
+        let args = v("-flto -c a.c");
+        assert_eq!(
+            show(&plan(&args, &facts(&args), &s).args),
+            "-ffunction-sections -fdata-sections -flto -c a.c"
+        );
+        let args = v("-flto a.o -o prog");
+        let p = plan(&args, &facts(&args), &s);
+        assert!(!show(&p.args).contains("-fno-lto") && p.note.is_some());
+        // No LTO: untouched; -fno-lto last wins.
+        for cmd in ["-O2 -c a.c", "-flto -fno-lto -c a.c", "-O2 a.o -o prog"] {
+            let p = planned(cmd, Run::Record);
+            assert!(
+                !p.contains("lto-objects") && !p.contains("-fno-lto -X"),
+                "{p}"
+            );
+        }
         assert!(!facts(&v("-flto-partition=one -c a.c")).lto);
         assert!(!is_lto(b"-flto-partition=one"));
+        // Idempotent: a second wrapper adds nothing.
+        let once = planned("-flto -c a.c", Run::Record);
+        assert_eq!(planned(&once, Run::Record), once);
+    }
+
+    #[test]
+    fn sources_and_linkable_inputs() {
+        assert_eq!(facts(&v("a.c b.cc -c")).sources, 2);
+        assert_eq!(
+            facts(&v("a.o libz.a libz.so.1 /x/libc.so -lm -o p")).sources,
+            0
+        );
+        assert_eq!(facts(&v("-x c a.o -x none b.o -")).sources, 2);
     }
 
     #[test]

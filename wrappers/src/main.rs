@@ -204,7 +204,7 @@ impl Wrapper {
     /// Whether ldprune changes this command when a run is on: a compile or
     /// link of a driver, a link (not -r, not a query) of a linker.
     fn acts(&self, kind: Kind) -> bool {
-        let (expanded, _) = self.expanded();
+        let expanded = self.expanded();
         match kind {
             Kind::Driver => cc::facts(&expanded).compiles_or_links(),
             Kind::PluginLinker | Kind::StubLinker => ld::facts(&expanded).ours(),
@@ -266,15 +266,32 @@ impl Wrapper {
         127
     }
 
+    /// Runs the real tool as a child and waits: its exit status, or 127
+    /// when it cannot be run.
+    fn run_child(&self, real: &[u8], args: &[Vec<u8>]) -> i32 {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        argv.push(real.to_vec());
+        argv.extend_from_slice(args);
+        if self.env.flag(b"LDPRUNE_WRAP_DEBUG") {
+            let mut line = b"ldprune wrapper: run".to_vec();
+            for a in &argv {
+                line.push(b' ');
+                line.extend_from_slice(a);
+            }
+            line.push(b'\n');
+            sys::stderr(&line);
+        }
+        sys::run(real, &argv, &self.child_env()).unwrap_or(127)
+    }
+
     /// Response files expanded, for reading the command line (the real
     /// tool still gets the @files).
-    fn expanded(&self) -> (Vec<Vec<u8>>, bool) {
+    fn expanded(&self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        let mut lto_in_files = false;
         for a in &self.args[1..] {
-            expand(a, &mut out, &mut lto_in_files, 0);
+            expand(a, &mut out, 0);
         }
-        (out, lto_in_files)
+        out
     }
 
     fn state(&self) -> Option<Vec<u8>> {
@@ -340,7 +357,7 @@ impl Wrapper {
     }
 
     fn driver(&self, run: Run, real: &[u8]) -> i32 {
-        let (expanded, lto_in_files) = self.expanded();
+        let expanded = self.expanded();
         let facts = cc::facts(&expanded);
         let links = facts.links() && !facts.relocatable;
         let plugin =
@@ -356,17 +373,29 @@ impl Wrapper {
             plugin: plugin.as_deref(),
             state: state.as_deref(),
             wrapdir: &wrapdir,
-            keep_lto: self.env.flag(b"LDPRUNE_KEEP_LTO"),
+            clang: cc::contains(&self.name, b"clang"),
         };
-        let plan = cc::plan(&self.args[1..], &facts, lto_in_files, &setup);
+        let plan = cc::plan(&self.args[1..], &facts, &setup);
+        let output = output_of(&expanded);
         if let Some(note) = plan.note {
-            self.log(output_of(&expanded).as_deref(), note.as_bytes());
+            self.log(output.as_deref(), note.as_bytes());
+        }
+        if let Some(fallback) = plan.fallback {
+            // 1 is how gcc reports a failed link; a signal or a driver
+            // that cannot run is not retried.
+            let status = self.run_child(real, &plan.args);
+            if status != 1 {
+                return status;
+            }
+            say_err(&[b"ldprune wrapper: ", cc::RETRY_NOTE.as_bytes(), b"\n"]);
+            self.log(output.as_deref(), cc::RETRY_NOTE.as_bytes());
+            return self.exec(real, &fallback);
         }
         self.exec(real, &plan.args)
     }
 
     fn plugin_linker(&self, run: Run, real: &[u8]) -> i32 {
-        let (expanded, _) = self.expanded();
+        let expanded = self.expanded();
         let facts = ld::facts(&expanded);
         let plugin = if facts.ours() && !facts.ldprune_plugin {
             self.plugin()
@@ -389,7 +418,7 @@ impl Wrapper {
     /// Run-2 hands the link to `ldprune stub-link`, which puts the stub
     /// object of hidden references first and retries without it on failure.
     fn stub_linker(&self, run: Run, real: &[u8]) -> i32 {
-        let (expanded, _) = self.expanded();
+        let expanded = self.expanded();
         let facts = ld::facts(&expanded);
         let plain = ld::plan_gc_only(&self.args[1..], &facts);
         if !facts.ours() {
@@ -457,14 +486,13 @@ fn output_of(args: &[Vec<u8>]) -> Option<Vec<u8>> {
 
 /// Appends `arg` to `out`, replacing `@file` by its arguments (GCC's rules;
 /// an unreadable file stays as it is, as GCC keeps it).
-fn expand(arg: &[u8], out: &mut Vec<Vec<u8>>, lto: &mut bool, depth: usize) {
+fn expand(arg: &[u8], out: &mut Vec<Vec<u8>>, depth: usize) {
     if let Some(path) = arg.strip_prefix(b"@")
         && depth < 16
         && let Some(text) = sys::read_file(path)
     {
         for a in split_response_file(&text) {
-            *lto |= cc::is_lto(&a);
-            expand(&a, out, lto, depth + 1);
+            expand(&a, out, depth + 1);
         }
         return;
     }

@@ -1,0 +1,165 @@
+//! Run-1 in a link with an LTO plugin (GCC's liblto_plugin, LLVMgold),
+//! which is loaded before ldprune's and claims every object with IR, so
+//! claim_file never shows them to us.
+//!
+//! Objects named on the command line are read from their files instead: a
+//! fat one (`-ffat-lto-objects`) has the machine code a link without LTO
+//! would use, which is what the record describes (LTO only inlines and
+//! drops within it). Archive members the LTO plugin claimed are not named
+//! anywhere, so a link with an archive holding IR members is incomplete:
+//! this module finds those archives (given by path, or as `-lNAME` through
+//! the `-L` directories, as the linker searches them).
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use crate::elf::archive::HEADER;
+use crate::elf::interface::interface_summary;
+use crate::elf::sparse::read_symbol_parts;
+use crate::elf::{FileClass, classify};
+
+/// The first bytes of LLVM bitcode: raw, or in the wrapper header.
+pub fn is_bitcode(head: &[u8]) -> bool {
+    head.starts_with(b"BC\xc0\xde") || head.starts_with(&[0xde, 0xc0, 0x17, 0x0b])
+}
+
+/// The archives of the link command line `args` (after `@file` expansion)
+/// that hold at least one member with LTO IR or LLVM bitcode.
+pub fn archives_with_ir(args: &[String]) -> Vec<String> {
+    let mut dirs: Vec<&str> = Vec::new();
+    let mut libs: Vec<(String, bool)> = Vec::new(); // (-l value, static)
+    let mut paths: Vec<&str> = Vec::new();
+    let mut is_static = false;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let next = args.get(i + 1).map(String::as_str);
+        i += 1;
+        match a {
+            "-L" | "--library-path" => {
+                dirs.extend(next);
+                i += 1;
+            }
+            "-l" | "--library" => {
+                libs.extend(next.map(|l| (l.to_string(), is_static)));
+                i += 1;
+            }
+            "-Bstatic" | "-static" | "-dn" | "-non_shared" => is_static = true,
+            "-Bdynamic" | "-dy" | "-call_shared" => is_static = false,
+            _ if !a.starts_with('-') => paths.push(a),
+            _ if ldprune_linkargs::ld_takes_value(a.as_bytes()) => i += 1,
+            _ => {
+                if let Some(d) = a
+                    .strip_prefix("--library-path=")
+                    .or_else(|| a.strip_prefix("-L"))
+                {
+                    dirs.push(d);
+                } else if let Some(l) = a
+                    .strip_prefix("--library=")
+                    .or_else(|| a.strip_prefix("-l"))
+                {
+                    libs.push((l.to_string(), is_static));
+                }
+            }
+        }
+    }
+    let mut found: Vec<String> = paths
+        .into_iter()
+        .map(String::from)
+        .chain(libs.iter().filter_map(|(l, st)| search(l, *st, &dirs)))
+        .filter(|p| archive_has_ir(p))
+        .collect();
+    found.dedup();
+    found
+}
+
+/// Where the linker finds `-lNAME` (`-l:FILE`): in each directory, the
+/// shared library first unless static, then the archive.
+fn search(lib: &str, is_static: bool, dirs: &[&str]) -> Option<String> {
+    let names: Vec<String> = match lib.strip_prefix(':') {
+        Some(file) => vec![file.to_string()],
+        None if is_static => vec![format!("lib{lib}.a")],
+        None => vec![format!("lib{lib}.so"), format!("lib{lib}.a")],
+    };
+    dirs.iter().find_map(|d| {
+        names
+            .iter()
+            .map(|n| format!("{d}/{n}"))
+            .find(|p| std::path::Path::new(p).is_file())
+    })
+}
+
+/// Whether the file at `path` is an archive with an IR or bitcode member.
+/// Only the member headers and the members' symbol parts are read.
+fn archive_has_ir(path: &str) -> bool {
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let mut magic = [0u8; 8];
+    if file.read_exact_at(&mut magic, 0).is_err() || classify(&magic) != FileClass::Archive {
+        return false;
+    }
+    let mut pos = 8u64;
+    while pos + HEADER <= len {
+        let mut h = [0u8; HEADER as usize];
+        if file.read_exact_at(&mut h, pos).is_err() || &h[58..60] != b"`\n" {
+            return false;
+        }
+        let Some(size) = std::str::from_utf8(&h[48..58])
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+        else {
+            return false;
+        };
+        let data = pos + HEADER;
+        let size = size.min(len.saturating_sub(data));
+        if !h.starts_with(b"/ ") && !h.starts_with(b"// ") && !h.starts_with(b"/SYM64/") {
+            let mut head = [0u8; 64];
+            let n = (size as usize).min(head.len());
+            if file.read_exact_at(&mut head[..n], data).is_ok() {
+                if is_bitcode(&head[..n]) {
+                    return true;
+                }
+                if classify(&head[..n]) == FileClass::Relocatable
+                    && let Ok(parts) =
+                        read_symbol_parts(size, |buf, at| file.read_exact_at(buf, data + at))
+                    && interface_summary(&parts).is_ok_and(|s| s.lto.has_ir())
+                {
+                    return true;
+                }
+            }
+        }
+        // Members start at even offsets.
+        pos = data + size + (size & 1);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_search_follows_the_linker() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("libz.a"), "").unwrap();
+        std::fs::write(b.join("libz.so"), "").unwrap();
+        std::fs::write(b.join("libq.so"), "").unwrap();
+        std::fs::write(b.join("libq.a"), "").unwrap();
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+        let dirs = [a, b];
+        assert_eq!(search("z", false, &dirs), Some(format!("{a}/libz.a")));
+        assert_eq!(search("q", false, &dirs), Some(format!("{b}/libq.so")));
+        assert_eq!(search("q", true, &dirs), Some(format!("{b}/libq.a")));
+        assert_eq!(search(":libq.a", false, &dirs), Some(format!("{b}/libq.a")));
+        assert_eq!(search("none", false, &dirs), None);
+        assert!(is_bitcode(b"BC\xc0\xde\x35\x14"));
+        assert!(!is_bitcode(b"\x7fELF"));
+    }
+}
