@@ -406,3 +406,111 @@ fn dpkg_buildpackage_run1_merge_run2() {
         "{out:?}"
     );
 }
+
+/// The wrapper binary, built by scripts/build-wrappers.
+fn wrapper_binary() -> PathBuf {
+    let out = check(
+        Command::new(repo().join("scripts/build-wrappers"))
+            .output()
+            .unwrap(),
+        "scripts/build-wrappers",
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// A build that never sees DEB_*FLAGS_APPEND goes through the wrappers
+/// first on PATH: LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_PLUGIN and PATH reach
+/// the compiler through dpkg-buildpackage, fakeroot, debian/rules and dh
+/// (compat 13 resets HOME and the XDG variables, not these). Run-1 and
+/// Run-2 in two directories, as above; hardening kept.
+#[test]
+fn dpkg_buildpackage_through_the_wrappers() {
+    let s = Scratch::new();
+    let state = s.path("state");
+    let wrappers = s.path("wrappers");
+    std::fs::create_dir_all(&wrappers).unwrap();
+    let wrap = wrapper_binary();
+    for name in ["cc", "gcc", "ld", "ld.bfd"] {
+        std::os::unix::fs::symlink(&wrap, wrappers.join(name)).unwrap();
+    }
+    // The environment and PATH of `ldprune flags` as an installed ldprune
+    // prints them, without the flags for dpkg-buildflags.
+    let only_wrappers = |run: &str| {
+        format!(
+            "{}unset $(env | sed -n 's/^\\(DEB_[A-Z]*FLAGS_APPEND\\)=.*/\\1/p')\n\
+             export PATH={}:\"$PATH\"\n\
+             export LDPRUNE_WRAP_DEBUG=1\n",
+            flags(&state, run),
+            wrappers.display()
+        )
+    };
+
+    let log = s.build("run1", &only_wrappers("1"));
+    let links: Vec<&str> = cc_lines(&log)
+        .into_iter()
+        .filter(|l| !l.contains(" -c "))
+        .collect();
+    assert_eq!(links.len(), 2, "{log}");
+    for line in links {
+        assert!(
+            !line.contains("-plugin") && line.contains("-Wl,-z,relro -Wl,-z,now"),
+            "no ldprune flags from dpkg-buildflags: {line}"
+        );
+    }
+    // LDPRUNE_WRAP_DEBUG: the wrapper ran the real compiler with the plugin.
+    assert!(log.contains("-plugin-opt=run=1"), "{log}");
+    let loaded = ldprune::state::StateDir::open(&state)
+        .unwrap()
+        .load_records()
+        .unwrap();
+    let mut outputs: Vec<String> = loaded
+        .records
+        .iter()
+        .map(|(_, r)| r.output.clone())
+        .collect();
+    outputs.sort();
+    assert_eq!(outputs, ["libtally.so.1", "tally"]);
+
+    check(
+        ldprune()
+            .args(["merge", "--state"])
+            .arg(&state)
+            .output()
+            .unwrap(),
+        "ldprune merge",
+    );
+    let log = s.build("run2", &only_wrappers("2"));
+    assert!(log.contains("-plugin-opt=run=2"), "{log}");
+    let (run2, _) = s.unpack("run2");
+    let apply_log = std::fs::read_to_string(state.join("apply.log")).unwrap_or_default();
+    assert_eq!(apply_log, "", "links left unchanged by Run-2");
+    let lib = "usr/lib/libtally.so.1";
+    let (names, _) = exports_and_text(&run2.join(lib));
+    assert_eq!(
+        names,
+        [
+            "tally_add",
+            "tally_count",
+            "tally_free",
+            "tally_mean",
+            "tally_new",
+            "tally_stddev"
+        ]
+        .map(String::from)
+        .into()
+    );
+    for file in [lib, "usr/bin/tally"] {
+        let h = hardening(&run2.join(file));
+        for want in ["BIND_NOW", "FLAGS_1 NOW", "GNU_RELRO"] {
+            assert!(h.contains(want), "{file}: {h:?}");
+        }
+    }
+    assert_eq!(
+        run_tally(&run2, &["1", "2", "3"]),
+        "count 3 mean 2.0000 stddev 1.0000\n"
+    );
+    check(
+        ldprune().arg("verify").arg(&run2).output().unwrap(),
+        "ldprune verify",
+    );
+}
