@@ -27,7 +27,7 @@ impl AppliedRecord {
     ) -> Option<AppliedRecord> {
         let file = std::fs::File::open(path).ok()?;
         let bytes = read_dynamic_parts(&file).ok()?;
-        let facts = parse_output(&bytes[..]).ok()?;
+        let facts = parse_output(&bytes).ok()?;
         let exported: FxHashSet<&str> = facts.exports.iter().map(|e| e.name.as_str()).collect();
         // Hidden names are spelled as objects spell them (`foo@@V2`).
         let plain = crate::analysis::graph::plain;

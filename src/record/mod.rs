@@ -214,13 +214,13 @@ fn read_output(
         OutputKind::Exec => 2,
         OutputKind::Pie | OutputKind::Dyn => 3,
     };
-    if !looks_complete(&bytes[..], e_type) {
+    if !looks_complete(&bytes, e_type) {
         return failed("output is not a complete ELF file: the link failed".to_string());
     }
     if kind == OutputKind::Rel {
         return (LinkStatus::Complete, None);
     }
-    match parse_output(&bytes[..]) {
+    match parse_output(&bytes) {
         Ok(f) => (LinkStatus::Complete, Some(f)),
         Err(e) => failed(format!("cannot read output {}: {e}", path.display())),
     }
