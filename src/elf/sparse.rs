@@ -7,6 +7,7 @@
 //! dynamic relocations. A relocatable object ([`read_symbol_parts`]): what
 //! the interface hash and Run-2's claim read.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -19,7 +20,14 @@ use object::{Endianness, ReadRef};
 /// Reads what `parse_output` and `looks_complete` need of a finished output.
 pub fn read_dynamic_parts(file: &File) -> io::Result<Parts> {
     let len = file.metadata()?.len();
-    read_parts(len, |buf, at| file.read_exact_at(buf, at), Wanted::Dynamic)
+    let mut parts = Parts::default();
+    read_parts(
+        &mut parts,
+        len,
+        |buf, at| file.read_exact_at(buf, at),
+        Wanted::Dynamic,
+    )?;
+    Ok(parts)
 }
 
 /// Byte ranges of one file, each kept at its offset: a [`ReadRef`] for the
@@ -29,36 +37,56 @@ pub fn read_dynamic_parts(file: &File) -> io::Result<Parts> {
 #[derive(Debug, Default)]
 pub struct Parts {
     len: u64,
-    /// The ranges' bytes, back to back: one buffer, not one per range.
+    /// The ranges' bytes, back to back in `buf[..used]`: one buffer, not
+    /// one per range, and reused from file to file by
+    /// [`read_symbol_parts_into`] (it is zeroed only where it grows).
     buf: Vec<u8>,
+    used: usize,
     /// (file offset, start in `buf`, length), sorted by file offset.
     ranges: Vec<(u64, usize, usize)>,
+    /// The range found last: a parser reads one string table name after
+    /// name, so it is usually the next one asked for.
+    last: Cell<usize>,
 }
 
 impl Parts {
     /// Bytes held, for the debug log and the tests.
     pub fn held(&self) -> usize {
-        self.buf.len()
+        self.used
     }
 
     /// The held range with `offset..offset + size` inside it (`size` 0:
     /// one with `offset` inside it, not at its end), as (its file offset,
     /// its bytes). Ranges may touch, so an offset at one's end is the start
-    /// of the next. Ranges are sorted by offset: the last one starting at or
-    /// before `offset` is the one, unless ranges overlap (a damaged file),
-    /// then a scan finds it. (A parser reads a string per symbol: this is
-    /// on the hot path.)
+    /// of the next. The last range found is tried first; then, ranges
+    /// being sorted by offset, the last one starting at or before `offset`;
+    /// a scan only if ranges overlap (a damaged file). (A parser reads a
+    /// string per symbol: this is on the hot path.)
     fn find(&self, offset: u64, size: u64) -> Option<(u64, &[u8])> {
         let end = offset.checked_add(size.max(1))?;
         let holds =
             |&(start, _, n): &(u64, usize, usize)| offset >= start && end <= start + n as u64;
-        let i = self.ranges.partition_point(|r| r.0 <= offset);
-        let hit = match i.checked_sub(1).map(|i| &self.ranges[i]) {
-            Some(r) if holds(r) => r,
-            _ => self.ranges.iter().find(|r| holds(r))?,
+        let i = match self.ranges.get(self.last.get()) {
+            Some(r) if holds(r) => self.last.get(),
+            _ => {
+                let i = self.ranges.partition_point(|r| r.0 <= offset);
+                match i.checked_sub(1) {
+                    Some(i) if holds(&self.ranges[i]) => i,
+                    _ => self.ranges.iter().position(holds)?,
+                }
+            }
         };
-        let &(start, at, n) = hit;
+        self.last.set(i);
+        let (start, at, n) = self.ranges[i];
         Some((start, &self.buf[at..at + n]))
+    }
+
+    /// Makes room for `size` more bytes (zeroing only what is new).
+    fn grow(&mut self, size: usize) {
+        let need = self.used.saturating_add(size);
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
     }
 
     /// Reads `size` bytes at `offset` unless they lie outside the file or
@@ -76,14 +104,12 @@ impl Parts {
         if size == 0 || end > self.len || self.read_bytes_at(offset, size).is_ok() {
             return Ok(());
         }
-        let at = self.buf.len();
-        self.buf.resize(at + size as usize, 0);
-        if let Err(e) = read(&mut self.buf[at..], offset) {
-            self.buf.truncate(at);
-            return Err(e);
-        }
+        let (at, size) = (self.used, size as usize);
+        self.grow(size);
+        read(&mut self.buf[at..at + size], offset)?;
+        self.used += size;
         let i = self.ranges.partition_point(|r| r.0 <= offset);
-        self.ranges.insert(i, (offset, at, size as usize));
+        self.ranges.insert(i, (offset, at, size));
         Ok(())
     }
 }
@@ -124,7 +150,19 @@ pub fn read_symbol_parts(
     len: u64,
     read: impl FnMut(&mut [u8], u64) -> io::Result<()>,
 ) -> io::Result<Parts> {
-    read_parts(len, read, Wanted::Symbols)
+    let mut parts = Parts::default();
+    read_parts(&mut parts, len, read, Wanted::Symbols)?;
+    Ok(parts)
+}
+
+/// [`read_symbol_parts`] into `parts`, replacing what it held and reusing
+/// its buffers: a thread that reads many objects allocates once.
+pub fn read_symbol_parts_into(
+    parts: &mut Parts,
+    len: u64,
+    read: impl FnMut(&mut [u8], u64) -> io::Result<()>,
+) -> io::Result<()> {
+    read_parts(parts, len, read, Wanted::Symbols)
 }
 
 /// Which sections a reader needs besides the section names.
@@ -168,26 +206,25 @@ impl Wanted {
 }
 
 fn read_parts(
+    parts: &mut Parts,
     len: u64,
     mut read: impl FnMut(&mut [u8], u64) -> io::Result<()>,
     wanted: Wanted,
-) -> io::Result<Parts> {
-    let mut parts = Parts {
-        len,
-        buf: Vec::new(),
-        ranges: Vec::with_capacity(8),
-    };
+) -> io::Result<()> {
+    parts.len = len;
+    parts.used = 0;
+    parts.ranges.clear();
+    parts.last.set(0);
     parts.add(&mut read, 0, len.min(64))?;
     let class = match parts.read_bytes_at(0, 5) {
         Ok(ident) if ident[..4] == *b"\x7fELF" => ident[4],
-        _ => return Ok(parts),
+        _ => return Ok(()),
     };
     if class == elf::ELFCLASS64.0 {
-        add_parts::<elf::FileHeader64<Endianness>>(&mut parts, &mut read, wanted)?;
+        add_parts::<elf::FileHeader64<Endianness>>(parts, &mut read, wanted)
     } else {
-        add_parts::<elf::FileHeader32<Endianness>>(&mut parts, &mut read, wanted)?;
+        add_parts::<elf::FileHeader32<Endianness>>(parts, &mut read, wanted)
     }
-    Ok(parts)
 }
 
 fn add_parts<Elf: FileHeader<Endian = Endianness>>(
@@ -246,13 +283,14 @@ fn add_parts<Elf: FileHeader<Endian = Endianness>>(
             .map(|(s, _)| (s.sh_offset(endian).into(), s.sh_size(endian).into()))
             .collect()
     };
-    // One allocation for all of them (ranges outside the file are skipped).
+    // One allocation for all of them (ranges outside the file are skipped;
+    // the total is within the file's size).
     let total: u64 = ranges
         .iter()
         .filter(|&&(o, n)| o.checked_add(n).is_some_and(|end| end <= parts.len))
         .map(|&(_, n)| n)
         .sum();
-    parts.buf.reserve(total as usize);
+    parts.grow(usize::try_from(total).unwrap_or(usize::MAX));
     for (offset, size) in ranges {
         parts.add(read, offset, size)?;
     }
