@@ -293,9 +293,9 @@ fn copy_relocation(machine: elf::Machine) -> Option<elf::RelocationType> {
 /// The .dynsym indexes that allocated (dynamic) relocation sections use.
 #[derive(Default)]
 struct Relocated {
-    used: std::collections::HashSet<u32>,
+    used: crate::fasthash::FxHashSet<u32>,
     /// Those of R_*_COPY relocations.
-    copied: std::collections::HashSet<u32>,
+    copied: crate::fasthash::FxHashSet<u32>,
 }
 
 fn relocated_symbols<'data, Elf, R>(
