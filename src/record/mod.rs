@@ -254,13 +254,21 @@ impl Pending {
             mut finished,
             staged,
         } = self;
-        if finished.record.is_complete() && stamp_of(&finished.output_path) != finished.stamp {
-            staged.discard();
-            finished.record.status = LinkStatus::Failed {
-                reason: "output removed or changed after the link: the link failed".to_string(),
+        let published =
+            if finished.record.is_complete() && stamp_of(&finished.output_path) != finished.stamp {
+                staged.discard();
+                finished.record.status = LinkStatus::Failed {
+                    reason: "output removed or changed after the link: the link failed".to_string(),
+                };
+                state.stage_record(&finished.record)?.publish()
+            } else {
+                staged.publish()
             };
-            return state.stage_record(&finished.record)?.publish();
-        }
-        staged.publish()
+        // This runs as the linker's process ends (unload): freeing the
+        // record's allocations one by one would only cost its main thread
+        // time (1.8M instructions for 600 objects), as clang's -disable-free
+        // knows.
+        std::mem::forget(finished);
+        published
     }
 }
