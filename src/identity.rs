@@ -75,7 +75,7 @@ pub fn parse_link_line(args: &[String]) -> LinkLine {
     let mut i = 0;
     while i < line.args.len() {
         let a = line.args[i].as_str();
-        let next = line.args.get(i + 1).cloned();
+        let next = line.args.get(i + 1);
         i += 1;
         if !a.starts_with('-') || a == "-" {
             line.inputs.push(a.to_string());
@@ -88,12 +88,12 @@ pub fn parse_link_line(args: &[String]) -> LinkLine {
             "-no-pie" | "--no-pie" | "--no-pic-executable" => pie = false,
             "-o" | "--output" => {
                 if let Some(v) = next {
-                    line.output = v;
+                    line.output = v.clone();
                 }
                 i += 1;
             }
             "-e" | "--entry" => {
-                line.entry = next;
+                line.entry = next.cloned();
                 i += 1;
             }
             _ if ld_takes_value(a.as_bytes()) => i += 1,
