@@ -87,12 +87,6 @@ impl ClaimSymbols {
         self.strings.push(0);
         Ok(at)
     }
-
-    /// The string at `at`, without its NUL.
-    pub fn str(&self, at: usize) -> &[u8] {
-        let tail = &self.strings[at..];
-        &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
-    }
 }
 
 /// What claim_file tells the linker.
