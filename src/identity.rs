@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::elf::hash::{Hash128, StructHasher};
 use crate::elf::interface::{InterfaceSummary, interface_summary};
-use crate::elf::sparse::read_symbol_parts;
+use crate::elf::sparse::{Parts, read_symbol_parts_into};
 use crate::elf::{FileClass, classify};
 
 /// What the link writes.
@@ -82,7 +82,7 @@ pub fn parse_link_line(args: &[String]) -> LinkLine {
     let mut i = 0;
     while i < line.args.len() {
         let a = line.args[i].as_str();
-        let next = line.args.get(i + 1).cloned();
+        let next = line.args.get(i + 1);
         i += 1;
         if !a.starts_with('-') || a == "-" {
             line.inputs.push(a.to_string());
@@ -95,12 +95,12 @@ pub fn parse_link_line(args: &[String]) -> LinkLine {
             "-no-pie" | "--no-pie" | "--no-pic-executable" => pie = false,
             "-o" | "--output" => {
                 if let Some(v) = next {
-                    line.output = v;
+                    line.output = v.clone();
                 }
                 i += 1;
             }
             "-e" | "--entry" => {
-                line.entry = next;
+                line.entry = next.cloned();
                 i += 1;
             }
             _ if ld_takes_value(a.as_bytes()) => i += 1,
@@ -224,6 +224,12 @@ pub fn interface_hash_of_path(path: &str) -> Option<Hash128> {
 /// object only the symbol table and what locates it are read. Opened
 /// non-blocking and checked to be a regular file: a FIFO never hangs.
 pub fn read_interface_summary(path: &str) -> Option<InterfaceSummary> {
+    read_interface_summary_with(&mut Parts::default(), path)
+}
+
+/// [`read_interface_summary`] reading into `parts`, whose buffers a caller
+/// that reads many objects reuses.
+pub fn read_interface_summary_with(parts: &mut Parts, path: &str) -> Option<InterfaceSummary> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -239,8 +245,8 @@ pub fn read_interface_summary(path: &str) -> Option<InterfaceSummary> {
     if classify(&head[..n]) != FileClass::Relocatable {
         return None;
     }
-    let parts = read_symbol_parts(meta.len(), |buf, at| file.read_exact_at(buf, at)).ok()?;
-    interface_summary(&parts).ok()
+    read_symbol_parts_into(parts, meta.len(), |buf, at| file.read_exact_at(buf, at)).ok()?;
+    interface_summary(&*parts).ok()
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ pub fn read_elf(path: &Path) -> Result<Option<OutputFacts>, String> {
         return Ok(None);
     }
     let bytes = read_dynamic_parts(&file).map_err(|e| e.to_string())?;
-    let facts = parse_output(&bytes[..]).map_err(|e| e.to_string())?;
+    let facts = parse_output(&bytes).map_err(|e| e.to_string())?;
     Ok(matches!(facts.e_type, 2 | 3).then_some(facts))
 }
 

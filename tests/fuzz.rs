@@ -224,7 +224,7 @@ fn elf_readers(bytes: &[u8], scratch: &Scratch) {
     }
     let file = scratch.file(bytes);
     if let Ok(sparse) = read_dynamic_parts(&file) {
-        let _ = parse_output(&sparse[..]);
+        let _ = parse_output(&sparse);
     }
 }
 

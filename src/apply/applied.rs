@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::elf::hash::Hash128;
 use crate::elf::output::parse_output;
 use crate::elf::sparse::read_dynamic_parts;
+use crate::fasthash::FxHashSet;
 use crate::identity::link_directory;
 use crate::state::StateDir;
 pub use crate::state::{AppliedRecord, LogLine};
@@ -27,9 +28,8 @@ impl AppliedRecord {
     ) -> Option<AppliedRecord> {
         let file = std::fs::File::open(path).ok()?;
         let bytes = read_dynamic_parts(&file).ok()?;
-        let facts = parse_output(&bytes[..]).ok()?;
-        let exported: std::collections::HashSet<&str> =
-            facts.exports.iter().map(|e| e.name.as_str()).collect();
+        let facts = parse_output(&bytes).ok()?;
+        let exported: FxHashSet<&str> = facts.exports.iter().map(|e| e.name.as_str()).collect();
         // Hidden names are spelled as objects spell them (`foo@@V2`).
         let plain = crate::analysis::graph::plain;
         let still_exported = hidden

@@ -35,6 +35,7 @@ use crate::elf::interface::{InterfaceSymbol, interface_symbols};
 use crate::elf::sparse::read_symbol_parts;
 use crate::elf::types::{Binding, Lto, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
+use crate::fasthash::FxHashSet;
 use crate::identity::{
     LinkLine, interface_hash_of_path, link_directory, link_identity, loads_other_plugins,
     parse_link_line,
@@ -53,23 +54,50 @@ pub enum SymbolKind {
     Common,
 }
 
-/// One entry for the linker's add_symbols.
+/// One entry for the linker's add_symbols. Its strings are offsets into
+/// [`ClaimSymbols::strings`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PluginSymbol {
     /// As the symbol table spells it, versions included (`foo@@V2`).
-    pub name: String,
+    pub name: usize,
     pub kind: SymbolKind,
     pub visibility: Visibility,
     pub size: u64,
-    pub comdat: Option<String>,
+    pub comdat: Option<usize>,
     pub function: bool,
+}
+
+/// The entries claim_file hands the linker. Their names and COMDAT keys are
+/// NUL-terminated, back to back in one buffer: the linker keeps pointers
+/// into them for the whole link, and one buffer is one allocation where a
+/// string per name was two (a hide list of 7,000 names is common).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClaimSymbols {
+    pub strings: Vec<u8>,
+    pub symbols: Vec<PluginSymbol>,
+}
+
+impl ClaimSymbols {
+    /// Adds a string (no NUL inside: the linker would read a shorter name).
+    fn string(&mut self, s: &[u8]) -> Result<usize, String> {
+        if s.contains(&0) {
+            return Err(format!(
+                "symbol name with NUL: {:?}",
+                String::from_utf8_lossy(s)
+            ));
+        }
+        let at = self.strings.len();
+        self.strings.extend_from_slice(s);
+        self.strings.push(0);
+        Ok(at)
+    }
 }
 
 /// What claim_file tells the linker.
 #[derive(Debug)]
 pub enum Claim {
     No,
-    Yes(Vec<PluginSymbol>),
+    Yes(ClaimSymbols),
 }
 
 /// How an apply.log line about a failed Run-2 link starts (report lists
@@ -276,18 +304,15 @@ impl Applier {
             applied::append_log(&self.state, Some(identity), &self.cwd, &self.output, &note);
             log::warn!("{}: {note}", self.output);
         }
-        let symbols = claim_symbols(&symbols);
         // A name the claimed object defines itself stays: a hidden entry
         // next to its own definition would only hide it from the claimed copy.
-        let own: HashSet<&str> = symbols
+        let own: FxHashSet<&[u8]> = symbols
             .iter()
-            .filter(|s| !matches!(s.kind, SymbolKind::Undef | SymbolKind::WeakUndef))
-            .map(|s| s.name.as_str())
+            .filter(|s| s.place != SymbolPlace::Undefined)
+            .map(|s| s.name)
             .collect();
-        let hide: Vec<String> = decided
-            .into_iter()
-            .filter(|n| !own.contains(n.as_str()))
-            .collect();
+        let mut hide = decided;
+        hide.retain(|n| !own.contains(n.as_bytes()));
         if hide.is_empty() {
             self.applied = Some((identity, hide));
             return Ok(Claim::No);
@@ -295,15 +320,8 @@ impl Applier {
         let back = self
             .hand_back_path(input)
             .map_err(|e| (Some(identity), Unchanged::CannotHandBack(e)))?;
-        let mut symbols = symbols;
-        symbols.extend(hide.iter().map(|name| PluginSymbol {
-            name: hidden_reference(name).to_string(),
-            kind: SymbolKind::WeakUndef,
-            visibility: Visibility::Hidden,
-            size: 0,
-            comdat: None,
-            function: false,
-        }));
+        let symbols = claim_symbols(&symbols, &hide)
+            .map_err(|e| (Some(identity), Unchanged::NoDecisions(e)))?;
         self.applied = Some((identity, hide));
         self.claimed = Some(back);
         Ok(Claim::Yes(symbols))
@@ -369,8 +387,13 @@ impl Applier {
             self.explain_failure();
             return Ok(());
         };
-        self.state.write_applied(&rec).map_err(|e| e.to_string())?;
-        Ok(())
+        let written = self.state.write_applied(&rec).map(drop);
+        // The linker's process ends after cleanup: freeing the hide list's
+        // thousands of strings one by one would only cost its main thread
+        // time (0.85M instructions for 7,000 names), as clang's
+        // -disable-free knows.
+        std::mem::forget(hide);
+        written.map_err(|e| e.to_string())
     }
 
     /// The linker is done (gold deletes a failed link's output only after
@@ -458,11 +481,19 @@ pub(crate) fn hide_list(
 /// reference binds to the default version, so `foo@@V2` becomes `foo` (gold
 /// looks plugin names up literally: `foo@@V2` would be another symbol).
 /// Non-default versions (`foo@V1`) are never hidden; kept as spelled.
+/// (Split at the first `@@`; a byte scan, as `split_once("@@")` builds a
+/// substring searcher per name.)
 fn hidden_reference(spelled: &str) -> &str {
-    match spelled.split_once("@@") {
-        Some((plain, _)) => plain,
-        None => spelled,
+    let b = spelled.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == b'@') {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b'@') {
+            return &spelled[..at];
+        }
+        from = at + 1;
     }
+    spelled
 }
 
 /// Names that the relocatable objects at `inputs` reference (not weakly)
@@ -500,12 +531,22 @@ fn undefined_names(inputs: &[String]) -> HashSet<String> {
     undefined
 }
 
-/// The claimed object's own symbols, as the linker would read them.
-fn claim_symbols(symbols: &[InterfaceSymbol<'_>]) -> Vec<PluginSymbol> {
-    symbols
+/// The claimed object's own symbols, as the linker would read them, then
+/// a weak undefined hidden reference for each name of `hide`. `Err`: a
+/// name holds a NUL (only a damaged decisions file can have one).
+fn claim_symbols(symbols: &[InterfaceSymbol<'_>], hide: &[String]) -> Result<ClaimSymbols, String> {
+    let bytes = symbols
         .iter()
-        .map(|s| PluginSymbol {
-            name: String::from_utf8_lossy(s.name).into_owned(),
+        .map(|s| s.name.len() + 1 + s.group.map_or(0, |g| g.len() + 1))
+        .chain(hide.iter().map(|n| n.len() + 1))
+        .sum();
+    let mut out = ClaimSymbols {
+        strings: Vec::with_capacity(bytes),
+        symbols: Vec::with_capacity(symbols.len() + hide.len()),
+    };
+    for s in symbols {
+        let entry = PluginSymbol {
+            name: out.string(s.name)?,
             kind: match (s.place, s.binding) {
                 (SymbolPlace::Undefined, Binding::Weak) => SymbolKind::WeakUndef,
                 (SymbolPlace::Undefined, _) => SymbolKind::Undef,
@@ -515,8 +556,21 @@ fn claim_symbols(symbols: &[InterfaceSymbol<'_>]) -> Vec<PluginSymbol> {
             },
             visibility: s.visibility,
             size: s.size,
-            comdat: s.group.map(|g| String::from_utf8_lossy(g).into_owned()),
+            comdat: s.group.map(|g| out.string(g)).transpose()?,
             function: matches!(s.kind, SymbolType::Func | SymbolType::Ifunc),
-        })
-        .collect()
+        };
+        out.symbols.push(entry);
+    }
+    for name in hide {
+        let entry = PluginSymbol {
+            name: out.string(hidden_reference(name).as_bytes())?,
+            kind: SymbolKind::WeakUndef,
+            visibility: Visibility::Hidden,
+            size: 0,
+            comdat: None,
+            function: false,
+        };
+        out.symbols.push(entry);
+    }
+    Ok(out)
 }

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::thread::JoinHandle;
 
 use crate::elf::hash::Hash128;
-use crate::identity::interface_hash_of_path;
+use crate::elf::sparse::Parts;
+use crate::identity::read_interface_summary_with;
 
 type Hashes = Vec<(String, Option<Hash128>)>;
 
@@ -40,10 +41,12 @@ impl Prehash {
                 std::thread::Builder::new()
                     .name("ldprune-hash".into())
                     .spawn(move || {
+                        // One read buffer for all of this worker's objects.
+                        let mut parts = Parts::default();
                         share
                             .into_iter()
                             .map(|p| {
-                                let h = interface_hash_of_path(&p);
+                                let h = read_interface_summary_with(&mut parts, &p).map(|s| s.hash);
                                 (p, h)
                             })
                             .collect()

@@ -1,6 +1,7 @@
 //! `ldprune flags`: the compiler and linker flags and the environment that
 //! put a build through Run-1 or Run-2, in the form a build system takes
-//! (sh, make, rpmbuild options, or one bare line).
+//! (sh, make, rpmbuild options, dpkg-buildflags' environment, or one bare
+//! line).
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,9 @@ pub struct Args {
     state: PathBuf,
     /// shell: `export` lines for sh; make: lines for a makefile; rpm: the
     /// `--define` options for rpmbuild (for `eval`, with the macros file
-    /// macros.ldprune loaded); cflags, ldflags: one bare line.
+    /// macros.ldprune loaded); dpkg: `export` lines of DEB_<FLAG>_APPEND for
+    /// dpkg-buildflags (dpkg-buildpackage, debhelper) and the environment;
+    /// cflags, ldflags: one bare line.
     #[arg(long, value_enum, default_value = "shell")]
     format: Format,
     /// The linker plugin (default: installed next to this ldprune).
@@ -47,9 +50,24 @@ pub enum Format {
     Shell,
     Make,
     Rpm,
+    Dpkg,
     Cflags,
     Ldflags,
 }
+
+/// The dpkg-buildflags flags that get the compiler flags: the compilers
+/// of GCC's C family and Fortran (`-ffunction-sections`, `-fdata-sections`
+/// and `-ffat-lto-objects` are common options). Not CPPFLAGS or ASFLAGS
+/// (no code generation), not DFLAGS (ldc spells them otherwise), not
+/// GCJFLAGS (gcj is gone).
+const DPKG_COMPILE_FLAGS: &[&str] = &[
+    "CFLAGS",
+    "CXXFLAGS",
+    "OBJCFLAGS",
+    "OBJCXXFLAGS",
+    "FFLAGS",
+    "FCFLAGS",
+];
 
 /// Where the installed pieces are, found from the ldprune executable:
 /// `PREFIX/bin/ldprune` next to `PREFIX/lib/ldprune/...`, or the cargo
@@ -148,6 +166,18 @@ impl Flags {
         ]
     }
 
+    /// `export` lines for sh: [`Flags::env`], and PATH with the wrappers
+    /// first when they are installed.
+    fn sh_env(&self, out: &mut String) {
+        for (var, value) in self.env() {
+            let _ = writeln!(out, "export {var}={}", sh_quote(&value));
+        }
+        if let Some(w) = &self.layout.wrappers {
+            let dir = w.display().to_string();
+            let _ = writeln!(out, "export PATH={}\"${{PATH:+:$PATH}}\"", sh_quote(&dir));
+        }
+    }
+
     pub fn render(&self, format: Format) -> String {
         let cflags = self.cflags().join(" ");
         let ldflags = self.ldflags().join(" ");
@@ -163,12 +193,24 @@ impl Flags {
                 ] {
                     let _ = writeln!(out, "export {var}={}", sh_quote(value));
                 }
-                for (var, value) in self.env() {
-                    let _ = writeln!(out, "export {var}={}", sh_quote(&value));
+                self.sh_env(&mut out);
+            }
+            Format::Dpkg => {
+                // dpkg-buildflags appends these to the vendor's flags, the
+                // hardening flags included, and debhelper exports the
+                // result as CFLAGS, LDFLAGS... (unless they are already
+                // in the environment). Replaced, not added to: a second
+                // eval for Run-2 must not keep Run-1's plugin options.
+                for var in DPKG_COMPILE_FLAGS {
+                    let _ = writeln!(out, "export DEB_{var}_APPEND={}", sh_quote(&cflags));
                 }
-                if let Some(w) = &self.layout.wrappers {
-                    let dir = w.display().to_string();
-                    let _ = writeln!(out, "export PATH={}\"${{PATH:+:$PATH}}\"", sh_quote(&dir));
+                let _ = writeln!(out, "export DEB_LDFLAGS_APPEND={}", sh_quote(&ldflags));
+                self.sh_env(&mut out);
+                // Run-2 hides exports a debian/*.symbols file lists, which
+                // dpkg-gensymbols (dh_makeshlibs) fails at its default
+                // check level 1; at 0 it prints the difference and goes on.
+                if self.run == Run::Apply {
+                    let _ = writeln!(out, "export DPKG_GENSYMBOLS_CHECK_LEVEL=0");
                 }
             }
             Format::Make => {
@@ -386,6 +428,36 @@ mod tests {
              --define='_ldprune_plugin /opt/lp/lib/ldprune/libldprune.so' \
              --define='_ldprune_libdir /opt/lp/lib/ldprune'\n"
         );
+    }
+
+    #[test]
+    fn dpkg_format() {
+        let cflags = "'-ffunction-sections -fdata-sections -ffat-lto-objects'";
+        let ldflags = "'-Wl,--gc-sections -Wl,-plugin,/opt/lp/lib/ldprune/libldprune.so \
+                       -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=/var/tmp/st'";
+        let mut expected: String = ["C", "CXX", "OBJC", "OBJCXX", "F", "FC"]
+            .iter()
+            .map(|f| format!("export DEB_{f}FLAGS_APPEND={cflags}\n"))
+            .collect();
+        expected += &format!(
+            "export DEB_LDFLAGS_APPEND={ldflags}\n\
+             export LDPRUNE_RUN=1\n\
+             export LDPRUNE_STATE=/var/tmp/st\n\
+             export LDPRUNE_PLUGIN=/opt/lp/lib/ldprune/libldprune.so\n\
+             export PATH=/opt/lp/lib/ldprune/wrappers\"${{PATH:+:$PATH}}\"\n"
+        );
+        assert_eq!(flags(Run::Record, true).render(Format::Dpkg), expected);
+        // Run-2: dpkg-gensymbols reports hidden exports and goes on; no
+        // wrappers installed, no PATH.
+        let run2 = flags(Run::Apply, false).render(Format::Dpkg);
+        assert!(run2.contains("-Wl,-plugin-opt=run=2 "), "{run2}");
+        assert!(run2.contains("export LDPRUNE_RUN=2\n"), "{run2}");
+        assert!(
+            run2.ends_with("export DPKG_GENSYMBOLS_CHECK_LEVEL=0\n"),
+            "{run2}"
+        );
+        assert!(!run2.contains("PATH="), "{run2}");
+        assert!(!run2.contains("CPPFLAGS") && !run2.contains("export CFLAGS"));
     }
 
     #[test]

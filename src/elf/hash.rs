@@ -39,15 +39,18 @@ impl StructHasher {
         h
     }
 
+    #[inline]
     pub fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 
+    #[inline]
     pub fn bytes(&mut self, b: &[u8]) {
         self.u64(b.len() as u64);
         self.0.extend_from_slice(b);
     }
 
+    #[inline]
     pub fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
     }

@@ -261,10 +261,12 @@ where
             facts.exports.push(entry);
         }
     }
-    facts.exports.sort();
-    facts.copy_imports.sort();
-    facts.imports.sort();
-    facts.unrelocated_imports.sort();
+    // Unstable: entries that compare equal are equal in every field, and a
+    // stable sort of 7,000 exports cost 8M instructions in a Run-1 link.
+    facts.exports.sort_unstable();
+    facts.copy_imports.sort_unstable();
+    facts.imports.sort_unstable();
+    facts.unrelocated_imports.sort_unstable();
     read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
 }
@@ -291,9 +293,9 @@ fn copy_relocation(machine: elf::Machine) -> Option<elf::RelocationType> {
 /// The .dynsym indexes that allocated (dynamic) relocation sections use.
 #[derive(Default)]
 struct Relocated {
-    used: std::collections::HashSet<u32>,
+    used: crate::fasthash::FxHashSet<u32>,
     /// Those of R_*_COPY relocations.
-    copied: std::collections::HashSet<u32>,
+    copied: crate::fasthash::FxHashSet<u32>,
 }
 
 fn relocated_symbols<'data, Elf, R>(

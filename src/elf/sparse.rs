@@ -1,15 +1,13 @@
-//! Reads only the parts of a file that a reader needs.
+//! Reads only the parts of a file that a reader needs, into a [`Parts`]:
+//! the byte ranges a parser asks for, so neither the memory nor the time
+//! follows the size of the file's code and data.
 //!
 //! A finished output ([`read_dynamic_parts`]): the ELF and section headers,
-//! section names, notes (build-id) and the dynamic linking sections. They
-//! land at their file offsets in a buffer the size of the file whose other
-//! pages are never touched (a large zeroed allocation is mapped lazily), so
-//! a 100 MB executable costs a few page reads.
-//!
-//! A relocatable object ([`read_symbol_parts`]): what the interface hash
-//! and Run-2's claim read, held as separate ranges ([`Parts`]), so neither
-//! the memory nor the time follows the size of its code and data.
+//! section names, notes (build-id), the dynamic linking sections and the
+//! dynamic relocations. A relocatable object ([`read_symbol_parts`]): what
+//! the interface hash and Run-2's claim read.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -17,104 +15,19 @@ use std::os::unix::fs::FileExt;
 
 use object::elf;
 use object::read::elf::{FileHeader, SectionHeader};
-use object::{Endianness, ReadRef, SectionIndex};
+use object::{Endianness, ReadRef};
 
-pub fn read_dynamic_parts(file: &File) -> io::Result<Vec<u8>> {
-    let len =
-        usize::try_from(file.metadata()?.len()).map_err(|_| io::Error::other("file too large"))?;
-    let mut buf = vec![0u8; len];
-    let head = len.min(64);
-    file.read_exact_at(&mut buf[..head], 0)?;
-    if buf.len() < 64 || buf[..4] != *b"\x7fELF" {
-        return Ok(buf);
-    }
-    if buf[4] == elf::ELFCLASS64.0 {
-        fill::<elf::FileHeader64<Endianness>>(file, &mut buf)?;
-    } else {
-        fill::<elf::FileHeader32<Endianness>>(file, &mut buf)?;
-    }
-    Ok(buf)
-}
-
-fn read_range(file: &File, buf: &mut [u8], offset: u64, size: u64) -> io::Result<()> {
-    let start = usize::try_from(offset).unwrap_or(usize::MAX);
-    let end = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
-    match buf.get_mut(start..end) {
-        Some(range) => file.read_exact_at(range, offset),
-        None => Ok(()), // out of bounds: the parser reports the damage
-    }
-}
-
-fn fill<Elf: FileHeader<Endian = Endianness>>(file: &File, buf: &mut [u8]) -> io::Result<()> {
-    let ranges: Vec<(u64, u64)> = {
-        let Ok(header) = Elf::parse(&buf[..]) else {
-            return Ok(());
-        };
-        let Ok(endian) = header.endian() else {
-            return Ok(());
-        };
-        let shoff: u64 = header.e_shoff(endian).into();
-        let count = u64::from(header.e_shnum(endian)).max(1);
-        vec![(shoff, count * u64::from(header.e_shentsize(endian)))]
-    };
-    for (o, s) in ranges {
-        read_range(file, buf, o, s)?;
-    }
-    // Section 0 may hold the real count (e_shnum == 0): read the table again.
-    let ranges: Vec<(u64, u64)> = {
-        let Ok(header) = Elf::parse(&buf[..]) else {
-            return Ok(());
-        };
-        let Ok(endian) = header.endian() else {
-            return Ok(());
-        };
-        let Ok(headers) = header.section_headers(endian, &buf[..]) else {
-            return Ok(());
-        };
-        let shoff: u64 = header.e_shoff(endian).into();
-        let table = (shoff, std::mem::size_of_val(headers) as u64);
-        let wanted = |t: elf::SectionType| {
-            matches!(
-                t,
-                elf::SHT_DYNSYM
-                    | elf::SHT_DYNAMIC
-                    | elf::SHT_GNU_VERSYM
-                    | elf::SHT_GNU_VERDEF
-                    | elf::SHT_GNU_VERNEED
-                    | elf::SHT_NOTE
-            )
-        };
-        let mut want = vec![false; headers.len()];
-        if let Ok(SectionIndex(i)) = header
-            .shstrndx(endian, &buf[..])
-            .map(|i| SectionIndex(i as usize))
-            && let Some(w) = want.get_mut(i)
-        {
-            *w = true;
-        }
-        for (i, s) in headers.iter().enumerate() {
-            // Dynamic relocations: which imports the loader will look up.
-            let dynamic_relocs = matches!(s.sh_type(endian), elf::SHT_REL | elf::SHT_RELA)
-                && s.sh_flags(endian).0 & elf::SHF_ALLOC.0 != 0;
-            if wanted(s.sh_type(endian)) || dynamic_relocs {
-                want[i] = true;
-                if let Some(w) = want.get_mut(s.sh_link(endian) as usize) {
-                    *w = true; // the string table it names
-                }
-            }
-        }
-        let mut v = vec![table];
-        for (i, s) in headers.iter().enumerate() {
-            if want[i] && s.sh_type(endian) != elf::SHT_NOBITS {
-                v.push((s.sh_offset(endian).into(), s.sh_size(endian).into()));
-            }
-        }
-        v
-    };
-    for (o, s) in ranges {
-        read_range(file, buf, o, s)?;
-    }
-    Ok(())
+/// Reads what `parse_output` and `looks_complete` need of a finished output.
+pub fn read_dynamic_parts(file: &File) -> io::Result<Parts> {
+    let len = file.metadata()?.len();
+    let mut parts = Parts::default();
+    read_parts(
+        &mut parts,
+        len,
+        |buf, at| file.read_exact_at(buf, at),
+        Wanted::Dynamic,
+    )?;
+    Ok(parts)
 }
 
 /// Byte ranges of one file, each kept at its offset: a [`ReadRef`] for the
@@ -124,24 +37,56 @@ fn fill<Elf: FileHeader<Endian = Endianness>>(file: &File, buf: &mut [u8]) -> io
 #[derive(Debug, Default)]
 pub struct Parts {
     len: u64,
-    ranges: Vec<(u64, Vec<u8>)>,
+    /// The ranges' bytes, back to back in `buf[..used]`: one buffer, not
+    /// one per range, and reused from file to file by
+    /// [`read_symbol_parts_into`] (it is zeroed only where it grows).
+    buf: Vec<u8>,
+    used: usize,
+    /// (file offset, start in `buf`, length), sorted by file offset.
+    ranges: Vec<(u64, usize, usize)>,
+    /// The range found last: a parser reads one string table name after
+    /// name, so it is usually the next one asked for.
+    last: Cell<usize>,
 }
 
 impl Parts {
     /// Bytes held, for the debug log and the tests.
     pub fn held(&self) -> usize {
-        self.ranges.iter().map(|(_, b)| b.len()).sum()
+        self.used
     }
 
     /// The held range with `offset..offset + size` inside it (`size` 0:
-    /// one with `offset` inside it, not at its end). Ranges may touch, so
-    /// an offset at one's end is the start of the next. A few ranges: a
-    /// scan is enough.
+    /// one with `offset` inside it, not at its end), as (its file offset,
+    /// its bytes). Ranges may touch, so an offset at one's end is the start
+    /// of the next. The last range found is tried first; then, ranges
+    /// being sorted by offset, the last one starting at or before `offset`;
+    /// a scan only if ranges overlap (a damaged file). (A parser reads a
+    /// string per symbol: this is on the hot path.)
     fn find(&self, offset: u64, size: u64) -> Option<(u64, &[u8])> {
         let end = offset.checked_add(size.max(1))?;
-        self.ranges.iter().find_map(|(start, bytes)| {
-            (offset >= *start && end <= start + bytes.len() as u64).then_some((*start, &bytes[..]))
-        })
+        let holds =
+            |&(start, _, n): &(u64, usize, usize)| offset >= start && end <= start + n as u64;
+        let i = match self.ranges.get(self.last.get()) {
+            Some(r) if holds(r) => self.last.get(),
+            _ => {
+                let i = self.ranges.partition_point(|r| r.0 <= offset);
+                match i.checked_sub(1) {
+                    Some(i) if holds(&self.ranges[i]) => i,
+                    _ => self.ranges.iter().position(holds)?,
+                }
+            }
+        };
+        self.last.set(i);
+        let (start, at, n) = self.ranges[i];
+        Some((start, &self.buf[at..at + n]))
+    }
+
+    /// Makes room for `size` more bytes (zeroing only what is new).
+    fn grow(&mut self, size: usize) {
+        let need = self.used.saturating_add(size);
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
     }
 
     /// Reads `size` bytes at `offset` unless they lie outside the file or
@@ -159,9 +104,12 @@ impl Parts {
         if size == 0 || end > self.len || self.read_bytes_at(offset, size).is_ok() {
             return Ok(());
         }
-        let mut buf = vec![0u8; size as usize];
-        read(&mut buf, offset)?;
-        self.ranges.push((offset, buf));
+        let (at, size) = (self.used, size as usize);
+        self.grow(size);
+        read(&mut self.buf[at..at + size], offset)?;
+        self.used += size;
+        let i = self.ranges.partition_point(|r| r.0 <= offset);
+        self.ranges.insert(i, (offset, at, size));
         Ok(())
     }
 }
@@ -200,28 +148,89 @@ impl<'a> ReadRef<'a> for &'a Parts {
 /// fills a buffer from an offset (pread on a file or a descriptor).
 pub fn read_symbol_parts(
     len: u64,
-    mut read: impl FnMut(&mut [u8], u64) -> io::Result<()>,
+    read: impl FnMut(&mut [u8], u64) -> io::Result<()>,
 ) -> io::Result<Parts> {
-    let mut parts = Parts {
-        len,
-        ranges: Vec::new(),
-    };
-    parts.add(&mut read, 0, len.min(64))?;
-    let class = match parts.read_bytes_at(0, 5) {
-        Ok(ident) if ident[..4] == *b"\x7fELF" => ident[4],
-        _ => return Ok(parts),
-    };
-    if class == elf::ELFCLASS64.0 {
-        add_symbol_parts::<elf::FileHeader64<Endianness>>(&mut parts, &mut read)?;
-    } else {
-        add_symbol_parts::<elf::FileHeader32<Endianness>>(&mut parts, &mut read)?;
-    }
+    let mut parts = Parts::default();
+    read_parts(&mut parts, len, read, Wanted::Symbols)?;
     Ok(parts)
 }
 
-fn add_symbol_parts<Elf: FileHeader<Endian = Endianness>>(
+/// [`read_symbol_parts`] into `parts`, replacing what it held and reusing
+/// its buffers: a thread that reads many objects allocates once.
+pub fn read_symbol_parts_into(
+    parts: &mut Parts,
+    len: u64,
+    read: impl FnMut(&mut [u8], u64) -> io::Result<()>,
+) -> io::Result<()> {
+    read_parts(parts, len, read, Wanted::Symbols)
+}
+
+/// Which sections a reader needs besides the section names.
+#[derive(Clone, Copy)]
+enum Wanted {
+    /// The symbol table (with its strings), extended indexes, groups.
+    Symbols,
+    /// The dynamic linking sections, notes and allocated relocations, each
+    /// with the section its sh_link names (strings, symbols).
+    Dynamic,
+}
+
+impl Wanted {
+    /// (the section, the section its sh_link names)
+    fn wants(self, sh_type: elf::SectionType, flags: u64) -> (bool, bool) {
+        match self {
+            Wanted::Symbols => match sh_type {
+                elf::SHT_SYMTAB => (true, true),
+                elf::SHT_SYMTAB_SHNDX | elf::SHT_GROUP => (true, false),
+                _ => (false, false),
+            },
+            Wanted::Dynamic => {
+                // Dynamic relocations: which imports the loader will look up.
+                let dynamic_relocs = matches!(sh_type, elf::SHT_REL | elf::SHT_RELA)
+                    && flags & elf::SHF_ALLOC.0 != 0;
+                let w = dynamic_relocs
+                    || matches!(
+                        sh_type,
+                        elf::SHT_DYNSYM
+                            | elf::SHT_DYNAMIC
+                            | elf::SHT_GNU_VERSYM
+                            | elf::SHT_GNU_VERDEF
+                            | elf::SHT_GNU_VERNEED
+                            | elf::SHT_NOTE
+                            | elf::SHT_SYMTAB_SHNDX
+                    );
+                (w, w)
+            }
+        }
+    }
+}
+
+fn read_parts(
+    parts: &mut Parts,
+    len: u64,
+    mut read: impl FnMut(&mut [u8], u64) -> io::Result<()>,
+    wanted: Wanted,
+) -> io::Result<()> {
+    parts.len = len;
+    parts.used = 0;
+    parts.ranges.clear();
+    parts.last.set(0);
+    parts.add(&mut read, 0, len.min(64))?;
+    let class = match parts.read_bytes_at(0, 5) {
+        Ok(ident) if ident[..4] == *b"\x7fELF" => ident[4],
+        _ => return Ok(()),
+    };
+    if class == elf::ELFCLASS64.0 {
+        add_parts::<elf::FileHeader64<Endianness>>(parts, &mut read, wanted)
+    } else {
+        add_parts::<elf::FileHeader32<Endianness>>(parts, &mut read, wanted)
+    }
+}
+
+fn add_parts<Elf: FileHeader<Endian = Endianness>>(
     parts: &mut Parts,
     read: &mut impl FnMut(&mut [u8], u64) -> io::Result<()>,
+    wanted: Wanted,
 ) -> io::Result<()> {
     // The table's size: e_shnum, or section 0's sh_size when e_shnum is 0.
     let table = |parts: &Parts| -> Option<(u64, u64, u64)> {
@@ -243,7 +252,7 @@ fn add_symbol_parts<Elf: FileHeader<Endian = Endianness>>(
             .map_or(0, |(s, e)| s.sh_size(e).into());
         parts.add(read, shoff, entsize.saturating_mul(count))?;
     }
-    let wanted: Vec<(u64, u64)> = {
+    let ranges: Vec<(u64, u64)> = {
         let parts = &*parts;
         let Ok(header) = Elf::parse(parts) else {
             return Ok(());
@@ -261,14 +270,10 @@ fn add_symbol_parts<Elf: FileHeader<Endian = Endianness>>(
             *w = true;
         }
         for (i, s) in headers.iter().enumerate() {
-            let t = s.sh_type(endian);
-            if matches!(t, elf::SHT_SYMTAB | elf::SHT_SYMTAB_SHNDX | elf::SHT_GROUP) {
-                want[i] = true;
-                if t == elf::SHT_SYMTAB
-                    && let Some(w) = want.get_mut(s.sh_link(endian) as usize)
-                {
-                    *w = true;
-                }
+            let (this, link) = wanted.wants(s.sh_type(endian), s.sh_flags(endian).0);
+            want[i] |= this;
+            if link && let Some(w) = want.get_mut(s.sh_link(endian) as usize) {
+                *w = true;
             }
         }
         headers
@@ -278,7 +283,15 @@ fn add_symbol_parts<Elf: FileHeader<Endian = Endianness>>(
             .map(|(s, _)| (s.sh_offset(endian).into(), s.sh_size(endian).into()))
             .collect()
     };
-    for (offset, size) in wanted {
+    // One allocation for all of them (ranges outside the file are skipped;
+    // the total is within the file's size).
+    let total: u64 = ranges
+        .iter()
+        .filter(|&&(o, n)| o.checked_add(n).is_some_and(|end| end <= parts.len))
+        .map(|&(_, n)| n)
+        .sum();
+    parts.grow(usize::try_from(total).unwrap_or(usize::MAX));
+    for (offset, size) in ranges {
         parts.add(read, offset, size)?;
     }
     Ok(())

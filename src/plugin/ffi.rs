@@ -13,7 +13,7 @@ use std::sync::{Mutex, OnceLock};
 
 use super::bindings::*;
 use super::{Failure, Session, StartError, Transfer, install_logger};
-use crate::apply::{Claim, PluginSymbol, SymbolKind};
+use crate::apply::{Claim, ClaimSymbols, SymbolKind};
 use crate::elf::types::Visibility;
 use crate::identity::OutputKind;
 use crate::record::InputFile;
@@ -419,7 +419,7 @@ unsafe fn claim_file_inner(
         // SAFETY: `handle` is the linker's handle for this file, passed back
         // during this claim_file call as the interface requires.
         let handle = unsafe { (*file).handle };
-        match add_symbols(handle, &symbols) {
+        match add_symbols(handle, symbols) {
             Ok(()) => {
                 if !claimed.is_null() {
                     // SAFETY: as above.
@@ -436,24 +436,21 @@ unsafe fn claim_file_inner(
 }
 
 /// Hands the linker a claimed file's symbols (add_symbols).
-fn add_symbols(handle: *mut std::ffi::c_void, symbols: &[PluginSymbol]) -> Result<(), String> {
+fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(), String> {
     let Some(Some(add)) = ADD_SYMBOLS.get().copied() else {
         return Err("the linker offers no add_symbols".into());
     };
-    let cstr = |s: &str| CString::new(s).map_err(|_| format!("symbol name with NUL: {s:?}"));
-    let names: Vec<CString> = symbols
+    // The linker keeps pointers into what it is given (gold stores the
+    // array and reads it later, bfd keeps the name strings): all of it must
+    // live as long as the process, which is one link.
+    let strings: &'static [u8] = Vec::leak(claim.strings);
+    let at = |offset: usize| strings[offset..].as_ptr() as *mut c_char;
+    let entries: Vec<ld_plugin_symbol> = claim
+        .symbols
         .iter()
-        .map(|s| cstr(&s.name))
-        .collect::<Result<_, _>>()?;
-    let comdats: Vec<Option<CString>> = symbols
-        .iter()
-        .map(|s| s.comdat.as_deref().map(cstr).transpose())
-        .collect::<Result<_, _>>()?;
-    let entries: Vec<ld_plugin_symbol> = symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ld_plugin_symbol {
-            name: names[i].as_ptr() as *mut c_char,
+        .map(|s| ld_plugin_symbol {
+            // NUL-terminated in `strings` (ClaimSymbols).
+            name: at(s.name),
             // Versioned names are passed exactly as spelled (foo@@V2).
             version: std::ptr::null_mut(),
             def: match s.kind {
@@ -477,18 +474,11 @@ fn add_symbols(handle: *mut std::ffi::c_void, symbols: &[PluginSymbol]) -> Resul
                 Visibility::Hidden => LDPV_HIDDEN,
             } as c_int,
             size: s.size,
-            comdat_key: comdats[i]
-                .as_ref()
-                .map_or(std::ptr::null_mut(), |c| c.as_ptr() as *mut c_char),
+            comdat_key: s.comdat.map_or(std::ptr::null_mut(), at),
             resolution: LDPR_UNKNOWN as c_int,
         })
         .collect();
     let n = c_int::try_from(entries.len()).map_err(|_| "too many symbols".to_string())?;
-    // The linker keeps pointers into what it is given (gold stores the
-    // array and reads it later, bfd keeps the name strings): all of it must
-    // live as long as the process, which is one link.
-    std::mem::forget(names);
-    std::mem::forget(comdats);
     let entries: &'static [ld_plugin_symbol] = Vec::leak(entries);
     // SAFETY: a registered linker service; the entries and the strings they
     // point to are never freed.

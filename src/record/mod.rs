@@ -292,13 +292,13 @@ fn read_output(
         OutputKind::Exec => 2,
         OutputKind::Pie | OutputKind::Dyn => 3,
     };
-    if !looks_complete(&bytes[..], e_type) {
+    if !looks_complete(&bytes, e_type) {
         return failed("output is not a complete ELF file: the link failed".to_string());
     }
     if kind == OutputKind::Rel {
         return (LinkStatus::Complete, None);
     }
-    match parse_output(&bytes[..]) {
+    match parse_output(&bytes) {
         Ok(f) => (LinkStatus::Complete, Some(f)),
         Err(e) => failed(format!("cannot read output {}: {e}", path.display())),
     }
@@ -332,13 +332,21 @@ impl Pending {
             mut finished,
             staged,
         } = self;
-        if finished.record.is_complete() && stamp_of(&finished.output_path) != finished.stamp {
-            staged.discard();
-            finished.record.status = LinkStatus::Failed {
-                reason: "output removed or changed after the link: the link failed".to_string(),
+        let published =
+            if finished.record.is_complete() && stamp_of(&finished.output_path) != finished.stamp {
+                staged.discard();
+                finished.record.status = LinkStatus::Failed {
+                    reason: "output removed or changed after the link: the link failed".to_string(),
+                };
+                state.stage_record(&finished.record)?.publish()
+            } else {
+                staged.publish()
             };
-            return state.stage_record(&finished.record)?.publish();
-        }
-        staged.publish()
+        // This runs as the linker's process ends (unload): freeing the
+        // record's allocations one by one would only cost its main thread
+        // time (1.8M instructions for 600 objects), as clang's -disable-free
+        // knows.
+        std::mem::forget(finished);
+        published
     }
 }

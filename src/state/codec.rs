@@ -32,15 +32,49 @@ impl FileKind {
 }
 
 pub fn encode<T: Serialize>(kind: FileKind, version: u32, value: &T) -> Result<Vec<u8>, String> {
-    let payload = postcard::to_stdvec(value).map_err(|e| format!("cannot encode: {e}"))?;
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(kind.magic());
-    out.extend_from_slice(&version.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    // The payload goes straight after room for the header, which is
+    // filled in when the payload's length and checksum are known.
+    let mut out = Vec::with_capacity(64 << 10);
+    out.resize(HEADER_LEN, 0);
+    let mut out = postcard::serialize_with_flavor(value, Output(out))
+        .map_err(|e| format!("cannot encode: {e}"))?;
+    let payload = &out[HEADER_LEN..];
+    let (len, sum) = (payload.len() as u64, xxh3_64(payload));
+    let header = [
+        &kind.magic()[..],
+        &version.to_le_bytes(),
+        &0u32.to_le_bytes(),
+        &len.to_le_bytes(),
+        &sum.to_le_bytes(),
+    ]
+    .concat();
+    out[..HEADER_LEN].copy_from_slice(&header);
     Ok(out)
+}
+
+/// postcard's output: the Vec that already holds room for the header, so
+/// the payload is never copied behind it (postcard's own `to_stdvec` starts
+/// a new Vec; a Run-1 record is megabytes).
+struct Output(Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Output {
+    type Output = Vec<u8>;
+
+    #[inline]
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<Vec<u8>> {
+        Ok(self.0)
+    }
 }
 
 /// Decodes a file of `kind`; the error says what is wrong, for a user.

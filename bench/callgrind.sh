@@ -1,0 +1,58 @@
+#!/bin/bash
+# Instructions of the link_overhead link under callgrind: repeatable where
+# wall time is not (a loaded machine). Run the wall-time bench once first,
+# for the objects and the Run-2 state:
+#
+#     cargo bench --bench link_overhead -- run2 600 3
+#     bench/callgrind.sh [bfd|gold] [plain|run1|run2] [PLUGIN.so]
+#
+# Prints the linker's main-thread instructions, those of the plugin's
+# hashing workers (Run-2), and the plugin hooks' share of the main thread
+# (inclusive; onload counts GCC's LTO plugin's tiny onload too, callgrind
+# merges the two by name). The main thread is what costs wall time: the
+# workers overlap the linker.
+set -eu
+linker=${1:-gold}
+mode=${2:-run2}
+root=$(cd "$(dirname "$0")/.." && pwd)
+plugin=${3:-$root/target/release/deps/libldprune.so}
+dir=$root/target/bench/link
+out=$root/target/callgrind/$linker-$mode
+[ -d "$dir/src" ] || { echo "run: cargo bench --bench link_overhead -- run2 600 3" >&2; exit 2; }
+rm -rf "$out" && mkdir -p "$out"
+cd "$dir"
+n=$(ls src/m*.o | wc -l)
+objs=$(for i in $(seq 0 $((n - 1))); do echo "src/m$i.o"; done)
+# collect2's command line, as the bench's gcc runs it, without collect2.
+# shellcheck disable=SC2086
+args=$(gcc -fuse-ld="$linker" -shared -Wl,--gc-sections -o libbig.so $objs -### 2>&1 |
+    grep collect2 | tail -1 | tr -d '"' | sed -e 's|^ *[^ ]*collect2 ||' -e 's| -fuse-ld=[a-z]*||')
+extra=()
+case $mode in
+plain) ;;
+run1) rm -rf "$out/state"
+      extra=(-plugin "$plugin" -plugin-opt=run=1 "-plugin-opt=state=$out/state") ;;
+run2) extra=(-plugin "$plugin" -plugin-opt=run=2 "-plugin-opt=state=$dir/state2-$linker") ;;
+*) echo "mode: plain, run1 or run2" >&2; exit 2 ;;
+esac
+# shellcheck disable=SC2086
+valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.out" \
+    "/usr/bin/ld.$linker" $args "${extra[@]}" >"$out/log" 2>&1
+total() { grep '^totals:' "$1" | awk '{print $2}'; }
+main=$out/cg.out-01
+[ -f "$main" ] || main=$out/cg.out
+workers=0
+for f in "$out"/cg.out-0[2-9] "$out"/cg.out-[1-9][0-9]; do
+    [ -f "$f" ] && workers=$((workers + $(total "$f")))
+done
+hooks=$(callgrind_annotate --inclusive=yes --threshold=100 "$main" 2>/dev/null | grep -v Profiled |
+    grep -E "ffi::(claim_file_hook|all_symbols_read_hook|cleanup_hook|at_unload) |\?\?\?:onload \[" |
+    awk '{gsub(",","",$1); s+=$1; for (i = 2; i <= NF; i++) if ($i ~ /^\?\?\?:/) name = $i;
+          sub(".*ffi::","",name); sub("^\\?\\?\\?:","",name); printf "%s %.2fM  ",name,$1/1e6}
+          END {printf "| hooks %.2fM", s/1e6}')
+if [ "$mode" = run2 ] && [ -s "$dir/state2-$linker/apply.log" ]; then
+    echo "warning: Run-2 left the link unchanged, see $dir/state2-$linker/apply.log" >&2
+fi
+printf '%s %s: main thread %.2fM, workers %.2fM\n  %s\n' "$linker" "$mode" \
+    "$(echo "$(total "$main") / 1000000" | bc -l)" "$(echo "$workers / 1000000" | bc -l)" "$hooks"
+echo "  profile: callgrind_annotate --inclusive=yes $main"
