@@ -70,13 +70,23 @@ impl Scratch {
         c
     }
 
-    /// Copies examples/debian to `dir/ldprune-demo` and builds it there
+    /// Copies examples/debian to `dir/ldprune-demo`, with the C sources it
+    /// shares with the rpm demo (examples/rpm/src), and builds it there
     /// with `dpkg-buildpackage -b -us -uc` after `eval "$flags"` (the
     /// output of `ldprune flags --format dpkg`, or nothing); returns the
     /// build log. The .deb files are written to `dir`.
     fn build(&self, dir: &str, flags: &str) -> String {
         let src = self.path(dir).join("ldprune-demo");
         copy_tree(&repo().join("examples/debian"), &src);
+        // The package's own Makefile and debian/; the sources are the rpm
+        // demo's (one copy in the tree).
+        for e in std::fs::read_dir(repo().join("examples/rpm/src")).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            if name.to_string_lossy().ends_with(".c") || name.to_string_lossy().ends_with(".h") {
+                std::fs::copy(e.path(), src.join(&name)).unwrap();
+            }
+        }
         let out = self
             .command("sh")
             .arg("-ec")
