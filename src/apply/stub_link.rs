@@ -44,12 +44,13 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // One line in apply.log; a warning too unless the link is simply new.
-    let log = |identity, why: &str| {
+    // One line in apply.log; with `loud`, a warning on stderr too (every
+    // reason but a link that is simply new, as in the plugin).
+    let log = |identity, why: &str, loud: bool| {
         if let Err(e) = applied::try_append_log(&state, identity, &cwd, &line.output, why) {
             eprintln!("ldprune: warning: {e}; not logged: {why}");
         }
-        if !why.starts_with(&Unchanged::NotInDecisions.to_string()) {
+        if loud {
             eprintln!("ldprune: warning: {}: {why}", line.output);
         }
     };
@@ -63,7 +64,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
             );
             return 1;
         }
-        log(identity, &format!("{why}: left unchanged"));
+        log(identity, &format!("{why}: left unchanged"), true);
         plain()
     };
 
@@ -76,14 +77,16 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
         }
     };
     let Some((hide, note)) = super::hide_list(found, &link_directory(&cwd, &line.output)) else {
+        let why = Unchanged::NotInDecisions;
         log(
             Some(identity),
-            &format!("{}: left unchanged", Unchanged::NotInDecisions),
+            &format!("{why}: left unchanged"),
+            why.is_loud(),
         );
         return plain();
     };
     if let Some(note) = note {
-        log(Some(identity), &note);
+        log(Some(identity), &note, true);
     }
     let output = Path::new(&cwd).join(&line.output);
     let measure = |hide: &[String]| {
@@ -108,6 +111,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
         log(
             Some(identity),
             "no relocatable object on the command line: left unchanged",
+            true,
         );
         return plain();
     };
@@ -173,6 +177,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
                     "the link with the stub object failed ({}: {first}): linked again without it",
                     out.status
                 ),
+                false, // the warning below says it, once
             );
             eprintln!(
                 "ldprune: warning: linking {} with its hidden names failed; linked again unchanged (see {}/apply.log)",
