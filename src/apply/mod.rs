@@ -371,10 +371,8 @@ impl Applier {
             p.finish();
         }
         if !self.decided {
-            let strict = self.strict;
-            self.strict = false; // never an error: logged and warned
-            let _ = self.unchanged(None, Unchanged::NothingToClaim);
-            self.strict = strict;
+            // Not a fault (Unchanged::is_error): logged and warned only.
+            self.log(None, &Unchanged::NothingToClaim);
         }
         let Some((identity, hide)) = self.applied.take() else {
             return Ok(());
@@ -501,13 +499,24 @@ fn hidden_reference(spelled: &str) -> &str {
 fn undefined_names(inputs: &[String]) -> HashSet<String> {
     let (mut undefined, mut defined) = (HashSet::new(), HashSet::new());
     for path in inputs {
-        let Ok(file) = std::fs::File::open(path) else {
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
+        // As identity's reads: never blocks on a FIFO, regular files only.
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+        else {
             continue;
         };
-        let Ok(len) = file.metadata().map(|m| m.len()) else {
+        let Ok(len) = file.metadata().and_then(|m| {
+            if m.is_file() {
+                Ok(m.len())
+            } else {
+                Err(std::io::ErrorKind::Other.into())
+            }
+        }) else {
             continue;
         };
-        use std::os::unix::fs::FileExt;
         let Ok(parts) = read_symbol_parts(len, |b, at| file.read_exact_at(b, at)) else {
             continue;
         };
