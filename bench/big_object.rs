@@ -14,6 +14,9 @@
 //! The generated files (about 3 GiB with the outputs) are under
 //! target/bench/big and are removed at the end unless `keep` is given.
 
+#[path = "interleave.rs"]
+mod interleave;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -126,25 +129,8 @@ struct Sample {
 
 /// Runs `link(with_plugin)` both ways `rounds` + 1 times, alternating which
 /// goes first (round 0 only warms the page cache); medians (plain, plugin).
-fn compare(rounds: usize, mut link: impl FnMut(bool) -> Sample) -> (Sample, Sample) {
-    let (mut plain, mut with) = (Vec::new(), Vec::new());
-    for round in 0..rounds + 1 {
-        let order = if round % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for use_plugin in order {
-            let s = link(use_plugin);
-            if round > 0 {
-                if use_plugin {
-                    with.push(s)
-                } else {
-                    plain.push(s)
-                }
-            }
-        }
-    }
+fn compare(rounds: usize, link: impl FnMut(bool) -> Sample) -> (Sample, Sample) {
+    let (plain, with) = interleave::interleaved(rounds, link);
     (median(&plain), median(&with))
 }
 

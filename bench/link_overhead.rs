@@ -5,6 +5,9 @@
 //!
 //!     cargo bench --bench link_overhead [-- run1|run2|both OBJECTS ROUNDS]
 
+#[path = "interleave.rs"]
+mod interleave;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -55,25 +58,8 @@ fn main() {
 
 /// Runs `link(with_plugin)` both ways `rounds` + 1 times, alternating which
 /// goes first (round 0 only warms the page cache); medians (plain, plugin).
-fn compare(rounds: usize, mut link: impl FnMut(bool) -> Duration) -> (Duration, Duration) {
-    let (mut plain, mut with) = (Vec::new(), Vec::new());
-    for round in 0..rounds + 1 {
-        let order = if round % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for use_plugin in order {
-            let t = link(use_plugin);
-            if round > 0 {
-                if use_plugin {
-                    with.push(t)
-                } else {
-                    plain.push(t)
-                }
-            }
-        }
-    }
+fn compare(rounds: usize, link: impl FnMut(bool) -> Duration) -> (Duration, Duration) {
+    let (mut plain, mut with) = interleave::interleaved(rounds, link);
     (median(&mut plain), median(&mut with))
 }
 
