@@ -7,9 +7,14 @@
 //! - [`identity`]: which link is "the same link" across runs
 //! - [`state`]: the on-disk state directory and its formats
 //! - [`record`]: Run-1, inputs and output -> a link record
+//! - [`analysis`]: the records -> the names to hide (decisions)
+//! - [`apply`]: Run-2, the decisions -> a link that hides them
 //! - [`plugin`]: the linker plugin; the only `unsafe` code
 //! - [`tree`], [`verify`]: an installed tree's ELF files; do they still link
 //! - [`cli`]: the `ldprune` command's subcommands
+//! - [`fasthash`], [`glob`]: small helpers any layer may use
+//!
+//! `tests/tidy.rs` checks the direction: which module may name which.
 
 #![deny(unsafe_code)]
 
@@ -18,6 +23,7 @@ pub mod apply;
 pub mod cli;
 pub mod elf;
 pub mod fasthash;
+pub mod glob;
 pub mod identity;
 pub mod plugin;
 pub mod record;

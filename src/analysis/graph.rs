@@ -19,10 +19,7 @@ use crate::state::record::{LinkRecord, Str, StringTable};
 pub type Name = u32;
 pub type Sec = u32;
 
-/// `foo@@V2`, `foo@V1` -> `foo`.
-pub fn plain(name: &str) -> &str {
-    name.split_once('@').map_or(name, |(n, _)| n)
-}
+pub use crate::elf::types::plain;
 
 /// Where a section's relocation leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

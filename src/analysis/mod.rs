@@ -33,6 +33,7 @@ use std::path::PathBuf;
 use crate::elf::hash::Hash128;
 use crate::elf::types::SectionKind;
 use crate::fasthash::{FxHashMap, FxHashSet};
+use crate::glob::glob;
 use crate::identity::OutputKind;
 use crate::state::record::LinkRecord;
 use consumers::ConsumerFile;
@@ -675,20 +676,6 @@ fn local_reach(g: &Graph, m: usize) -> Vec<bool> {
     live
 }
 
-/// `*` and `?` globs; anything else matches itself.
-pub fn glob(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), name.as_bytes())
-}
-
 fn matching_names(g: &Graph, pattern: &str) -> Vec<String> {
     if !pattern.contains(['*', '?']) {
         return vec![pattern.to_string()];
@@ -704,20 +691,6 @@ fn matching_names(g: &Graph, pattern: &str) -> Vec<String> {
     v.sort();
     v.dedup();
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn globs() {
-        assert!(glob("foo_*", "foo_bar"));
-        assert!(glob("*", ""));
-        assert!(glob("a?c", "abc"));
-        assert!(!glob("a?c", "ac"));
-        assert!(!glob("foo", "foobar"));
-    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ impl AppliedRecord {
         let facts = parse_output(&bytes).ok()?;
         let exported: FxHashSet<&str> = facts.exports.iter().map(|e| e.name.as_str()).collect();
         // Hidden names are spelled as objects spell them (`foo@@V2`).
-        let plain = crate::analysis::graph::plain;
+        let plain = crate::elf::types::plain;
         let still_exported = hidden
             .iter()
             .filter(|h| exported.contains(plain(h)))

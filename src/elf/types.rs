@@ -183,3 +183,8 @@ impl Lto {
 
 /// The symbol GCC defines in objects that hold LTO IR only.
 pub const LTO_SLIM_MARKER: &[u8] = b"__gnu_lto_slim";
+
+/// A symbol name without its version: `foo@@V2`, `foo@V1` -> `foo`.
+pub fn plain(name: &str) -> &str {
+    name.split_once('@').map_or(name, |(n, _)| n)
+}

@@ -16,8 +16,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::analysis::glob;
 use crate::elf::output::Abi;
+use crate::glob::glob;
 
 use super::image::{Image, Place};
 
