@@ -9,6 +9,7 @@
 //! - [`record`]: Run-1, inputs and output -> a link record
 //! - [`plugin`]: the linker plugin; the only `unsafe` code
 //! - [`tree`], [`verify`]: an installed tree's ELF files; do they still link
+//! - [`report`]: the image before and after Run-2, and the report's page
 //! - [`cli`]: the `ldprune` command's subcommands
 
 #![deny(unsafe_code)]
@@ -21,6 +22,7 @@ pub mod fasthash;
 pub mod identity;
 pub mod plugin;
 pub mod record;
+pub mod report;
 pub mod state;
 pub mod tree;
 pub mod verify;

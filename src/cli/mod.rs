@@ -66,13 +66,7 @@ enum Command {
     /// Predicted (from the merge) and achieved (from Run-2's results)
     /// savings per module and in total, links Run-2 left unchanged or that
     /// failed, and the dynamic-lookup sites where keep lists may be needed.
-    Report {
-        #[command(flatten)]
-        input: merge::Input,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    Report(report::Args),
     /// Why NAME is kept (the chain from a root) or why it is hidden.
     Explain {
         #[command(flatten)]
@@ -147,7 +141,7 @@ pub fn main() -> i32 {
             dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
         }
         Command::Merge { input, vis, json } => merge::merge(&input, vis.as_deref(), json),
-        Command::Report { input, json } => report::report(&input, json),
+        Command::Report(args) => report::report(&args),
         Command::Explain {
             input,
             module,
