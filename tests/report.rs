@@ -49,9 +49,14 @@ extern "C" long acc_used(long x) { Acc<long> a; a.add(x); return a.total; }
 "#;
 
 const MAIN: &str = r#"
+#include <dlfcn.h>
 #include <stdio.h>
 int calc_used(int); long acc_used(long);
-int main(void) { printf("%d %ld\n", calc_used(2), acc_used(5)); return 0; }
+int main(void) {
+    int (*f)(int) = (int (*)(int))dlsym(RTLD_DEFAULT, "calc_used");
+    printf("%d %ld\n", f ? f(2) : calc_used(2), acc_used(5));
+    return 0;
+}
 "#;
 
 /// The outputs, their drivers and inputs.
@@ -235,3 +240,197 @@ fn image_sizes(linker: Linker) {
     assert!(text.contains("/usr/lib/libcalc.so"), "{text}");
 }
 both_linkers!(image_sizes, image_sizes);
+
+/// Runs headless Chromium (scripts/debian-deps installs it) on `page` with
+/// a fresh profile, and no network.
+fn chromium(f: &Fixture, page: &Path, args: &[&str]) -> std::process::Output {
+    let profile = tempfile::Builder::new()
+        .prefix("ldprune-chromium-")
+        .tempdir()
+        .unwrap();
+    f.run(
+        Command::new("timeout")
+            .args([
+                "120",
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+            ])
+            .args(["--no-first-run", "--disable-background-networking"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(format!("file://{}", page.display())),
+    )
+}
+
+/// The attributes of every element whose class is `class`, in order.
+fn elements(dom: &str, class: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let needle = format!("class=\"{class}\"");
+    let mut found = Vec::new();
+    let mut rest = dom;
+    while let Some(i) = rest.find(&needle) {
+        let start = rest[..i].rfind('<').unwrap();
+        let end = i + rest[i..].find('>').unwrap();
+        found.push(attributes(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    found
+}
+
+fn element(dom: &str, id: &str) -> std::collections::BTreeMap<String, String> {
+    let i = dom
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let start = dom[..i].rfind('<').unwrap();
+    let end = i + dom[i..].find('>').unwrap();
+    attributes(&dom[start..end])
+}
+
+/// `<tag a="x" b="y"` -> {a: x, b: y}, entities decoded.
+fn attributes(tag: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut rest = tag;
+    while let Some(eq) = rest.find("=\"") {
+        let key = rest[..eq].rsplit(' ').next().unwrap().to_string();
+        let value_end = eq + 2 + rest[eq + 2..].find('"').unwrap();
+        let value = rest[eq + 2..value_end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        out.insert(key, value);
+        rest = &rest[value_end + 1..];
+    }
+    out
+}
+
+fn num(m: &std::collections::BTreeMap<String, String>, key: &str) -> u64 {
+    m.get(key)
+        .unwrap_or_else(|| panic!("{key} in {m:?}"))
+        .parse()
+        .unwrap()
+}
+
+/// `report --html`: Chromium renders the page (a screenshot of more than
+/// one colour), and the numbers of its DOM are those of `report --json`.
+#[test]
+fn html_page_renders_and_matches_json() {
+    let f = Fixture::new(Linker::Bfd);
+    let (image, before) = build(&f);
+    let page = f.path("report.html");
+    let v = report_json(
+        &f,
+        &[
+            "--measure",
+            image.to_str().unwrap(),
+            "--before",
+            before.to_str().unwrap(),
+            "--html",
+            page.to_str().unwrap(),
+        ],
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    for remote in ["http:", "https:", "<script src", "<link", "@import", "url("] {
+        assert!(!html.contains(remote), "{remote} in a self-contained page");
+    }
+
+    let shot = f.path("report.png");
+    chromium(
+        &f,
+        &page,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,1400",
+        ],
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (1200, 1400));
+    let bpp = info.color_type.samples();
+    let colours: std::collections::BTreeSet<&[u8]> =
+        pixels[..info.buffer_size()].chunks(bpp).collect();
+    // White, text, and the bars' grey, blue and green at least.
+    assert!(colours.len() > 4, "{} colours", colours.len());
+
+    let out = chromium(&f, &page, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let modules = v["modules"].as_array().unwrap();
+    let rows = elements(&dom, "module");
+    assert_eq!(rows.len(), modules.len(), "one row per module");
+    for row in &rows {
+        let m = modules
+            .iter()
+            .find(|m| m["module"] == row["data-module"].as_str())
+            .unwrap();
+        let (p, a) = (&m["predicted"], &m["achieved"]);
+        let before = u(&a["text_before"]) + u(&a["data_before"]);
+        let saving = (u(&p["text_before"]) + u(&p["data_before"]))
+            - (u(&p["text_after"]) + u(&p["data_after"]));
+        assert_eq!(num(row, "data-before"), before, "{row:?}");
+        assert_eq!(num(row, "data-predicted"), before - saving, "{row:?}");
+        assert_eq!(
+            num(row, "data-achieved"),
+            u(&a["text_after"]) + u(&a["data_after"]),
+            "{row:?}"
+        );
+    }
+    let img = &v["image"];
+    let total = element(&dom, "image-total");
+    assert_eq!(num(&total, "data-elf-before"), u(&img["elf_before"]));
+    assert_eq!(num(&total, "data-elf-after"), u(&img["elf_after"]));
+    let kib = |n: u64| format!("{:.1} KiB", n as f64 / 1024.0);
+    assert!(
+        dom.contains(&format!(
+            "ELF files {} before, {} after",
+            kib(u(&img["elf_before"])),
+            kib(u(&img["elf_after"]))
+        )),
+        "the visible totals"
+    );
+    let compressed = element(&dom, "compressed");
+    assert_eq!(
+        num(&compressed, "data-before"),
+        u(&img["compressed"]["before"])
+    );
+    assert_eq!(
+        num(&compressed, "data-after"),
+        u(&img["compressed"]["after"])
+    );
+    let files = elements(&dom, "file");
+    assert_eq!(files.len(), img["files"].as_array().unwrap().len());
+    for row in &files {
+        let f = file(img, &row["data-path"]);
+        assert_eq!(num(row, "data-before"), u(&f["before"]));
+        assert_eq!(num(row, "data-after"), u(&f["after"]));
+    }
+    let kept = v["kept_reasons"].as_array().unwrap();
+    let reasons = elements(&dom, "reason");
+    assert_eq!(reasons.len(), kept.len());
+    assert!(!kept.is_empty());
+    for (row, k) in reasons.iter().zip(kept) {
+        assert_eq!(row["data-reason"], k["reason"].as_str().unwrap());
+        assert_eq!(num(row, "data-names"), u(&k["names"]));
+        assert_eq!(num(row, "data-bytes"), u(&k["bytes"]));
+    }
+    let counts = &v["unchanged_counts"];
+    assert_eq!(
+        num(&element(&dom, "unchanged-count"), "data-count"),
+        u(&counts["unchanged"])
+    );
+    assert_eq!(
+        num(&element(&dom, "failed-count"), "data-count"),
+        u(&counts["failed"])
+    );
+    assert_eq!(
+        num(&element(&dom, "probes"), "data-count"),
+        u(&counts["probes"])
+    );
+    // The lookup site: prog imports dlsym.
+    let sites = v["dynamic_lookup_sites"].as_array().unwrap();
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert_eq!(elements(&dom, "site").len(), 1);
+}
