@@ -434,3 +434,69 @@ fn html_page_renders_and_matches_json() {
     assert_eq!(sites.len(), 1, "{sites:?}");
     assert_eq!(elements(&dom, "site").len(), 1);
 }
+
+fn explain(f: &Fixture, name: &str) -> serde_json::Value {
+    let out = f.run(
+        ldprune()
+            .args(["explain", "--json", "--state"])
+            .arg(f.state())
+            .arg(name),
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `explain` takes C++ names as people write them: with or without the
+/// parameter list; the mangled spelling still works.
+#[test]
+fn explain_demangled_names() {
+    let f = Fixture::new(Linker::Gold);
+    for (name, text) in [
+        ("calc.c", &calc_source()[..]),
+        ("acc.cc", ACC),
+        ("main.c", MAIN),
+    ] {
+        f.write(name, text).compile(name, &[]);
+    }
+    link_all(&f, 1);
+    f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+    for q in ["Acc<long>::add", "Acc<long>::add(long)", "_ZN3AccIlE3addEl"] {
+        let v = explain(&f, q);
+        let answers = v.as_array().unwrap();
+        assert_eq!(answers.len(), 1, "{q}: {v}");
+        assert_eq!(answers[0]["name"], "_ZN3AccIlE3addEl", "{q}: {v}");
+        assert_eq!(answers[0]["demangled"], "Acc<long>::add(long)", "{q}: {v}");
+        assert_eq!(answers[0]["verdict"], "hidden", "{q}: {v}");
+        assert!(
+            answers[0]["module"]
+                .as_str()
+                .unwrap()
+                .ends_with("libacc.so")
+        );
+    }
+    // A const member function, and one only the library itself uses.
+    let v = explain(&f, "Acc<double>::name");
+    assert_eq!(
+        v[0]["demangled"], "Acc<double>::name[abi:cxx11]() const",
+        "{v}"
+    );
+    // The text shows both spellings.
+    let out = f.run(
+        ldprune()
+            .args(["explain", "--state"])
+            .arg(f.state())
+            .arg("Acc<long>::add"),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("_ZN3AccIlE3addEl (Acc<long>::add(long)) in "),
+        "{text}"
+    );
+    let out = ldprune()
+        .args(["explain", "--state"])
+        .arg(f.state())
+        .arg("Acc<short>::add")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"Acc<short>::add\""));
+}

@@ -618,9 +618,26 @@ pub(super) fn library_kinds_text(out: &mut String, k: &LibraryKinds) {
 pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     let g = &a.graph;
-    let Some(n) = g.names.lookup(name) else {
-        return Err(format!("no recorded module exports or defines {name:?}"));
+    // The name as spelled, or else a C++ name as written (`Acc<long>::add`):
+    // every export it demangles to.
+    let candidates: Vec<u32> = match g.names.lookup(name) {
+        Some(n) => vec![n],
+        None => {
+            let query = crate::analysis::demangle::Query::new(name);
+            let mut found: Vec<u32> = g
+                .modules
+                .iter()
+                .flat_map(|m| m.exports.iter().map(|e| e.name))
+                .filter(|&n| query.matches(g.names.str(n)))
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            found
+        }
     };
+    if candidates.is_empty() {
+        return Err(format!("no recorded module exports or defines {name:?}"));
+    }
     let mut answers = Vec::new();
     for r in &a.results {
         let m = &g.modules[r.module];
@@ -631,29 +648,30 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         {
             continue;
         }
-        let Some(e) = m.exports.iter().find(|e| e.name == n) else {
-            continue;
-        };
-        let (verdict, reason, chain_lines) = if r.hidden_exports.contains(&e.spelled) {
-            ("hidden", "no live section of any module imports it, no C string names it, and no rule keeps it".to_string(), Vec::new())
-        } else if let Some(why) = r.pinned.get(&e.spelled) {
-            ("kept", why.to_string(), Vec::new())
-        } else if let Some(cause) = a.demanded.get(&n) {
-            ("kept", "demanded".to_string(), chain(&a, cause.clone()))
-        } else {
-            (
-                "kept",
-                "its own objects do not define it (it cannot be hidden at link time)".to_string(),
-                Vec::new(),
-            )
-        };
-        answers.push((
-            e.spelled.clone(),
-            m.path.display().to_string(),
-            verdict,
-            reason,
-            chain_lines,
-        ));
+        for e in m.exports.iter().filter(|e| candidates.contains(&e.name)) {
+            let n = e.name;
+            let (verdict, reason, chain_lines) = if r.hidden_exports.contains(&e.spelled) {
+                ("hidden", "no live section of any module imports it, no C string names it, and no rule keeps it".to_string(), Vec::new())
+            } else if let Some(why) = r.pinned.get(&e.spelled) {
+                ("kept", why.to_string(), Vec::new())
+            } else if let Some(cause) = a.demanded.get(&n) {
+                ("kept", "demanded".to_string(), chain(&a, cause.clone()))
+            } else {
+                (
+                    "kept",
+                    "its own objects do not define it (it cannot be hidden at link time)"
+                        .to_string(),
+                    Vec::new(),
+                )
+            };
+            answers.push((
+                e.spelled.clone(),
+                m.path.display().to_string(),
+                verdict,
+                reason,
+                chain_lines,
+            ));
+        }
     }
     if answers.is_empty() {
         return Err(format!(
@@ -668,7 +686,8 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         let v: Vec<serde_json::Value> = answers
             .iter()
             .map(|(name, module, verdict, reason, chain)| {
-                serde_json::json!({"name": name, "module": module, "verdict": verdict, "reason": reason, "chain": chain})
+                let demangled = crate::analysis::demangle::demangle(name).map(|d| d.0);
+                serde_json::json!({"name": name, "demangled": demangled, "module": module, "verdict": verdict, "reason": reason, "chain": chain})
             })
             .collect();
         let _ = writeln!(
@@ -678,9 +697,13 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         );
     } else {
         for (name, module, verdict, reason, chain) in &answers {
+            let shown = match crate::analysis::demangle::demangle(name) {
+                Some((full, _)) => format!("{name} ({full})"),
+                None => name.clone(),
+            };
             let _ = writeln!(
                 out,
-                "{name} in {module}: {}: {reason}",
+                "{shown} in {module}: {}: {reason}",
                 verdict.to_uppercase()
             );
             for line in chain {

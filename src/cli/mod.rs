@@ -77,7 +77,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
-        /// The exported name.
+        /// The exported name as the dynamic symbol table spells it
+        /// (`_ZN3AccIlE3addEl`), or a C++ name as written, with or without
+        /// its parameter list (`'Acc<long>::add'`, `'Acc<long>::add(long)'`).
         name: String,
     },
     /// Print the recorded links in full.
