@@ -19,7 +19,7 @@ use crate::tree::ElfFile;
 #[derive(clap::Args)]
 pub struct Input {
     /// State directories written by Run-1 (merge writes the decisions to
-    /// the first; report also reads Run-2's results there).
+    /// the first).
     #[arg(long, value_name = "DIR", required = true)]
     pub(super) state: Vec<PathBuf>,
     /// Keep lists: one name, glob or module:name per line.
@@ -314,7 +314,7 @@ pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Strin
         return Ok(0);
     }
     let mut out = String::new();
-    summary(&mut out, &a);
+    summary(&mut out, &a, "");
     emptied_nodes_text(&mut out, &nodes);
     warn_needed_nodes(&nodes);
     let _ = writeln!(out, "decisions written to {}", written.display());
@@ -457,7 +457,9 @@ impl Totals {
     }
 }
 
-pub(super) fn summary(out: &mut String, a: &Analysis) {
+/// The merge's summary line (with `achieved` appended: report's), then
+/// the executables, consumers and libraries worth a word.
+pub(super) fn summary(out: &mut String, a: &Analysis, achieved: &str) {
     let Totals {
         exports,
         hidden,
@@ -468,7 +470,7 @@ pub(super) fn summary(out: &mut String, a: &Analysis) {
     } = Totals::of(a);
     let _ = writeln!(
         out,
-        "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB",
+        "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB{achieved}",
         a.results.len(),
         exports,
         exports - hidden,

@@ -28,11 +28,14 @@ use crate::state::{Loaded, StateDir, StateError};
                   (or -Wl,-plugin,libldprune.so -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=DIR)\n  \
                   2. ldprune merge --state DIR [--scope image --image ROOT] [--consumers ROOT]\n  \
                   3. Run-2: the same build again (any directory) with LDPRUNE_RUN=2\n  \
-                  4. ldprune report --state DIR   (predicted against achieved)\n  \
+                  4. ldprune report --state DIR [--measure ROOT] [--html FILE]   (predicted \
+                  against achieved; the image's bytes and compressed size)\n  \
                   5. ldprune verify ROOT          (every import of the image still resolves)\n\n\
-                  Plugin options (-plugin-opt=): run=1|2|off, state=DIR, strict, log=LEVEL; \
-                  environment: LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_STRICT, LDPRUNE_LOG. \
-                  `ldprune flags` prints what to add to a build's flags."
+                  Plugin options (-plugin-opt=): run=1|2|off, state=DIR, strict, no-slim-lto, \
+                  log=LEVEL; environment: LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_STRICT, LDPRUNE_LOG \
+                  (the wrappers also read LDPRUNE_PLUGIN, LDPRUNE_CLI, ...). \
+                  `ldprune flags` prints what to add to a build's flags. Manuals: ldprune(1), \
+                  ldprune-plugin(7), ldprune-wrappers(1)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -68,6 +71,9 @@ enum Command {
     /// failed, and the dynamic-lookup sites where keep lists may be needed.
     Report(report::Args),
     /// Why NAME is kept (the chain from a root) or why it is hidden.
+    #[command(mut_arg("state", |a| a.help(
+        "State directories written by Run-1 (explain runs the merge again, with the same options)"
+    )))]
     Explain {
         #[command(flatten)]
         input: merge::Input,

@@ -80,6 +80,10 @@ fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
 
 /// `ldprune report`'s arguments.
 #[derive(clap::Args)]
+#[command(mut_arg("state", |a| a.help(
+    "State directories of Run-1 and Run-2: the records, the decisions, Run-2's results \
+     (applied/) and the links it left unchanged (apply.log)"
+)))]
 pub struct Args {
     #[command(flatten)]
     input: Input,
@@ -263,7 +267,7 @@ pub fn report(args: &Args) -> Result<i32, String> {
         );
     } else {
         table(&mut out, &a, &run2);
-        summary(&mut out, &a);
+        summary(&mut out, &a, &achieved_brief(&a, &run2));
         emptied_nodes_text(&mut out, &nodes);
         achieved_summary(&mut out, &a, &run2);
         let (unchanged, failed, probes) = split_unchanged(&run2);
@@ -397,6 +401,26 @@ fn common_dir<'p>(mut paths: impl Iterator<Item = &'p Path>) -> std::path::PathB
 
 fn shown(p: &Path, prefix: &Path) -> String {
     p.strip_prefix(prefix).unwrap_or(p).display().to_string()
+}
+
+/// The achieved half of report's summary line.
+fn achieved_brief(a: &Analysis, run2: &Run2) -> String {
+    let got: Vec<Achieved> = a
+        .results
+        .iter()
+        .filter_map(|r| achieved(a, run2, r))
+        .collect();
+    if got.is_empty() {
+        return "; achieved: Run-2 not applied yet".into();
+    }
+    let before: u64 = got.iter().map(|g| g.text_before + g.data_before).sum();
+    let after: u64 = got.iter().map(|g| g.text_after + g.data_after).sum();
+    format!(
+        "; achieved text+data {} KiB -> {} KiB on the {} modules Run-2 applied",
+        kib(before),
+        kib(after),
+        got.len()
+    )
 }
 
 fn achieved_summary(out: &mut String, a: &Analysis, run2: &Run2) {
