@@ -15,6 +15,8 @@ use crate::state::record::LinkRecord;
 use crate::state::{StateDir, StateError};
 use crate::tree::ElfFile;
 
+use super::progress::{Progress, heartbeat};
+
 /// What merge, report and explain read.
 #[derive(clap::Args)]
 pub struct Input {
@@ -83,7 +85,7 @@ impl Input {
             (Scope::All, Some(_)) => return Err("--image needs --scope image".into()),
             (Scope::Image, None) => return Err("--scope image needs --image ROOT".into()),
             (Scope::Image, Some(root)) => {
-                let (image, files) = scan_image(root)?;
+                let (image, files) = heartbeat("reading the image", || scan_image(root))?;
                 (Some(image), files)
             }
         };
@@ -108,8 +110,13 @@ impl Input {
     pub(super) fn analyse(&self) -> Result<Analysis, String> {
         let (opts, image_files) = self.options()?;
         let records = load_all(&self.state, self.skip_bad)?;
-        let consumers = self.consumer_files(&records, image_files)?;
-        Ok(analyse_with(records, consumers, &opts))
+        let consumers = heartbeat("reading the consumer files", || {
+            self.consumer_files(&records, image_files)
+        })?;
+        let n = records.len();
+        Ok(heartbeat(&format!("analysing {n} records"), || {
+            analyse_with(records, consumers, &opts)
+        }))
     }
 
     /// The files of the image that no record made, then every file under
@@ -224,42 +231,6 @@ pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, S
         );
     }
     Ok(records)
-}
-
-/// A one-line progress display on a terminal; silent otherwise.
-struct Progress {
-    what: &'static str,
-    shown: usize,
-    terminal: bool,
-    printed: bool,
-}
-
-impl Progress {
-    fn new(what: &'static str) -> Progress {
-        use std::io::IsTerminal;
-        Progress {
-            what,
-            shown: 0,
-            terminal: std::io::stderr().is_terminal(),
-            printed: false,
-        }
-    }
-
-    /// Shows a percentage for long loads (200 files or more).
-    fn tick(&mut self, done: usize, total: usize) {
-        let pct = done * 100 / total.max(1);
-        if self.terminal && total >= 200 && pct != self.shown {
-            self.shown = pct;
-            self.printed = true;
-            eprint!("\r{}: {done}/{total} ({pct}%)", self.what);
-        }
-    }
-
-    fn done(&self) {
-        if self.printed {
-            eprintln!();
-        }
-    }
 }
 
 pub(super) fn kib(n: u64) -> String {

@@ -3,6 +3,7 @@
 mod dump;
 mod flags;
 mod merge;
+mod progress;
 mod report;
 mod status;
 mod verify;

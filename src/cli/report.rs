@@ -162,9 +162,11 @@ fn measure_image(args: &Args, a: &Analysis, run2: &Run2) -> Result<Option<ImageS
     // Lines, not a counter: compressing a large image takes minutes, and
     // a build log shows lines.
     let mut progress = |step: &str| eprintln!("ldprune: report: {step}");
-    crate::report::image::measure(&req, &rebuilt(a, run2), &mut progress)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    super::progress::heartbeat("measuring the image", || {
+        crate::report::image::measure(&req, &rebuilt(a, run2), &mut progress)
+    })
+    .map(Some)
+    .map_err(|e| e.to_string())
 }
 
 pub fn report(args: &Args) -> Result<i32, String> {
