@@ -557,7 +557,7 @@ fn image_text(out: &mut String, image: &ImageSizes) {
     if same > 0 {
         let _ = writeln!(
             out,
-            "  ({same} more files unchanged; report --json lists all)"
+            "  ({same} more files the same size before and after; report --json lists all)"
         );
     }
 }
