@@ -313,6 +313,7 @@ pub fn report(args: &Args) -> Result<i32, String> {
         let page = page(&a, &run2, image.as_ref(), &kept, &sites, &nodes);
         std::fs::write(path, crate::report::html::render(&page))
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("ldprune: report: page written to {}", path.display());
     }
     super::print(&out);
     Ok(0)
