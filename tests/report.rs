@@ -238,6 +238,17 @@ fn image_sizes(linker: Linker) {
         "{text}"
     );
     assert!(text.contains("/usr/lib/libcalc.so"), "{text}");
+    // calc_used: prog's dlsym names it; acc_used: prog imports it.
+    assert!(
+        text.contains("exports kept, by reason (names, KiB of their sections):\n"),
+        "{text}"
+    );
+    for line in [
+        "  named by a C string where names are looked up: 1, ",
+        "  imported by a module: 1, ",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
 }
 both_linkers!(image_sizes, image_sizes);
 

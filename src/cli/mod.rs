@@ -68,8 +68,10 @@ enum Command {
         json: bool,
     },
     /// Predicted (from the merge) and achieved (from Run-2's results)
-    /// savings per module and in total, links Run-2 left unchanged or that
-    /// failed, and the dynamic-lookup sites where keep lists may be needed.
+    /// savings per module and in total, why exports were kept, links Run-2
+    /// left unchanged or that failed, the dynamic-lookup sites where keep
+    /// lists may be needed; with --measure the image's bytes and compressed
+    /// size before and after; with --html the same as a page.
     Report(report::Args),
     /// Why NAME is kept (the chain from a root) or why it is hidden.
     #[command(mut_arg("state", |a| a.help(

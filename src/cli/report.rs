@@ -270,6 +270,15 @@ pub fn report(args: &Args) -> Result<i32, String> {
     } else {
         table(&mut out, &a, &run2);
         summary(&mut out, &a, &achieved_brief(&a, &run2));
+        if !kept.is_empty() {
+            let _ = writeln!(
+                out,
+                "exports kept, by reason (names, KiB of their sections):"
+            );
+            for k in &kept {
+                let _ = writeln!(out, "  {}: {}, {}", k.reason, k.names, kib(k.bytes));
+            }
+        }
         emptied_nodes_text(&mut out, &nodes);
         achieved_summary(&mut out, &a, &run2);
         let (unchanged, failed, probes) = split_unchanged(&run2);
