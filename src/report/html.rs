@@ -69,8 +69,13 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Bytes below 1 KiB (a kept typeinfo is 16 bytes, not "0.0 KiB").
 fn kib(n: u64) -> String {
-    format!("{:.1} KiB", n as f64 / 1024.0)
+    if n < 1024 {
+        format!("{n} B")
+    } else {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    }
 }
 
 const STYLE: &str = "body{font:14px/1.4 sans-serif;margin:1.5em;color:#222;background:#fff}\
