@@ -1,5 +1,5 @@
 # Build and install ldprune: the plugin, the ldprune command, the static
-# wrappers and the rpm macros, in FHS places.
+# wrappers, the rpm macros and the manuals, in FHS places.
 #
 #   make                                  build (release)
 #   make install PREFIX=/usr [DESTDIR=]   install (builds first)
@@ -16,6 +16,9 @@ LIBDIR = $(PREFIX)/lib/ldprune
 WRAPDIR = $(LIBDIR)/wrappers
 RPMDIR = $(PREFIX)/lib/rpm/macros.d
 DOCDIR = $(PREFIX)/share/doc/ldprune
+MANDIR = $(PREFIX)/share/man
+MAN1 = man/ldprune.1 man/ldprune-wrappers.1
+MAN7 = man/ldprune-plugin.7
 TOOLS = gcc g++ cc c++ clang clang++ ld ld.bfd ld.gold ld.lld ld.mold mold
 DOCS = README.md LICENSE-MIT LICENSE-APACHE
 
@@ -34,6 +37,9 @@ install: $(if $(NO_BUILD),,build)
 	install -m 644 rpm/macros.ldprune $(DESTDIR)$(RPMDIR)/macros.ldprune
 	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 644 wrappers/README.md $(DESTDIR)$(DOCDIR)/README.wrappers.md
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 	@echo "installed; wrappers in $(WRAPDIR) (put it first in PATH), see 'ldprune flags --help'"
 
 uninstall:
@@ -41,6 +47,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ldprune $(DESTDIR)$(LIBDIR)/libldprune.so \
 	      $(DESTDIR)$(LIBDIR)/ldprune-wrap $(DESTDIR)$(RPMDIR)/macros.ldprune
 	for d in $(DOCS) README.wrappers.md; do rm -f $(DESTDIR)$(DOCDIR)/$$d; done
+	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
+	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$${m#man/}; done
 	-rmdir $(DESTDIR)$(WRAPDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 .PHONY: all build install uninstall

@@ -11,6 +11,7 @@
 //! - [`apply`]: Run-2, the decisions -> a link that hides them
 //! - [`plugin`]: the linker plugin; the only `unsafe` code
 //! - [`tree`], [`verify`]: an installed tree's ELF files; do they still link
+//! - [`report`]: the image before and after Run-2, and the report's page
 //! - [`cli`]: the `ldprune` command's subcommands
 //! - [`fasthash`], [`glob`]: small helpers any layer may use
 //!
@@ -27,6 +28,7 @@ pub mod glob;
 pub mod identity;
 pub mod plugin;
 pub mod record;
+pub mod report;
 pub mod state;
 pub mod tree;
 pub mod verify;

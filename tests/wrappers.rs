@@ -988,6 +988,9 @@ fn make_install_and_uninstall() {
         "lib/ldprune/ldprune-wrap",
         "lib/rpm/macros.d/macros.ldprune",
         "share/doc/ldprune/README.md",
+        "share/man/man1/ldprune.1",
+        "share/man/man1/ldprune-wrappers.1",
+        "share/man/man7/ldprune-plugin.7",
     ] {
         assert!(prefix.join(f).is_file(), "{f} not installed");
     }

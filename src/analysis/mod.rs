@@ -19,6 +19,7 @@
 //! up (imports `dlsym` or a dlsym-like function, `lookup`).
 
 pub mod consumers;
+pub mod demangle;
 pub mod executables;
 pub mod graph;
 pub mod lists;

@@ -47,6 +47,7 @@ impl AppliedRecord {
             exports: facts.exports.len() as u64,
             sizes: facts.sizes,
             file_size: file.metadata().map_or(0, |m| m.size()),
+            build_id: facts.build_id,
         })
     }
 }

@@ -26,6 +26,10 @@ pub struct Args {
     /// The linker plugin (default: installed next to this ldprune).
     #[arg(long, value_name = "PATH")]
     plugin: Option<PathBuf>,
+    /// Print JSON instead: the flags as lists of words, the environment,
+    /// and the wrappers' directory (null when not installed).
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -176,6 +180,24 @@ impl Flags {
             let dir = w.display().to_string();
             let _ = writeln!(out, "export PATH={}\"${{PATH:+:$PATH}}\"", sh_quote(&dir));
         }
+    }
+
+    /// `--json`: the words of each flag variable, the environment, and
+    /// the directory to put first in PATH.
+    pub fn json(&self) -> serde_json::Value {
+        let env: serde_json::Map<String, serde_json::Value> = self
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.into()))
+            .collect();
+        serde_json::json!({
+            "run": self.run.number(),
+            "cflags": self.cflags(),
+            "cxxflags": self.cflags(),
+            "ldflags": self.ldflags(),
+            "env": env,
+            "path_first": self.layout.wrappers,
+        })
     }
 
     pub fn render(&self, format: Format) -> String {
@@ -363,7 +385,14 @@ pub fn run(args: &Args) -> Result<i32, String> {
             );
         }
     }
-    super::print(&flags.render(args.format));
+    if args.json {
+        super::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&flags.json()).unwrap_or_default()
+        ));
+    } else {
+        super::print(&flags.render(args.format));
+    }
     Ok(0)
 }
 

@@ -16,11 +16,13 @@ use crate::state::record::LinkRecord;
 use crate::state::{StateDir, StateError};
 use crate::tree::ElfFile;
 
+use super::progress::{Progress, heartbeat};
+
 /// What merge, report and explain read.
 #[derive(clap::Args)]
 pub struct Input {
     /// State directories written by Run-1 (merge writes the decisions to
-    /// the first; report also reads Run-2's results there).
+    /// the first).
     #[arg(long, value_name = "DIR", required = true)]
     pub(super) state: Vec<PathBuf>,
     /// Keep lists: one name, glob or module:name per line.
@@ -84,7 +86,7 @@ impl Input {
             (Scope::All, Some(_)) => return Err("--image needs --scope image".into()),
             (Scope::Image, None) => return Err("--scope image needs --image ROOT".into()),
             (Scope::Image, Some(root)) => {
-                let (image, files) = scan_image(root)?;
+                let (image, files) = heartbeat("reading the image", || scan_image(root))?;
                 (Some(image), files)
             }
         };
@@ -109,8 +111,13 @@ impl Input {
     pub(super) fn analyse(&self) -> Result<Analysis, String> {
         let (opts, image_files) = self.options()?;
         let records = load_all(&self.state, self.skip_bad)?;
-        let consumers = self.consumer_files(&records, image_files)?;
-        Ok(analyse_with(records, consumers, &opts))
+        let consumers = heartbeat("reading the consumer files", || {
+            self.consumer_files(&records, image_files)
+        })?;
+        let n = records.len();
+        Ok(heartbeat(&format!("analysing {n} records"), || {
+            analyse_with(records, consumers, &opts)
+        }))
     }
 
     /// The files of the image that no record made, then every file under
@@ -227,42 +234,6 @@ pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, S
     Ok(records)
 }
 
-/// A one-line progress display on a terminal; silent otherwise.
-struct Progress {
-    what: &'static str,
-    shown: usize,
-    terminal: bool,
-    printed: bool,
-}
-
-impl Progress {
-    fn new(what: &'static str) -> Progress {
-        use std::io::IsTerminal;
-        Progress {
-            what,
-            shown: 0,
-            terminal: std::io::stderr().is_terminal(),
-            printed: false,
-        }
-    }
-
-    /// Shows a percentage for long loads (200 files or more).
-    fn tick(&mut self, done: usize, total: usize) {
-        let pct = done * 100 / total.max(1);
-        if self.terminal && total >= 200 && pct != self.shown {
-            self.shown = pct;
-            self.printed = true;
-            eprint!("\r{}: {done}/{total} ({pct}%)", self.what);
-        }
-    }
-
-    fn done(&self) {
-        if self.printed {
-            eprintln!();
-        }
-    }
-}
-
 pub(super) fn kib(n: u64) -> String {
     format!("{:.1}", n as f64 / 1024.0)
 }
@@ -315,7 +286,7 @@ pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Strin
         return Ok(0);
     }
     let mut out = String::new();
-    summary(&mut out, &a);
+    summary(&mut out, &a, "");
     emptied_nodes_text(&mut out, &nodes);
     warn_needed_nodes(&nodes);
     let _ = writeln!(out, "decisions written to {}", written.display());
@@ -458,7 +429,9 @@ impl Totals {
     }
 }
 
-pub(super) fn summary(out: &mut String, a: &Analysis) {
+/// The merge's summary line (with `achieved` appended: report's), then
+/// the executables, consumers and libraries worth a word.
+pub(super) fn summary(out: &mut String, a: &Analysis, achieved: &str) {
     let Totals {
         exports,
         hidden,
@@ -469,7 +442,7 @@ pub(super) fn summary(out: &mut String, a: &Analysis) {
     } = Totals::of(a);
     let _ = writeln!(
         out,
-        "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB",
+        "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB{achieved}",
         a.results.len(),
         exports,
         exports - hidden,
@@ -619,9 +592,26 @@ pub(super) fn library_kinds_text(out: &mut String, k: &LibraryKinds) {
 pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> Result<i32, String> {
     let a = input.analyse()?;
     let g = &a.graph;
-    let Some(n) = g.names.lookup(name) else {
-        return Err(format!("no recorded module exports or defines {name:?}"));
+    // The name as spelled, or else a C++ name as written (`Acc<long>::add`):
+    // every export it demangles to.
+    let candidates: Vec<u32> = match g.names.lookup(name) {
+        Some(n) => vec![n],
+        None => {
+            let query = crate::analysis::demangle::Query::new(name);
+            let mut found: Vec<u32> = g
+                .modules
+                .iter()
+                .flat_map(|m| m.exports.iter().map(|e| e.name))
+                .filter(|&n| query.matches(g.names.str(n)))
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            found
+        }
     };
+    if candidates.is_empty() {
+        return Err(format!("no recorded module exports or defines {name:?}"));
+    }
     let mut answers = Vec::new();
     for r in &a.results {
         let m = &g.modules[r.module];
@@ -632,29 +622,30 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         {
             continue;
         }
-        let Some(e) = m.exports.iter().find(|e| e.name == n) else {
-            continue;
-        };
-        let (verdict, reason, chain_lines) = if r.hidden_exports.contains(&e.spelled) {
-            ("hidden", "no live section of any module imports it, no C string names it, and no rule keeps it".to_string(), Vec::new())
-        } else if let Some(why) = r.pinned.get(&e.spelled) {
-            ("kept", why.to_string(), Vec::new())
-        } else if let Some(cause) = a.demanded.get(&n) {
-            ("kept", "demanded".to_string(), chain(&a, cause.clone()))
-        } else {
-            (
-                "kept",
-                "its own objects do not define it (it cannot be hidden at link time)".to_string(),
-                Vec::new(),
-            )
-        };
-        answers.push((
-            e.spelled.clone(),
-            m.path.display().to_string(),
-            verdict,
-            reason,
-            chain_lines,
-        ));
+        for e in m.exports.iter().filter(|e| candidates.contains(&e.name)) {
+            let n = e.name;
+            let (verdict, reason, chain_lines) = if r.hidden_exports.contains(&e.spelled) {
+                ("hidden", "no live section of any module imports it, no C string names it, and no rule keeps it".to_string(), Vec::new())
+            } else if let Some(why) = r.pinned.get(&e.spelled) {
+                ("kept", why.to_string(), Vec::new())
+            } else if let Some(cause) = a.demanded.get(&n) {
+                ("kept", "demanded".to_string(), chain(&a, cause.clone()))
+            } else {
+                (
+                    "kept",
+                    "its own objects do not define it (it cannot be hidden at link time)"
+                        .to_string(),
+                    Vec::new(),
+                )
+            };
+            answers.push((
+                e.spelled.clone(),
+                m.path.display().to_string(),
+                verdict,
+                reason,
+                chain_lines,
+            ));
+        }
     }
     if answers.is_empty() {
         return Err(format!(
@@ -669,7 +660,8 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         let v: Vec<serde_json::Value> = answers
             .iter()
             .map(|(name, module, verdict, reason, chain)| {
-                serde_json::json!({"name": name, "module": module, "verdict": verdict, "reason": reason, "chain": chain})
+                let demangled = crate::analysis::demangle::demangle(name).map(|d| d.0);
+                serde_json::json!({"name": name, "demangled": demangled, "module": module, "verdict": verdict, "reason": reason, "chain": chain})
             })
             .collect();
         let _ = writeln!(
@@ -679,9 +671,13 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         );
     } else {
         for (name, module, verdict, reason, chain) in &answers {
+            let shown = match crate::analysis::demangle::demangle(name) {
+                Some((full, _)) => format!("{name} ({full})"),
+                None => name.clone(),
+            };
             let _ = writeln!(
                 out,
-                "{name} in {module}: {}: {reason}",
+                "{shown} in {module}: {}: {reason}",
                 verdict.to_uppercase()
             );
             for line in chain {

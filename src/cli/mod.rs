@@ -3,6 +3,7 @@
 mod dump;
 mod flags;
 mod merge;
+mod progress;
 mod report;
 mod status;
 mod verify;
@@ -28,11 +29,14 @@ use crate::state::{Loaded, StateDir, StateError};
                   (or -Wl,-plugin,libldprune.so -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=DIR)\n  \
                   2. ldprune merge --state DIR [--scope image --image ROOT] [--consumers ROOT]\n  \
                   3. Run-2: the same build again (any directory) with LDPRUNE_RUN=2\n  \
-                  4. ldprune report --state DIR   (predicted against achieved)\n  \
+                  4. ldprune report --state DIR [--measure ROOT] [--html FILE]   (predicted \
+                  against achieved; the image's bytes and compressed size)\n  \
                   5. ldprune verify ROOT          (every import of the image still resolves)\n\n\
-                  Plugin options (-plugin-opt=): run=1|2|off, state=DIR, strict, log=LEVEL; \
-                  environment: LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_STRICT, LDPRUNE_LOG. \
-                  `ldprune flags` prints what to add to a build's flags."
+                  Plugin options (-plugin-opt=): run=1|2|off, state=DIR, strict, no-slim-lto, \
+                  log=LEVEL; environment: LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_STRICT, LDPRUNE_LOG \
+                  (the wrappers also read LDPRUNE_PLUGIN, LDPRUNE_CLI, ...). \
+                  `ldprune flags` prints what to add to a build's flags. Manuals: ldprune(1), \
+                  ldprune-plugin(7), ldprune-wrappers(1)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -64,16 +68,15 @@ enum Command {
         json: bool,
     },
     /// Predicted (from the merge) and achieved (from Run-2's results)
-    /// savings per module and in total, links Run-2 left unchanged or that
-    /// failed, and the dynamic-lookup sites where keep lists may be needed.
-    Report {
-        #[command(flatten)]
-        input: merge::Input,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    /// savings per module and in total, why exports were kept, links Run-2
+    /// left unchanged or that failed, the dynamic-lookup sites where keep
+    /// lists may be needed; with --measure the image's bytes and compressed
+    /// size before and after; with --html the same as a page.
+    Report(report::Args),
     /// Why NAME is kept (the chain from a root) or why it is hidden.
+    #[command(mut_arg("state", |a| a.help(
+        "State directories written by Run-1 (explain runs the merge again, with the same options)"
+    )))]
     Explain {
         #[command(flatten)]
         input: merge::Input,
@@ -83,7 +86,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
-        /// The exported name.
+        /// The exported name as the dynamic symbol table spells it
+        /// (`_ZN3AccIlE3addEl`), or a C++ name as written, with or without
+        /// its parameter list (`'Acc<long>::add'`, `'Acc<long>::add(long)'`).
         name: String,
     },
     /// Print the recorded links in full.
@@ -147,7 +152,7 @@ pub fn main() -> i32 {
             dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
         }
         Command::Merge { input, vis, json } => merge::merge(&input, vis.as_deref(), json),
-        Command::Report { input, json } => report::report(&input, json),
+        Command::Report(args) => report::report(&args),
         Command::Explain {
             input,
             module,

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::Path;
 
+use std::path::PathBuf;
+
 use super::merge::{Input, emptied_nodes_text, kib, summary, warn_needed_nodes};
 use crate::analysis::consumers::{NamedLibrary, library_kinds};
 use crate::analysis::probes::{is_probe, is_probe_path};
@@ -16,6 +18,10 @@ use crate::apply::{
     still_unchanged,
 };
 use crate::elf::hash::Hash128;
+use crate::report::compress::Format;
+use crate::report::html::{LinkRow, ModuleBars, NodeRow, Page};
+use crate::report::image::{ImageSizes, Rebuilt, Request};
+use crate::report::kept::kept_by_reason;
 use crate::state::StateDir;
 
 /// Run-2 results of the state directories: per identity (one per link
@@ -72,9 +78,103 @@ fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
     ))
 }
 
-pub fn report(input: &Input, json: bool) -> Result<i32, String> {
+/// `ldprune report`'s arguments.
+#[derive(clap::Args)]
+#[command(mut_arg("state", |a| a.help(
+    "State directories of Run-1 and Run-2: the records, the decisions, Run-2's results \
+     (applied/) and the links it left unchanged (apply.log)"
+)))]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+    /// Measure this image as built by Run-2 (a root or DESTDIR): the
+    /// bytes of each ELF file before and after Run-2, and the image
+    /// compressed. "Before" is measured in --before, or else taken from
+    /// the state (Run-1's measured outputs, found by build-id).
+    #[arg(long, value_name = "ROOT")]
+    measure: Option<PathBuf>,
+    /// A copy of the image made before Run-2 (Run-2 rebuilds in place):
+    /// measured like --measure; without it the image's compressed size
+    /// before is not known.
+    #[arg(long, value_name = "ROOT", requires = "measure")]
+    before: Option<PathBuf>,
+    /// How --measure compresses the image: squashfs with xz (mksquashfs),
+    /// tar.xz, auto (squashfs when mksquashfs is installed), or none.
+    #[arg(long, value_enum, default_value = "auto", value_name = "HOW")]
+    compress: Compress,
+    /// Also write the report as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Compress {
+    Auto,
+    Squashfs,
+    TarXz,
+    None,
+}
+
+impl Compress {
+    fn format(self) -> Option<Format> {
+        match self {
+            Compress::Auto => Some(Format::available()),
+            Compress::Squashfs => Some(Format::Squashfs),
+            Compress::TarXz => Some(Format::TarXz),
+            Compress::None => None,
+        }
+    }
+}
+
+/// What Run-2 rebuilt, for finding it in an image: each module's Run-2
+/// output by build-id, with Run-1's and Run-2's file sizes.
+fn rebuilt(a: &Analysis, run2: &Run2) -> Vec<Rebuilt> {
+    a.results
+        .iter()
+        .filter_map(|r| {
+            let rec = &a.records[a.graph.modules[r.module].record];
+            let applied = run2
+                .applied
+                .get(&r.identity)
+                .and_then(|results| result_of(results, &rec.directory()))?;
+            Some(Rebuilt {
+                build_id: applied.build_id.clone(),
+                file_name: rec.output_file_name().to_string(),
+                run1_size: rec.output_size,
+                run2_size: applied.file_size,
+            })
+        })
+        .collect()
+}
+
+fn measure_image(args: &Args, a: &Analysis, run2: &Run2) -> Result<Option<ImageSizes>, String> {
+    let Some(root) = &args.measure else {
+        return Ok(None);
+    };
+    let req = Request {
+        root,
+        before: args.before.as_deref(),
+        format: args.compress.format(),
+    };
+    // Lines, not a counter: compressing a large image takes minutes, and
+    // a build log shows lines.
+    let mut progress = |step: &str| eprintln!("ldprune: report: {step}");
+    super::progress::heartbeat("measuring the image", || {
+        crate::report::image::measure(&req, &rebuilt(a, run2), &mut progress)
+    })
+    .map(Some)
+    .map_err(|e| e.to_string())
+}
+
+pub fn report(args: &Args) -> Result<i32, String> {
+    let (input, json) = (&args.input, args.json);
     let a = input.analyse()?;
     let run2 = load_run2(input)?;
+    let image = measure_image(args, &a, &run2)?;
+    let kept = kept_by_reason(&a);
     let sites = lookup_sites(&a);
     let nodes = emptied_version_nodes(&a);
     warn_needed_nodes(&nodes);
@@ -146,9 +246,15 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
                 })
                 .collect()
         };
+        let (unchanged, failed, probes) = split_unchanged(&run2);
         let report = serde_json::json!({
             "modules": v,
             "unchanged_links": run2.unchanged,
+            "unchanged_counts": {
+                "unchanged": unchanged.len(), "failed": failed.len(), "probes": probes,
+            },
+            "image": image,
+            "kept_reasons": kept,
             "dynamic_lookup_sites": sites,
             "emptied_version_nodes": nodes,
             "consumer_files": files,
@@ -163,22 +269,23 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
         );
     } else {
         table(&mut out, &a, &run2);
-        summary(&mut out, &a);
-        emptied_nodes_text(&mut out, &nodes);
-        achieved_summary(&mut out, &a, &run2);
-        // A failed link is neither applied nor unchanged: listed apart.
-        let (probes, links): (Vec<_>, Vec<_>) = run2
-            .unchanged
-            .iter()
-            .partition(|l| is_probe(&l.cwd, &l.output));
-        let (failed, unchanged): (Vec<_>, Vec<_>) = links
-            .into_iter()
-            .partition(|l| l.why.starts_with(FAILED_PREFIX));
-        if !probes.is_empty() {
+        summary(&mut out, &a, &achieved_brief(&a, &run2));
+        if !kept.is_empty() {
             let _ = writeln!(
                 out,
-                "build-system probes left unchanged by Run-2 (new every run): {}",
-                probes.len()
+                "exports kept, by reason (names, KiB of their sections):"
+            );
+            for k in &kept {
+                let _ = writeln!(out, "  {}: {}, {}", k.reason, k.names, kib(k.bytes));
+            }
+        }
+        emptied_nodes_text(&mut out, &nodes);
+        achieved_summary(&mut out, &a, &run2);
+        let (unchanged, failed, probes) = split_unchanged(&run2);
+        if probes > 0 {
+            let _ = writeln!(
+                out,
+                "build-system probes left unchanged by Run-2 (new every run): {probes}"
             );
         }
         for (title, lines) in [
@@ -207,6 +314,15 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
                 let _ = writeln!(out, "  {m}: {}", f.join(", "));
             }
         }
+        if let Some(image) = &image {
+            image_text(&mut out, image);
+        }
+    }
+    if let Some(path) = &args.html {
+        let page = page(&a, &run2, image.as_ref(), &kept, &sites, &nodes);
+        std::fs::write(path, crate::report::html::render(&page))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("ldprune: report: page written to {}", path.display());
     }
     super::print(&out);
     Ok(0)
@@ -299,6 +415,26 @@ fn shown(p: &Path, prefix: &Path) -> String {
     p.strip_prefix(prefix).unwrap_or(p).display().to_string()
 }
 
+/// The achieved half of report's summary line.
+fn achieved_brief(a: &Analysis, run2: &Run2) -> String {
+    let got: Vec<Achieved> = a
+        .results
+        .iter()
+        .filter_map(|r| achieved(a, run2, r))
+        .collect();
+    if got.is_empty() {
+        return "; achieved: Run-2 not applied yet".into();
+    }
+    let before: u64 = got.iter().map(|g| g.text_before + g.data_before).sum();
+    let after: u64 = got.iter().map(|g| g.text_after + g.data_after).sum();
+    format!(
+        "; achieved text+data {} KiB -> {} KiB on the {} modules Run-2 applied",
+        kib(before),
+        kib(after),
+        got.len()
+    )
+}
+
 fn achieved_summary(out: &mut String, a: &Analysis, run2: &Run2) {
     let got: Vec<Achieved> = a
         .results
@@ -357,4 +493,151 @@ fn lookup_sites(a: &Analysis) -> Vec<(String, Vec<String>)> {
     sites.sort();
     sites.dedup();
     sites
+}
+
+/// The links Run-2 left unchanged, those that failed (neither applied nor
+/// unchanged), and the number of build-system probes among them.
+fn split_unchanged(run2: &Run2) -> (Vec<&LogLine>, Vec<&LogLine>, usize) {
+    let (probes, links): (Vec<&LogLine>, Vec<&LogLine>) = run2
+        .unchanged
+        .iter()
+        .partition(|l| is_probe(&l.cwd, &l.output));
+    let (failed, unchanged) = links
+        .into_iter()
+        .partition(|l| l.why.starts_with(FAILED_PREFIX));
+    (unchanged, failed, probes.len())
+}
+
+/// The image's ELF bytes and compressed size, before and after.
+fn image_text(out: &mut String, image: &ImageSizes) {
+    let _ = writeln!(
+        out,
+        "the image {}: {} ELF files ({} rebuilt by Run-2), {} KiB before, {} KiB after",
+        image.root.display(),
+        image.files.len(),
+        image.rebuilt,
+        kib(image.elf_before),
+        kib(image.elf_after)
+    );
+    if let Some(c) = &image.compressed {
+        let before = match c.before {
+            Some(b) => format!("{} KiB", kib(b)),
+            None => "not measured (pass --before: a copy of the image before Run-2)".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  compressed as {}: before {before}, after {} KiB",
+            c.format.describe(),
+            kib(c.after)
+        );
+    }
+    let changed: Vec<_> = image
+        .files
+        .iter()
+        .filter(|f| f.before != f.after || f.xz_before != f.xz_after)
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    let width = changed
+        .iter()
+        .map(|f| f.path.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "  {:<width$} {:>10} {:>10} {:>10} {:>10}  before from",
+        "file", "before", "after", "xz before", "xz after"
+    );
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    for f in &changed {
+        let _ = writeln!(
+            out,
+            "  {:<width$} {:>10} {:>10} {:>10} {:>10}  {}",
+            f.path,
+            f.before,
+            f.after,
+            opt(f.xz_before),
+            opt(f.xz_after),
+            f.before_from.describe()
+        );
+    }
+    let same = image.files.len() - changed.len();
+    if same > 0 {
+        let _ = writeln!(
+            out,
+            "  ({same} more files the same size before and after; report --json lists all)"
+        );
+    }
+}
+
+/// The numbers of the page, from the same sources as the table and JSON.
+fn page<'a>(
+    a: &Analysis,
+    run2: &Run2,
+    image: Option<&'a ImageSizes>,
+    kept: &'a [crate::report::kept::KeptReason],
+    sites: &'a [(String, Vec<String>)],
+    nodes: &[crate::analysis::version_nodes::EmptiedNode],
+) -> Page<'a> {
+    let (probes, results): (Vec<&ModuleResult>, Vec<&ModuleResult>) =
+        a.results.iter().partition(|r| is_probe_path(&r.path));
+    let modules = results
+        .iter()
+        .map(|r| {
+            let got = achieved(a, run2, r);
+            // Predicted as a saving from the same "before" as achieved: the
+            // merge counts sections, the measured output has more.
+            let saving =
+                (r.before.text + r.before.data).saturating_sub(r.after.text + r.after.data);
+            let before = got.as_ref().map_or(r.before.text + r.before.data, |g| {
+                g.text_before + g.data_before
+            });
+            ModuleBars {
+                module: r.path.display().to_string(),
+                exports: r.exports,
+                hidden: r.hidden_exports.len(),
+                before,
+                predicted: before.saturating_sub(saving),
+                achieved: got.map(|g| g.text_after + g.data_after),
+            }
+        })
+        .collect();
+    let row = |l: &&LogLine| LinkRow {
+        link: Path::new(&l.cwd).join(&l.output).display().to_string(),
+        why: l.why.clone(),
+    };
+    let (unchanged, failed, unchanged_probes) = split_unchanged(run2);
+    Page {
+        title: format!("ldprune report: {}", args_title(a)),
+        modules,
+        probe_modules: probes.len(),
+        image,
+        kept,
+        nodes: nodes
+            .iter()
+            .map(|n| NodeRow {
+                module: n.path.display().to_string(),
+                node: n.node.clone(),
+                names: n.names,
+                capability: n.capability.clone(),
+                problem: n.is_problem(),
+            })
+            .collect(),
+        sites,
+        unchanged: unchanged.iter().map(row).collect(),
+        failed: failed.iter().map(row).collect(),
+        unchanged_probes,
+    }
+}
+
+/// The directory all modules are under, for the page's title.
+fn args_title(a: &Analysis) -> String {
+    let dir = common_dir(a.results.iter().map(|r| r.path.as_path()));
+    if dir.as_os_str().is_empty() {
+        format!("{} modules", a.results.len())
+    } else {
+        format!("{} modules under {}", a.results.len(), dir.display())
+    }
 }

@@ -31,6 +31,9 @@ pub struct AppliedRecord {
     pub exports: u64,
     pub sizes: OutputSizes,
     pub file_size: u64,
+    /// The output's GNU build-id: Run-2 changes it, and `report --image`
+    /// finds an installed (perhaps stripped) file's Run-2 link by it.
+    pub build_id: Option<Vec<u8>>,
 }
 
 /// One line of DIR/apply.log: a Run-2 link left unchanged, and why.

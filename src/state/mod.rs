@@ -41,8 +41,8 @@ pub const STATE_FORMAT: u32 = 1;
 /// hashes the directory part of `-o` (records of 7 carry identities Run-2
 /// would never compute again).
 pub const RECORD_FORMAT: u32 = 8;
-/// Version of the Run-2 result encoding.
-pub const APPLIED_FORMAT: u32 = 1;
+/// Version of the Run-2 result encoding. 2: the output's build-id.
+pub const APPLIED_FORMAT: u32 = 2;
 
 const MARKER: &str = "ldprune-state";
 
