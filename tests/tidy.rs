@@ -25,6 +25,12 @@ const MAY_NAME: &[(&str, &[&str])] = &[
         "plugin",
         &["elf", "identity", "state", "record", "apply", "fasthash"],
     ),
+    (
+        "report",
+        &[
+            "elf", "identity", "state", "analysis", "tree", "fasthash", "glob",
+        ],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
