@@ -548,7 +548,8 @@ impl Wrapper {
             if let Some(said) = said {
                 sys::stderr(said);
             }
-            sys::remove_file(&join(&self.cwd, output));
+            // Relative to this process's directory, the link's.
+            sys::remove_file(output);
             say_err(&[
                 b"ldprune wrapper: error: ",
                 output,
