@@ -280,6 +280,7 @@ fn generate(dir: &Path, n: usize) -> usize {
             version_defs: Vec::new(),
             version_needs: Vec::new(),
             build_id: None,
+            output_linker: ldprune::state::record::Linker::Bfd,
             output_size: 0,
             output_sizes: Default::default(),
             exports,

@@ -459,3 +459,73 @@ both_linkers!(
     copy_relocated_variable_keeps_record_complete,
     copy_relocated_variable
 );
+
+/// `output-as` (what the wrappers give the recording link of lld and
+/// mold): the record stands for the real output, lld's here: its path,
+/// identity, size, build-id and linker; the graph comes from this link.
+/// A real output that cannot be read leaves this link's own sizes, noted
+/// as ld.bfd's, with a warning.
+#[test]
+fn output_as_stands_for_the_real_output() {
+    let f = Fixture::new(Linker::Bfd);
+    f.write(
+        "r.c",
+        "int r_used(int x) { return x + 1; }\nint r_unused(void) { return 2; }\n",
+    );
+    f.compile("r.c", &[]);
+    f.gcc(&["-fuse-ld=lld", "-shared", "-o", "libr.so", "r.o"]);
+    std::fs::create_dir(f.path("scratch")).unwrap();
+    f.link(&[
+        "-shared",
+        "-o",
+        "scratch/libr.so",
+        "r.o",
+        "-Wl,-plugin-opt=output-as=libr.so",
+        "-Wl,-plugin-opt=output-linker=ld.lld",
+    ]);
+    let r = f.record("libr.so");
+    assert_eq!(r.output, "libr.so");
+    assert_eq!(r.directory(), f.dir.path().to_str().unwrap());
+    assert_eq!(r.output_linker, ldprune::state::record::Linker::Lld);
+    assert!(r.linker.starts_with("GNU ld"), "{}", r.linker);
+    let real = std::fs::read(f.path("libr.so")).unwrap();
+    assert_eq!(r.output_size, real.len() as u64);
+    assert_ne!(
+        r.output_size,
+        std::fs::metadata(f.path("scratch/libr.so")).unwrap().len()
+    );
+    let id = object::read::File::parse(&real[..]).ok().and_then(|o| {
+        object::Object::build_id(&o)
+            .ok()
+            .flatten()
+            .map(<[u8]>::to_vec)
+    });
+    assert!(id.is_some() && r.build_id == id);
+    assert!(exports(&r).contains(&"r_unused".to_string()));
+    // The identity Run-2 computes from `-o libr.so`: a plain link writing
+    // libr.so elsewhere has it too (and replaces the record: same identity,
+    // same working directory).
+    std::fs::create_dir(f.path("other")).unwrap();
+    f.link(&["-shared", "-o", "other/libr.so", "r.o"]);
+    let again = f.records();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].output, "other/libr.so");
+    assert_eq!(again[0].identity, r.identity);
+
+    let out = f.link(&[
+        "-shared",
+        "-o",
+        "scratch/libq.so",
+        "r.o",
+        "-Wl,-plugin-opt=output-as=libq.so",
+        "-Wl,-plugin-opt=output-linker=mold",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the real output cannot be read"), "{err}");
+    let q = f.record("libq.so");
+    assert_eq!(q.output_linker, ldprune::state::record::Linker::Bfd);
+    assert_eq!(
+        q.output_size,
+        std::fs::metadata(f.path("scratch/libq.so")).unwrap().len()
+    );
+}

@@ -13,6 +13,7 @@ use common::{ldprune, plugin};
 use ldprune::state::StateDir;
 use ldprune::state::decisions::{self, LinkDecision};
 use ldprune::state::load_record;
+use ldprune::state::record::Linker;
 use object::{Object, ObjectSection, ObjectSymbol};
 
 const TOOLS: &[&str] = &[
@@ -749,17 +750,58 @@ fn linked_wrapper_log_is_not_written_through() {
     assert_eq!(s.records().len(), 1, "the link is still recorded");
 }
 
-/// lld and mold: Run-1 goes through ld.bfd (noted in wrapper.log), Run-2
-/// through the stub object; the unused code is gone and the program runs.
-fn stub_linker(fuse: &str, name_in_comment: &str) {
+/// lld and mold: in Run-1 the build's linker writes the output (the same
+/// bytes as a link without ldprune) and ld.bfd records the link into a
+/// scratch file; Run-2 goes through the stub object; the unused code is
+/// gone, the program runs, and report compares lld with lld.
+fn stub_linker(fuse: &str, name_in_comment: &str, linker: Linker) {
     let s = Stage::new();
     s.sources();
     s.build("1", "gcc", fuse);
     let recs = s.records();
     assert_eq!(recs.len(), 3);
-    assert!(recs.iter().all(|r| r.linker.starts_with("GNU ld")));
+    for r in &recs {
+        assert!(r.linker.starts_with("GNU ld"), "{}", r.linker);
+        assert_eq!(r.output_linker, linker, "{}", r.output);
+        assert!(["libk.so", "libl.so", "m"].contains(&r.output.as_str()));
+        assert_eq!(r.cwd, s.work().to_str().unwrap());
+        // Sizes and build-id of the real output.
+        let real = std::fs::read(s.path(&r.output)).unwrap();
+        assert_eq!(r.output_size, real.len() as u64);
+        let file = object::File::parse(&real[..]).unwrap();
+        assert_eq!(r.build_id.as_deref(), file.build_id().unwrap());
+    }
     let log = std::fs::read_to_string(s.state().join("wrapper.log")).unwrap();
-    assert!(log.contains("Run-1 links through ld.bfd"), "{log}");
+    assert!(
+        log.contains("recorded through ld.bfd into a scratch file"),
+        "{log}"
+    );
+    // No scratch file is left.
+    let tmp: Vec<_> = std::fs::read_dir(s.state().join("tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "{tmp:?}");
+    // Run-1's output is the build's own linker's, byte for byte: the same
+    // link without ldprune (with the flags Run-1 adds) writes the same file.
+    s.ok(s.cmd("gcc", None).args([
+        "-ffunction-sections",
+        "-fdata-sections",
+        "-O2",
+        "-fPIC",
+        "-shared",
+        fuse,
+        "-o",
+        "plain-libl.so",
+        "l.c",
+        "-L.",
+        "-lk",
+        "-Wl,--gc-sections",
+    ]));
+    let run1 = std::fs::read(s.path("libl.so")).unwrap();
+    assert!(comment(&s.path("libl.so")).contains(name_in_comment));
+    assert!(
+        run1 == std::fs::read(s.path("plain-libl.so")).unwrap(),
+        "Run-1's libl.so differs from a plain {fuse} link"
+    );
+    std::fs::remove_file(s.path("plain-libl.so")).unwrap();
     s.merge();
     std::fs::remove_file(s.path("libl.so")).unwrap();
     s.build("2", "gcc", fuse);
@@ -781,17 +823,48 @@ fn stub_linker(fuse: &str, name_in_comment: &str) {
     let applied = StateDir::open(&s.state()).unwrap().load_applied().0;
     assert_eq!(applied.len(), 3);
     assert!(applied.iter().all(|a| a.still_exported.is_empty()));
+    assert!(applied.iter().all(|a| a.linker == linker));
     assert!(!s.state().join("apply.log").exists());
+    // report: achieved is this linker's Run-1 output against its Run-2
+    // output, file sizes as on disk.
+    let modules = report_modules(&s);
+    let l = &modules["libl.so"];
+    assert!(l["not_compared"].is_null(), "{l}");
+    assert_eq!(l["achieved"]["file_before"], run1.len() as u64, "{l}");
+    assert_eq!(
+        l["achieved"]["file_after"],
+        std::fs::metadata(&lib).unwrap().len(),
+        "{l}"
+    );
+}
+
+/// `report --json` modules by file name.
+fn report_modules(s: &Stage) -> std::collections::HashMap<String, serde_json::Value> {
+    let out = s.ok(ldprune()
+        .arg("report")
+        .arg("--state")
+        .arg(s.state())
+        .arg("--json"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let path = m["module"].as_str().unwrap();
+            (path.rsplit('/').next().unwrap().to_string(), m.clone())
+        })
+        .collect()
 }
 
 #[test]
 fn lld_through_the_stub() {
-    stub_linker("-fuse-ld=lld", "LLD");
+    stub_linker("-fuse-ld=lld", "LLD", Linker::Lld);
 }
 
 #[test]
 fn mold_through_the_stub() {
-    stub_linker("-fuse-ld=mold", "mold");
+    stub_linker("-fuse-ld=mold", "mold", Linker::Mold);
 }
 
 #[test]
@@ -807,23 +880,50 @@ fn clang_with_bfd_then_lld() {
     assert!(comment(&lib).contains("LLD"), "{}", comment(&lib));
     assert_eq!(dynamic_names(&lib), ["used"]);
     assert_eq!(s.run_m(), "42\n");
+    // A bfd output against an lld output: never compared.
+    let l = &report_modules(&s)["libl.so"];
+    assert!(l["achieved"].is_null(), "{l}");
+    assert_eq!(
+        l["not_compared"],
+        "Run-1 output linked by ld.bfd, Run-2 output by lld: sizes not compared"
+    );
+    let out = s.ok(ldprune().arg("report").arg("--state").arg(s.state()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("not compared, Run-1 and Run-2 outputs of different linkers (3):"),
+        "{text}"
+    );
 }
 
 #[test]
-fn direct_lld_run1_goes_through_bfd_and_falls_back() {
+fn direct_lld_run1_records_through_bfd_and_fails_open() {
     let s = Stage::new();
     s.sources();
     s.plain_object();
     s.ok(s
         .cmd("ld.lld", Some("1"))
-        .args(["-shared", "-o", "libl.so", "l.o"]));
+        .args(["-shared", "-Map", "libl.map", "-o", "libl.so", "l.o"]));
     let rec = s
         .records()
         .into_iter()
         .find(|r| r.output == "libl.so")
         .unwrap();
     assert!(rec.linker.starts_with("GNU ld"), "{}", rec.linker);
-    // An lld-only option: bfd fails, the real lld links (not recorded).
+    assert_eq!(rec.output_linker, Linker::Lld);
+    // The output and the map are lld's own: the same as without ldprune.
+    let map = std::fs::read_to_string(s.path("libl.map")).unwrap();
+    assert!(
+        map.starts_with("             VMA") && !map.contains("Memory Configuration"),
+        "{map}"
+    );
+    s.ok(s
+        .cmd("ld.lld", None)
+        .args(["-shared", "-o", "plain.so", "l.o", "--gc-sections"]));
+    assert!(
+        std::fs::read(s.path("libl.so")).unwrap() == std::fs::read(s.path("plain.so")).unwrap()
+    );
+    // An lld-only option: the recording link fails, the output is lld's
+    // alone, not recorded, and the build goes on with one warning.
     let out = s.ok(s.cmd("ld.lld", Some("1")).args([
         "-shared",
         "--color-diagnostics=never",
@@ -831,11 +931,42 @@ fn direct_lld_run1_goes_through_bfd_and_falls_back() {
         "libl2.so",
         "l.o",
     ]));
-    let execs = Stage::execs(&out);
-    assert!(execs.last().unwrap().contains("ld.lld"), "{execs:?}");
     assert!(comment(&s.path("libl2.so")).contains("LLD"));
+    assert!(!s.records().iter().any(|r| r.output == "libl2.so"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: libl2.so: the recording link through ld.bfd failed")
+            && err.contains("not recorded")
+            && !err.contains("use the --help option"),
+        "{err}"
+    );
     let log = std::fs::read_to_string(s.state().join("wrapper.log")).unwrap();
-    assert!(log.contains("the ld.bfd link failed"), "{log}");
+    assert!(
+        log.contains("the recording link through ld.bfd failed (") && log.contains("color"),
+        "{log}"
+    );
+    // Under strict the link fails, with bfd's message, and leaves no output.
+    let out = s
+        .cmd("ld.lld", Some("1"))
+        .env("LDPRUNE_STRICT", "1")
+        .args([
+            "-shared",
+            "--color-diagnostics=never",
+            "-o",
+            "libl3.so",
+            "l.o",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("strict: the link fails") && err.contains("color"),
+        "{err}"
+    );
+    assert!(!s.path("libl3.so").exists());
+    let tmp: Vec<_> = std::fs::read_dir(s.state().join("tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "{tmp:?}");
 }
 
 /// A stub that breaks the link (a hidden reference to a name only a shared
@@ -1065,4 +1196,76 @@ fn lto_one_step_compile_and_link() {
     assert_eq!(s.run_m(), "42\n");
     assert_eq!(dynamic_names(&s.path("libl.so")), ["used"]);
     s.verify();
+}
+
+/// Meson with `CC_LD=lld` through the wrappers: it detects its linker
+/// (`gcc -fuse-ld=lld -Wl,--version`) and links with it in both runs, so
+/// the build is the same build twice: the linker id Meson stores is lld's
+/// in Run-1 and Run-2, both outputs are lld's, and Run-2 hides the unused
+/// exports.
+#[test]
+fn meson_sees_its_own_linker_in_both_runs() {
+    if Command::new("meson").arg("--version").output().is_err() {
+        panic!("meson is missing: scripts/debian-deps installs it");
+    }
+    let s = Stage::new();
+    std::fs::create_dir(s.path("src")).unwrap();
+    s.write(
+        "src/a.c",
+        "int used(void) { return 41; }\nint unused(void) { return 7; }\n",
+    );
+    s.write(
+        "src/p.c",
+        "#include <stdio.h>\nint used(void);\nint main(void) { printf(\"%d\\n\", used() + 1); return 0; }\n",
+    );
+    s.write(
+        "src/meson.build",
+        "project('x', 'c')\nmessage('linker id', meson.get_compiler('c').get_linker_id())\n\
+         x = shared_library('x', 'a.c')\nexecutable('prog', 'p.c', link_with: x)\n",
+    );
+    let linker_id = |run: &str| {
+        let build = s.path(&format!("build{run}"));
+        let out = s.ok(s
+            .cmd("meson", Some(run))
+            .env("CC", "gcc")
+            .env("CC_LD", "lld")
+            .env("LDPRUNE_STATE", s.state())
+            .arg("setup")
+            .arg(&build)
+            .arg("src"));
+        let said = String::from_utf8_lossy(&out.stdout);
+        let id = said
+            .lines()
+            .find_map(|l| l.strip_prefix("Message: linker id "))
+            .unwrap_or_else(|| panic!("{said}"))
+            .to_string();
+        // Absolute: ninja links in the build directory.
+        s.ok(s
+            .cmd("ninja", Some(run))
+            .env("LDPRUNE_STATE", s.state())
+            .arg("-C")
+            .arg(&build));
+        let lib = build.join("libx.so");
+        assert!(
+            comment(&lib).contains("LLD"),
+            "Run-{run}: {}",
+            comment(&lib)
+        );
+        let out = s.ok(&mut Command::new(build.join("prog")));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
+        (id, lib)
+    };
+    let (id1, lib1) = linker_id("1");
+    assert_eq!(id1, "ld.lld");
+    assert!(dynamic_names(&lib1).contains(&"unused".to_string()));
+    let rec = s
+        .records()
+        .into_iter()
+        .find(|r| r.output == "libx.so")
+        .unwrap();
+    assert_eq!(rec.output_linker, Linker::Lld);
+    s.merge();
+    let (id2, lib2) = linker_id("2");
+    assert_eq!(id2, id1);
+    assert_eq!(dynamic_names(&lib2), ["used"]);
 }

@@ -778,6 +778,7 @@ mod fixpoint_tests {
             version_defs: Vec::new(),
             version_needs: Vec::new(),
             build_id: None,
+            output_linker: crate::state::record::Linker::Bfd,
             output_size: 1000,
             output_sizes: Default::default(),
             exports,

@@ -14,6 +14,7 @@ use crate::elf::sparse::read_dynamic_parts;
 use crate::fasthash::FxHashSet;
 use crate::identity::link_directory;
 use crate::state::StateDir;
+use crate::state::record::Linker;
 pub use crate::state::{AppliedRecord, LogLine};
 
 impl AppliedRecord {
@@ -24,6 +25,7 @@ impl AppliedRecord {
         path: &Path,
         output: &str,
         cwd: &str,
+        linker: Linker,
         hidden: &[String],
     ) -> Option<AppliedRecord> {
         let file = std::fs::File::open(path).ok()?;
@@ -45,6 +47,7 @@ impl AppliedRecord {
             hidden: hidden.len() as u64,
             still_exported,
             exports: facts.exports.len() as u64,
+            linker,
             sizes: facts.sizes,
             file_size: file.metadata().map_or(0, |m| m.size()),
             build_id: facts.build_id,
@@ -111,9 +114,38 @@ pub struct Achieved {
     pub still_exported: Vec<String>,
 }
 
+/// A module whose Run-1 and Run-2 outputs were written by different
+/// linkers: their sizes are not compared (a change of linker alone moves
+/// them, often more than ldprune does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OtherLinkers {
+    pub run1: Linker,
+    pub run2: Linker,
+}
+
+impl std::fmt::Display for OtherLinkers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Run-1 output linked by {}, Run-2 output by {}: sizes not compared",
+            self.run1, self.run2
+        )
+    }
+}
+
 impl Achieved {
-    pub fn new(run1: &crate::state::record::LinkRecord, run2: &AppliedRecord) -> Achieved {
-        Achieved {
+    /// Run-1 against Run-2, if one linker wrote both outputs.
+    pub fn new(
+        run1: &crate::state::record::LinkRecord,
+        run2: &AppliedRecord,
+    ) -> Result<Achieved, OtherLinkers> {
+        if run1.output_linker != run2.linker {
+            return Err(OtherLinkers {
+                run1: run1.output_linker,
+                run2: run2.linker,
+            });
+        }
+        Ok(Achieved {
             text_before: run1.output_sizes.text,
             text_after: run2.sizes.text,
             data_before: run1.output_sizes.data,
@@ -125,7 +157,7 @@ impl Achieved {
             exports_before: run1.exports.len() as u64,
             exports_after: run2.exports,
             still_exported: run2.still_exported.clone(),
-        }
+        })
     }
 
     /// Text and data bytes saved (negative: grew).

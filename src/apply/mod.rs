@@ -22,7 +22,8 @@ mod stub;
 mod stub_link;
 
 pub use applied::{
-    Achieved, AppliedRecord, LogLine, newest_by_identity, read_log, result_of, still_unchanged,
+    Achieved, AppliedRecord, LogLine, OtherLinkers, newest_by_identity, read_log, result_of,
+    still_unchanged,
 };
 pub use stub::{Target, stub_object};
 pub use stub_link::stub_link;
@@ -42,6 +43,7 @@ use crate::identity::{
 };
 use crate::record::InputFile;
 use crate::state::decisions::{LinkDecision, Pick};
+use crate::state::record::Linker;
 use crate::state::{StateDir, decisions};
 
 /// The kind of a symbol entry handed to the linker (LDPK_*).
@@ -169,6 +171,8 @@ pub struct Applier {
     line: LinkLine,
     cwd: String,
     output: String,
+    /// The linker running the plugin (noted with the sizes).
+    linker: Linker,
     strict: bool,
     /// The first relocatable input has been seen: nothing else is claimed.
     decided: bool,
@@ -189,6 +193,7 @@ impl Applier {
         argv: Vec<String>,
         cwd: String,
         output: Option<String>,
+        linker: Linker,
         strict: bool,
     ) -> Applier {
         let line = parse_link_line(&argv);
@@ -199,6 +204,7 @@ impl Applier {
             line,
             cwd,
             output,
+            linker,
             strict,
             decided: false,
             applied: None,
@@ -380,7 +386,8 @@ impl Applier {
         let path = self.output_path();
         // The output of a failed link is missing or incomplete: nothing to
         // note but why it may have failed.
-        let Some(rec) = AppliedRecord::measure(identity, &path, &self.output, &self.cwd, &hide)
+        let Some(rec) =
+            AppliedRecord::measure(identity, &path, &self.output, &self.cwd, self.linker, &hide)
         else {
             self.explain_failure();
             return Ok(());

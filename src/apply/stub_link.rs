@@ -16,6 +16,7 @@ use std::process::Command;
 use super::stub::{Target, stub_object};
 use super::{AppliedRecord, Unchanged, applied, hidden_reference};
 use crate::identity::{interface_hash_of_path, link_directory, link_identity, parse_link_line};
+use crate::state::record::Linker;
 use crate::state::{StateDir, decisions};
 
 /// Runs the link `linker args...` with the stub of this link's decisions;
@@ -89,8 +90,11 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
         log(Some(identity), &note, true);
     }
     let output = Path::new(&cwd).join(&line.output);
+    // The wrappers run lld and mold by those names.
+    let output_linker = Linker::of_name(&linker.to_string_lossy()).unwrap_or(Linker::Unknown);
     let measure = |hide: &[String]| {
-        if let Some(rec) = AppliedRecord::measure(identity, &output, &line.output, &cwd, hide)
+        if let Some(rec) =
+            AppliedRecord::measure(identity, &output, &line.output, &cwd, output_linker, hide)
             && let Err(e) = state.write_applied(&rec)
         {
             eprintln!("ldprune: warning: {e}");

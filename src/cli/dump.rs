@@ -101,6 +101,11 @@ fn print_text(out: &mut String, r: &LinkRecord) {
     );
     let _ = writeln!(out, "  status: {}", status_text(r));
     let _ = writeln!(out, "  cwd: {}", r.cwd);
+    let _ = writeln!(
+        out,
+        "  output linked by {} ({} bytes)",
+        r.output_linker, r.output_size
+    );
     if let Some(s) = &r.soname {
         let _ = writeln!(out, "  soname: {s}");
     }
@@ -242,7 +247,9 @@ pub fn to_json(r: &LinkRecord) -> Value {
     };
     json!({
         "identity": r.identity.to_string(), "status": status, "failure": reason,
-        "incomplete": r.incomplete, "linker": r.linker, "kind": r.kind.as_str(),
+        "incomplete": r.incomplete, "linker": r.linker,
+        "output_linker": r.output_linker.to_string(), "output_size": r.output_size,
+        "kind": r.kind.as_str(),
         "output": r.output, "cwd": r.cwd, "argv": r.argv, "entry": r.entry,
         "abi": {"class": r.abi.class, "data": r.abi.data, "machine": r.abi.machine},
         "soname": r.soname, "needed": r.needed, "version_defs": r.version_defs,

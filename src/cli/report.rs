@@ -14,8 +14,8 @@ use crate::analysis::probes::{is_probe, is_probe_path};
 use crate::analysis::version_nodes::emptied_version_nodes;
 use crate::analysis::{Analysis, ModuleResult};
 use crate::apply::{
-    Achieved, AppliedRecord, FAILED_PREFIX, LogLine, newest_by_identity, read_log, result_of,
-    still_unchanged,
+    Achieved, AppliedRecord, FAILED_PREFIX, LogLine, OtherLinkers, newest_by_identity, read_log,
+    result_of, still_unchanged,
 };
 use crate::elf::hash::Hash128;
 use crate::report::compress::Format;
@@ -47,7 +47,9 @@ fn load_run2(input: &Input) -> Result<Run2, String> {
     Ok(Run2 { applied, unchanged })
 }
 
-fn achieved(a: &Analysis, run2: &Run2, r: &ModuleResult) -> Option<Achieved> {
+/// Run-1 against Run-2 for a module that Run-2 applied; `Err` when two
+/// linkers wrote the outputs (never compared).
+fn achieved(a: &Analysis, run2: &Run2, r: &ModuleResult) -> Option<Result<Achieved, OtherLinkers>> {
     let rec = &a.records[a.graph.modules[r.module].record];
     run2.applied
         .get(&r.identity)
@@ -184,7 +186,12 @@ pub fn report(args: &Args) -> Result<i32, String> {
             .results
             .iter()
             .map(|r| {
-                let got = achieved(&a, &run2, r);
+                let compared = achieved(&a, &run2, r);
+                let not_compared = compared
+                    .as_ref()
+                    .and_then(|c| c.as_ref().err())
+                    .map(|o| o.to_string());
+                let got = compared.and_then(Result::ok);
                 let pinned: std::collections::BTreeMap<&String, String> = r
                     .pinned
                     .iter()
@@ -200,6 +207,7 @@ pub fn report(args: &Args) -> Result<i32, String> {
                         "file_before": r.file_before, "file_after": r.file_after,
                     },
                     "achieved": got,
+                    "not_compared": not_compared,
                     "gap": got.as_ref().and_then(|g| gap(r, g)),
                 })
             })
@@ -347,12 +355,19 @@ fn table(out: &mut String, a: &Analysis, run2: &Run2) {
         "module", "exports", "hidden", "text pred", "text got", "data pred", "data got"
     );
     let mut gaps = Vec::new();
+    let mut other_linkers = Vec::new();
     // Probes are counted, not listed: their names change every run.
     let (probes, mut results): (Vec<&ModuleResult>, Vec<&ModuleResult>) =
         a.results.iter().partition(|r| is_probe_path(&r.path));
     results.sort_by(|x, y| x.path.cmp(&y.path));
     for r in results {
-        let got = achieved(a, run2, r);
+        let got = match achieved(a, run2, r) {
+            Some(Err(other)) => {
+                other_linkers.push(format!("  {}: {other}", r.path.display()));
+                None
+            }
+            got => got.and_then(Result::ok),
+        };
         let saved = |b: u64, a: u64| (b as i64 - a as i64).to_string();
         let (text, data) = match &got {
             Some(g) => (
@@ -387,6 +402,16 @@ fn table(out: &mut String, a: &Analysis, run2: &Run2) {
             if probes.len() == 1 { "" } else { "s" }
         );
     }
+    if !other_linkers.is_empty() {
+        let _ = writeln!(
+            out,
+            "not compared, Run-1 and Run-2 outputs of different linkers ({}):",
+            other_linkers.len()
+        );
+        for o in other_linkers {
+            let _ = writeln!(out, "{o}");
+        }
+    }
     if !gaps.is_empty() {
         let _ = writeln!(out, "achieved far from predicted ({}):", gaps.len());
         for g in gaps {
@@ -420,7 +445,7 @@ fn achieved_brief(a: &Analysis, run2: &Run2) -> String {
     let got: Vec<Achieved> = a
         .results
         .iter()
-        .filter_map(|r| achieved(a, run2, r))
+        .filter_map(|r| achieved(a, run2, r)?.ok())
         .collect();
     if got.is_empty() {
         return "; achieved: Run-2 not applied yet".into();
@@ -439,7 +464,7 @@ fn achieved_summary(out: &mut String, a: &Analysis, run2: &Run2) {
     let got: Vec<Achieved> = a
         .results
         .iter()
-        .filter_map(|r| achieved(a, run2, r))
+        .filter_map(|r| achieved(a, run2, r).and_then(Result::ok))
         .collect();
     if got.is_empty() {
         let _ = writeln!(
@@ -586,7 +611,8 @@ fn page<'a>(
     let modules = results
         .iter()
         .map(|r| {
-            let got = achieved(a, run2, r);
+            // Outputs of two linkers are not compared: no achieved bar.
+            let got = achieved(a, run2, r).and_then(Result::ok);
             // Predicted as a saving from the same "before" as achieved: the
             // merge counts sections, the measured output has more.
             let saving =

@@ -16,8 +16,9 @@ use std::path::PathBuf;
 
 use crate::apply::{Applier, Claim};
 use crate::identity::OutputKind;
-use crate::record::{InputFile, LinkInfo, Pending, Recorder};
+use crate::record::{InputFile, LinkInfo, Pending, RealOutput, Recorder};
 use crate::state::StateDir;
+use crate::state::record::Linker;
 use options::{Options, RunMode};
 
 /// What the linker told us in onload, in safe types.
@@ -107,13 +108,20 @@ impl Session {
                 argv,
                 cwd,
                 transfer.output_name.clone(),
+                Linker::of_plugin_host(&transfer.linker),
                 opts.strict,
             )))
         } else {
+            let host = Linker::of_plugin_host(&transfer.linker);
             Stage::Recording(Box::new(Recorder::new(LinkInfo {
                 linker: transfer.linker.clone(),
                 output_name: transfer.output_name.clone(),
                 output_kind: transfer.output_kind,
+                real_output: opts.output_as.as_ref().map(|o| RealOutput {
+                    path: o.path.clone(),
+                    linker: o.linker.unwrap_or(host),
+                }),
+                host,
                 argv,
                 cwd,
             })))

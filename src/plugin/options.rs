@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::state::record::Linker;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunMode {
     Off,
@@ -22,14 +24,27 @@ pub struct Options {
     /// link fat LTO objects without LTO in Run-1; a slim one (compiled
     /// outside them) would silently add nothing, so they link again with LTO.
     pub no_slim_lto: bool,
+    /// `output-as=PATH` and `output-linker=NAME` (Run-1): this link writes
+    /// a scratch file for the record; the build's own linker (lld, mold)
+    /// has written the real output, PATH. The record carries PATH as its
+    /// output (identity and directory), its sizes and build-id.
+    pub output_as: Option<OutputAs>,
     pub log: log::LevelFilter,
     /// Things to warn about once the logger is up: a log setting never
     /// fails a link, a bad one is named and the default used.
     pub warnings: Vec<String>,
 }
 
-pub const VALID: &str =
-    "run=1|2|off, state=DIR, strict, no-slim-lto, log=off|error|warn|info|debug|trace";
+/// The real output a recording link stands for (see [`Options::output_as`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputAs {
+    /// `-o` of the real link, as given (relative to the link's directory).
+    pub path: String,
+    /// The linker that wrote it (`output-linker=`; default: this one).
+    pub linker: Option<Linker>,
+}
+
+pub const VALID: &str = "run=1|2|off, state=DIR, strict, no-slim-lto, output-as=PATH, output-linker=lld|mold|bfd|gold, log=off|error|warn|info|debug|trace";
 
 /// Parses the plugin's options; `env` looks up environment variables.
 pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
@@ -37,6 +52,8 @@ pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
     let mut state = None;
     let mut strict = None;
     let mut no_slim_lto = false;
+    let mut output_as = None;
+    let mut output_linker = None;
     let mut log = None;
     for opt in opts {
         let (key, value) = match opt.split_once('=') {
@@ -50,10 +67,23 @@ pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
             ("state", Some(v)) if !v.is_empty() => state = Some(PathBuf::from(v)),
             ("strict", None) => strict = Some(true),
             ("no-slim-lto", None) => no_slim_lto = true,
+            ("output-as", Some(v)) if !v.is_empty() => output_as = Some(v.to_string()),
+            ("output-linker", Some(v)) => {
+                output_linker = Some(Linker::of_name(v).ok_or_else(|| {
+                    format!("option {opt:?}: the linker must be lld, mold, bfd or gold")
+                })?)
+            }
             ("log", Some(v)) => log = Some((level(v), format!("option {opt:?}"))),
             _ => return Err(format!("unknown option {opt:?}; valid options: {VALID}")),
         }
     }
+    if output_linker.is_some() && output_as.is_none() {
+        return Err("option output-linker= needs output-as=PATH".to_string());
+    }
+    let output_as = output_as.map(|path| OutputAs {
+        path,
+        linker: output_linker,
+    });
     let run = match run {
         Some(r) => r,
         None => match env("LDPRUNE_RUN") {
@@ -97,6 +127,7 @@ pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Op
         state,
         strict,
         no_slim_lto,
+        output_as,
         log,
         warnings,
     })
@@ -207,5 +238,25 @@ mod tests {
                 .unwrap_err()
                 .contains("run must be")
         );
+    }
+
+    #[test]
+    fn output_as_and_its_linker() {
+        let o = parse(
+            &opts(&["run=1", "output-as=lib/libx.so", "output-linker=lld"]),
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(
+            o.output_as,
+            Some(OutputAs {
+                path: "lib/libx.so".into(),
+                linker: Some(Linker::Lld)
+            })
+        );
+        let e = parse(&opts(&["output-as=x", "output-linker=link.exe"]), |_| None).unwrap_err();
+        assert!(e.contains("lld, mold"), "{e}");
+        let e = parse(&opts(&["output-linker=mold"]), |_| None).unwrap_err();
+        assert!(e.contains("needs output-as"), "{e}");
     }
 }

@@ -16,7 +16,7 @@ use crate::identity::{
     LinkLine, OutputKind, link_identity, loads_other_plugins, parse_link_line,
     read_interface_summary,
 };
-use crate::state::record::{LinkRecord, LinkStatus};
+use crate::state::record::{LinkRecord, LinkStatus, Linker};
 use crate::state::{StagedFile, StateDir, StateError};
 
 use collect::Collected;
@@ -31,15 +31,37 @@ pub struct LinkInfo {
     pub output_name: Option<String>,
     /// LDPT_LINKER_OUTPUT, if the linker gave it.
     pub output_kind: Option<OutputKind>,
+    /// The linker running the plugin.
+    pub host: Linker,
+    /// Set when this link writes a scratch file for the record and the
+    /// build's own linker has written the real output (`output-as=`).
+    pub real_output: Option<RealOutput>,
     /// The linker's own argv (from /proc/self/cmdline).
     pub argv: Vec<String>,
     pub cwd: String,
+}
+
+/// The output a recording link stands for: lld and mold cannot load the
+/// plugin, so their wrapper links the real output with them and then
+/// this link, through ld.bfd, into a scratch file. The record takes its
+/// graph and dynamic symbols from the scratch file, and from the real
+/// output its path (identity and directory), sizes and build-id: Run-2's
+/// output is compared with what the build's own linker made, and an
+/// installed file is found by its own build-id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RealOutput {
+    /// `-o` of the real link, as given.
+    pub path: String,
+    pub linker: Linker,
 }
 
 /// Collects one link's facts while the linker runs.
 pub struct Recorder {
     info: LinkInfo,
     line: LinkLine,
+    /// The file this link writes (`-o`), also when the record stands for
+    /// another ([`RealOutput`]).
+    own_output: String,
     collected: Collected,
 }
 
@@ -73,10 +95,19 @@ fn stamp_of(path: &Path) -> Option<Stamp> {
 
 impl Recorder {
     pub fn new(info: LinkInfo) -> Recorder {
-        let line = parse_link_line(&info.argv);
+        let mut line = parse_link_line(&info.argv);
+        let own_output = info
+            .output_name
+            .clone()
+            .unwrap_or_else(|| line.output.clone());
+        if let Some(real) = &info.real_output {
+            // The identity Run-2 computes from the real link's -o.
+            line.output = real.path.clone();
+        }
         Recorder {
             info,
             line,
+            own_output,
             collected: Collected::default(),
         }
     }
@@ -95,11 +126,10 @@ impl Recorder {
     pub fn finish(self) -> Result<Finished, String> {
         let mut c = self.collected;
         let kind = self.info.output_kind.unwrap_or(self.line.kind);
-        let output = self
-            .info
-            .output_name
-            .clone()
-            .unwrap_or_else(|| self.line.output.clone());
+        let output = match &self.info.real_output {
+            Some(real) => real.path.clone(),
+            None => self.own_output.clone(),
+        };
 
         // Identity from the command line; objects the linker never showed us
         // (claimed by an LTO plugin, see [`lto`]) are read here: fat ones
@@ -144,9 +174,9 @@ impl Recorder {
             }
         }
 
-        let output_path = Path::new(&self.info.cwd).join(&output);
+        let output_path = Path::new(&self.info.cwd).join(&self.own_output);
         let (status, facts) = read_output(&output_path, kind);
-        let facts = facts.unwrap_or_default();
+        let mut facts = facts.unwrap_or_default();
 
         if status == LinkStatus::Complete {
             // Code the plugin did not see shows up as exports whose name no
@@ -190,6 +220,28 @@ impl Recorder {
         }
 
         let stamp = stamp_of(&output_path);
+        let mut output_size = stamp.map_or(0, |s| s.size);
+        let mut output_linker = self.info.host;
+        if let Some(real) = &self.info.real_output
+            && status == LinkStatus::Complete
+        {
+            let path = Path::new(&self.info.cwd).join(&real.path);
+            match (read_output(&path, kind), stamp_of(&path)) {
+                ((LinkStatus::Complete, Some(real_facts)), Some(real_stamp)) => {
+                    facts.sizes = real_facts.sizes;
+                    facts.build_id = real_facts.build_id;
+                    output_size = real_stamp.size;
+                    output_linker = real.linker;
+                }
+                // Sizes of this link's own output, and said so: report
+                // then compares only with a Run-2 output of this linker.
+                _ => log::warn!(
+                    "{}: the real output cannot be read; the record has the sizes of {}'s scratch output",
+                    path.display(),
+                    self.info.host
+                ),
+            }
+        }
         let record = LinkRecord {
             identity,
             status,
@@ -218,7 +270,8 @@ impl Recorder {
             version_defs: facts.version_defs,
             version_needs: facts.version_needs,
             build_id: facts.build_id,
-            output_size: stamp.map_or(0, |s| s.size),
+            output_linker,
+            output_size,
             output_sizes: facts.sizes,
             exports: facts.exports,
             imports: facts.imports,

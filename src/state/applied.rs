@@ -13,6 +13,7 @@ use super::codec::FileKind;
 use super::{APPLIED_FORMAT, StateDir, StateError, entry, file_name};
 use crate::elf::hash::Hash128;
 use crate::elf::output::OutputSizes;
+use crate::state::record::Linker;
 
 /// What Run-2 achieved for one link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +30,9 @@ pub struct AppliedRecord {
     /// Of those, names the output still exports: should be empty.
     pub still_exported: Vec<String>,
     pub exports: u64,
+    /// The linker that wrote the output (sizes compare only between
+    /// outputs of one linker).
+    pub linker: Linker,
     pub sizes: OutputSizes,
     pub file_size: u64,
     /// The output's GNU build-id: Run-2 changes it, and `report --image`

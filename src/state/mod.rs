@@ -39,9 +39,11 @@ use crate::elf::hash::{Hash128, StructHasher};
 pub const STATE_FORMAT: u32 = 1;
 /// Version of the link record encoding. 8: the link identity no longer
 /// hashes the directory part of `-o` (records of 7 carry identities Run-2
-/// would never compute again).
-pub const RECORD_FORMAT: u32 = 8;
-/// Version of the Run-2 result encoding. 2: the output's build-id.
+/// would never compute again). 9: the linker that wrote the output
+/// (`output_linker`).
+pub const RECORD_FORMAT: u32 = 9;
+/// Version of the Run-2 result encoding. 2: the output's build-id and the
+/// linker that wrote the output.
 pub const APPLIED_FORMAT: u32 = 2;
 
 const MARKER: &str = "ldprune-state";

@@ -59,6 +59,11 @@ pub struct LinkRecord {
     pub version_needs: Vec<VersionNeed>,
     /// The output's GNU build-id: finds the link of an installed file.
     pub build_id: Option<Vec<u8>>,
+    /// The linker that wrote the output the sizes and the build-id were
+    /// read from: the build's own. With lld or mold that is not the linker
+    /// that ran the plugin (the wrapper records through ld.bfd into a
+    /// scratch file and links the real output with the build's linker).
+    pub output_linker: Linker,
     /// Size of the output file in bytes (0 if it could not be read).
     pub output_size: u64,
     /// The output's allocated bytes by kind: Run-2's result is compared
@@ -77,6 +82,67 @@ pub struct LinkRecord {
     /// symbol or a shared library. Sorted, unique.
     pub cstrings: Vec<Str>,
     pub strings: StringPool,
+}
+
+/// A linker, as far as output sizes are concerned: ld.bfd, gold, lld and
+/// mold lay out the same inputs differently (lld's output of a small
+/// library is often half of bfd's), so `report` compares sizes only
+/// between outputs of one linker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Linker {
+    Bfd,
+    Gold,
+    Lld,
+    Mold,
+    Unknown,
+}
+
+impl Linker {
+    /// The linker running the plugin, by the name the plugin gives it
+    /// ("GNU ld 2.40", "gold 1.16").
+    pub fn of_plugin_host(name: &str) -> Linker {
+        if name.starts_with("gold") {
+            Linker::Gold
+        } else if name.starts_with("GNU ld") {
+            Linker::Bfd
+        } else {
+            Linker::Unknown
+        }
+    }
+
+    /// A linker by its program or `-fuse-ld=` name, also as a path or with
+    /// a version suffix: `ld.lld`, `lld`, `/usr/bin/ld.mold`, `mold`,
+    /// `ld.bfd`, `bfd`, `ld`, `ld.gold`, `gold`, `ld.lld-14`.
+    pub fn of_name(name: &str) -> Option<Linker> {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let base = base.strip_prefix("ld.").unwrap_or(base);
+        // A target prefix (x86_64-linux-gnu-ld.bfd) or a version (lld-14).
+        let parts: Vec<&str> = base.split(['-', '.']).collect();
+        let has = |n: &str| parts.contains(&n);
+        Some(if has("mold") {
+            Linker::Mold
+        } else if has("lld") {
+            Linker::Lld
+        } else if has("gold") {
+            Linker::Gold
+        } else if has("bfd") || has("ld") {
+            Linker::Bfd
+        } else {
+            return None;
+        })
+    }
+}
+
+impl std::fmt::Display for Linker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Linker::Bfd => "ld.bfd",
+            Linker::Gold => "gold",
+            Linker::Lld => "lld",
+            Linker::Mold => "mold",
+            Linker::Unknown => "an unknown linker",
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,5 +338,32 @@ impl StringTable {
 
     pub fn into_pool(self) -> StringPool {
         self.pool
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Linker;
+
+    #[test]
+    fn linkers_by_name() {
+        for (name, linker) in [
+            ("ld.lld", Linker::Lld),
+            ("lld", Linker::Lld),
+            ("/usr/bin/ld.lld-14", Linker::Lld),
+            ("ld.mold", Linker::Mold),
+            ("/usr/libexec/mold/ld", Linker::Bfd),
+            ("mold", Linker::Mold),
+            ("ld", Linker::Bfd),
+            ("bfd", Linker::Bfd),
+            ("x86_64-linux-gnu-ld.bfd", Linker::Bfd),
+            ("x86_64-linux-gnu-ld.gold", Linker::Gold),
+            ("gold", Linker::Gold),
+        ] {
+            assert_eq!(Linker::of_name(name), Some(linker), "{name}");
+        }
+        assert_eq!(Linker::of_name("cc"), None);
+        assert_eq!(Linker::of_plugin_host("GNU ld 2.40"), Linker::Bfd);
+        assert_eq!(Linker::of_plugin_host("gold 1.16"), Linker::Gold);
     }
 }

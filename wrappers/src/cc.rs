@@ -269,14 +269,7 @@ pub fn plan(args: &[Vec<u8>], f: &Facts, s: &Setup<'_>) -> Plan {
         out.push(b"-fdata-sections".to_vec());
     }
     let links = f.links() && !f.relocatable;
-    let bfd_instead = links && f.stub_linker() && s.run == Run::Record;
-    for a in args {
-        if bfd_instead && a.starts_with(b"-fuse-ld=") {
-            out.push(b"-fuse-ld=bfd".to_vec());
-        } else {
-            out.push(a.clone());
-        }
-    }
+    out.extend_from_slice(args);
     let gcc_lto = f.lto && !s.clang;
     if gcc_lto && f.sources > 0 && !f.fat_lto {
         out.push(b"-ffat-lto-objects".to_vec());
@@ -291,9 +284,10 @@ pub fn plan(args: &[Vec<u8>], f: &Facts, s: &Setup<'_>) -> Plan {
     if !f.gc_sections && !f.no_gc_sections {
         out.push(b"-Wl,--gc-sections".to_vec());
     }
-    if f.stub_linker() && s.run == Run::Apply {
-        // The driver then runs our ld.lld / ld.mold wrapper, which adds
-        // the stub object of hidden references.
+    if f.stub_linker() {
+        // The driver then runs our ld.lld / ld.mold wrapper: in Run-1 it
+        // links with the real tool and records through ld.bfd, in Run-2
+        // it adds the stub object of hidden references.
         let mut b = b"-B".to_vec();
         b.extend_from_slice(s.wrapdir);
         b.push(b'/');
@@ -303,9 +297,6 @@ pub fn plan(args: &[Vec<u8>], f: &Facts, s: &Setup<'_>) -> Plan {
             note,
             fallback,
         };
-    }
-    if bfd_instead {
-        note = Some("Run-1 links through ld.bfd: lld and mold cannot load the plugin");
     }
     if f.lto && s.run == Run::Record {
         if s.clang {
@@ -515,15 +506,16 @@ mod tests {
     fn fuse_ld_lld_and_mold() {
         for l in ["lld", "mold"] {
             let cmd = alloc::format!("-fuse-ld={l} a.o -o prog");
-            let p = planned(&cmd, Run::Record);
-            assert!(p.contains("-fuse-ld=bfd") && p.contains("-plugin"), "{p}");
-            let p = planned(&cmd, Run::Apply);
-            assert!(
-                p.contains(&alloc::format!("-fuse-ld={l}"))
-                    && p.ends_with("-Wl,--gc-sections -B/w/")
-                    && !p.contains("-plugin"),
-                "{p}"
-            );
+            // Both runs: the build's linker, found as our wrapper.
+            for run in [Run::Record, Run::Apply] {
+                let p = planned(&cmd, run);
+                assert!(
+                    p.contains(&alloc::format!("-fuse-ld={l}"))
+                        && p.ends_with("-Wl,--gc-sections -B/w/")
+                        && !p.contains("-plugin"),
+                    "{p}"
+                );
+            }
         }
         let p = planned("-fuse-ld=gold a.o -o prog", Run::Record);
         assert!(p.contains("-fuse-ld=gold") && p.contains("-plugin"), "{p}");

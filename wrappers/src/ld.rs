@@ -110,6 +110,41 @@ pub fn plan_gc_only(args: &[Vec<u8>], f: &Facts) -> Vec<Vec<u8>> {
     out
 }
 
+/// The command line of the recording link of lld and mold (without
+/// argv[0]): the build's own, writing `scratch` instead of the output (an
+/// `-o` appended: the last one wins, also over one in a response file)
+/// and its map and dependency files to /dev/null, so that every file the
+/// build sees is its own linker's.
+pub fn recording_args(args: &[Vec<u8>], scratch: &[u8]) -> Vec<Vec<u8>> {
+    const SIDE_FILES: &[&[u8]] = &[b"-Map", b"--Map", b"--dependency-file"];
+    let mut out = Vec::with_capacity(args.len() + 2);
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        if SIDE_FILES.contains(&a.as_slice()) && i < args.len() {
+            out.push(a.clone());
+            out.push(b"/dev/null".to_vec());
+            i += 1;
+            continue;
+        }
+        match SIDE_FILES
+            .iter()
+            .find(|o| a.starts_with(o) && a.get(o.len()) == Some(&b'='))
+        {
+            Some(o) => {
+                let mut side = o.to_vec();
+                side.extend_from_slice(b"=/dev/null");
+                out.push(side);
+            }
+            None => out.push(a.clone()),
+        }
+    }
+    out.push(b"-o".to_vec());
+    out.push(scratch.to_vec());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +192,16 @@ mod tests {
     fn option_values_are_not_inputs() {
         let a = v("-plugin /l.so -plugin-opt -x -m elf_x86_64 -o out --version");
         assert_eq!(facts(&a).inputs, 0);
+    }
+
+    #[test]
+    fn recording_link_writes_only_scratch_files() {
+        let a = v("-shared -o libx.so -Map x.map --dependency-file=x.d a.o -Map=y.map");
+        assert_eq!(
+            recording_args(&a, b"/st/tmp/r/libx.so"),
+            v(
+                "-shared -o libx.so -Map /dev/null --dependency-file=/dev/null a.o -Map=/dev/null -o /st/tmp/r/libx.so"
+            )
+        );
     }
 }

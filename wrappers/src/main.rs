@@ -360,12 +360,11 @@ impl Wrapper {
         let expanded = self.expanded();
         let facts = cc::facts(&expanded);
         let links = facts.links() && !facts.relocatable;
-        let plugin =
-            if links && !facts.ldprune_plugin && !(facts.stub_linker() && run == Run::Apply) {
-                self.plugin()
-            } else {
-                None
-            };
+        let plugin = if links && !facts.ldprune_plugin && !facts.stub_linker() {
+            self.plugin()
+        } else {
+            None
+        };
         let state = self.state();
         let wrapdir = self.wrapdir();
         let setup = cc::Setup {
@@ -413,10 +412,11 @@ impl Wrapper {
         self.exec(real, &args)
     }
 
-    /// lld and mold. Run-1 links through ld.bfd with the plugin (lld and
-    /// mold cannot load it) and falls back to the real tool if bfd fails;
-    /// Run-2 hands the link to `ldprune stub-link`, which puts the stub
-    /// object of hidden references first and retries without it on failure.
+    /// lld and mold. Run-1: the real tool links the output, then ld.bfd
+    /// links again with the plugin into a scratch file for the record (lld
+    /// and mold cannot load it); Run-2 hands the link to `ldprune
+    /// stub-link`, which puts the stub object of hidden references first
+    /// and retries without it on failure.
     fn stub_linker(&self, run: Run, real: &[u8]) -> i32 {
         let expanded = self.expanded();
         let facts = ld::facts(&expanded);
@@ -425,37 +425,7 @@ impl Wrapper {
             return self.exec(real, &self.args[1..]);
         }
         match run {
-            Run::Record => {
-                let bfd = self.real(b"ld.bfd");
-                let Some(plugin) = self.plugin() else {
-                    return self.exec(real, &plain);
-                };
-                let state = self.state();
-                let args = ld::plan(
-                    &self.args[1..],
-                    &facts,
-                    run,
-                    Some(&plugin),
-                    state.as_deref(),
-                );
-                self.log(
-                    facts.output.as_deref(),
-                    b"Run-1 links through ld.bfd: lld and mold cannot load the plugin",
-                );
-                let mut argv = Vec::with_capacity(args.len() + 1);
-                argv.push(bfd.clone());
-                argv.extend(args);
-                match sys::run(&bfd, &argv, &self.child_env()) {
-                    Ok(0) => 0,
-                    _ => {
-                        self.log(
-                            facts.output.as_deref(),
-                            b"the ld.bfd link failed: linked again by the real tool, not recorded",
-                        );
-                        self.exec(real, &plain)
-                    }
-                }
-            }
+            Run::Record => self.record_through_bfd(real, &facts, &plain),
             Run::Apply => {
                 let cli = self.cli();
                 if sys::executable_id(&cli).is_none() {
@@ -476,6 +446,137 @@ impl Wrapper {
             }
         }
     }
+
+    /// Run-1 of an lld or mold link. The build's own linker writes the
+    /// output, so Run-1's output is what Run-2's is compared with (a
+    /// change of linker alone moves sizes more than ldprune does), and a
+    /// build system that looks at its outputs sees its own linker in both
+    /// runs. Then ld.bfd runs the same command with the plugin into a
+    /// scratch file in STATE/tmp/, `output-as` naming the real output: the
+    /// record takes its identity, path, sizes and build-id from that.
+    /// Fail-open: if the recording link fails, the output stays the real
+    /// linker's alone and the reason goes to wrapper.log (under
+    /// LDPRUNE_STRICT=1 the link fails and the output is removed).
+    fn record_through_bfd(&self, real: &[u8], facts: &ld::Facts, plain: &[Vec<u8>]) -> i32 {
+        let status = self.run_child(real, plain);
+        if status != 0 {
+            return status;
+        }
+        let output = facts.output.as_deref().unwrap_or(b"a.out");
+        let strict = self.env.get(b"LDPRUNE_STRICT") == Some(b"1");
+        let Some(plugin) = self.plugin() else {
+            return 0;
+        };
+        let Some(state) = self.state() else {
+            return self.not_recorded(output, b"LDPRUNE_STATE is not set", None, strict);
+        };
+        let tmp = join(&state, b"tmp");
+        sys::mkdir_all(&tmp);
+        let Some(dir) = scratch_dir(&tmp) else {
+            return self.not_recorded(output, b"no scratch directory in STATE/tmp", None, strict);
+        };
+        let scratch = join(&dir, basename(output));
+        let mut ld_log = dir.clone();
+        ld_log.extend_from_slice(b".log");
+        let mut argv = alloc::vec![self.real(b"ld.bfd")];
+        argv.extend(ld::plan(
+            &ld::recording_args(&self.args[1..], &scratch),
+            facts,
+            Run::Record,
+            Some(&plugin),
+            Some(&state),
+        ));
+        let mut stands_for = b"-plugin-opt=output-as=".to_vec();
+        stands_for.extend_from_slice(output);
+        argv.push(stands_for);
+        let mut linker = b"-plugin-opt=output-linker=".to_vec();
+        linker.extend_from_slice(&self.name);
+        argv.push(linker);
+        if self.env.flag(b"LDPRUNE_WRAP_DEBUG") {
+            let mut line = b"ldprune wrapper: record".to_vec();
+            for a in &argv {
+                line.push(b' ');
+                line.extend_from_slice(a);
+            }
+            line.push(b'\n');
+            sys::stderr(&line);
+        }
+        let ran = sys::run_logged(&argv[0], &argv, &self.child_env(), &ld_log);
+        let said = sys::read_file(&ld_log).unwrap_or_default();
+        sys::remove_file(&scratch);
+        sys::remove_dir(&dir);
+        sys::remove_file(&ld_log);
+        match ran {
+            Ok(0) => {
+                // The plugin's own warnings; bfd's duplicate the real
+                // linker's, which the build has seen.
+                for line in said.split(|&b| b == b'\n') {
+                    if cc::contains(line, b"ldprune") {
+                        say_err(&[line, b"\n"]);
+                    }
+                }
+                let mut note = self.name.clone();
+                note.extend_from_slice(
+                    b" linked the output; recorded through ld.bfd into a scratch file",
+                );
+                self.log(Some(output), &note);
+                0
+            }
+            Ok(_) => {
+                let first = said
+                    .split(|&b| b == b'\n')
+                    .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+                    .unwrap_or(b"no message");
+                self.not_recorded(output, first, Some(&said), strict)
+            }
+            Err(e) => self.not_recorded(output, &sys::strerror(e), None, strict),
+        }
+    }
+
+    /// The real link is done but the recording link is not: a warning and
+    /// a wrapper.log line, the output kept; under strict, the recording
+    /// link's messages, the output removed and exit status 1.
+    fn not_recorded(&self, output: &[u8], why: &[u8], said: Option<&[u8]>, strict: bool) -> i32 {
+        let what: &[u8] = b"the recording link through ld.bfd failed (";
+        let mut note = what.to_vec();
+        note.extend_from_slice(why);
+        note.extend_from_slice(b"): the output is ");
+        note.extend_from_slice(&self.name);
+        note.extend_from_slice(b"'s alone, not recorded");
+        self.log(Some(output), &note);
+        if strict {
+            if let Some(said) = said {
+                sys::stderr(said);
+            }
+            // Relative to this process's directory, the link's.
+            sys::remove_file(output);
+            say_err(&[
+                b"ldprune wrapper: error: ",
+                output,
+                b": ",
+                &note,
+                b" (strict: the link fails)\n",
+            ]);
+            return 1;
+        }
+        say_err(&[b"ldprune wrapper: warning: ", output, b": ", &note, b"\n"]);
+        0
+    }
+}
+
+/// A fresh directory in `tmp` for one recording link.
+fn scratch_dir(tmp: &[u8]) -> Option<Vec<u8>> {
+    for attempt in 0..100u64 {
+        let mut name = b"run1-".to_vec();
+        lookup::push_number(&mut name, sys::pid());
+        name.push(b'-');
+        lookup::push_number(&mut name, attempt);
+        let dir = join(tmp, &name);
+        if sys::make_dir(&dir) {
+            return Some(dir);
+        }
+    }
+    None
 }
 
 /// `-o` of a driver command line.

@@ -82,19 +82,60 @@ pub fn exec(path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> c_int {
 /// Runs `path` as a child and waits: its exit code (128+signal if it was
 /// killed), or the error number if it could not be started.
 pub fn run(path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<c_int, c_int> {
+    spawn_wait(path, argv, envp, None)
+}
+
+/// As [`run`], with the child's standard output and error written to the
+/// new file `log` (an existing file or link there is an error, EEXIST).
+pub fn run_logged(
+    path: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    log: &[u8],
+) -> Result<c_int, c_int> {
+    let l = cstr(log);
+    // SAFETY: `l` is NUL-terminated; O_CREAT takes the mode argument.
+    let fd = unsafe {
+        libc::open(
+            l.as_ptr().cast(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o600 as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(errno());
+    }
+    let r = spawn_wait(path, argv, envp, Some(fd));
+    // SAFETY: `fd` is ours.
+    unsafe { libc::close(fd) };
+    r
+}
+
+fn spawn_wait(
+    path: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    output: Option<c_int>,
+) -> Result<c_int, c_int> {
     let p = cstr(path);
     let (mut a, mut e) = (Vec::new(), Vec::new());
     let av = ptr_array(argv, &mut a);
     let ev = ptr_array(envp, &mut e);
     // SAFETY: vfork-free plain fork in a single-threaded process; the child
-    // only calls execve and _exit, which are async-signal-safe.
+    // only calls dup2, execve and _exit, which are async-signal-safe.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(errno());
     }
     if pid == 0 {
-        // SAFETY: as for `exec`; _exit never returns.
+        // SAFETY: as for `exec`; dup2 on our own open descriptor (the copies
+        // lose O_CLOEXEC, the original closes at exec); _exit never returns.
         unsafe {
+            if let Some(fd) = output
+                && (libc::dup2(fd, 1) < 0 || libc::dup2(fd, 2) < 0)
+            {
+                libc::_exit(127);
+            }
             libc::execve(p.as_ptr().cast(), av.as_ptr(), ev.as_ptr());
             libc::_exit(127);
         }
@@ -240,6 +281,33 @@ pub fn append(path: &[u8], line: &[u8]) -> Result<(), &'static [u8]> {
         Some(n) if n == line.len() as isize => Ok(()),
         Some(_) => Err(b"cannot be written"),
     }
+}
+
+/// Creates the directory `path`; false if it exists or cannot be made.
+pub fn make_dir(path: &[u8]) -> bool {
+    let p = cstr(path);
+    // SAFETY: `p` is NUL-terminated.
+    unsafe { libc::mkdir(p.as_ptr().cast(), 0o700) == 0 }
+}
+
+/// Removes the file `path` (best effort; a link is removed, not followed).
+pub fn remove_file(path: &[u8]) {
+    let p = cstr(path);
+    // SAFETY: `p` is NUL-terminated.
+    unsafe { libc::unlink(p.as_ptr().cast()) };
+}
+
+/// Removes the empty directory `path` (best effort).
+pub fn remove_dir(path: &[u8]) {
+    let p = cstr(path);
+    // SAFETY: `p` is NUL-terminated.
+    unsafe { libc::rmdir(p.as_ptr().cast()) };
+}
+
+/// This process's id.
+pub fn pid() -> u64 {
+    // SAFETY: getpid cannot fail.
+    unsafe { libc::getpid() as u64 }
 }
 
 /// Creates directory `path` and its missing parents (best effort).
