@@ -1269,3 +1269,149 @@ fn meson_sees_its_own_linker_in_both_runs() {
     assert_eq!(id2, id1);
     assert_eq!(dynamic_names(&lib2), ["used"]);
 }
+
+/// gcc -flto linked with lld or mold through the wrappers, compiled and
+/// linked apart (as make does) and in one command, Run-1 then Run-2: the
+/// program prints what it printed in Run-1, the unused names are gone from
+/// both libraries, nothing is left unchanged, and the image verifies. (lld
+/// cannot run GCC's LTO plugin: it links the fat objects' machine code,
+/// which the wrappers' -ffat-lto-objects provides; mold runs the plugin.)
+#[test]
+fn lto_build_with_lld_and_mold() {
+    for fuse in ["-fuse-ld=lld", "-fuse-ld=mold"] {
+        for apart in [true, false] {
+            let s = Stage::new();
+            s.sources();
+            let build = |run: &str| {
+                let lto = ["-O2", "-fPIC", "-flto=auto", fuse];
+                // (output, source, libraries)
+                let links: [(&[&str], &str, &[&str]); 3] = [
+                    (&["-shared", "-o", "libk.so"], "k", &[]),
+                    (&["-shared", "-o", "libl.so"], "l", &["-L.", "-lk"]),
+                    (&["-o", "m"], "m", &["-L.", "-ll", "-lk"]),
+                ];
+                for (out, src, libs) in links {
+                    let input = if apart {
+                        s.ok(s
+                            .cmd("gcc", Some(run))
+                            .args(lto)
+                            .args(["-c", &format!("{src}.c")]));
+                        format!("{src}.o")
+                    } else {
+                        format!("{src}.c")
+                    };
+                    s.ok(s
+                        .cmd("gcc", Some(run))
+                        .args(lto)
+                        .args(out)
+                        .arg(&input)
+                        .args(libs));
+                }
+            };
+            build("1");
+            let before = s.run_m();
+            assert_eq!(before, "42\n");
+            assert!(dynamic_names(&s.path("libl.so")).contains(&"unused".to_string()));
+            s.merge();
+            build("2");
+            let lib = s.path("libl.so");
+            let linker = if fuse.ends_with("lld") { "LLD" } else { "mold" };
+            assert!(comment(&lib).contains(linker), "{}", comment(&lib));
+            assert_eq!(s.run_m(), before, "{fuse} apart={apart}");
+            assert_eq!(dynamic_names(&lib), ["used"], "{fuse} apart={apart}");
+            assert_eq!(
+                dynamic_names(&s.path("libk.so")),
+                ["k_used"],
+                "{fuse} apart={apart}"
+            );
+            let names = all_names(&lib);
+            assert!(
+                !names.iter().any(|n| n == "unused" || n == "unused_array"),
+                "{fuse} apart={apart}: {names:?}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(s.state().join("apply.log")).unwrap_or_default(),
+                "",
+                "{fuse} apart={apart}"
+            );
+            s.verify();
+        }
+    }
+}
+
+/// clang -flto (LLVM bitcode, which ldprune cannot read) through the
+/// wrappers with lld, mold, bfd and gold: the bitcode links are recorded
+/// incomplete (`status` counts them) and Run-2 leaves their exports as they
+/// were; a library built by gcc beside them is still pruned (its clang LTO
+/// consumer's imports are read from the program); programs run, the image
+/// verifies.
+#[test]
+fn clang_lto_through_the_wrappers() {
+    for fuse in [
+        "-fuse-ld=lld",
+        "-fuse-ld=mold",
+        "-fuse-ld=bfd",
+        "-fuse-ld=gold",
+    ] {
+        let s = Stage::new();
+        s.sources();
+        s.write(
+            "n.c",
+            "int n_used(void) { return 1; }\nint n_never(void) { return 2; }\n",
+        );
+        s.write(
+            "p.c",
+            "#include <stdio.h>\nint used(void);\nint n_used(void);\n\
+             int main(void) { printf(\"%d\\n\", used() + n_used()); return 0; }\n",
+        );
+        let build = |run: &str| {
+            s.ok(s
+                .cmd("gcc", Some(run))
+                .args(["-O2", "-fPIC", "-shared", fuse, "-o", "libn.so", "n.c"]));
+            for src in ["k", "l", "p"] {
+                s.ok(s.cmd("clang", Some(run)).args([
+                    "-O2",
+                    "-fPIC",
+                    "-flto",
+                    "-c",
+                    &format!("{src}.c"),
+                ]));
+            }
+            let links: [&[&str]; 3] = [
+                &["-shared", "-o", "libk.so", "k.o"],
+                &["-shared", "-o", "libl.so", "l.o", "-L.", "-lk"],
+                &["-o", "p", "p.o", "-L.", "-ll", "-lk", "-ln"],
+            ];
+            for args in links {
+                s.ok(s
+                    .cmd("clang", Some(run))
+                    .args(["-O2", "-flto", fuse])
+                    .args(args));
+            }
+        };
+        let run_p = || {
+            let out = s.ok(Command::new(s.path("p")).env("LD_LIBRARY_PATH", s.work()));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        build("1");
+        assert_eq!(run_p(), "42\n");
+        let status = s.ok(ldprune().arg("status").arg("--state").arg(s.state()));
+        let status = String::from_utf8_lossy(&status.stdout);
+        assert!(status.contains("incomplete 3"), "{fuse}: {status}");
+        let sorted = |f: &str| {
+            let mut v = dynamic_names(&s.path(f));
+            v.sort();
+            v
+        };
+        let l_before = sorted("libl.so");
+        let k_before = sorted("libk.so");
+        assert!(l_before.contains(&"unused".to_string()), "{l_before:?}");
+        s.merge();
+        build("2");
+        assert_eq!(run_p(), "42\n", "{fuse}");
+        assert_eq!(sorted("libl.so"), l_before, "{fuse}");
+        assert_eq!(sorted("libk.so"), k_before, "{fuse}");
+        assert_eq!(dynamic_names(&s.path("libn.so")), ["n_used"], "{fuse}");
+        s.verify();
+    }
+}

@@ -16,8 +16,14 @@
 //!
 //! The link command is the one the Run-1 record holds (the linker's argv
 //! after @file expansion, and its directory), less the plugins (ldprune's
-//! and GCC's LTO plugin: no LTO objects here) and the build's own version
-//! script, with ours and a new output path.
+//! and GCC's LTO plugin: a fat object's machine code is linked as it is)
+//! and the build's own version script, with ours and a new output path.
+//!
+//! "Ideal + LTO" (`--lto FLAGS`, scope "all" only): the same command
+//! through gcc with FLAGS (`-O2 -flto=auto`) and every recorded argument
+//! as `-Xlinker ARG` (order kept; `-nostdlib`: the record already names
+//! the start files and libraries), so GCC's LTO plugin is loaded again
+//! and the version script makes the hidden names LTO-internal.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -33,6 +39,8 @@ pub struct Args {
     pub state: PathBuf,
     pub image: PathBuf,
     pub out: PathBuf,
+    /// Compiler-driver flags for "ideal + LTO"; None: the plain ideal.
+    pub lto: Option<Vec<String>>,
 }
 
 /// What a consumer needs: the names it imports (copy-relocated variables
@@ -171,10 +179,14 @@ pub fn run(args: &Args) -> Result<(), String> {
         .map(Consumer::of_record)
         .collect();
     let mut summary = serde_json::Map::new();
-    for (scope, fixed) in [("all", &all_consumers), ("image", &programs)] {
+    let scopes: &[(&str, &Vec<Consumer>)] = match args.lto {
+        Some(_) => &[("all", &all_consumers)],
+        None => &[("all", &all_consumers), ("image", &programs)],
+    };
+    for &(scope, fixed) in scopes {
         let dir = args.out.join(scope);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let result = fixpoint(&libs, fixed, &dir)?;
+        let result = fixpoint(&libs, fixed, &dir, args.lto.as_deref())?;
         println!("(e) scope {scope}: {} rounds", result.rounds);
         for p in &result.plugins {
             println!("  {p}: linked by nothing in scope, every export kept (a plugin)");
@@ -221,7 +233,12 @@ struct Fixpoint {
 
 /// Relinks until the export lists stop changing. Round 1 counts the
 /// libraries' Run-1 imports; later rounds those of the relinked files.
-fn fixpoint(libs: &[Lib], fixed: &[Consumer], dir: &Path) -> Result<Fixpoint, String> {
+fn fixpoint(
+    libs: &[Lib],
+    fixed: &[Consumer],
+    dir: &Path,
+    lto: Option<&[String]>,
+) -> Result<Fixpoint, String> {
     let mut imports: Vec<BTreeSet<String>> = libs
         .iter()
         .map(|l| Consumer::of_record(&l.record).imports)
@@ -251,7 +268,7 @@ fn fixpoint(libs: &[Lib], fixed: &[Consumer], dir: &Path) -> Result<Fixpoint, St
                 if kept[i].is_none() {
                     changed = true;
                     let out = dir.join(&l.file);
-                    relink(l, &all, &out)?;
+                    relink(l, &all, &out, lto)?;
                     imports[i] = Consumer::of_file(&elfinfo::read(&out)?).imports;
                     kept[i] = Some(all);
                 }
@@ -275,7 +292,7 @@ fn fixpoint(libs: &[Lib], fixed: &[Consumer], dir: &Path) -> Result<Fixpoint, St
             }
             changed = true;
             let out = dir.join(&l.file);
-            relink(l, &k, &out)?;
+            relink(l, &k, &out, lto)?;
             imports[i] = Consumer::of_file(&elfinfo::read(&out)?).imports;
             kept[i] = Some(k);
         }
@@ -346,21 +363,27 @@ fn version_script(l: &Lib, kept: &BTreeSet<String>, local: Option<&BTreeSet<Stri
 
 /// Relinks `l` exporting `kept` into `out` (through a probe link with the
 /// version nodes alone for a versioned library).
-fn relink(l: &Lib, kept: &BTreeSet<String>, out: &Path) -> Result<(), String> {
+fn relink(
+    l: &Lib,
+    kept: &BTreeSet<String>,
+    out: &Path,
+    lto: Option<&[String]>,
+) -> Result<(), String> {
     if l.info.nodes.is_empty() {
-        return link(l, &version_script(l, kept, None), out);
+        return link(l, &version_script(l, kept, None), out, lto);
     }
     let probe = PathBuf::from(format!("{}.probe", out.display()));
-    link(l, &version_script(l, kept, None), &probe)?;
+    link(l, &version_script(l, kept, None), &probe, lto)?;
     let exported = elfinfo::read(&probe)?.exports;
     let _ = std::fs::remove_file(&probe);
     let local: BTreeSet<String> = exported.difference(kept).cloned().collect();
-    link(l, &version_script(l, kept, Some(&local)), out)
+    link(l, &version_script(l, kept, Some(&local)), out, lto)
 }
 
 /// The recorded link again: without plugins and the build's version
-/// script, with `script`, --gc-sections and the output at `out`.
-fn link(l: &Lib, script: &str, out: &Path) -> Result<(), String> {
+/// script, with `script`, --gc-sections and the output at `out`; with
+/// `lto`, through gcc and its LTO plugin.
+fn link(l: &Lib, script: &str, out: &Path, lto: Option<&[String]>) -> Result<(), String> {
     // Absolute: the link runs in the recorded directory.
     let map = PathBuf::from(format!("{}.map", out.display()));
     std::fs::write(&map, script).map_err(|e| format!("{}: {e}", map.display()))?;
@@ -393,7 +416,26 @@ fn link(l: &Lib, script: &str, out: &Path) -> Result<(), String> {
     args.push(format!("--version-script={}", map.display()));
     args.push("-o".to_string());
     args.push(out.display().to_string());
-    let res = Command::new(linker)
+    let (linker, args) = match lto {
+        None => (linker.clone(), args),
+        Some(flags) => {
+            let mut driver: Vec<String> = flags.to_vec();
+            driver.push("-nostdlib".to_string());
+            if args.iter().any(|a| a == "-shared") {
+                driver.push("-shared".to_string());
+            }
+            let base = Path::new(linker).file_name().and_then(|n| n.to_str());
+            if base.is_some_and(|b| b.contains("gold")) {
+                driver.push("-fuse-ld=gold".to_string());
+            }
+            for a in args {
+                driver.push("-Xlinker".to_string());
+                driver.push(a);
+            }
+            ("gcc".to_string(), driver)
+        }
+    };
+    let res = Command::new(&linker)
         .args(&args)
         .current_dir(&l.record.cwd)
         .output()

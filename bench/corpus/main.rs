@@ -1,7 +1,8 @@
 //! The Rust half of `bench/corpus/run` (the shell half fetches, builds and
 //! tests the packages):
 //!
-//!     cargo bench --bench corpus -- ideal --state DIR --image ROOT --out DIR
+//!     cargo bench --bench corpus -- ideal --state DIR --image ROOT --out DIR [--lto FLAGS]
+//!     cargo bench --bench corpus -- lto-table --dir NAME=DIR... [--json FILE]
 //!     cargo bench --bench corpus -- table --linker-dir NAME=DIR... --ldprune PATH
 //!                                         [--json FILE] [--svg FILE]
 //!
@@ -11,6 +12,7 @@
 
 mod elfinfo;
 mod ideal;
+mod lto;
 mod svg;
 mod table;
 
@@ -69,6 +71,10 @@ fn run(args: &[String]) -> Result<(), String> {
                 state: one(&opts, "state")?,
                 image: one(&opts, "image")?,
                 out,
+                lto: opts
+                    .iter()
+                    .find(|(n, _)| n == "lto")
+                    .map(|(_, v)| v.split_whitespace().map(String::from).collect()),
             })
         }
         "table" => {
@@ -89,6 +95,21 @@ fn run(args: &[String]) -> Result<(), String> {
                 svg: get("svg"),
             })
         }
-        _ => Err(format!("unknown command {cmd} (ideal or table)")),
+        "lto-table" => {
+            let mut dirs = Vec::new();
+            for (n, v) in &opts {
+                if n == "dir" {
+                    let (name, dir) = v
+                        .split_once('=')
+                        .ok_or_else(|| format!("--dir NAME=DIR, not {v}"))?;
+                    dirs.push((name.to_string(), PathBuf::from(dir)));
+                }
+            }
+            lto::run(&lto::Args {
+                dirs,
+                json: one(&opts, "json").ok(),
+            })
+        }
+        _ => Err(format!("unknown command {cmd} (ideal, table or lto-table)")),
     }
 }
