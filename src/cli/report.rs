@@ -147,6 +147,7 @@ pub fn report(input: &Input, json: bool) -> Result<i32, String> {
                 .collect()
         };
         let report = serde_json::json!({
+            "machine": a.machine.map(|m| m.to_string()),
             "modules": v,
             "unchanged_links": run2.unchanged,
             "dynamic_lookup_sites": sites,
