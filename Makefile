@@ -17,6 +17,10 @@ WRAPDIR = $(LIBDIR)/wrappers
 RPMDIR = $(PREFIX)/lib/rpm/macros.d
 DOCDIR = $(PREFIX)/share/doc/ldprune
 TOOLS = gcc g++ cc c++ clang clang++ ld ld.bfd ld.gold ld.lld ld.mold mold
+# Target-prefixed names the wrappers also stand in for (Debian's cross
+# toolchains: aarch64-linux-gnu-gcc).
+CROSS_TARGETS ?= aarch64-linux-gnu arm-linux-gnueabihf
+CROSS_TOOLS = gcc g++ ld ld.bfd ld.gold
 DOCS = README.md LICENSE-MIT LICENSE-APACHE
 
 all: build
@@ -31,6 +35,7 @@ install: $(if $(NO_BUILD),,build)
 	install -m 644 $(BUILD_DIR)/libldprune.so $(DESTDIR)$(LIBDIR)/libldprune.so
 	install -m 755 target/wrappers/ldprune-wrap $(DESTDIR)$(LIBDIR)/ldprune-wrap
 	for t in $(TOOLS); do ln -sfn ../ldprune-wrap $(DESTDIR)$(WRAPDIR)/$$t; done
+	for c in $(CROSS_TARGETS); do for t in $(CROSS_TOOLS); do ln -sfn ../ldprune-wrap $(DESTDIR)$(WRAPDIR)/$$c-$$t; done; done
 	install -m 644 rpm/macros.ldprune $(DESTDIR)$(RPMDIR)/macros.ldprune
 	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 644 wrappers/README.md $(DESTDIR)$(DOCDIR)/README.wrappers.md
@@ -38,6 +43,7 @@ install: $(if $(NO_BUILD),,build)
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(WRAPDIR)/$$t; done
+	for c in $(CROSS_TARGETS); do for t in $(CROSS_TOOLS); do rm -f $(DESTDIR)$(WRAPDIR)/$$c-$$t; done; done
 	rm -f $(DESTDIR)$(BINDIR)/ldprune $(DESTDIR)$(LIBDIR)/libldprune.so \
 	      $(DESTDIR)$(LIBDIR)/ldprune-wrap $(DESTDIR)$(RPMDIR)/macros.ldprune
 	for d in $(DOCS) README.wrappers.md; do rm -f $(DESTDIR)$(DOCDIR)/$$d; done
