@@ -20,6 +20,10 @@ MANDIR = $(PREFIX)/share/man
 MAN1 = man/ldprune.1 man/ldprune-wrappers.1
 MAN7 = man/ldprune-plugin.7
 TOOLS = gcc g++ cc c++ clang clang++ ld ld.bfd ld.gold ld.lld ld.mold mold
+# Target-prefixed names the wrappers also stand in for (Debian's cross
+# toolchains: aarch64-linux-gnu-gcc).
+CROSS_TARGETS ?= aarch64-linux-gnu arm-linux-gnueabihf
+CROSS_TOOLS = gcc g++ ld ld.bfd ld.gold
 DOCS = README.md LICENSE-MIT LICENSE-APACHE
 
 all: build
@@ -34,6 +38,7 @@ install: $(if $(NO_BUILD),,build)
 	install -m 644 $(BUILD_DIR)/libldprune.so $(DESTDIR)$(LIBDIR)/libldprune.so
 	install -m 755 target/wrappers/ldprune-wrap $(DESTDIR)$(LIBDIR)/ldprune-wrap
 	for t in $(TOOLS); do ln -sfn ../ldprune-wrap $(DESTDIR)$(WRAPDIR)/$$t; done
+	for c in $(CROSS_TARGETS); do for t in $(CROSS_TOOLS); do ln -sfn ../ldprune-wrap $(DESTDIR)$(WRAPDIR)/$$c-$$t; done; done
 	install -m 644 rpm/macros.ldprune $(DESTDIR)$(RPMDIR)/macros.ldprune
 	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 644 wrappers/README.md $(DESTDIR)$(DOCDIR)/README.wrappers.md
@@ -44,6 +49,7 @@ install: $(if $(NO_BUILD),,build)
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(WRAPDIR)/$$t; done
+	for c in $(CROSS_TARGETS); do for t in $(CROSS_TOOLS); do rm -f $(DESTDIR)$(WRAPDIR)/$$c-$$t; done; done
 	rm -f $(DESTDIR)$(BINDIR)/ldprune $(DESTDIR)$(LIBDIR)/libldprune.so \
 	      $(DESTDIR)$(LIBDIR)/ldprune-wrap $(DESTDIR)$(RPMDIR)/macros.ldprune
 	for d in $(DOCS) README.wrappers.md; do rm -f $(DESTDIR)$(DOCDIR)/$$d; done

@@ -19,9 +19,10 @@ fn committed_bindings_match_header() {
     );
 }
 
-/// Compiles tests/abi/abi_dump.c against a header and returns what it prints.
-fn abi_dump(header: &Path, flags: &[&str], out: &Path) -> String {
-    let status = Command::new("gcc")
+/// Compiles tests/abi/abi_dump.c against a header with `gcc` (a cross gcc
+/// runs its program under `qemu`) and returns what it prints.
+fn abi_dump(gcc: &str, qemu: Option<&str>, header: &Path, flags: &[&str], out: &Path) -> String {
+    let status = Command::new(gcc)
         .args([
             "-Wall",
             "-Werror",
@@ -39,10 +40,17 @@ fn abi_dump(header: &Path, flags: &[&str], out: &Path) -> String {
         .expect("run gcc");
     assert!(
         status.success(),
-        "abi_dump.c does not compile against {}",
+        "abi_dump.c does not compile against {} ({gcc})",
         header.display()
     );
-    let output = Command::new(out).output().expect("run abi_dump");
+    let output = match qemu {
+        Some(q) => {
+            let sysroot = format!("/usr/{}", gcc.trim_end_matches("-gcc"));
+            Command::new(q).args(["-L", &sysroot]).arg(out).output()
+        }
+        None => Command::new(out).output(),
+    }
+    .expect("run abi_dump");
     assert!(output.status.success());
     String::from_utf8(output.stdout).unwrap()
 }
@@ -56,14 +64,33 @@ fn header_matches_system_plugin_api() {
     );
     let ours = Path::new(ROOT).join("plugin-api/ldprune-plugin-api.h");
     let dir = tempfile::tempdir().unwrap();
-    // 64-bit, and 32-bit with both widths of off_t (gcc-multilib).
-    for (tag, flags) in [
-        ("64", &[][..]),
-        ("32", &["-m32"][..]),
-        ("32lfs", &["-m32", "-D_FILE_OFFSET_BITS=64"][..]),
+    // 64-bit, and 32-bit (armhf, under qemu: gcc-multilib conflicts with
+    // the cross compilers) with both widths of off_t.
+    let armhf = Some("qemu-arm");
+    for (tag, gcc, qemu, flags) in [
+        ("64", "gcc", None, &[][..]),
+        ("32", "arm-linux-gnueabihf-gcc", armhf, &[][..]),
+        (
+            "32lfs",
+            "arm-linux-gnueabihf-gcc",
+            armhf,
+            &["-D_FILE_OFFSET_BITS=64"][..],
+        ),
     ] {
-        let a = abi_dump(system, flags, &dir.path().join(format!("sys{tag}")));
-        let b = abi_dump(&ours, flags, &dir.path().join(format!("ours{tag}")));
+        let a = abi_dump(
+            gcc,
+            qemu,
+            system,
+            flags,
+            &dir.path().join(format!("sys{tag}")),
+        );
+        let b = abi_dump(
+            gcc,
+            qemu,
+            &ours,
+            flags,
+            &dir.path().join(format!("ours{tag}")),
+        );
         assert!(a.lines().count() > 90, "abi dump too short:\n{a}");
         assert_eq!(a, b, "ABI differs from the system header ({tag})");
     }

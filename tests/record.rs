@@ -386,24 +386,7 @@ fn output_kinds(linker: Linker) {
 }
 both_linkers!(relocatable_exec_and_pie_outputs, output_kinds);
 
-fn rel_relocations_32bit(linker: Linker) {
-    let f = Fixture::new(linker);
-    f.write(
-        "r32.c",
-        "int g32(int x) { return x + 5; }\nint f32(int x) { return g32(x) * 2; }\n",
-    );
-    f.compile("r32.c", &["-m32", "-O0"]);
-    f.link_identical(&["-m32", "-shared", "-o", "lib32.so", "r32.o"]);
-    let r = f.record("lib32.so");
-    let o = object(&r, "r32.o");
-    assert!(refs(&r, o, ".text.f32").contains(&"symbol g32".to_string()));
-    let mut ex = exports(&r);
-    ex.retain(|n| !n.starts_with('_')); // gold also exports _end, _edata, __bss_start
-    ex.sort();
-    assert_eq!(ex, vec!["f32", "g32"]);
-    assert_eq!(r.abi.class, 1, "ELFCLASS32");
-}
-both_linkers!(elf32_rel_relocations, rel_relocations_32bit);
+// ELF32 with REL relocations (armhf) and RELA on aarch64: tests/cross.rs.
 
 /// Objects over 4 MiB are read range by range instead of whole: the record
 /// must be the same kind of record.

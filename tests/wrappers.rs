@@ -1435,3 +1435,53 @@ fn clang_lto_through_the_wrappers() {
         s.verify();
     }
 }
+
+/// The wrappers under a cross toolchain's names (`aarch64-linux-gnu-gcc`,
+/// as `make install` links them): both runs through ld.bfd and gold with
+/// no flags given, the records of the target's machine, the program the
+/// same under qemu-user after Run-2, the unused exports gone.
+#[test]
+fn cross_toolchain_names() {
+    for (target, qemu, machine) in [
+        ("aarch64-linux-gnu", "qemu-aarch64", 183u16),
+        ("arm-linux-gnueabihf", "qemu-arm", 40),
+    ] {
+        for fuse in ["-fuse-ld=bfd", "-fuse-ld=gold"] {
+            let s = Stage::new();
+            let gcc = format!("{target}-gcc");
+            symlink("../ldprune-wrap", s.wrapdir().join(&gcc)).unwrap();
+            s.sources();
+            let run = || {
+                let out = s.ok(Command::new(qemu)
+                    .current_dir(s.work())
+                    .env("QEMU_LD_PREFIX", format!("/usr/{target}"))
+                    .env("LD_LIBRARY_PATH", s.work())
+                    .arg("./m"));
+                String::from_utf8(out.stdout).unwrap()
+            };
+            s.build("1", &gcc, fuse);
+            let records = s.records();
+            assert_eq!(records.len(), 3, "{target} {fuse}");
+            assert!(records.iter().all(|r| r.abi.machine == machine));
+            assert_eq!(run(), "42\n");
+            s.ok(Command::new(env!("CARGO_BIN_EXE_ldprune"))
+                .args(["merge", "--state"])
+                .arg(s.state()));
+            s.build("2", &gcc, fuse);
+            assert_eq!(run(), "42\n", "{target} {fuse} after Run-2");
+            let dynsym = s.ok(Command::new(format!("{target}-readelf"))
+                .args(["--dyn-syms", "-W"])
+                .arg(s.path("libl.so")));
+            let dynsym = String::from_utf8_lossy(&dynsym.stdout);
+            assert!(dynsym.contains(" used"), "{dynsym}");
+            assert!(!dynsym.contains(" unused"), "{target} {fuse}: {dynsym}");
+            assert!(
+                !s.state().join("apply.log").exists()
+                    || std::fs::read_to_string(s.state().join("apply.log"))
+                        .unwrap()
+                        .is_empty(),
+                "a Run-2 link left unchanged"
+            );
+        }
+    }
+}

@@ -60,6 +60,10 @@ pub struct Module {
     pub sections: std::ops::Range<Sec>,
     /// Sections that --gc-sections keeps whatever the exports.
     pub roots: Vec<Sec>,
+    /// Personality routines the ARM unwind tables name (`__aeabi_unwind_cpp_pr0`,
+    /// `__gxx_personality_v0`), with a table that names each: demanded
+    /// whatever code stays, as those .eh_frame names are.
+    pub root_imports: Vec<(Name, Sec)>,
     /// (plain name, defining section), sorted.
     defs: Vec<(Name, Sec)>,
     /// (plain name, spelling in the record's pool), sorted: what to hide.
@@ -131,6 +135,7 @@ impl Graph {
         let mut defs: Vec<(Name, Sec)> = Vec::new();
         let mut spellings: Vec<(Name, Str)> = Vec::new();
         let mut roots = Vec::new();
+        let mut root_imports: Vec<(Name, Sec)> = Vec::new();
         let mut by_name: FxHashMap<&str, Vec<Sec>> = FxHashMap::default();
         // Symbol index -> plain name, per object (names interned once).
         let mut object_names: Vec<Vec<Name>> = Vec::with_capacity(r.objects.len());
@@ -238,6 +243,21 @@ impl Graph {
                     }
                     continue;
                 }
+                if is_arm_unwind_table(
+                    o.sections[from as usize].kind,
+                    r.str(o.sections[from as usize].name),
+                ) {
+                    // ARM tables go with their code (an edge from it, see
+                    // elf::object); their edges are ordinary ones, and the
+                    // personality routines they name are also roots.
+                    for &t in &targets {
+                        if let Edge::Import(n) = t
+                            && is_personality_routine(self.names.str(n))
+                        {
+                            root_imports.push((n, from_id));
+                        }
+                    }
+                }
                 edges.extend(targets.iter().map(|&t| (from_id, t)));
             }
         }
@@ -288,6 +308,8 @@ impl Graph {
             .collect();
         roots.sort_unstable();
         roots.dedup();
+        root_imports.sort_unstable();
+        root_imports.dedup_by_key(|r| r.0);
         self.modules.push(Module {
             record: record_index,
             path: std::path::Path::new(&r.cwd).join(&r.output),
@@ -297,6 +319,7 @@ impl Graph {
             incomplete: !r.incomplete.is_empty(),
             sections: first..self.sections.len() as Sec,
             roots,
+            root_imports,
             defs,
             spellings,
             exports,
@@ -312,6 +335,19 @@ fn start_stop_section(name: &str) -> Option<&str> {
 
 /// Sections --gc-sections never removes: constructors and destructors,
 /// SHF_GNU_RETAIN, notes.
+/// ARM EHABI's unwind tables: the index (`.ARM.exidx*`) and the entries it
+/// points to (`.ARM.extab*`, which hold the personality routine and the
+/// function's exception table).
+fn is_arm_unwind_table(kind: SectionKind, name: &str) -> bool {
+    kind == SectionKind::ArmExidx || name.starts_with(".ARM.extab")
+}
+
+/// The unwinder calls these by the tables' reference, never by name from
+/// code: EHABI's compact routines and the language personalities.
+fn is_personality_routine(name: &str) -> bool {
+    name.starts_with("__aeabi_unwind_cpp_pr") || name.contains("_personality_")
+}
+
 fn is_root_section(name: &str, kind: SectionKind, flags: u64) -> bool {
     const SHF_GNU_RETAIN: u64 = 1 << 21;
     matches!(

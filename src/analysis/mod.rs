@@ -24,6 +24,7 @@ pub mod executables;
 pub mod graph;
 pub mod lists;
 pub mod lookup;
+pub mod machines;
 pub mod probes;
 pub mod rules;
 pub mod version_nodes;
@@ -32,6 +33,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::elf::hash::Hash128;
+use crate::elf::output::Abi;
 use crate::elf::types::SectionKind;
 use crate::fasthash::{FxHashMap, FxHashSet};
 use crate::glob::glob;
@@ -172,6 +174,8 @@ impl Default for Options {
 }
 
 pub struct Analysis {
+    /// The one machine of the records (see [`machines`]), if any says.
+    pub machine: Option<Abi>,
     pub graph: Graph,
     pub records: Vec<LinkRecord>,
     pub live: Vec<Option<SectionCause>>,
@@ -209,6 +213,7 @@ pub fn analyse_with(
     opts: &Options,
 ) -> Analysis {
     records.retain(|r| r.is_complete());
+    let machine = machines::one_machine(&records).ok().flatten();
     // One order whatever the order files were read in.
     records.sort_by(|a, b| {
         (a.identity, &a.cwd, &a.output, a.recorded_at).cmp(&(
@@ -331,6 +336,13 @@ pub fn analyse_with(
     for (m, name, _) in &pins {
         for d in graph.modules[*m].defs_of(*name) {
             w.mark(d, SectionCause::Pinned(*name));
+        }
+    }
+    for (m, module) in graph.modules.iter().enumerate() {
+        if module_in_scope[m] {
+            for &(n, table) in &module.root_imports {
+                w.demand(&graph, &export_index, n, NameCause::ImportedBy(table));
+            }
         }
     }
     // Strings count where a lookup can reach them.
@@ -480,6 +492,7 @@ pub fn analyse_with(
         results.push(res);
     }
     Analysis {
+        machine,
         graph,
         records,
         live: w.live,

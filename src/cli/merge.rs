@@ -8,8 +8,10 @@ use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex
 use crate::analysis::executables::LibraryNames;
 use crate::analysis::lists::{read_dlsym_signs, read_force_file, read_keep_lists};
 use crate::analysis::lookup::LookupFunctions;
+use crate::analysis::machines::one_machine;
 use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
 use crate::analysis::{Analysis, Image, NameCause, Options, SectionCause, analyse_with};
+use crate::elf::output::Abi;
 use crate::glob::glob;
 use crate::state::decisions::{self, LinkDecision};
 use crate::state::record::LinkRecord;
@@ -111,8 +113,9 @@ impl Input {
     pub(super) fn analyse(&self) -> Result<Analysis, String> {
         let (opts, image_files) = self.options()?;
         let records = load_all(&self.state, self.skip_bad)?;
+        let machine = one_machine(&records).map_err(|e| e.to_string())?;
         let consumers = heartbeat("reading the consumer files", || {
-            self.consumer_files(&records, image_files)
+            self.consumer_files(&records, image_files, machine)
         })?;
         let n = records.len();
         Ok(heartbeat(&format!("analysing {n} records"), || {
@@ -126,6 +129,7 @@ impl Input {
         &self,
         records: &[LinkRecord],
         image_files: Vec<ElfFile>,
+        machine: Option<Abi>,
     ) -> Result<Vec<ConsumerFile>, String> {
         let index = RecordIndex::new(records);
         let mut found: Vec<(ElfFile, Origin)> = image_files
@@ -139,6 +143,17 @@ impl Input {
                 eprintln!("ldprune: warning: {p} (not counted as a consumer)");
             }
             found.extend(files.into_iter().map(|f| (f, Origin::Prebuilt)));
+        }
+        // A file of another machine never loads beside the records' outputs.
+        if let Some(m) = machine {
+            let before = found.len();
+            found.retain(|(f, _)| f.facts.abi == m);
+            if found.len() < before {
+                eprintln!(
+                    "ldprune: {} ELF files of machines other than {m} are not counted as consumers",
+                    before - found.len()
+                );
+            }
         }
         let mut out = Vec::with_capacity(found.len());
         for (f, origin) in found {
@@ -262,6 +277,7 @@ pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Strin
         let v = serde_json::json!({
             "decisions": written,
             "modules": a.results.len(),
+            "machine": a.machine.map(|m| m.to_string()),
             "exports": t.exports,
             "hidden": t.hidden,
             "predicted": {
@@ -442,8 +458,9 @@ pub(super) fn summary(out: &mut String, a: &Analysis, achieved: &str) {
     } = Totals::of(a);
     let _ = writeln!(
         out,
-        "{} modules, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB{achieved}",
+        "{} modules{}, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB{achieved}",
         a.results.len(),
+        a.machine.map(|m| format!(" for {m}")).unwrap_or_default(),
         exports,
         exports - hidden,
         hidden,

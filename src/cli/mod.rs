@@ -114,6 +114,12 @@ enum Command {
         /// Do not let the host's libraries stand in for missing ones.
         #[arg(long)]
         no_host: bool,
+        /// Look for the host's libraries under DIR instead of `/`: the
+        /// target's sysroot of a cross-compiled image (Debian's cross
+        /// toolchains: /usr/aarch64-linux-gnu, /usr/arm-linux-gnueabihf).
+        /// Libraries of another machine never stand in.
+        #[arg(long, value_name = "DIR", conflicts_with = "no_host")]
+        sysroot: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -162,8 +168,9 @@ pub fn main() -> i32 {
         Command::Verify {
             roots,
             no_host,
+            sysroot,
             json,
-        } => verify::run(&roots, !no_host, json),
+        } => verify::run(&roots, !no_host, sysroot, json),
         Command::StubLink {
             linker,
             state,

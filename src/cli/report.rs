@@ -256,6 +256,7 @@ pub fn report(args: &Args) -> Result<i32, String> {
         };
         let (unchanged, failed, probes) = split_unchanged(&run2);
         let report = serde_json::json!({
+            "machine": a.machine.map(|m| m.to_string()),
             "modules": v,
             "unchanged_links": run2.unchanged,
             "unchanged_counts": {

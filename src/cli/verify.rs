@@ -6,8 +6,13 @@ use std::path::PathBuf;
 
 use crate::verify::{Options, verify};
 
-pub fn run(roots: &[PathBuf], host: bool, as_json: bool) -> Result<i32, String> {
-    let report = verify(roots, &Options { host })?;
+pub fn run(
+    roots: &[PathBuf],
+    host: bool,
+    sysroot: Option<PathBuf>,
+    as_json: bool,
+) -> Result<i32, String> {
+    let report = verify(roots, &Options { host, sysroot })?;
     let mut out = String::new();
     if as_json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;

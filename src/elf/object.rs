@@ -120,6 +120,9 @@ where
     // the ELF index everywhere (`map[elf index]`).
     let mut map: Vec<Option<u32>> = vec![None; sections.len()];
     let mut string_sections = vec![false; sections.len()];
+    let machine = header.e_machine(endian);
+    // (linked code section, its ARM index table), by ELF index.
+    let mut exidx_links: Vec<(usize, usize)> = Vec::new();
     let (mut ir_sections, mut slim_marker) = (false, false);
     for (index, section) in sections.enumerate() {
         let raw_name = sections.section_name(endian, section)?;
@@ -153,6 +156,13 @@ where
         if let Some(g) = group {
             hasher.str(&lossy(g));
         }
+        let kind = section_kind(machine, sh_type, flags, &name);
+        if kind == SectionKind::ArmExidx {
+            // The link is what ties the table to its code (an edge below).
+            let link = section.sh_link(endian) as usize;
+            hasher.u64(link as u64);
+            exidx_links.push((link, index.0));
+        }
         interface.section(
             raw_name,
             sh_type.0,
@@ -162,7 +172,7 @@ where
             group,
         );
         facts.sections.push(SectionFact {
-            kind: section_kind(sh_type, flags, &name),
+            kind,
             name,
             flags,
             size,
@@ -208,6 +218,17 @@ where
             size: sym.st_size(endian).into(),
             place,
         });
+    }
+
+    // An ARM index table stays exactly when its code section does (ld's and
+    // gold's --gc-sections): an edge from the code to the table, whose own
+    // relocations lead on to .ARM.extab and the personality routines.
+    for &(code, table) in &exidx_links {
+        if let (Some(Some(from)), Some(Some(to))) =
+            (map.get(code).copied(), map.get(table).copied())
+        {
+            facts.edges.push((from, Target::Section(to)));
+        }
     }
 
     // Relocations of recorded sections become edges.
@@ -349,9 +370,16 @@ pub(super) fn place_code(place: SymbolPlace) -> u64 {
     }
 }
 
-fn section_kind(sh_type: elf::SectionType, flags: u64, name: &str) -> SectionKind {
+fn section_kind(
+    machine: elf::Machine,
+    sh_type: elf::SectionType,
+    flags: u64,
+    name: &str,
+) -> SectionKind {
     let tls = flags & elf::SHF_TLS.0 != 0;
     match sh_type {
+        // The same number as SHT_X86_64_UNWIND: the machine tells them apart.
+        elf::SHT_ARM_EXIDX if machine == elf::EM_ARM => SectionKind::ArmExidx,
         elf::SHT_INIT_ARRAY => SectionKind::InitArray,
         elf::SHT_FINI_ARRAY => SectionKind::FiniArray,
         elf::SHT_PREINIT_ARRAY => SectionKind::PreinitArray,

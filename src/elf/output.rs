@@ -88,6 +88,43 @@ pub struct Abi {
     pub machine: u16,
 }
 
+impl Abi {
+    /// The machine's usual name (`AArch64`), else its e_machine number.
+    pub fn machine_name(&self) -> String {
+        let name = match elf::Machine(self.machine) {
+            elf::EM_X86_64 => "x86-64",
+            elf::EM_386 => "i386",
+            elf::EM_AARCH64 => "AArch64",
+            elf::EM_ARM => "ARM",
+            elf::EM_RISCV => "RISC-V",
+            elf::EM_PPC64 => "PowerPC64",
+            elf::EM_PPC => "PowerPC",
+            elf::EM_S390 => "S/390",
+            elf::EM_MIPS => "MIPS",
+            elf::EM_LOONGARCH => "LoongArch",
+            _ => return format!("e_machine {}", self.machine),
+        };
+        name.to_string()
+    }
+}
+
+/// `ARM (32-bit, little-endian)`.
+impl std::fmt::Display for Abi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bits = if self.class == elf::ELFCLASS64.0 {
+            64
+        } else {
+            32
+        };
+        let order = if self.data == elf::ELFDATA2MSB.0 {
+            "big"
+        } else {
+            "little"
+        };
+        write!(f, "{} ({bits}-bit, {order}-endian)", self.machine_name())
+    }
+}
+
 /// One version requirement (verneed): `file` must define `version`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct VersionNeed {
@@ -470,11 +507,18 @@ where
         let read_only = section.sh_type(endian) == elf::SHT_PROGBITS
             && flags & elf::SHF_ALLOC.0 != 0
             && flags & (elf::SHF_WRITE.0 | elf::SHF_EXECINSTR.0) == 0;
-        if read_only && !name.starts_with(b".eh_frame") && !name.starts_with(b".gcc_except_table") {
+        if read_only && !is_unwind_data(name) {
             candidate_tails(section.data(endian, data)?, out);
         }
     }
     Ok(())
+}
+
+/// Unwind tables: binary, never a name (.eh_frame, the LSDAs, ARM's extab).
+fn is_unwind_data(name: &[u8]) -> bool {
+    name.starts_with(b".eh_frame")
+        || name.starts_with(b".gcc_except_table")
+        || name.starts_with(b".ARM.extab")
 }
 
 /// Every NUL-terminated run's suffixes that are candidate names.

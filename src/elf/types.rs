@@ -18,6 +18,9 @@ pub enum SectionKind {
     EhFrame,
     Note,
     Other,
+    /// ARM EHABI's index table (`.ARM.exidx*`, SHT_ARM_EXIDX): one per code
+    /// section, kept by --gc-sections with the code section it is linked to.
+    ArmExidx,
 }
 
 impl SectionKind {
@@ -35,6 +38,7 @@ impl SectionKind {
             SectionKind::EhFrame => "eh_frame",
             SectionKind::Note => "note",
             SectionKind::Other => "other",
+            SectionKind::ArmExidx => "arm_exidx",
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct Image {
     pub roots: Vec<PathBuf>,
     /// Host files may stand in for libraries the image lacks.
     pub host: bool,
+    /// The host's `/` (a sysroot for a cross-compiled image); `None`: `/`.
+    pub sysroot: Option<PathBuf>,
     pub objects: Vec<Object>,
     /// Real path -> object; `None`: not an ELF file the loader could use.
     by_path: HashMap<PathBuf, Option<usize>>,
@@ -62,10 +64,20 @@ const MAX_LINKS: usize = 40;
 
 impl Image {
     /// Reads the ELF files of every root; unreadable ones become problems.
-    pub fn scan(roots: &[PathBuf], host: bool) -> Result<(Image, Vec<Problem>), String> {
+    pub fn scan(
+        roots: &[PathBuf],
+        host: bool,
+        sysroot: Option<PathBuf>,
+    ) -> Result<(Image, Vec<Problem>), String> {
+        if let Some(s) = &sysroot
+            && !s.is_dir()
+        {
+            return Err(format!("sysroot {}: not a directory", s.display()));
+        }
         let mut image = Image {
             roots: roots.to_vec(),
             host,
+            sysroot,
             objects: Vec::new(),
             by_path: HashMap::new(),
             at: HashMap::new(),
@@ -120,7 +132,10 @@ impl Image {
                 self.by_path.get(&real).copied().flatten()
             }
             Place::Host => {
-                let real = std::fs::canonicalize(image_path).ok()?;
+                let real = match &self.sysroot {
+                    Some(root) => resolve_in_root(root, image_path)?,
+                    None => std::fs::canonicalize(image_path).ok()?,
+                };
                 if let Some(&known) = self.by_path.get(&real) {
                     return known;
                 }
@@ -153,7 +168,10 @@ impl Image {
     pub fn real_path(&self, place: Place, image_path: &Path) -> Option<PathBuf> {
         match place {
             Place::Root(r) => resolve_in_root(self.roots.get(r)?, image_path),
-            Place::Host => image_path.exists().then(|| image_path.to_path_buf()),
+            Place::Host => match &self.sysroot {
+                Some(root) => resolve_in_root(root, image_path),
+                None => image_path.exists().then(|| image_path.to_path_buf()),
+            },
         }
     }
 }

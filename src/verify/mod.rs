@@ -29,11 +29,18 @@ use search::Search;
 pub struct Options {
     /// Host libraries stand in for libraries the tree lacks.
     pub host: bool,
+    /// Where the host's libraries are: `/`, or a target's sysroot when the
+    /// image is cross-compiled (`/usr/aarch64-linux-gnu`). Libraries of
+    /// another machine never stand in, wherever they are.
+    pub sysroot: Option<PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { host: true }
+        Options {
+            host: true,
+            sysroot: None,
+        }
     }
 }
 
@@ -73,7 +80,7 @@ pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
     if roots.is_empty() {
         return Err("no root directory given".to_string());
     }
-    let (mut image, mut problems) = Image::scan(roots, options.host)?;
+    let (mut image, mut problems) = Image::scan(roots, options.host, options.sysroot.clone())?;
     let files = image.objects.len(); // host files are added after these
     let mut search = Search::new(&image);
     let closures: Vec<Closure> = (0..files)

@@ -59,7 +59,17 @@ pub fn ldprune() -> Command {
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub linker: Linker,
+    /// The target of Debian's cross toolchain (`aarch64-linux-gnu`) when
+    /// cross-compiling; `None`: the host's gcc.
+    pub target: Option<&'static str>,
 }
+
+/// Debian's cross toolchains the tests build with (scripts/debian-deps
+/// installs them), and the qemu-user program that runs each target's code.
+pub const CROSS_TARGETS: &[(&str, &str)] = &[
+    ("aarch64-linux-gnu", "qemu-aarch64"),
+    ("arm-linux-gnueabihf", "qemu-arm"),
+];
 
 impl Fixture {
     pub fn new(linker: Linker) -> Fixture {
@@ -69,7 +79,52 @@ impl Fixture {
                 .tempdir()
                 .unwrap(),
             linker,
+            target: None,
         }
+    }
+
+    /// A fixture that compiles and links for `target` with its cross gcc.
+    pub fn cross(linker: Linker, target: &'static str) -> Fixture {
+        Fixture {
+            target: Some(target),
+            ..Fixture::new(linker)
+        }
+    }
+
+    /// `tool` (gcc, g++, readelf) for this fixture's target.
+    pub fn tool(&self, tool: &str) -> String {
+        match self.target {
+            Some(t) => format!("{t}-{tool}"),
+            None => tool.to_string(),
+        }
+    }
+
+    /// The target's libraries (Debian's cross sysroot), `/` natively.
+    pub fn sysroot(&self) -> PathBuf {
+        match self.target {
+            Some(t) => PathBuf::from(format!("/usr/{t}")),
+            None => PathBuf::from("/"),
+        }
+    }
+
+    /// Runs program `exe` of the fixture (qemu-user for a cross target:
+    /// binfmt_misc is not assumed) and returns its output, whatever its exit.
+    pub fn run_program(&self, exe: &str) -> Output {
+        let path = self.path(exe);
+        let mut cmd = match self.target {
+            Some(t) => {
+                let qemu = CROSS_TARGETS
+                    .iter()
+                    .find(|c| c.0 == t)
+                    .expect("a known target")
+                    .1;
+                let mut c = Command::new(qemu);
+                c.arg("-L").arg(self.sysroot()).arg(&path);
+                c
+            }
+            None => Command::new(&path),
+        };
+        cmd.current_dir(self.dir.path()).output().unwrap()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -131,11 +186,11 @@ impl Fixture {
 
     /// gcc with `args`, no plugin.
     pub fn gcc(&self, args: &[&str]) -> Output {
-        self.run(Command::new("gcc").args(args))
+        self.run(Command::new(self.tool("gcc")).args(args))
     }
 
     pub fn gxx(&self, args: &[&str]) -> Output {
-        self.run(Command::new("g++").args(args))
+        self.run(Command::new(self.tool("g++")).args(args))
     }
 
     /// The gcc arguments that load the plugin in Run-1 with this fixture's linker.
@@ -150,7 +205,23 @@ impl Fixture {
 
     /// Links with `driver` (gcc or g++) through the plugin.
     pub fn link_with(&self, driver: &str, args: &[&str]) -> Output {
-        self.run(Command::new(driver).args(self.plugin_args()).args(args))
+        self.run(
+            Command::new(self.tool(driver))
+                .args(self.plugin_args())
+                .args(args),
+        )
+    }
+
+    /// Links with `driver` through the plugin in Run-2, strict: a link the
+    /// decisions cannot be applied to fails.
+    pub fn link_run2_with(&self, driver: &str, args: &[&str]) -> Output {
+        let run2: Vec<String> = self
+            .plugin_args()
+            .into_iter()
+            .map(|a| a.replace("run=1", "run=2"))
+            .chain(["-Wl,-plugin-opt=strict".to_string()])
+            .collect();
+        self.run(Command::new(self.tool(driver)).args(run2).args(args))
     }
 
     pub fn link(&self, args: &[&str]) -> Output {
@@ -167,7 +238,11 @@ impl Fixture {
         let target = self.path(args[o]);
         let with_plugin = self.path(&format!("{}.with-plugin", args[o]));
         std::fs::rename(&target, &with_plugin).unwrap();
-        self.run(Command::new(driver).arg(self.linker.flag()).args(args));
+        self.run(
+            Command::new(self.tool(driver))
+                .arg(self.linker.flag())
+                .args(args),
+        );
         let a = std::fs::read(&with_plugin).unwrap();
         let b = std::fs::read(&target).unwrap();
         assert!(a == b, "{} differs with and without the plugin", args[o]);
