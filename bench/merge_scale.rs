@@ -101,7 +101,7 @@ fn child_merge(dir: &Path) {
             identity: r.identity,
             directory: a.records[a.graph.modules[r.module].record].directory(),
             output: r.path.display().to_string(),
-            hide: r.hide.clone(),
+            hide: r.hide.iter().collect(),
         })
         .collect();
     let identities: Vec<Hash128> = a.results.iter().map(|r| r.identity).collect();

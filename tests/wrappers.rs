@@ -853,7 +853,7 @@ fn failing_stub_falls_back(fuse: &str) {
             identity: prog.identity,
             directory: prog.directory(),
             output: "m".into(),
-            hide: vec!["used".into()],
+            hide: ["used"].into_iter().collect(),
         }],
     )
     .unwrap();

@@ -14,6 +14,7 @@ use crate::elf::sparse::read_dynamic_parts;
 use crate::fasthash::FxHashSet;
 use crate::identity::link_directory;
 use crate::state::StateDir;
+use crate::state::decisions::NameList;
 pub use crate::state::{AppliedRecord, LogLine};
 
 impl AppliedRecord {
@@ -24,7 +25,7 @@ impl AppliedRecord {
         path: &Path,
         output: &str,
         cwd: &str,
-        hidden: &[String],
+        hidden: &NameList,
     ) -> Option<AppliedRecord> {
         let file = std::fs::File::open(path).ok()?;
         let bytes = read_dynamic_parts(&file).ok()?;
@@ -35,7 +36,7 @@ impl AppliedRecord {
         let still_exported = hidden
             .iter()
             .filter(|h| exported.contains(plain(h)))
-            .cloned()
+            .map(str::to_string)
             .collect();
         Some(AppliedRecord {
             identity,

@@ -278,7 +278,7 @@ pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Strin
             identity: r.identity,
             directory: a.records[a.graph.modules[r.module].record].directory(),
             output: r.path.display().to_string(),
-            hide: r.hide.clone(),
+            hide: r.hide.iter().collect(),
         })
         .collect();
     let state = StateDir::open(&input.state[0]).map_err(|e| e.to_string())?;
