@@ -16,6 +16,7 @@
 //! file's length (entry.rs).
 
 pub mod applied;
+pub mod archive_ir;
 pub mod codec;
 pub mod decisions;
 pub mod entry;
@@ -223,6 +224,7 @@ impl StateDir {
             "wrapper.log",
             "decisions.ldpd",
             "decisions.lock",
+            "archives.ldpa",
         ]
         .map(|f| (f, false));
         dirs.iter()
