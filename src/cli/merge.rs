@@ -1,8 +1,11 @@
 //! `ldprune merge`, `ldprune report`, `ldprune explain`: run the analysis
 //! over the records of one or more state directories.
 
+use std::cell::RefCell;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex, library_kinds};
 use crate::analysis::executables::LibraryNames;
@@ -100,15 +103,24 @@ impl Input {
                 lookup: self.lookup_functions()?,
                 hide_executable_exports: self.hide_executable_exports,
                 read_library: Some(Box::new(read_library)),
+                progress: None,
+                keep_objects: false,
             },
             files,
         ))
     }
 
-    pub(super) fn analyse(&self) -> Result<Analysis, String> {
-        let (opts, image_files) = self.options()?;
-        let records = load_all(&self.state, self.skip_bad)?;
+    /// The merge; `keep_objects`: the records keep their objects (`--vis`).
+    pub(super) fn analyse(&self, keep_objects: bool) -> Result<Analysis, String> {
+        let (mut opts, image_files) = self.options()?;
+        opts.keep_objects = keep_objects;
+        let progress = Rc::new(RefCell::new(Progress::new()));
+        let records = load_all(&self.state, self.skip_bad, &mut progress.borrow_mut())?;
         let consumers = self.consumer_files(&records, image_files)?;
+        let shown = Rc::clone(&progress);
+        opts.progress = Some(Box::new(move |what, done, total| {
+            shown.borrow_mut().tick(what, done, total);
+        }));
         Ok(analyse_with(records, consumers, &opts))
     }
 
@@ -195,16 +207,19 @@ fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
 
 /// Loads every record of `states`. A bad file is an error unless
 /// `skip_bad`, and then it is reported and left out.
-pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, String> {
+pub fn load_all(
+    states: &[PathBuf],
+    skip_bad: bool,
+    progress: &mut Progress,
+) -> Result<Vec<LinkRecord>, String> {
     let mut records = Vec::new();
     let mut bad = Vec::new();
     for dir in states {
         let state = StateDir::open(dir).map_err(|e| e.to_string())?;
-        let mut progress = Progress::new("loading records");
         let loaded = state
-            .load_records_with(|done, total| progress.tick(done, total))
+            .load_records_with(|done, total| progress.tick("loading records", done, total))
             .map_err(|e| e.to_string())?;
-        progress.done();
+        progress.end_line();
         records.extend(loaded.records.into_iter().map(|(_, r)| r));
         bad.extend(loaded.bad);
     }
@@ -226,39 +241,67 @@ pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, S
     Ok(records)
 }
 
-/// A one-line progress display on a terminal; silent otherwise.
-struct Progress {
-    what: &'static str,
-    shown: usize,
+/// Where a long merge is, on stderr: on a terminal one line redrawn at most
+/// five times a second, otherwise (a build log) a line every five seconds.
+/// Nothing for a merge that is done in under two seconds.
+pub(super) struct Progress {
+    started: Instant,
+    last: Option<Instant>,
     terminal: bool,
-    printed: bool,
+    /// A terminal line drawn and not yet ended.
+    open: bool,
+    step: &'static str,
 }
 
 impl Progress {
-    fn new(what: &'static str) -> Progress {
+    pub(super) fn new() -> Progress {
         use std::io::IsTerminal;
         Progress {
-            what,
-            shown: 0,
+            started: Instant::now(),
+            last: None,
             terminal: std::io::stderr().is_terminal(),
-            printed: false,
+            open: false,
+            step: "",
         }
     }
 
-    /// Shows a percentage for long loads (200 files or more).
-    fn tick(&mut self, done: usize, total: usize) {
+    pub(super) fn tick(&mut self, what: &'static str, done: usize, total: usize) {
+        if what != self.step {
+            self.end_line();
+            self.step = what;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.started) < Duration::from_secs(2) {
+            return;
+        }
+        let every = Duration::from_millis(if self.terminal { 200 } else { 5000 });
+        let finished = self.terminal && done == total;
+        if self.last.is_some_and(|l| now.duration_since(l) < every) && !finished {
+            return;
+        }
+        self.last = Some(now);
+        let secs = now.duration_since(self.started).as_secs_f64();
         let pct = done * 100 / total.max(1);
-        if self.terminal && total >= 200 && pct != self.shown {
-            self.shown = pct;
-            self.printed = true;
-            eprint!("\r{}: {done}/{total} ({pct}%)", self.what);
+        let line = format!("ldprune: {what}: {done}/{total} ({pct}%), {secs:.0} s");
+        if self.terminal {
+            eprint!("\r{line}\x1b[K");
+            self.open = true;
+        } else {
+            eprintln!("{line}");
         }
     }
 
-    fn done(&self) {
-        if self.printed {
+    fn end_line(&mut self) {
+        if self.open {
             eprintln!();
+            self.open = false;
         }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.end_line();
     }
 }
 
@@ -267,7 +310,7 @@ pub(super) fn kib(n: u64) -> String {
 }
 
 pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, String> {
-    let a = input.analyse()?;
+    let a = input.analyse(vis.is_some())?;
     if let Some(path) = vis {
         std::fs::write(path, vis_text(&a)).map_err(|e| format!("{}: {e}", path.display()))?;
     }
@@ -616,7 +659,7 @@ pub(super) fn library_kinds_text(out: &mut String, k: &LibraryKinds) {
 
 /// Why NAME is kept (the chain from a root) or why it is hidden.
 pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> Result<i32, String> {
-    let a = input.analyse()?;
+    let a = input.analyse(false)?;
     let g = &a.graph;
     let Some(n) = g.names.lookup(name) else {
         return Err(format!("no recorded module exports or defines {name:?}"));

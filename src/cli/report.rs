@@ -73,7 +73,7 @@ fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
 }
 
 pub fn report(input: &Input, json: bool) -> Result<i32, String> {
-    let a = input.analyse()?;
+    let a = input.analyse(false)?;
     let run2 = load_run2(input)?;
     let sites = lookup_sites(&a);
     let nodes = emptied_version_nodes(&a);
