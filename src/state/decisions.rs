@@ -482,6 +482,20 @@ mod tests {
     }
 
     #[test]
+    fn a_name_list_is_stored_as_a_list_of_strings() {
+        let names = vec!["foo@@V2".to_string(), String::new(), "bar".to_string()];
+        let list: NameList = names.iter().collect();
+        let bytes = postcard::to_stdvec(&list).unwrap();
+        assert_eq!(bytes, postcard::to_stdvec(&names).unwrap());
+        let back: NameList = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, list);
+        assert_eq!(back.iter().collect::<Vec<_>>(), ["foo@@V2", "", "bar"]);
+        let mut kept = back;
+        kept.retain(|n| !n.is_empty());
+        assert_eq!(kept.iter().collect::<Vec<_>>(), ["foo@@V2", "bar"]);
+    }
+
+    #[test]
     fn the_only_decision_whatever_the_directory() {
         assert_eq!(one(choose(vec![d("/a/x", &["f"])], "/ci/9/x")), "/a/x");
         assert_eq!(choose(Vec::new(), "/a"), None);
