@@ -10,14 +10,19 @@
 # hashing workers (Run-2), and the plugin hooks' share of the main thread
 # (inclusive; onload counts GCC's LTO plugin's tiny onload too, callgrind
 # merges the two by name). The main thread is what costs wall time: the
-# workers overlap the linker.
+# workers overlap the linker. With the plain link's profile at hand (run
+# `plain` once per linker), also the ratios against it: the main thread's,
+# and all threads' (a repeatable stand-in for link_overhead's wall-time
+# ratio on a machine too loaded for wall time). CG_OUT=DIR puts the
+# profile elsewhere (to keep a baseline).
 set -eu
 linker=${1:-gold}
 mode=${2:-run2}
 root=$(cd "$(dirname "$0")/.." && pwd)
 plugin=${3:-$root/target/release/deps/libldprune.so}
 dir=$root/target/bench/link
-out=$root/target/callgrind/$linker-$mode
+out=${CG_OUT:-$root/target/callgrind}/$linker-$mode
+plain_out=${CG_OUT:-$root/target/callgrind}/$linker-plain/cg.out-01
 [ -d "$dir/src" ] || { echo "run: cargo bench --bench link_overhead -- run2 600 3" >&2; exit 2; }
 rm -rf "$out" && mkdir -p "$out"
 cd "$dir"
@@ -30,7 +35,13 @@ args=$(gcc -fuse-ld="$linker" -shared -Wl,--gc-sections -o libbig.so $objs -### 
 extra=()
 case $mode in
 plain) ;;
-run1) rm -rf "$out/state"
+run1) # A build's links share one state directory: one unmeasured link
+      # first, as the build's first link (it learns which archives hold
+      # LTO IR, archives.ldpa), then the measured one without its record.
+      rm -rf "$out/state"
+      # shellcheck disable=SC2086
+      "/usr/bin/ld.$linker" $args -plugin "$plugin" -plugin-opt=run=1 "-plugin-opt=state=$out/state" >/dev/null 2>&1
+      rm -rf "$out/state/links"/*
       extra=(-plugin "$plugin" -plugin-opt=run=1 "-plugin-opt=state=$out/state") ;;
 run2) extra=(-plugin "$plugin" -plugin-opt=run=2 "-plugin-opt=state=$dir/state2-$linker") ;;
 *) echo "mode: plain, run1 or run2" >&2; exit 2 ;;
@@ -55,4 +66,11 @@ if [ "$mode" = run2 ] && [ -s "$dir/state2-$linker/apply.log" ]; then
 fi
 printf '%s %s: main thread %.2fM, workers %.2fM\n  %s\n' "$linker" "$mode" \
     "$(echo "$(total "$main") / 1000000" | bc -l)" "$(echo "$workers / 1000000" | bc -l)" "$hooks"
+[ -f "$plain_out" ] || plain_out=${plain_out%-01}
+if [ "$mode" != plain ] && [ -f "$plain_out" ]; then
+    p=$(total "$plain_out")
+    printf '  against the plain link (%.2fM): main thread %.3f, all threads %.3f\n' \
+        "$(echo "$p / 1000000" | bc -l)" "$(echo "$(total "$main") / $p" | bc -l)" \
+        "$(echo "($(total "$main") + $workers) / $p" | bc -l)"
+fi
 echo "  profile: callgrind_annotate --inclusive=yes $main"

@@ -393,7 +393,7 @@ fn wrong_decision_caught_by_verify(linker: Linker) {
             identity: core.identity,
             directory: core.directory(),
             output: "libcore.so".into(),
-            hide: vec!["core_used".into()],
+            hide: ["core_used"].into_iter().collect(),
         }],
     )
     .unwrap();

@@ -136,7 +136,10 @@ fn cascade(linker: Linker) {
     assert_eq!(found.len(), 1);
     let d = found.pop().unwrap();
     assert_eq!(d.directory, rec.directory());
-    assert_eq!(without_linker_names(d.hide), vec!["b_unused"]);
+    assert_eq!(
+        without_linker_names(d.hide.iter().map(String::from).collect()),
+        vec!["b_unused"]
+    );
     let unknown = ldprune::elf::hash::Hash128(12345);
     assert_eq!(
         decisions::lookup(&decisions::path(&state), unknown).unwrap(),

@@ -984,7 +984,7 @@ fn failing_stub_falls_back(fuse: &str) {
             identity: prog.identity,
             directory: prog.directory(),
             output: "m".into(),
-            hide: vec!["used".into()],
+            hide: ["used"].into_iter().collect(),
         }],
     )
     .unwrap();

@@ -137,7 +137,17 @@ pub struct Options {
     /// `hide_executable_exports`); None: none can be read, so executables
     /// keep every export.
     pub read_library: Option<Box<executables::ReadLibrary>>,
+    /// Told where a long merge is: (step, done, total). None: nothing told.
+    pub progress: Option<Box<Progress>>,
+    /// Keep the records' objects after the graph is built (`--vis` lists
+    /// them). Off, each record's objects are freed once its module is in
+    /// the graph, which holds what the analysis needs of them: at
+    /// distribution scale they are a third of the merge's memory.
+    pub keep_objects: bool,
 }
+
+/// A progress display: (what is being done, how many done, of how many).
+pub type Progress = dyn Fn(&'static str, usize, usize);
 
 /// The files of an image (or DESTDIR tree): their build-ids, and the names
 /// of those without one.
@@ -169,6 +179,8 @@ impl Default for Options {
             lookup: lookup::LookupFunctions::default(),
             hide_executable_exports: false,
             read_library: None,
+            progress: None,
+            keep_objects: false,
         }
     }
 }
@@ -212,6 +224,11 @@ pub fn analyse_with(
     consumers: Vec<ConsumerFile>,
     opts: &Options,
 ) -> Analysis {
+    let progress = |what: &'static str, done: usize, total: usize| {
+        if let Some(p) = &opts.progress {
+            p(what, done, total);
+        }
+    };
     records.retain(|r| r.is_complete());
     let machine = machines::one_machine(&records).ok().flatten();
     // One order whatever the order files were read in.
@@ -242,11 +259,16 @@ pub fn analyse_with(
     let module_records: FxHashSet<usize> = newest.values().copied().collect();
     let mut graph = Graph::new();
     let mut consumers_only = Vec::new();
-    for (i, r) in records.iter().enumerate() {
+    let total = records.len();
+    for (i, r) in records.iter_mut().enumerate() {
+        progress("building the graph", i + 1, total);
         if module_records.contains(&i) {
             graph.add_module(i, r);
         } else if r.kind != OutputKind::Rel {
             consumers_only.push((i, "an older record of the same output"));
+        }
+        if !opts.keep_objects {
+            r.objects = Vec::new();
         }
     }
 
@@ -419,13 +441,16 @@ pub fn analyse_with(
             }
         }
     }
+    progress("following references", 0, 1);
     w.run(&graph, &export_index);
+    progress("following references", 1, 1);
 
     // Decisions and predictions per module.
     let mut results = Vec::new();
     let pinned_by: FxHashMap<(usize, Name), &PinReason> =
         pins.iter().map(|(m, n, why)| ((*m, *n), why)).collect();
     for (m, module) in graph.modules.iter().enumerate() {
+        progress("deciding", m + 1, graph.modules.len());
         let r = &records[module.record];
         let mut res = ModuleResult {
             module: m,

@@ -14,6 +14,7 @@ use crate::elf::sparse::read_dynamic_parts;
 use crate::fasthash::FxHashSet;
 use crate::identity::link_directory;
 use crate::state::StateDir;
+use crate::state::decisions::NameList;
 use crate::state::record::Linker;
 pub use crate::state::{AppliedRecord, LogLine};
 
@@ -26,7 +27,7 @@ impl AppliedRecord {
         output: &str,
         cwd: &str,
         linker: Linker,
-        hidden: &[String],
+        hidden: &NameList,
     ) -> Option<AppliedRecord> {
         let file = std::fs::File::open(path).ok()?;
         let bytes = read_dynamic_parts(&file).ok()?;
@@ -37,7 +38,7 @@ impl AppliedRecord {
         let still_exported = hidden
             .iter()
             .filter(|h| exported.contains(plain(h)))
-            .cloned()
+            .map(str::to_string)
             .collect();
         Some(AppliedRecord {
             identity,

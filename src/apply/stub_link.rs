@@ -16,6 +16,7 @@ use std::process::Command;
 use super::stub::{Target, stub_object};
 use super::{AppliedRecord, Unchanged, applied, hidden_reference};
 use crate::identity::{interface_hash_of_path, link_directory, link_identity, parse_link_line};
+use crate::state::decisions::NameList;
 use crate::state::record::Linker;
 use crate::state::{StateDir, decisions};
 
@@ -92,7 +93,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
     let output = Path::new(&cwd).join(&line.output);
     // The wrappers run lld and mold by those names.
     let output_linker = Linker::of_name(&linker.to_string_lossy()).unwrap_or(Linker::Unknown);
-    let measure = |hide: &[String]| {
+    let measure = |hide: &NameList| {
         if let Some(rec) =
             AppliedRecord::measure(identity, &output, &line.output, &cwd, output_linker, hide)
             && let Err(e) = state.write_applied(&rec)
@@ -104,7 +105,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
         // Nothing to hide (a program): still noted, for report's sizes.
         return match Command::new(linker).arg0(linker).args(args).status() {
             Ok(s) if s.success() => {
-                measure(&[]);
+                measure(&NameList::default());
                 0
             }
             Ok(s) => s.code().unwrap_or(1),
@@ -119,7 +120,7 @@ pub fn stub_link(linker: &Path, args: &[OsString], state: Option<&Path>, strict:
         );
         return plain();
     };
-    let names: Vec<&str> = hide.iter().map(|n| hidden_reference(n)).collect();
+    let names: Vec<&str> = hide.iter().map(hidden_reference).collect();
     let dir = match tempdir() {
         Ok(d) => d,
         Err(e) => {

@@ -1,8 +1,10 @@
 //! `ldprune merge`, `ldprune report`, `ldprune explain`: run the analysis
 //! over the records of one or more state directories.
 
+use std::cell::RefCell;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::analysis::consumers::{ConsumerFile, LibraryKinds, Origin, RecordIndex, library_kinds};
 use crate::analysis::executables::LibraryNames;
@@ -105,22 +107,28 @@ impl Input {
                 lookup: self.lookup_functions()?,
                 hide_executable_exports: self.hide_executable_exports,
                 read_library: Some(Box::new(read_library)),
+                progress: None,
+                keep_objects: false,
             },
             files,
         ))
     }
 
-    pub(super) fn analyse(&self) -> Result<Analysis, String> {
-        let (opts, image_files) = self.options()?;
-        let records = load_all(&self.state, self.skip_bad)?;
+    /// The merge; `keep_objects`: the records keep their objects (`--vis`).
+    pub(super) fn analyse(&self, keep_objects: bool) -> Result<Analysis, String> {
+        let (mut opts, image_files) = self.options()?;
+        opts.keep_objects = keep_objects;
+        let progress = Rc::new(RefCell::new(Progress::new()));
+        let records = load_all(&self.state, self.skip_bad, &mut progress.borrow_mut())?;
         let machine = one_machine(&records).map_err(|e| e.to_string())?;
         let consumers = heartbeat("reading the consumer files", || {
             self.consumer_files(&records, image_files, machine)
         })?;
-        let n = records.len();
-        Ok(heartbeat(&format!("analysing {n} records"), || {
-            analyse_with(records, consumers, &opts)
-        }))
+        let shown = Rc::clone(&progress);
+        opts.progress = Some(Box::new(move |what, done, total| {
+            shown.borrow_mut().tick(what, done, total);
+        }));
+        Ok(analyse_with(records, consumers, &opts))
     }
 
     /// The files of the image that no record made, then every file under
@@ -218,16 +226,19 @@ fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
 
 /// Loads every record of `states`. A bad file is an error unless
 /// `skip_bad`, and then it is reported and left out.
-pub fn load_all(states: &[PathBuf], skip_bad: bool) -> Result<Vec<LinkRecord>, String> {
+pub fn load_all(
+    states: &[PathBuf],
+    skip_bad: bool,
+    progress: &mut Progress,
+) -> Result<Vec<LinkRecord>, String> {
     let mut records = Vec::new();
     let mut bad = Vec::new();
     for dir in states {
         let state = StateDir::open(dir).map_err(|e| e.to_string())?;
-        let mut progress = Progress::new("loading records");
         let loaded = state
-            .load_records_with(|done, total| progress.tick(done, total))
+            .load_records_with(|done, total| progress.tick("loading records", done, total))
             .map_err(|e| e.to_string())?;
-        progress.done();
+        progress.end_line();
         records.extend(loaded.records.into_iter().map(|(_, r)| r));
         bad.extend(loaded.bad);
     }
@@ -254,7 +265,7 @@ pub(super) fn kib(n: u64) -> String {
 }
 
 pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, String> {
-    let a = input.analyse()?;
+    let a = input.analyse(vis.is_some())?;
     if let Some(path) = vis {
         std::fs::write(path, vis_text(&a)).map_err(|e| format!("{}: {e}", path.display()))?;
     }
@@ -265,7 +276,7 @@ pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Strin
             identity: r.identity,
             directory: a.records[a.graph.modules[r.module].record].directory(),
             output: r.path.display().to_string(),
-            hide: r.hide.clone(),
+            hide: r.hide.iter().collect(),
         })
         .collect();
     let state = StateDir::open(&input.state[0]).map_err(|e| e.to_string())?;
@@ -607,7 +618,7 @@ pub(super) fn library_kinds_text(out: &mut String, k: &LibraryKinds) {
 
 /// Why NAME is kept (the chain from a root) or why it is hidden.
 pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> Result<i32, String> {
-    let a = input.analyse()?;
+    let a = input.analyse(false)?;
     let g = &a.graph;
     // The name as spelled, or else a C++ name as written (`Acc<long>::add`):
     // every export it demangles to.

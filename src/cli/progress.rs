@@ -1,8 +1,9 @@
 //! Progress on stderr for the long steps (loading records, the analysis,
-//! measuring an image). On a terminal a counter redraws one line; in a log
-//! (CI, `./run-example | tee`) a line every [`EVERY`] at most, and nothing
-//! at all for a step that ends sooner, so short runs stay quiet and long
-//! ones never look hung.
+//! reading an image, measuring it). Counted steps ([`Progress`]) redraw one
+//! line on a terminal and write a line every five seconds in a log;
+//! uncounted ones ([`heartbeat`]) say every [`EVERY`] that they still run.
+//! Nothing at all for a step that ends sooner, so short runs stay quiet
+//! and long ones never look hung.
 
 use std::io::IsTerminal;
 use std::sync::mpsc;
@@ -11,46 +12,66 @@ use std::time::{Duration, Instant};
 /// How often a log gets a line about a step still running.
 pub const EVERY: Duration = Duration::from_secs(10);
 
-/// A counted step (`done` of `total`).
+/// Where a long merge is, on stderr: on a terminal one line redrawn at most
+/// five times a second, otherwise (a build log) a line every five seconds.
+/// Nothing for a merge that is done in under two seconds.
 pub struct Progress {
-    what: &'static str,
-    shown: usize,
+    started: Instant,
+    last: Option<Instant>,
     terminal: bool,
-    printed: bool,
-    last: Instant,
+    /// A terminal line drawn and not yet ended.
+    open: bool,
+    step: &'static str,
 }
 
 impl Progress {
-    pub fn new(what: &'static str) -> Progress {
+    pub fn new() -> Progress {
         Progress {
-            what,
-            shown: 0,
+            started: Instant::now(),
+            last: None,
             terminal: std::io::stderr().is_terminal(),
-            printed: false,
-            last: Instant::now(),
+            open: false,
+            step: "",
         }
     }
 
-    /// On a terminal a percentage for long loads (200 files or more); in a
-    /// log a line when [`EVERY`] has passed since the last.
-    pub fn tick(&mut self, done: usize, total: usize) {
+    pub fn tick(&mut self, what: &'static str, done: usize, total: usize) {
+        if what != self.step {
+            self.end_line();
+            self.step = what;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.started) < Duration::from_secs(2) {
+            return;
+        }
+        let every = Duration::from_millis(if self.terminal { 200 } else { 5000 });
+        let finished = self.terminal && done == total;
+        if self.last.is_some_and(|l| now.duration_since(l) < every) && !finished {
+            return;
+        }
+        self.last = Some(now);
+        let secs = now.duration_since(self.started).as_secs_f64();
         let pct = done * 100 / total.max(1);
+        let line = format!("ldprune: {what}: {done}/{total} ({pct}%), {secs:.0} s");
         if self.terminal {
-            if total >= 200 && pct != self.shown {
-                self.shown = pct;
-                self.printed = true;
-                eprint!("\r{}: {done}/{total} ({pct}%)", self.what);
-            }
-        } else if self.last.elapsed() >= EVERY && done < total {
-            self.last = Instant::now();
-            eprintln!("ldprune: {}: {done}/{total} ({pct}%)", self.what);
+            eprint!("\r{line}\x1b[K");
+            self.open = true;
+        } else {
+            eprintln!("{line}");
         }
     }
 
-    pub fn done(&self) {
-        if self.printed {
+    pub fn end_line(&mut self) {
+        if self.open {
             eprintln!();
+            self.open = false;
         }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.end_line();
     }
 }
 

@@ -173,7 +173,7 @@ fn measure_image(args: &Args, a: &Analysis, run2: &Run2) -> Result<Option<ImageS
 
 pub fn report(args: &Args) -> Result<i32, String> {
     let (input, json) = (&args.input, args.json);
-    let a = input.analyse()?;
+    let a = input.analyse(false)?;
     let run2 = load_run2(input)?;
     let image = measure_image(args, &a, &run2)?;
     let kept = kept_by_reason(&a);

@@ -147,7 +147,7 @@ where
         hasher.u64(if is_strings { 0 } else { size });
 
         if is_read_only_data(sh_type, flags)
-            && sh_type != elf::SHT_NOBITS
+            && may_hold_strings(&name, flags)
             && let Ok(bytes) = section.data(endian, data)
         {
             collect_cstrings(bytes, is_strings, &mut facts.cstrings);
@@ -400,42 +400,66 @@ fn is_read_only_data(sh_type: elf::SectionType, flags: u64) -> bool {
     sh_type == elf::SHT_PROGBITS && flags & (elf::SHF_WRITE.0 | elf::SHF_EXECINSTR.0) == 0
 }
 
+/// Read-only data a program can hand to dlsym or dlopen: not unwind
+/// tables (GCC emits .eh_frame as PROGBITS; its augmentation strings such
+/// as "zR" name nothing), not exception tables, not merged constants
+/// (SHF_MERGE without SHF_STRINGS: .rodata.cst*). Half the bytes scanned
+/// in a typical object were .eh_frame.
+fn may_hold_strings(name: &str, flags: u64) -> bool {
+    let merged_constants = flags & elf::SHF_MERGE.0 != 0 && flags & elf::SHF_STRINGS.0 == 0;
+    !merged_constants && name != ".eh_frame" && !name.starts_with(".gcc_except_table")
+}
+
 /// Adds the NUL-terminated strings of `bytes` that could name a symbol
 /// (dlsym) or a shared object (dlopen). In sections not marked as strings,
 /// only whole strings count: a run must start at the section start or after
 /// a NUL byte, and end with a NUL.
+///
+/// Every byte of read-only data passes here (.eh_frame, tables, literals):
+/// one pass to split, candidates borrowed, no lossy conversion (a candidate
+/// is ASCII).
 fn collect_cstrings<'d>(bytes: &'d [u8], is_strings: bool, out: &mut Vec<Cow<'d, str>>) {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let Some(end) = rest.iter().position(|&b| b == 0) else {
-            break;
-        };
-        let s = &rest[..end];
-        rest = &rest[end + 1..];
-        if (is_strings || s.len() >= 2) && is_candidate_name(s) {
-            // is_candidate_name admits ASCII only.
-            out.push(String::from_utf8_lossy(s));
+    // What follows the last NUL is not a whole string.
+    let Some(last) = bytes.iter().rposition(|&b| b == 0) else {
+        return;
+    };
+    for s in bytes[..last].split(|&b| b == 0) {
+        if (is_strings || s.len() >= 2)
+            && is_candidate_name(s)
+            && let Ok(text) = std::str::from_utf8(s)
+        {
+            out.push(Cow::Borrowed(text));
         }
     }
 }
 
 /// An identifier (optionally with `@version`), or a path that names a shared
 /// object. Everything else in read-only data is irrelevant to the merge.
+/// One pass over the bytes: binary data fails at its first odd byte.
 pub fn is_candidate_name(s: &[u8]) -> bool {
     if s.is_empty() || s.len() > 512 {
         return false;
     }
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.';
-    if (s[0].is_ascii_alphabetic() || s[0] == b'_') && s.iter().all(|&b| ident(b) || b == b'@') {
-        return true;
+    let mut path = false;
+    for &b in s {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.' | b'@') {
+            continue;
+        }
+        if !matches!(b, b'/' | b'-' | b'+') {
+            return false;
+        }
+        path = true;
     }
-    s.windows(3).any(|w| w == b".so")
-        && s.iter()
-            .all(|&b| ident(b) || matches!(b, b'/' | b'-' | b'+' | b'@'))
+    (!path && (s[0].is_ascii_alphabetic() || s[0] == b'_')) || s.windows(3).any(|w| w == b".so")
 }
 
+/// Names are nearly always UTF-8 (ASCII): checked directly, the lossy
+/// conversion's chunk iterator only for the rare other ones.
 fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 #[cfg(test)]
@@ -452,6 +476,13 @@ mod tests {
         assert!(!is_candidate_name(b"%s: %d\n"));
         assert!(!is_candidate_name(b"1abc"));
         assert!(!is_candidate_name(b""));
+        assert!(is_candidate_name(b"_x"));
+        assert!(is_candidate_name(b"1libfoo.so"));
+        assert!(is_candidate_name(b"libc++.so.6"));
+        assert!(!is_candidate_name(b"foo-bar"));
+        assert!(!is_candidate_name(b"a/b"));
+        assert!(!is_candidate_name(b"$x"));
+        assert!(!is_candidate_name(b"zR\x01"));
     }
 
     #[test]

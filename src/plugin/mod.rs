@@ -195,7 +195,7 @@ impl Session {
         if let (Stage::Recording(r), Some(state)) = (stage, &self.state) {
             let t = std::time::Instant::now();
             let finished = r
-                .finish()
+                .finish(state)
                 .map_err(|e| Failure(format!("cannot record this link: {e}")))?;
             let pending = finished
                 .stage(state)

@@ -12,11 +12,13 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 use crate::elf::archive::HEADER;
 use crate::elf::interface::interface_summary;
 use crate::elf::sparse::read_symbol_parts;
 use crate::elf::{FileClass, classify};
+use crate::state::archive_ir::{ArchiveIr, FileKey};
 
 /// The first bytes of LLVM bitcode: raw, or in the wrapper header.
 pub fn is_bitcode(head: &[u8]) -> bool {
@@ -24,8 +26,14 @@ pub fn is_bitcode(head: &[u8]) -> bool {
 }
 
 /// The archives of the link command line `args` (after `@file` expansion)
-/// that hold at least one member with LTO IR or LLVM bitcode.
-pub fn archives_with_ir(args: &[String]) -> Vec<String> {
+/// that hold at least one member with LTO IR or LLVM bitcode. Paths for
+/// which `is_object` holds (objects claim_file saw) are no archives; the
+/// answer for an archive comes from `cache` when it knows the file.
+pub fn archives_with_ir(
+    args: &[String],
+    is_object: impl Fn(&str) -> bool,
+    cache: &mut ArchiveIr,
+) -> Vec<String> {
     let mut dirs: Vec<&str> = Vec::new();
     let mut libs: Vec<(String, bool)> = Vec::new(); // (-l value, static)
     let mut paths: Vec<&str> = Vec::new();
@@ -67,7 +75,10 @@ pub fn archives_with_ir(args: &[String]) -> Vec<String> {
         .into_iter()
         .map(String::from)
         .chain(libs.iter().filter_map(|(l, st)| search(l, *st, &dirs)))
-        .filter(|p| archive_has_ir(p))
+        .filter(|p| !is_object(p) && is_archive(p))
+        .filter(|p| {
+            FileKey::of(Path::new(p)).is_some_and(|k| cache.has_ir(k, || archive_has_ir(p)))
+        })
         .collect();
     found.dedup();
     found
@@ -87,6 +98,13 @@ fn search(lib: &str, is_static: bool, dirs: &[&str]) -> Option<String> {
             .map(|n| format!("{d}/{n}"))
             .find(|p| std::path::Path::new(p).is_file())
     })
+}
+
+/// Whether the file at `path` starts like an archive.
+fn is_archive(path: &str) -> bool {
+    let mut magic = [0u8; 8];
+    File::open(path).is_ok_and(|f| f.read_exact_at(&mut magic, 0).is_ok())
+        && classify(&magic) == FileClass::Archive
 }
 
 /// Whether the file at `path` is an archive with an IR or bitcode member.

@@ -16,6 +16,7 @@ use crate::identity::{
     LinkLine, OutputKind, link_identity, loads_other_plugins, parse_link_line,
     read_interface_summary,
 };
+use crate::state::archive_ir::ArchiveIr;
 use crate::state::record::{LinkRecord, LinkStatus, Linker};
 use crate::state::{StagedFile, StateDir, StateError};
 
@@ -123,7 +124,8 @@ impl Recorder {
     }
 
     /// Called from cleanup: reads the output and builds the record.
-    pub fn finish(self) -> Result<Finished, String> {
+    /// `state` keeps what is known of the archives the link names.
+    pub fn finish(self, state: &StateDir) -> Result<Finished, String> {
         let mut c = self.collected;
         let kind = self.info.output_kind.unwrap_or(self.line.kind);
         let output = match &self.info.real_output {
@@ -167,10 +169,18 @@ impl Recorder {
             ));
         }
         if loads_other_plugins(&self.line.args) {
-            for a in lto::archives_with_ir(&self.line.args) {
+            let mut cache = ArchiveIr::load(state);
+            let seen = &c.hashes;
+            let found =
+                lto::archives_with_ir(&self.line.args, |p| seen.contains_key(p), &mut cache);
+            for a in found {
                 c.incomplete.push(format!(
                     "{a}: archive with LTO IR members, which the LTO plugin claims unseen; not analysed"
                 ));
+            }
+            // Only a cache: the next link finds out again.
+            if let Err(e) = cache.save(state) {
+                log::debug!("{e}");
             }
         }
 
