@@ -220,6 +220,7 @@ impl Recorder {
             build_id: facts.build_id,
             output_size: stamp.map_or(0, |s| s.size),
             output_sizes: facts.sizes,
+            layout: facts.layout,
             exports: facts.exports,
             imports: facts.imports,
             objects: c.objects,

@@ -40,7 +40,7 @@ pub const STATE_FORMAT: u32 = 1;
 /// Version of the link record encoding. 8: the link identity no longer
 /// hashes the directory part of `-o` (records of 7 carry identities Run-2
 /// would never compute again).
-pub const RECORD_FORMAT: u32 = 8;
+pub const RECORD_FORMAT: u32 = 9;
 /// Version of the Run-2 result encoding.
 pub const APPLIED_FORMAT: u32 = 1;
 
