@@ -253,3 +253,71 @@ pub fn linker_names_of_programs(
         results[i].file_after = results[i].file_after.saturating_sub(bytes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(start: u64, end: u64, padded: bool, kinds: u8, relro: u64) -> Run {
+        Run {
+            start,
+            end,
+            padded,
+            kinds,
+            relro,
+        }
+    }
+
+    /// ld.bfd's layout: dynamic tables, then code and read-only data each
+    /// from a page boundary, then the writable segment placed by its RELRO.
+    fn bfd_layout() -> Layout {
+        Layout {
+            runs: vec![
+                run(0, 7000, false, Run::DYNAMIC | Run::READ_ONLY, 0),
+                run(8192, 11000, true, Run::TEXT, 0),
+                run(12288, 14000, true, Run::READ_ONLY, 0),
+                run(15384, 16884, false, Run::WRITABLE, 1000),
+            ],
+            ..Layout::default()
+        }
+    }
+
+    #[test]
+    fn pages_move_only_when_a_boundary_is_crossed() {
+        let layout = bfd_layout();
+        let tail = 3000;
+        let before = 16884 + tail;
+        // Nothing goes: the same size.
+        assert_eq!(file_after(before, &layout, &Saving::default(), 0), before);
+        // 2,000 dynamic bytes: code still starts at 8192 (7000 - 2000
+        // rounds up to 8192 as 7000 did): the file keeps its size.
+        let s = Saving {
+            dynamic: 2000,
+            ..Saving::default()
+        };
+        assert_eq!(file_after(before, &layout, &s, 0), before);
+        // 3,200 bytes of code go: read-only data moves back one page
+        // (8192 + 2800 - 3200 < 8192 + 4096), and so does the rest.
+        let s = Saving {
+            text: 3200,
+            ..Saving::default()
+        };
+        assert_eq!(file_after(before, &layout, &s, 0), before - 4096);
+    }
+
+    #[test]
+    fn relro_end_stays_on_a_page() {
+        let layout = bfd_layout();
+        // 400 bytes of RELRO data go: the segment starts 400 bytes later,
+        // so that its RELRO part still ends at a page boundary.
+        let s = Saving {
+            data: 400,
+            relro: 400,
+            ..Saving::default()
+        };
+        let after = file_after(16884 + 3000, &layout, &s, 0);
+        // RELRO (600 bytes) ends at 16384: the writable segment starts at
+        // 15784 and holds 1100 bytes.
+        assert_eq!(after, 15784 + 1100 + 3000);
+    }
+}

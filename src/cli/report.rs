@@ -63,7 +63,7 @@ fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
     } else if achieved < predicted {
         "sections the records do not show as removable stayed (linker script KEEP, or code reached from the claimed first input)".to_string()
     } else {
-        "more went than predicted: the Run-1 link kept sections the merge counts as unreachable (alignment, or an incomplete record)".to_string()
+        "more went than predicted: the linker dropped bytes the record does not show (an incomplete record, merged strings or unwind entries, hash tables sized differently)".to_string()
     };
     Some(format!(
         "predicted {} KiB saved, achieved {} KiB: {why}",

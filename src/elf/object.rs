@@ -511,6 +511,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fdes_found_by_their_pc_begin() {
+        let mut b = Vec::new();
+        // A CIE of 16 bytes (length 12, id 0), two FDEs of 24 and 32 bytes
+        // pointing back at it, then the terminator.
+        b.extend(12u32.to_le_bytes());
+        b.extend(0u32.to_le_bytes());
+        b.extend([0; 8]);
+        for len in [20u32, 28] {
+            let at = b.len() as u32;
+            b.extend(len.to_le_bytes());
+            b.extend((at + 4).to_le_bytes());
+            b.extend(vec![0; len as usize - 4]);
+        }
+        b.extend(0u32.to_le_bytes());
+        assert_eq!(fde_starts(&b, Endianness::Little), [(24, 24), (48, 32)]);
+        // A length past the end stops the walk.
+        b[16] = 0xff;
+        assert_eq!(fde_starts(&b, Endianness::Little), []);
+    }
+
+    #[test]
     fn candidate_names() {
         assert!(is_candidate_name(b"plugin_init"));
         assert!(is_candidate_name(b"foo@VERS_1"));
