@@ -271,7 +271,7 @@ where
                 let offset: u64 = section.sh_offset(endian).into();
                 // RELRO ends 3 words into .got.plt (lazy binding): the
                 // linker puts that point on a page boundary.
-                let end = if name == b".got.plt" && (offset + 3 * word) % Run::PAGE == 0 {
+                let end = if name == b".got.plt" && (offset + 3 * word).is_multiple_of(Run::PAGE) {
                     (3 * word).min(size)
                 } else {
                     size
@@ -387,7 +387,7 @@ fn runs(mut placed: Vec<(u64, u64, u8)>) -> Vec<Run> {
                 if kind == Run::WRITABLE
                     && last.relro == 0
                     && last.start % Run::PAGE != 0
-                    && end % Run::PAGE == 0
+                    && end.is_multiple_of(Run::PAGE)
                 {
                     last.relro = end - last.start;
                 }
