@@ -35,23 +35,26 @@ pub struct Saving {
 
 impl Saving {
     pub fn total(&self) -> u64 {
-        self.text + self.data + self.unwind + self.dynamic
+        self.text
+            .saturating_add(self.data)
+            .saturating_add(self.unwind)
+            .saturating_add(self.dynamic)
     }
 
     /// Of these bytes, those that lie in runs of `kinds`.
     fn of(&self, kinds: u8, ro: u64) -> u64 {
         let mut n = 0;
         if kinds & Run::TEXT != 0 {
-            n += self.text;
+            n = self.text;
         }
         if kinds & Run::READ_ONLY != 0 {
-            n += ro + self.unwind;
+            n = n.saturating_add(ro).saturating_add(self.unwind);
         }
         if kinds & Run::WRITABLE != 0 {
-            n += self.data - ro;
+            n = n.saturating_add(self.data.saturating_sub(ro));
         }
         if kinds & Run::DYNAMIC != 0 {
-            n += self.dynamic;
+            n = n.saturating_add(self.dynamic);
         }
         n
     }
@@ -87,19 +90,21 @@ pub fn saving(r: &LinkRecord, gone: impl Fn(usize) -> bool, hidden: &[&str]) -> 
         if !gone(i) {
             continue;
         }
+        // Sizes come from the record: saturating, like the output's.
+        let size = padded(sec);
         match sec.kind {
-            SectionKind::Text => s.text += padded(sec),
+            SectionKind::Text => s.text = s.text.saturating_add(size),
             SectionKind::Bss | SectionKind::TlsBss | SectionKind::Note | SectionKind::Other => {}
             SectionKind::EhFrame => {}
             SectionKind::ReadOnly => {
-                read_only += padded(sec);
-                s.data += padded(sec);
+                read_only = u64::saturating_add(read_only, size);
+                s.data = s.data.saturating_add(size);
             }
             SectionKind::Data if r.str(sec.name).starts_with(".data.rel.ro") => {
-                s.relro += padded(sec);
-                s.data += padded(sec);
+                s.relro = s.relro.saturating_add(size);
+                s.data = s.data.saturating_add(size);
             }
-            _ => s.data += padded(sec),
+            _ => s.data = s.data.saturating_add(size),
         }
         // One .eh_frame_hdr entry (two 4-byte offsets) per FDE.
         s.unwind += u64::from(sec.fde_bytes) + 8 * u64::from(sec.fdes);
@@ -183,22 +188,26 @@ fn file_after(file_before: u64, layout: &Layout, s: &Saving, read_only: u64) -> 
         let kinds = run.kinds & !later & !taken;
         taken |= kinds;
         let shrink = s.of(kinds, read_only);
+        // Saturating: a damaged record must not stop the report.
         let start = if run.padded {
-            pos.div_ceil(Run::PAGE) * Run::PAGE
+            pos.div_ceil(Run::PAGE).saturating_mul(Run::PAGE)
         } else if run.relro > 0 {
             // The first offset from here at which the RELRO part, as it
             // shrinks, ends on a page boundary.
             let relro = run.relro.saturating_sub(s.relro);
-            (pos + relro).div_ceil(Run::PAGE) * Run::PAGE - relro
+            pos.saturating_add(relro)
+                .div_ceil(Run::PAGE)
+                .saturating_mul(Run::PAGE)
+                .saturating_sub(relro)
         } else {
-            pos + run.start.saturating_sub(prev_end)
+            pos.saturating_add(run.start.saturating_sub(prev_end))
         };
-        pos = start + (run.end - run.start).saturating_sub(shrink);
+        pos = start.saturating_add(run.end.saturating_sub(run.start).saturating_sub(shrink));
         prev_end = run.end;
     }
     // What follows the allocated bytes (symbol tables, section headers)
     // is taken as it was.
-    pos + (file_before - last.end)
+    pos.saturating_add(file_before - last.end)
 }
 
 /// gold gives a program the `_end`, `_edata` and `__bss_start` of the
