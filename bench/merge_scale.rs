@@ -206,6 +206,12 @@ fn generate(dir: &Path, n: usize) -> usize {
                     kind: SectionKind::Text,
                     flags: 6,
                     size: 64 + (next() % 512),
+                    align: 16,
+                    fdes: 1,
+                    fde_bytes: 24,
+                    pointers: 0,
+                    locals: 0,
+                    local_name_bytes: 0,
                     group: None,
                 });
                 symbols.push(SymbolRecord {
@@ -305,6 +311,7 @@ fn generate(dir: &Path, n: usize) -> usize {
             output_linker: ldprune::state::record::Linker::Bfd,
             output_size: 0,
             output_sizes: Default::default(),
+            layout: Default::default(),
             exports,
             imports,
             objects,

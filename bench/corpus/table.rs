@@ -81,7 +81,7 @@ fn read_json(path: &Path) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// (predicted, achieved) text+data bytes saved per module file name, from
+/// (predicted, achieved) allocated bytes saved per module file name, from
 /// `ldprune report --json`.
 fn report_savings(path: &Path) -> Result<BTreeMap<String, (i64, Option<i64>)>, String> {
     let v = read_json(path)?;
@@ -96,12 +96,9 @@ fn report_savings(path: &Path) -> Result<BTreeMap<String, (i64, Option<i64>)>, S
             .to_string();
         let n = |v: &Value, k: &str| v[k].as_i64().unwrap_or(0);
         let p = &m["predicted"];
-        let predicted =
-            n(p, "text_before") + n(p, "data_before") - n(p, "text_after") - n(p, "data_after");
+        let predicted = n(p, "saved");
         let a = &m["achieved"];
-        let achieved = (!a.is_null()).then(|| {
-            n(a, "text_before") + n(a, "data_before") - n(a, "text_after") - n(a, "data_after")
-        });
+        let achieved = (!a.is_null()).then(|| n(a, "saved"));
         out.insert(file, (predicted, achieved));
     }
     Ok(out)
@@ -278,7 +275,7 @@ fn linker(name: &str, dir: &Path, ldprune: &Path, out: &mut String) -> Result<Va
     let rd = report_savings(&dir.join("report-d.json"))?;
     let _ = writeln!(
         out,
-        "\nldprune against the ideal (stripped bytes saved vs (b)), and predicted vs achieved (text+data bytes saved, ldprune report)"
+        "\nldprune against the ideal (stripped bytes saved vs (b)), and predicted vs achieved (allocated bytes saved, ldprune report)"
     );
     let _ = writeln!(
         out,

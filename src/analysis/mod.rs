@@ -25,6 +25,7 @@ pub mod graph;
 pub mod lists;
 pub mod lookup;
 pub mod machines;
+pub mod predict;
 pub mod probes;
 pub mod rules;
 pub mod version_nodes;
@@ -112,8 +113,11 @@ pub struct ModuleResult {
     /// Plain --gc-sections (all exports kept) vs with the hidden exports removed.
     pub before: Sizes,
     pub after: Sizes,
-    /// Size of the output file now, and as predicted after Run-2 (now minus
-    /// the text and data predicted to go; an estimate).
+    /// Allocated bytes predicted to go (`predict`): what report compares
+    /// with the bytes Run-2 achieved.
+    pub saving: predict::Saving,
+    /// Size of the output file now, and as predicted after Run-2 (the
+    /// saving, with the linker's page padding; an estimate).
     pub file_before: u64,
     pub file_after: u64,
 }
@@ -463,6 +467,7 @@ pub fn analyse_with(
             uses: uses[m].clone(),
             before: Sizes::default(),
             after: Sizes::default(),
+            saving: predict::Saving::default(),
             file_before: r.output_size,
             file_after: r.output_size,
         };
@@ -511,11 +516,13 @@ pub fn analyse_with(
                 res.after.add(node.kind, node.size);
             }
         }
-        let saved =
-            (res.before.text + res.before.data).saturating_sub(res.after.text + res.after.data);
-        res.file_after = res.file_before.saturating_sub(saved);
+        let first = module.sections.start as usize;
+        let gone = |i: usize| base.get(i) == Some(&true) && w.live[first + i].is_none();
+        let hidden: Vec<&str> = res.hidden_exports.iter().map(|h| plain(h)).collect();
+        (res.saving, res.file_after) = predict::saving(r, gone, &hidden);
         results.push(res);
     }
+    predict::linker_names_of_programs(&graph, &records, &mut results);
     Analysis {
         machine,
         graph,
@@ -760,6 +767,12 @@ mod fixpoint_tests {
                 kind: SectionKind::Text,
                 flags: 6,
                 size: 100,
+                align: 1,
+                fdes: 0,
+                fde_bytes: 0,
+                pointers: 0,
+                locals: 0,
+                local_name_bytes: 0,
                 group: None,
             });
             index.insert(name.to_string(), symbols.len() as u32);
@@ -819,6 +832,7 @@ mod fixpoint_tests {
             output_linker: crate::state::record::Linker::Bfd,
             output_size: 1000,
             output_sizes: Default::default(),
+            layout: Default::default(),
             exports,
             imports,
             objects: vec![ObjectRecord {

@@ -113,6 +113,9 @@ pub struct Achieved {
     pub exports_before: u64,
     pub exports_after: u64,
     pub still_exported: Vec<String>,
+    /// Allocated file bytes saved (text, data, dynamic tables; not .bss):
+    /// what the prediction predicts. Negative: grew.
+    pub saved: i64,
 }
 
 /// A module whose Run-1 and Run-2 outputs were written by different
@@ -158,12 +161,13 @@ impl Achieved {
             exports_before: run1.exports.len() as u64,
             exports_after: run2.exports,
             still_exported: run2.still_exported.clone(),
+            saved: run1.output_sizes.file_bytes() as i64 - run2.sizes.file_bytes() as i64,
         })
     }
 
-    /// Text and data bytes saved (negative: grew).
+    /// Allocated file bytes saved (negative: grew).
     pub fn saved(&self) -> i64 {
-        (self.text_before + self.data_before) as i64 - (self.text_after + self.data_after) as i64
+        self.saved
     }
 }
 

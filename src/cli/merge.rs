@@ -292,8 +292,8 @@ pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Strin
             "exports": t.exports,
             "hidden": t.hidden,
             "predicted": {
-                "text_data_before": t.before,
-                "text_data_after": t.after,
+                "allocated_before": t.before,
+                "allocated_after": t.after,
                 "file_before": t.file_before,
                 "file_after": t.file_after,
             },
@@ -447,8 +447,12 @@ impl Totals {
         for r in &a.results {
             t.exports += r.exports;
             t.hidden += r.hidden_exports.len();
-            t.before += r.before.text + r.before.data;
-            t.after += r.after.text + r.after.data;
+            // Allocated bytes as the output has them, less the saving.
+            let now = a.records[a.graph.modules[r.module].record]
+                .output_sizes
+                .file_bytes();
+            t.before += now;
+            t.after += now.saturating_sub(r.saving.total());
             t.file_before += r.file_before;
             t.file_after += r.file_after;
         }
@@ -469,7 +473,7 @@ pub(super) fn summary(out: &mut String, a: &Analysis, achieved: &str) {
     } = Totals::of(a);
     let _ = writeln!(
         out,
-        "{} modules{}, exports {} -> {} ({} hidden); predicted text+data {} KiB -> {} KiB, files {} KiB -> {} KiB{achieved}",
+        "{} modules{}, exports {} -> {} ({} hidden); predicted allocated bytes {} KiB -> {} KiB, files {} KiB -> {} KiB{achieved}",
         a.results.len(),
         a.machine.map(|m| format!(" for {m}")).unwrap_or_default(),
         exports,

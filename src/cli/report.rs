@@ -58,12 +58,12 @@ fn achieved(a: &Analysis, run2: &Run2, r: &ModuleResult) -> Option<Result<Achiev
 }
 
 /// Why achieved is far from predicted, if it is: None when they agree
-/// within 10% or 4 KiB.
+/// within 5% (or 512 bytes, a few names' worth).
 fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
-    let predicted = (r.before.text + r.before.data) as i64 - (r.after.text + r.after.data) as i64;
+    let predicted = r.saving.total() as i64;
     let achieved = got.saved();
     let diff = (predicted - achieved).abs();
-    if diff <= 4096 || diff * 10 <= predicted.abs() {
+    if diff <= 512 || diff * 20 <= predicted.abs() {
         return None;
     }
     let why = if !got.still_exported.is_empty() {
@@ -71,7 +71,7 @@ fn gap(r: &ModuleResult, got: &Achieved) -> Option<String> {
     } else if achieved < predicted {
         "sections the records do not show as removable stayed (linker script KEEP, or code reached from the claimed first input)".to_string()
     } else {
-        "more went than predicted: the Run-1 link kept sections the merge counts as unreachable (alignment, or an incomplete record)".to_string()
+        "more went than predicted: the linker dropped bytes the record does not show (an incomplete record, merged strings or unwind entries, hash tables sized differently)".to_string()
     };
     Some(format!(
         "predicted {} KiB saved, achieved {} KiB: {why}",
@@ -205,6 +205,7 @@ pub fn report(args: &Args) -> Result<i32, String> {
                         "text_before": r.before.text, "text_after": r.after.text,
                         "data_before": r.before.data, "data_after": r.after.data,
                         "file_before": r.file_before, "file_after": r.file_after,
+                        "saved": r.saving.total(), "saving": r.saving,
                     },
                     "achieved": got,
                     "not_compared": not_compared,
@@ -340,7 +341,7 @@ pub fn report(args: &Args) -> Result<i32, String> {
 fn table(out: &mut String, a: &Analysis, run2: &Run2) {
     let _ = writeln!(
         out,
-        "bytes saved by Run-2, predicted (sections the merge removes) and achieved (Run-1 output against Run-2 output)"
+        "allocated bytes saved by Run-2 (text, data, unwind and dynamic tables), predicted (sections the merge removes, their unwind entries and relocations, the hidden names' dynamic symbols and PLT/GOT slots) and achieved (Run-1 output against Run-2 output)"
     );
     let prefix = common_dir(a.results.iter().map(|r| r.path.as_path()));
     let width = a
@@ -352,8 +353,8 @@ fn table(out: &mut String, a: &Analysis, run2: &Run2) {
         .max(6);
     let _ = writeln!(
         out,
-        "{:<width$} {:>8} {:>7} {:>10} {:>10} {:>10} {:>10}",
-        "module", "exports", "hidden", "text pred", "text got", "data pred", "data got"
+        "{:<width$} {:>8} {:>7} {:>10} {:>10} {:>9}",
+        "module", "exports", "hidden", "predicted", "achieved", "ach/pred"
     );
     let mut gaps = Vec::new();
     let mut other_linkers = Vec::new();
@@ -369,24 +370,24 @@ fn table(out: &mut String, a: &Analysis, run2: &Run2) {
             }
             got => got.and_then(Result::ok),
         };
-        let saved = |b: u64, a: u64| (b as i64 - a as i64).to_string();
-        let (text, data) = match &got {
-            Some(g) => (
-                saved(g.text_before, g.text_after),
-                saved(g.data_before, g.data_after),
+        let predicted = r.saving.total();
+        let (achieved, ratio) = match &got {
+            Some(g) if predicted > 0 => (
+                g.saved().to_string(),
+                format!("{:.3}", g.saved() as f64 / predicted as f64),
             ),
+            Some(g) => (g.saved().to_string(), "-".to_string()),
             None => ("-".to_string(), "-".to_string()),
         };
         let _ = writeln!(
             out,
-            "{:<width$} {:>8} {:>7} {:>10} {:>10} {:>10} {:>10}",
+            "{:<width$} {:>8} {:>7} {:>10} {:>10} {:>9}",
             shown(&r.path, &prefix),
             r.exports,
             r.hidden_exports.len(),
-            saved(r.before.text, r.after.text),
-            text,
-            saved(r.before.data, r.after.data),
-            data,
+            predicted,
+            achieved,
+            ratio,
         );
         if let Some(g) = got.as_ref().and_then(|g| gap(r, g)) {
             gaps.push(format!("  {}: {g}", r.path.display()));

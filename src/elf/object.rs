@@ -23,6 +23,20 @@ pub struct SectionFact<'d> {
     pub kind: SectionKind,
     pub flags: u64,
     pub size: u64,
+    /// sh_addralign: the padding a removed section takes with it.
+    pub align: u64,
+    /// The .eh_frame FDEs that describe this section: their number and
+    /// bytes, which the linker drops with it (and one .eh_frame_hdr entry
+    /// per FDE).
+    pub fdes: u32,
+    pub fde_bytes: u32,
+    /// Relocations of a whole pointer (R_X86_64_64 and the like): in a
+    /// shared library or PIE each becomes a dynamic relocation.
+    pub pointers: u32,
+    /// Named local symbols defined in it, and their names' bytes with the
+    /// terminator (not recorded by name).
+    pub locals: u32,
+    pub local_name_bytes: u32,
     /// Signature of the COMDAT group the section belongs to.
     pub group: Option<Cow<'d, str>>,
 }
@@ -176,6 +190,12 @@ where
             name,
             flags,
             size,
+            align: section.sh_addralign(endian).into(),
+            fdes: 0,
+            fde_bytes: 0,
+            pointers: 0,
+            locals: 0,
+            local_name_bytes: 0,
             group: group.map(lossy),
         });
     }
@@ -200,6 +220,15 @@ where
         hasher.u64(sym.st_value(endian).into());
         hasher.u64(sym.st_size(endian).into());
         if sym.is_local() {
+            // What the output's .symtab and .strtab lose with the section.
+            if let SymbolPlace::Section(i) = place
+                && sym.st_type() != elf::STT_SECTION
+                && !raw_name.is_empty()
+                && let Some(s) = facts.sections.get_mut(i as usize)
+            {
+                s.locals += 1;
+                s.local_name_bytes = s.local_name_bytes.saturating_add(raw_name.len() as u32 + 1);
+            }
             continue;
         }
         interface.symbol(
@@ -233,15 +262,30 @@ where
 
     // Relocations of recorded sections become edges.
     let is_mips64el = header.is_mips64el(endian);
+    let pointer = pointer_relocation(header.e_machine(endian));
     for section in sections.iter() {
         let target = section.sh_info(endian) as usize;
         let Some(Some(from)) = map.get(target).copied() else {
             continue;
         };
+        // An .eh_frame's FDEs, by the offset of their pc_begin field: the
+        // relocation there names the section the FDE describes.
+        let fdes = match facts.sections[from as usize].kind {
+            SectionKind::EhFrame => sections
+                .section(SectionIndex(target))
+                .and_then(|s| s.data(endian, data))
+                .map_or_else(|_| Vec::new(), |b| fde_starts(b, endian)),
+            _ => Vec::new(),
+        };
         let mut add = |offset: u64, r_type: u32, r_sym: u32, addend: i64| -> Result<(), ElfError> {
             hasher.u64(u64::from(from));
             hasher.u64(offset);
             hasher.u64(u64::from(r_type));
+            if Some(r_type) == pointer
+                && let Some(s) = facts.sections.get_mut(from as usize)
+            {
+                s.pointers += 1;
+            }
             if r_sym == 0 {
                 hasher.u64(addend as u64);
                 return Ok(());
@@ -265,6 +309,14 @@ where
             }
             if let Some(to) = to {
                 facts.edges.push((from, to));
+            }
+            if let Ok(i) = fdes.binary_search_by_key(&offset, |f| f.0)
+                && let Some(s) = elf_section
+                    .and_then(|s| map.get(s.0).copied().flatten())
+                    .and_then(|s| facts.sections.get_mut(s as usize))
+            {
+                s.fdes += 1;
+                s.fde_bytes = s.fde_bytes.saturating_add(fdes[i].1);
             }
             Ok(())
         };
@@ -296,6 +348,50 @@ where
     facts.hash = hasher.finish();
     facts.interface = interface.finish();
     Ok(facts)
+}
+
+/// The relocation type of a whole pointer, for the machines ldprune
+/// predicts dynamic relocations of.
+fn pointer_relocation(machine: elf::Machine) -> Option<u32> {
+    Some(
+        match machine {
+            elf::EM_X86_64 => elf::R_X86_64_64,
+            elf::EM_386 => elf::R_386_32,
+            elf::EM_AARCH64 => elf::R_AARCH64_ABS64,
+            _ => return None,
+        }
+        .0,
+    )
+}
+
+/// (offset of pc_begin, bytes) of each FDE of an .eh_frame section, in
+/// offset order; stops at the terminator or at the first damaged entry.
+fn fde_starts(bytes: &[u8], endian: Endianness) -> Vec<(u64, u32)> {
+    let word = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(match endian {
+            Endianness::Little => u32::from_le_bytes(b),
+            Endianness::Big => u32::from_be_bytes(b),
+        })
+    };
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while let Some(len) = word(at) {
+        // A 64-bit length (0xffffffff, then 8 bytes) never occurs in
+        // objects of real size; stop rather than guess.
+        if len == 0 || len == u32::MAX {
+            break;
+        }
+        let total = len as usize + 4;
+        if at + total > bytes.len() {
+            break;
+        }
+        if word(at + 4).is_some_and(|cie_pointer| cie_pointer != 0) {
+            out.push(((at + 8) as u64, total as u32));
+        }
+        at += total;
+    }
+    out
 }
 
 /// The COMDAT signature of each section, by ELF section index; empty (no
@@ -465,6 +561,27 @@ fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fdes_found_by_their_pc_begin() {
+        let mut b = Vec::new();
+        // A CIE of 16 bytes (length 12, id 0), two FDEs of 24 and 32 bytes
+        // pointing back at it, then the terminator.
+        b.extend(12u32.to_le_bytes());
+        b.extend(0u32.to_le_bytes());
+        b.extend([0; 8]);
+        for len in [20u32, 28] {
+            let at = b.len() as u32;
+            b.extend(len.to_le_bytes());
+            b.extend((at + 4).to_le_bytes());
+            b.extend(vec![0; len as usize - 4]);
+        }
+        b.extend(0u32.to_le_bytes());
+        assert_eq!(fde_starts(&b, Endianness::Little), [(24, 24), (48, 32)]);
+        // A length past the end stops the walk.
+        b[16] = 0xff;
+        assert_eq!(fde_starts(&b, Endianness::Little), []);
+    }
 
     #[test]
     fn candidate_names() {

@@ -51,19 +51,15 @@ pub struct OutputSizes {
 }
 
 impl OutputSizes {
+    /// All allocated bytes that take room in the file.
+    pub fn file_bytes(&self) -> u64 {
+        self.text
+            .saturating_add(self.data)
+            .saturating_add(self.dynamic)
+    }
+
     fn add(&mut self, name: &[u8], sh_type: elf::SectionType, executable: bool, size: u64) {
-        let dynamic = matches!(
-            sh_type,
-            elf::SHT_DYNSYM
-                | elf::SHT_GNU_HASH
-                | elf::SHT_HASH
-                | elf::SHT_GNU_VERSYM
-                | elf::SHT_GNU_VERDEF
-                | elf::SHT_GNU_VERNEED
-        ) || name == b".dynstr"
-            || ((sh_type == elf::SHT_RELA || sh_type == elf::SHT_REL)
-                && name != b".rela.plt"
-                && name != b".rel.plt");
+        let dynamic = is_dynamic_table(name, sh_type);
         // Sizes come from the section headers: a damaged file can make
         // them sum past u64 (found by tests/fuzz.rs).
         let slot = if dynamic {
@@ -77,6 +73,66 @@ impl OutputSizes {
         };
         *slot = slot.saturating_add(size);
     }
+}
+
+/// The tables that shrink with the export list: .dynsym, .dynstr, hash
+/// tables, symbol versions, dynamic relocations other than the PLT's.
+fn is_dynamic_table(name: &[u8], sh_type: elf::SectionType) -> bool {
+    matches!(
+        sh_type,
+        elf::SHT_DYNSYM
+            | elf::SHT_GNU_HASH
+            | elf::SHT_HASH
+            | elf::SHT_GNU_VERSYM
+            | elf::SHT_GNU_VERDEF
+            | elf::SHT_GNU_VERNEED
+    ) || name == b".dynstr"
+        || ((sh_type == elf::SHT_RELA || sh_type == elf::SHT_REL)
+            && name != b".rela.plt"
+            && name != b".rel.plt")
+}
+
+/// Where the output's allocated bytes lie in the file, and the slots of its
+/// own exports: what `ldprune report` needs to predict Run-2's sizes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// Allocated sections in file order, cut where the linker pads the file
+    /// to a page (ld.bfd's -z separate-code): what shrinks in one run
+    /// moves the next run to the next page boundary, not byte for byte.
+    pub runs: Vec<Run>,
+    /// Exports the output's own PLT calls (R_*_JUMP_SLOT against a name it
+    /// defines): calls the library makes to its own interposable exports.
+    /// Each slot goes once the name is hidden.
+    pub plt_exports: Vec<String>,
+    /// Exports the output's own GOT holds (R_*_GLOB_DAT against a name it
+    /// defines); each entry goes once the name is hidden.
+    pub got_exports: Vec<String>,
+    /// Bytes of .gnu.hash: its buckets and Bloom filter shrink with the
+    /// number of names it hashes.
+    pub gnu_hash: u64,
+}
+
+/// A stretch of allocated sections without page padding inside.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    pub start: u64,
+    pub end: u64,
+    /// It starts at a page boundary the linker padded up to.
+    pub padded: bool,
+    /// Which kinds of bytes it holds ([`Run::TEXT`] and the others).
+    pub kinds: u8,
+    /// Bytes from its start to the end of its RELRO part when that end is
+    /// on a page boundary (0: none): ld.bfd places the writable segment so
+    /// that it is, whatever the padding before it.
+    pub relro: u64,
+}
+
+impl Run {
+    pub const DYNAMIC: u8 = 1;
+    pub const TEXT: u8 = 2;
+    pub const READ_ONLY: u8 = 4;
+    pub const WRITABLE: u8 = 8;
+    pub const PAGE: u64 = 4096;
 }
 
 /// What the dynamic loader checks before it uses a library: class, byte
@@ -166,6 +222,7 @@ pub struct OutputFacts {
     /// installed: it ties an installed file to its link.
     pub build_id: Option<Vec<u8>>,
     pub sizes: OutputSizes,
+    pub layout: Layout,
 }
 
 pub fn parse_output<'data, R: ReadRef<'data>>(data: R) -> Result<OutputFacts, ElfError> {
@@ -220,6 +277,8 @@ where
         }
     }
 
+    let mut placed: Vec<(u64, u64, u8)> = Vec::new();
+    let word = if header.is_class_64() { 8 } else { 4 };
     for section in sections.iter() {
         let name = sections.section_name(endian, section).unwrap_or_default();
         if name == b".interp" {
@@ -228,12 +287,37 @@ where
         let flags = section.sh_flags(endian).0;
         if flags & elf::SHF_ALLOC.0 != 0 {
             let exec = flags & elf::SHF_EXECINSTR.0 != 0;
-            facts.sizes.add(
-                name,
-                section.sh_type(endian),
-                exec,
-                section.sh_size(endian).into(),
-            );
+            let (sh_type, size) = (section.sh_type(endian), section.sh_size(endian).into());
+            facts.sizes.add(name, sh_type, exec, size);
+            if sh_type == elf::SHT_GNU_HASH {
+                facts.layout.gnu_hash = size;
+            }
+            if sh_type != elf::SHT_NOBITS {
+                let kind = if is_dynamic_table(name, sh_type)
+                    || name == b".rela.plt"
+                    || name == b".rel.plt"
+                {
+                    Run::DYNAMIC
+                } else if exec {
+                    Run::TEXT
+                } else if flags & elf::SHF_WRITE.0 != 0 {
+                    Run::WRITABLE
+                } else {
+                    Run::READ_ONLY
+                };
+                let offset: u64 = section.sh_offset(endian).into();
+                // RELRO ends 3 words into .got.plt (lazy binding): the
+                // linker puts that point on a page boundary.
+                let end = if name == b".got.plt" && (offset + 3 * word).is_multiple_of(Run::PAGE) {
+                    (3 * word).min(size)
+                } else {
+                    size
+                };
+                placed.push((offset, end, kind));
+                if end < size {
+                    placed.push((offset + end, size - end, kind));
+                }
+            }
         }
         if let Some(mut notes) = section.notes(endian, data)? {
             while let Some(note) = notes.next()? {
@@ -244,6 +328,8 @@ where
         }
     }
 
+    facts.layout.runs = runs(placed);
+
     let dynsym = sections.symbols(endian, data, elf::SHT_DYNSYM)?;
     let versions = sections.versions(endian, data)?;
     let relocated = relocated_symbols(
@@ -253,6 +339,7 @@ where
         dynsym.section(),
         header.is_mips64el(endian),
         copy_relocation(header.e_machine(endian)),
+        slot_relocations(header.e_machine(endian)),
     )?;
     for (index, sym) in dynsym.enumerate() {
         if index.0 == 0 || sym.is_local() {
@@ -295,6 +382,12 @@ where
             if relocated.copied.contains(&(index.0 as u32)) {
                 facts.copy_imports.push(entry.clone());
             }
+            if relocated.plt.contains(&(index.0 as u32)) {
+                facts.layout.plt_exports.push(entry.name.clone());
+            }
+            if relocated.got.contains(&(index.0 as u32)) {
+                facts.layout.got_exports.push(entry.name.clone());
+            }
             facts.exports.push(entry);
         }
     }
@@ -304,8 +397,62 @@ where
     facts.copy_imports.sort_unstable();
     facts.imports.sort_unstable();
     facts.unrelocated_imports.sort_unstable();
+    facts.layout.plt_exports.sort_unstable();
+    facts.layout.plt_exports.dedup();
+    facts.layout.got_exports.sort_unstable();
+    facts.layout.got_exports.dedup();
     read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
+}
+
+/// Allocated sections (file offset, size, kind) cut into runs at the page
+/// boundaries the linker padded up to.
+fn runs(mut placed: Vec<(u64, u64, u8)>) -> Vec<Run> {
+    placed.sort_unstable();
+    let mut out: Vec<Run> = Vec::new();
+    for (offset, size, kind) in placed {
+        let end = offset.saturating_add(size);
+        match out.last_mut() {
+            // The writable segment starts a run of its own: where it starts
+            // follows its RELRO part, not the bytes before it.
+            Some(last)
+                if (offset % Run::PAGE != 0 || offset <= last.end)
+                    && !(kind == Run::WRITABLE && last.kinds & Run::WRITABLE == 0) =>
+            {
+                last.end = last.end.max(end);
+                last.kinds |= kind;
+                if kind == Run::WRITABLE
+                    && last.relro == 0
+                    && last.start % Run::PAGE != 0
+                    && end.is_multiple_of(Run::PAGE)
+                {
+                    last.relro = end - last.start;
+                }
+            }
+            last => {
+                let padded =
+                    last.is_some() && offset % Run::PAGE == 0 && offset > last.map_or(0, |l| l.end);
+                out.push(Run {
+                    start: offset,
+                    end,
+                    padded,
+                    kinds: kind,
+                    relro: 0,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The R_*_JUMP_SLOT and R_*_GLOB_DAT relocation types of a machine.
+fn slot_relocations(machine: elf::Machine) -> Option<(elf::RelocationType, elf::RelocationType)> {
+    Some(match machine {
+        elf::EM_X86_64 => (elf::R_X86_64_JUMP_SLOT, elf::R_X86_64_GLOB_DAT),
+        elf::EM_386 => (elf::R_386_JMP_SLOT, elf::R_386_GLOB_DAT),
+        elf::EM_AARCH64 => (elf::R_AARCH64_JUMP_SLOT, elf::R_AARCH64_GLOB_DAT),
+        _ => return None,
+    })
 }
 
 /// The R_*_COPY relocation type of a machine, for those that have one.
@@ -333,6 +480,9 @@ struct Relocated {
     used: crate::fasthash::FxHashSet<u32>,
     /// Those of R_*_COPY relocations.
     copied: crate::fasthash::FxHashSet<u32>,
+    /// Those of R_*_JUMP_SLOT and R_*_GLOB_DAT relocations.
+    plt: crate::fasthash::FxHashSet<u32>,
+    got: crate::fasthash::FxHashSet<u32>,
 }
 
 fn relocated_symbols<'data, Elf, R>(
@@ -342,6 +492,7 @@ fn relocated_symbols<'data, Elf, R>(
     dynsym: object::SectionIndex,
     mips64el: bool,
     copy: Option<elf::RelocationType>,
+    slots: Option<(elf::RelocationType, elf::RelocationType)>,
 ) -> Result<Relocated, ElfError>
 where
     Elf: FileHeader<Endian = Endianness>,
@@ -352,6 +503,13 @@ where
         found.used.insert(sym);
         if Some(r_type) == copy {
             found.copied.insert(sym);
+        }
+        if let Some((plt, got)) = slots {
+            if r_type == plt {
+                found.plt.insert(sym);
+            } else if r_type == got {
+                found.got.insert(sym);
+            }
         }
     };
     for section in sections.iter() {

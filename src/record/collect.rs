@@ -161,6 +161,12 @@ impl Collected {
                 kind: f.kind,
                 flags: f.flags,
                 size: f.size,
+                align: f.align,
+                fdes: f.fdes,
+                fde_bytes: f.fde_bytes,
+                pointers: f.pointers,
+                locals: f.locals,
+                local_name_bytes: f.local_name_bytes,
                 group: f.group.as_deref().map(|g| s.intern(g)),
             })
             .collect();

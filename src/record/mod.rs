@@ -283,6 +283,7 @@ impl Recorder {
             output_linker,
             output_size,
             output_sizes: facts.sizes,
+            layout: facts.layout,
             exports: facts.exports,
             imports: facts.imports,
             objects: c.objects,

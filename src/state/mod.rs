@@ -41,8 +41,10 @@ pub const STATE_FORMAT: u32 = 1;
 /// Version of the link record encoding. 8: the link identity no longer
 /// hashes the directory part of `-o` (records of 7 carry identities Run-2
 /// would never compute again). 9: the linker that wrote the output
-/// (`output_linker`).
-pub const RECORD_FORMAT: u32 = 9;
+/// (`output_linker`). 10: what the prediction counts (section alignment,
+/// FDEs, whole-pointer relocations, named locals, the output's layout and
+/// its PLT/GOT slots of its own exports).
+pub const RECORD_FORMAT: u32 = 10;
 /// Version of the Run-2 result encoding. 2: the output's build-id and the
 /// linker that wrote the output.
 pub const APPLIED_FORMAT: u32 = 2;

@@ -10,7 +10,7 @@ use crate::elf::hash::Hash128;
 use std::hash::Hasher;
 
 use crate::elf::object::Target;
-use crate::elf::output::{Abi, DynSymbol, OutputSizes, VersionNeed};
+use crate::elf::output::{Abi, DynSymbol, Layout, OutputSizes, VersionNeed};
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
 use crate::fasthash::{FxHashMap, FxHasher};
 use crate::identity::OutputKind;
@@ -69,6 +69,9 @@ pub struct LinkRecord {
     /// The output's allocated bytes by kind: Run-2's result is compared
     /// with these.
     pub output_sizes: OutputSizes,
+    /// Where those bytes lie in the file, and the output's PLT and GOT
+    /// slots of its own exports: what the prediction counts besides sections.
+    pub layout: Layout,
     /// Dynamic symbols the output defines and makes visible.
     pub exports: Vec<DynSymbol>,
     /// Undefined dynamic symbols of the output.
@@ -166,6 +169,17 @@ pub struct SectionRecord {
     pub kind: SectionKind,
     pub flags: u64,
     pub size: u64,
+    /// sh_addralign (0 or 1: none).
+    pub align: u64,
+    /// .eh_frame FDEs describing this section, and their bytes.
+    pub fdes: u32,
+    pub fde_bytes: u32,
+    /// Whole-pointer relocations: dynamic relocations in a PIC output.
+    pub pointers: u32,
+    /// Named local symbols it defines and the bytes of their names (with
+    /// terminators): the output's .symtab and .strtab lose them with it.
+    pub locals: u32,
+    pub local_name_bytes: u32,
     /// COMDAT group signature.
     pub group: Option<Str>,
 }
