@@ -211,7 +211,8 @@ fn linker(name: &str, dir: &Path, ldprune: &Path, out: &mut String) -> Result<Va
     }
     let _ = writeln!(
         out,
-        "\n=== {name}: six libraries, (a) plain -O2, (b) --gc-sections, (c) ldprune all links, (d) ldprune image scope, (e) ideal per scope"
+        "\n=== {name}: {} libraries, (a) plain -O2, (b) --gc-sections, (c) ldprune all links, (d) ldprune image scope, (e) ideal per scope",
+        libs.len()
     );
     for (what, get) in [
         (
@@ -442,23 +443,41 @@ fn linker(name: &str, dir: &Path, ldprune: &Path, out: &mut String) -> Result<Va
         let a = read_or_empty(&dir.join(x));
         !a.is_empty() && a == read_or_empty(&dir.join(y))
     };
+    // Each suite's counts, as the run read them from its output, in every
+    // configuration that ran it; a configuration passes when all equal (b)'s.
     let mut tests = serde_json::Map::new();
     let mut tests_same = true;
+    let mut f_same = true;
     for l in std::fs::read_dir(dir.join("tests-b"))
         .map_err(|e| format!("{}/tests-b: {e}", dir.display()))?
     {
         let l = l.map_err(|e| e.to_string())?;
         let f = l.file_name().to_string_lossy().into_owned();
         let b = read_or_empty(&l.path());
-        let c = read_or_empty(&dir.join("tests-c").join(&f));
-        tests_same &= b == c;
+        let mut per_cfg = serde_json::Map::new();
+        for cfg in ["b", "c", "f"] {
+            let text = read_or_empty(&dir.join(format!("tests-{cfg}")).join(&f));
+            if cfg == "f" && text.is_empty() {
+                continue; // (f) rebuilds zlib and libpng only
+            }
+            let same = text == b;
+            match cfg {
+                "c" => tests_same &= same,
+                "f" => f_same &= same,
+                _ => {}
+            }
+            per_cfg.insert(
+                cfg.to_string(),
+                json!({"counts": counts(&text), "same_as_b": same}),
+            );
+        }
         tests.insert(
             f.trim_end_matches(".tests").to_string(),
-            json!({"b": b, "c": c}),
+            Value::Object(per_cfg),
         );
     }
     let checks = json!({
-        "tests_c_same_as_b": tests_same, "tests": tests,
+        "tests_c_same_as_b": tests_same, "tests_f_same_as_b": f_same, "tests": tests,
         "verify_c": last("verify-c.txt"), "verify_d": last("verify-d.txt"),
         "smoke_c_same_as_b": same("smoke-b.txt", "smoke-c.txt"),
         "smoke_d_same_as_b": same("smoke-b.txt", "smoke-d.txt"),
@@ -497,6 +516,20 @@ fn linker(name: &str, dir: &Path, ldprune: &Path, out: &mut String) -> Result<Va
     }))
 }
 
+/// A suite summary ("KIND COUNT" lines, bench/corpus/run's summary) as
+/// {"PASS": n, "FAIL": n, ...}.
+fn counts(text: &str) -> Value {
+    let mut m = serde_json::Map::new();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once(' ')
+            && let Ok(n) = v.trim().parse::<u64>()
+        {
+            m.insert(k.to_string(), json!(n));
+        }
+    }
+    Value::Object(m)
+}
+
 /// Dependency order, as built.
 fn order(label: &str) -> usize {
     [
@@ -506,6 +539,10 @@ fn order(label: &str) -> usize {
         "libzstd",
         "libpng16",
         "libarchive",
+        "libjsoncpp",
+        "libjson-c",
+        "libnettle",
+        "libhogweed",
     ]
     .iter()
     .position(|l| *l == label)
