@@ -271,7 +271,9 @@ pub fn analyse_with(
         } else if r.kind != OutputKind::Rel {
             consumers_only.push((i, "an older record of the same output"));
         }
-        if !opts.keep_objects {
+        // A module's objects stay until its prediction (predict::saving
+        // reads their sections); the other records' go now.
+        if !opts.keep_objects && !module_records.contains(&i) {
             r.objects = Vec::new();
         }
     }
@@ -521,6 +523,9 @@ pub fn analyse_with(
         let hidden: Vec<&str> = res.hidden_exports.iter().map(|h| plain(h)).collect();
         (res.saving, res.file_after) = predict::saving(r, gone, &hidden);
         results.push(res);
+        if !opts.keep_objects {
+            records[module.record].objects = Vec::new();
+        }
     }
     predict::linker_names_of_programs(&graph, &records, &mut results);
     Analysis {
