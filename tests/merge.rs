@@ -325,7 +325,7 @@ fn image_scope(linker: Linker) {
             (
                 "lib.c",
                 "int for_app(void) { return 1; }\nint only_tests_use(void) { return 2; }\n\
-                 int nobody(void) { return 3; }\n",
+                 int nobody(void) { return 3; }\nint shadowed(void) { return 4; }\n",
             ),
             (
                 "app.c",
@@ -333,13 +333,16 @@ fn image_scope(linker: Linker) {
             ),
             (
                 "test.c",
-                "int only_tests_use(void);\nint main(void) { return only_tests_use() - 2; }\n",
+                "int only_tests_use(void);\nint shadowed(void) { return 5; }\n\
+                 int main(void) { return only_tests_use() - 2; }\n",
             ),
         ],
         &[("libimg.so", &["lib.o"])],
         &[
             ("app", &["app.o", "-limg"]),
-            ("test_prog", &["test.o", "-limg"]),
+            // Exports its own `shadowed`: a second definition, but only
+            // where the test program runs (not in the image).
+            ("test_prog", &["test.o", "-limg", "-Wl,--export-dynamic"]),
         ],
     );
     // Install the library and the application only; strip them as a
@@ -383,9 +386,10 @@ fn image_scope(linker: Linker) {
     assert_eq!(hidden_in(&all, "libimg.so"), serde_json::json!(["nobody"]));
     let root_arg = root.to_str().unwrap();
     let image = report(&["--scope", "image", "--image", root_arg]);
+    // `shadowed` is defined twice only outside the image: hidden there.
     assert_eq!(
         hidden_in(&image, "libimg.so"),
-        serde_json::json!(["nobody", "only_tests_use"])
+        serde_json::json!(["nobody", "only_tests_use", "shadowed"])
     );
     // The test program is not in the image: left unchanged.
     assert_eq!(hidden_in(&image, "test_prog"), serde_json::json!([]));

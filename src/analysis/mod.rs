@@ -278,18 +278,6 @@ pub fn analyse_with(
         }
     }
 
-    // System-wide facts for the rules.
-    let mut exporters: FxHashMap<Name, u32> = FxHashMap::default();
-    let mut export_index: FxHashMap<Name, Vec<usize>> = FxHashMap::default();
-    for (m, module) in graph.modules.iter().enumerate() {
-        let mut seen = FxHashSet::default();
-        for e in &module.exports {
-            if seen.insert(e.name) {
-                *exporters.entry(e.name).or_default() += 1;
-                export_index.entry(e.name).or_default().push(m);
-            }
-        }
-    }
     // In image scope only the image's files consume; the other links are
     // built (test programs, tools) but do not ship.
     let record_in_scope: Vec<bool> = records
@@ -301,6 +289,22 @@ pub fn analyse_with(
         .iter()
         .map(|m| record_in_scope[m.record])
         .collect();
+    // System-wide facts for the rules. Only modules in scope count as
+    // second definitions: a test program that is not in the image (nettle's
+    // aes-test copies `nettle_aes128` into itself) interposes nothing there.
+    let mut exporters: FxHashMap<Name, u32> = FxHashMap::default();
+    let mut export_index: FxHashMap<Name, Vec<usize>> = FxHashMap::default();
+    for (m, module) in graph.modules.iter().enumerate() {
+        let mut seen = FxHashSet::default();
+        for e in &module.exports {
+            if seen.insert(e.name) {
+                if module_in_scope[m] {
+                    *exporters.entry(e.name).or_default() += 1;
+                }
+                export_index.entry(e.name).or_default().push(m);
+            }
+        }
+    }
     let (uses, consumer_uses) = library_uses(&graph, &records, &record_in_scope, &consumers);
     let keep_scoped: Vec<bool> = graph
         .modules
@@ -315,7 +319,12 @@ pub fn analyse_with(
         .collect();
 
     let mut library_exporters: FxHashMap<Name, u32> = FxHashMap::default();
-    for module in graph.modules.iter().filter(|m| m.kind == OutputKind::Dyn) {
+    let libraries_in_scope = graph
+        .modules
+        .iter()
+        .zip(&module_in_scope)
+        .filter(|(m, in_scope)| m.kind == OutputKind::Dyn && **in_scope);
+    for (module, _) in libraries_in_scope {
         let mut seen = FxHashSet::default();
         for e in &module.exports {
             if seen.insert(e.name) {
