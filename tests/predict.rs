@@ -9,7 +9,7 @@ mod common;
 use std::fmt::Write;
 use std::process::Command;
 
-use common::{Fixture, Linker, ldprune, plugin};
+use common::{Fixture, Linker, ldprune};
 
 /// A C library of `n` exported functions; the program calls the even ones.
 fn c_library(n: usize) -> String {
@@ -87,17 +87,10 @@ const LINKS: &[(&str, &str, &[&str])] = &[
 
 fn link_all(f: &Fixture, run: u32) {
     for (output, driver, args) in LINKS {
-        f.run(
-            Command::new(driver)
-                .arg(f.linker.flag())
-                .arg("-Wl,--gc-sections")
-                .arg(format!("-Wl,-plugin,{}", plugin().display()))
-                .arg(format!("-Wl,-plugin-opt=run={run}"))
-                .arg(format!("-Wl,-plugin-opt=state={}", f.state().display()))
-                .args(["-o", output])
-                .args(*args)
-                .arg("-Wl,-rpath,$ORIGIN"),
-        );
+        let mut a = vec!["-Wl,--gc-sections", "-o", output];
+        a.extend_from_slice(args);
+        a.push("-Wl,-rpath,$ORIGIN");
+        f.link_in_run(run, driver, &a);
     }
 }
 

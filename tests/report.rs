@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Fixture, Linker, ldprune, plugin};
+use common::{Fixture, Linker, ldprune};
 
 /// libcalc.so: calc_table_unused (32 KiB of numbers that do not compress
 /// well) goes with calc_unused.
@@ -68,17 +68,10 @@ const LINKS: &[(&str, &str, &[&str])] = &[
 
 fn link_all(f: &Fixture, run: u32) {
     for (output, driver, args) in LINKS {
-        f.run(
-            Command::new(driver)
-                .arg(f.linker.flag())
-                .arg("-Wl,--gc-sections")
-                .arg(format!("-Wl,-plugin,{}", plugin().display()))
-                .arg(format!("-Wl,-plugin-opt=run={run}"))
-                .arg(format!("-Wl,-plugin-opt=state={}", f.state().display()))
-                .args(["-o", output])
-                .args(*args)
-                .arg("-Wl,-rpath,$ORIGIN/../lib"),
-        );
+        let mut a = vec!["-Wl,--gc-sections", "-o", output];
+        a.extend_from_slice(args);
+        a.push("-Wl,-rpath,$ORIGIN/../lib");
+        f.link_in_run(run, driver, &a);
     }
 }
 

@@ -228,6 +228,16 @@ impl Fixture {
         self.link_with("gcc", args)
     }
 
+    /// Links with `driver` through the plugin in Run-`run` (1 or 2), not
+    /// strict: as a build does.
+    pub fn link_in_run(&self, run: u32, driver: &str, args: &[&str]) -> Output {
+        let opts = self
+            .plugin_args()
+            .into_iter()
+            .map(|a| a.replace("run=1", &format!("run={run}")));
+        self.run(Command::new(self.tool(driver)).args(opts).args(args))
+    }
+
     /// Links `args` (which must contain `-o OUT`) once through the plugin
     /// and once without it, and asserts the outputs are byte-identical. Both
     /// links write OUT itself: the output name can be part of the output

@@ -239,6 +239,22 @@ impl Wrapper {
         self.env.with(SEEN, &lookup::format_seen(&self.avoid))
     }
 
+    /// With LDPRUNE_WRAP_DEBUG set: what the wrapper is about to do
+    /// (`exec`, `run`, `record`) and the command line, on stderr.
+    fn debug(&self, what: &[u8], argv: &[Vec<u8>]) {
+        if !self.env.flag(b"LDPRUNE_WRAP_DEBUG") {
+            return;
+        }
+        let mut line = b"ldprune wrapper: ".to_vec();
+        line.extend_from_slice(what);
+        for a in argv {
+            line.push(b' ');
+            line.extend_from_slice(a);
+        }
+        line.push(b'\n');
+        sys::stderr(&line);
+    }
+
     /// Runs `real` with `args` in place of this process.
     fn exec(&self, real: &[u8], args: &[Vec<u8>]) -> i32 {
         let mut argv = Vec::with_capacity(args.len() + 1);
@@ -246,15 +262,7 @@ impl Wrapper {
         // install prefix from it.
         argv.push(real.to_vec());
         argv.extend_from_slice(args);
-        if self.env.flag(b"LDPRUNE_WRAP_DEBUG") {
-            let mut line = b"ldprune wrapper: exec".to_vec();
-            for a in &argv {
-                line.push(b' ');
-                line.extend_from_slice(a);
-            }
-            line.push(b'\n');
-            sys::stderr(&line);
-        }
+        self.debug(b"exec", &argv);
         let e = sys::exec(real, &argv, &self.child_env());
         say_err(&[
             b"ldprune wrapper: cannot run ",
@@ -272,15 +280,7 @@ impl Wrapper {
         let mut argv = Vec::with_capacity(args.len() + 1);
         argv.push(real.to_vec());
         argv.extend_from_slice(args);
-        if self.env.flag(b"LDPRUNE_WRAP_DEBUG") {
-            let mut line = b"ldprune wrapper: run".to_vec();
-            for a in &argv {
-                line.push(b' ');
-                line.extend_from_slice(a);
-            }
-            line.push(b'\n');
-            sys::stderr(&line);
-        }
+        self.debug(b"run", &argv);
         sys::run(real, &argv, &self.child_env()).unwrap_or(127)
     }
 
@@ -492,15 +492,7 @@ impl Wrapper {
         let mut linker = b"-plugin-opt=output-linker=".to_vec();
         linker.extend_from_slice(&self.name);
         argv.push(linker);
-        if self.env.flag(b"LDPRUNE_WRAP_DEBUG") {
-            let mut line = b"ldprune wrapper: record".to_vec();
-            for a in &argv {
-                line.push(b' ');
-                line.extend_from_slice(a);
-            }
-            line.push(b'\n');
-            sys::stderr(&line);
-        }
+        self.debug(b"record", &argv);
         let ran = sys::run_logged(&argv[0], &argv, &self.child_env(), &ld_log);
         let said = sys::read_file(&ld_log).unwrap_or_default();
         sys::remove_file(&scratch);
