@@ -124,6 +124,20 @@ pub fn is_library(path: &Path, info: &ElfInfo) -> bool {
     info.is_dyn && (name.ends_with(".so") || name.contains(".so."))
 }
 
+/// The file names of the shared libraries under `root`.
+pub fn library_names(root: &Path) -> Result<Vec<String>, String> {
+    Ok(elf_files(root)?
+        .into_iter()
+        .filter(|(path, info)| is_library(path, info))
+        .map(|(path, _)| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect())
+}
+
 pub fn run(args: &Args) -> Result<(), String> {
     let state = StateDir::open(&args.state).map_err(|e| e.to_string())?;
     let loaded = state.load_records().map_err(|e| e.to_string())?;

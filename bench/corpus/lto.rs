@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::elfinfo;
-use crate::ideal::{elf_files, is_library};
+use crate::ideal::library_names;
 use crate::table::group;
 
 pub struct Args {
@@ -65,15 +65,7 @@ fn level(name: &str, dir: &Path, out: &mut String) -> Result<Value, String> {
     let tmp = dir.join("tmp-table");
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut rows: Vec<(String, BTreeMap<&str, Sizes>)> = Vec::new();
-    for (path, info) in elf_files(&dir.join("images/bL/lib"))? {
-        if !is_library(&path, &info) {
-            continue;
-        }
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_string();
+    for file in library_names(&dir.join("images/bL/lib"))? {
         let mut sizes = BTreeMap::new();
         for c in CONFIGS {
             let p = path_of(dir, c, &file);

@@ -18,7 +18,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::elfinfo;
-use crate::ideal::{elf_files, is_library};
+use crate::ideal::library_names;
 
 pub struct Args {
     pub linkers: Vec<(String, PathBuf)>,
@@ -173,15 +173,7 @@ fn linker(name: &str, dir: &Path, ldprune: &Path, out: &mut String) -> Result<Va
     let tmp = dir.join("tmp-table");
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut libs = Vec::new();
-    for (path, info) in elf_files(&dir.join("images/b/lib"))? {
-        if !is_library(&path, &info) {
-            continue;
-        }
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_string();
+    for file in library_names(&dir.join("images/b/lib"))? {
         let mut lib = Lib {
             label: label(&file),
             file,
