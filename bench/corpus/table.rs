@@ -104,6 +104,25 @@ fn report_savings(path: &Path) -> Result<BTreeMap<String, (i64, Option<i64>)>, S
     Ok(out)
 }
 
+/// The savings of the module installed as `file`: by its name, or else by
+/// the name it was linked as when one module has it (nettle links
+/// `libnettle.so` and installs `libnettle.so.8.6`).
+fn savings_of(map: &BTreeMap<String, (i64, Option<i64>)>, file: &str) -> (i64, Option<i64>) {
+    fn linked_name(f: &str) -> &str {
+        f.find(".so").map_or(f, |i| &f[..i + 3])
+    }
+    if let Some(&v) = map.get(file) {
+        return v;
+    }
+    let mut same = map
+        .iter()
+        .filter(|(k, _)| linked_name(k) == linked_name(file));
+    match (same.next(), same.next()) {
+        (Some((_, &v)), None) => v,
+        _ => (0, None),
+    }
+}
+
 /// Seconds per configuration: (configure + make + install, test suites).
 fn times(path: &Path) -> Result<BTreeMap<String, (f64, f64)>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -286,8 +305,8 @@ fn linker(name: &str, dir: &Path, ldprune: &Path, out: &mut String) -> Result<Va
     let mut lib_json = Vec::new();
     let mut sums = [0i64; 4];
     for l in &libs {
-        let (pc, ac) = rc.get(&l.file).copied().unwrap_or((0, None));
-        let (pd, ad) = rd.get(&l.file).copied().unwrap_or((0, None));
+        let (pc, ac) = savings_of(&rc, &l.file);
+        let (pd, ad) = savings_of(&rd, &l.file);
         sums[0] += pc;
         sums[1] += ac.unwrap_or(0);
         sums[2] += pd;
