@@ -60,21 +60,33 @@ impl Consumer {
     }
 
     /// A record's imports, and its exports of versions it does not define
-    /// (copies of a library's variables; ldprune keeps those too).
+    /// (copies of a library's variables; ldprune keeps those too), and the
+    /// copies its file shows when that file is still the one recorded:
+    /// an unversioned copy (gold copy-relocates a vtable jsontestrunner
+    /// only reads) has no version to tell it by.
     fn of_record(r: &LinkRecord) -> Consumer {
         let own = |v: &Option<String>| v.as_ref().is_none_or(|v| r.version_defs.contains(v));
+        let mut imports: BTreeSet<String> = r
+            .imports
+            .iter()
+            .map(|s| s.name.clone())
+            .chain(
+                r.exports
+                    .iter()
+                    .filter(|e| !own(&e.version))
+                    .map(|e| e.name.clone()),
+            )
+            .collect();
+        let file = Path::new(&r.cwd).join(&r.output);
+        if r.kind != ldprune::identity::OutputKind::Dyn
+            && let Ok(info) = elfinfo::read(&file)
+            && info.build_id.is_some()
+            && info.build_id == r.build_id
+        {
+            imports.extend(info.copied);
+        }
         Consumer {
-            imports: r
-                .imports
-                .iter()
-                .map(|s| s.name.clone())
-                .chain(
-                    r.exports
-                        .iter()
-                        .filter(|e| !own(&e.version))
-                        .map(|e| e.name.clone()),
-                )
-                .collect(),
+            imports,
             needed: r.needed.clone(),
         }
     }
