@@ -7,18 +7,12 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{Fixture, Linker, ldprune, plugin};
+use common::{Fixture, Linker, ldprune};
 
 fn link(f: &Fixture, run: u32, args: &[&str]) -> Output {
-    f.run(
-        Command::new("gcc")
-            .arg(f.linker.flag())
-            .arg("-Wl,--gc-sections")
-            .arg(format!("-Wl,-plugin,{}", plugin().display()))
-            .arg(format!("-Wl,-plugin-opt=run={run}"))
-            .arg(format!("-Wl,-plugin-opt=state={}", f.state().display()))
-            .args(args),
-    )
+    let mut a = vec!["-Wl,--gc-sections"];
+    a.extend_from_slice(args);
+    f.link_in_run(run, "gcc", &a)
 }
 
 fn ldprune_out(f: &Fixture, cmd: &str, extra: &[&str]) -> String {

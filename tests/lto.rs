@@ -68,15 +68,9 @@ fn compile(f: &Fixture) {
 
 /// gcc with the plugin in `run`, --gc-sections, and `args`.
 fn link(f: &Fixture, run: u32, args: &[&str]) -> Output {
-    f.run(
-        Command::new("gcc")
-            .arg(f.linker.flag())
-            .arg("-Wl,--gc-sections")
-            .arg(format!("-Wl,-plugin,{}", plugin().display()))
-            .arg(format!("-Wl,-plugin-opt=run={run}"))
-            .arg(format!("-Wl,-plugin-opt=state={}", f.state().display()))
-            .args(args),
-    )
+    let mut a = vec!["-Wl,--gc-sections"];
+    a.extend_from_slice(args);
+    f.link_in_run(run, "gcc", &a)
 }
 
 const LIB: &[&str] = &["-shared", "-o", "libx.so", "a.o", "b.o", "libpart.a"];
