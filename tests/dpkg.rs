@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{ldprune, plugin};
+use common::{Scratch, ldprune, plugin};
 use ldprune::elf::output::parse_output;
 use object::{Object, ObjectSection};
 
@@ -19,73 +19,20 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A scratch directory that is also HOME (no ~/.config/dpkg/buildflags.conf
-/// of the user's), with an environment free of build flags.
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
 impl Scratch {
-    fn new() -> Scratch {
-        let dir = tempfile::Builder::new()
-            .prefix("ldprune-dpkg-")
-            .tempdir()
-            .unwrap();
-        Scratch { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        c.env("HOME", self.dir.path()).current_dir(self.dir.path());
-        // debhelper keeps CFLAGS, LDFLAGS... already in the environment
-        // instead of dpkg-buildflags' values.
-        for (var, _) in std::env::vars() {
-            let flags = [
-                "CFLAGS",
-                "CPPFLAGS",
-                "CXXFLAGS",
-                "OBJCFLAGS",
-                "OBJCXXFLAGS",
-                "FFLAGS",
-                "FCFLAGS",
-                "LDFLAGS",
-                "MAKEFLAGS",
-                "DPKG_GENSYMBOLS_CHECK_LEVEL",
-                "DEB_BUILD_OPTIONS",
-                "DEB_BUILD_MAINT_OPTIONS",
-            ];
-            if flags.contains(&var.as_str())
-                || var.starts_with("DEB_") && var.ends_with("FLAGS_APPEND")
-                || var.starts_with("LDPRUNE_")
-            {
-                c.env_remove(var);
-            }
-        }
-        // A plugin failure fails the link instead of a warning.
-        c.env("LDPRUNE_STRICT", "1");
-        c
-    }
-
-    /// Copies examples/debian to `dir/ldprune-demo`, with the C sources it
-    /// shares with the rpm demo (examples/rpm/src), and builds it there
+    /// Copies examples/debian to `dir/ldprune-demo`, with the Makefile and
+    /// C sources it shares with the rpm demo (examples/rpm/src), and builds it there
     /// with `dpkg-buildpackage -b -us -uc` after `eval "$flags"` (the
     /// output of `ldprune flags --format dpkg`, or nothing); returns the
     /// build log. The .deb files are written to `dir`.
     fn build(&self, dir: &str, flags: &str) -> String {
         let src = self.path(dir).join("ldprune-demo");
         copy_tree(&repo().join("examples/debian"), &src);
-        // The package's own Makefile and debian/; the sources are the rpm
+        // The package's own debian/; the Makefile and sources are the rpm
         // demo's (one copy in the tree).
         for e in std::fs::read_dir(repo().join("examples/rpm/src")).unwrap() {
             let e = e.unwrap();
-            let name = e.file_name();
-            if name.to_string_lossy().ends_with(".c") || name.to_string_lossy().ends_with(".h") {
-                std::fs::copy(e.path(), src.join(&name)).unwrap();
-            }
+            std::fs::copy(e.path(), src.join(e.file_name())).unwrap();
         }
         let out = self
             .command("sh")
@@ -235,7 +182,7 @@ fn run_tally(root: &Path, args: &[&str]) -> String {
 /// real dpkg-buildpackage; Run-2 builds in another directory than Run-1.
 #[test]
 fn dpkg_buildpackage_run1_merge_run2() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-dpkg-");
     let state = s.path("state");
     let arch = {
         let out = check(
@@ -435,7 +382,7 @@ fn wrapper_binary() -> PathBuf {
 /// Run-2 in two directories, as above; hardening kept.
 #[test]
 fn dpkg_buildpackage_through_the_wrappers() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-dpkg-");
     let state = s.path("state");
     let wrappers = s.path("wrappers");
     std::fs::create_dir_all(&wrappers).unwrap();

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{ldprune, plugin};
+use common::{Scratch, ldprune, plugin};
 use ldprune::elf::output::parse_output;
 use object::{Object, ObjectSection};
 
@@ -21,45 +21,7 @@ fn macros_file() -> PathBuf {
     repo().join("rpm/macros.ldprune")
 }
 
-/// A scratch directory that is also rpm's HOME (no ~/.rpmmacros or
-/// ~/.rpmrc of the user's), with an environment free of build flags.
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
 impl Scratch {
-    fn new() -> Scratch {
-        let dir = tempfile::Builder::new()
-            .prefix("ldprune-rpm-")
-            .tempdir()
-            .unwrap();
-        Scratch { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        c.env("HOME", self.dir.path()).current_dir(self.dir.path());
-        for v in [
-            "CFLAGS",
-            "CXXFLAGS",
-            "LDFLAGS",
-            "LDPRUNE_RUN",
-            "LDPRUNE_STATE",
-            "LDPRUNE_PLUGIN",
-            "LDPRUNE_LOG",
-            "MAKEFLAGS",
-        ] {
-            c.env_remove(v);
-        }
-        // A plugin failure fails the link instead of a warning.
-        c.env("LDPRUNE_STRICT", "1");
-        c
-    }
-
     /// `rpm [args] --eval EXPR`: the expansion, or rpm's stderr.
     fn eval(&self, args: &[&str], expr: &str) -> Result<String, String> {
         let out = self
@@ -148,7 +110,7 @@ const STAGES: &[&str] = &["conf", "build", "install", "check"];
 /// this rpm's, and how Debian's rpm 4.18 gets %optflags.
 #[test]
 fn debian_rpm_facts_the_macros_rely_on() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-rpm-");
     let body = |name: &str| s.eval_ok(&[], &format!("%{{macrobody:{name}}}"));
     assert_eq!(body("build_cflags"), "%{optflags}");
     assert_eq!(body("build_cxxflags"), "%{optflags}");
@@ -255,7 +217,7 @@ fn debian_rpm_facts_the_macros_rely_on() {
 
 #[test]
 fn macros_change_nothing_when_off() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-rpm-");
     for (order, ours) in orders() {
         for expr in EXPANSIONS {
             let plain = s.eval_ok(&[], expr);
@@ -276,7 +238,7 @@ fn macros_change_nothing_when_off() {
 /// whichever way it is read.
 #[test]
 fn macros_restate_rpms_definitions() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-rpm-");
     let body = |args: &[&str], name: &str| s.eval_ok(args, &format!("%{{macrobody:{name}}}"));
     for (order, ours) in orders() {
         let with = |name: &str| body(&[&ours], name);
@@ -311,7 +273,7 @@ fn macros_restate_rpms_definitions() {
 /// With `_ldprune_run`, the macros add exactly what `ldprune flags` prints.
 #[test]
 fn macros_add_what_ldprune_flags_prints() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-rpm-");
     let load = load();
     let st = s.path("st");
     let plugin = plugin();
@@ -369,7 +331,7 @@ fn macros_add_what_ldprune_flags_prints() {
 /// without LDPRUNE_PLUGIN the plugin is `%{_ldprune_libdir}/libldprune.so`.
 #[test]
 fn scriptlets_export_the_environment() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-rpm-");
     let libdir = s.path("lib/ldprune");
     std::fs::create_dir_all(libdir.join("wrappers")).unwrap();
     std::os::unix::fs::symlink(plugin(), libdir.join("libldprune.so")).unwrap();
@@ -426,7 +388,7 @@ fn scriptlets_export_the_environment() {
 
 #[test]
 fn macro_errors_name_the_problem() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-rpm-");
     let load = load();
     let plugin_def = format!("--define=_ldprune_plugin {}", plugin().display());
     let state_def = format!("--define=_ldprune_state {}", s.path("st").display());
@@ -529,7 +491,7 @@ fn run_tally(root: &Path, libdir: &str, args: &[&str]) -> String {
 /// unused exports and their code, the packaged program works the same.
 #[test]
 fn rpmbuild_run1_merge_run2() {
-    let s = Scratch::new();
+    let s = Scratch::new("ldprune-rpm-");
     let top = s.path("top");
     let state = s.path("state");
     let spec = repo().join("examples/rpm/ldprune-demo.spec");

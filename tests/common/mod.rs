@@ -362,6 +362,58 @@ pub fn imports(r: &LinkRecord) -> Vec<String> {
     r.imports.iter().map(|d| d.name.clone()).collect()
 }
 
+/// A scratch directory that is also HOME (no ~/.rpmmacros, ~/.rpmrc or
+/// ~/.config/dpkg/buildflags.conf of the user's), for a packaging tool
+/// run with an environment free of build flags.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new(prefix: &str) -> Scratch {
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+        Scratch { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `program` in the scratch directory, without the caller's build
+    /// flags (debhelper keeps CFLAGS, LDFLAGS... already in the
+    /// environment instead of dpkg-buildflags' values; rpm's macros read
+    /// LDPRUNE_*), and strict: a plugin failure fails the link.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("HOME", self.dir.path()).current_dir(self.dir.path());
+        const FLAGS: &[&str] = &[
+            "CFLAGS",
+            "CPPFLAGS",
+            "CXXFLAGS",
+            "OBJCFLAGS",
+            "OBJCXXFLAGS",
+            "FFLAGS",
+            "FCFLAGS",
+            "LDFLAGS",
+            "MAKEFLAGS",
+            "DPKG_GENSYMBOLS_CHECK_LEVEL",
+            "DEB_BUILD_OPTIONS",
+            "DEB_BUILD_MAINT_OPTIONS",
+        ];
+        for (var, _) in std::env::vars_os() {
+            let Some(name) = var.to_str() else { continue };
+            if FLAGS.contains(&name)
+                || name.starts_with("DEB_") && name.ends_with("FLAGS_APPEND")
+                || name.starts_with("LDPRUNE_")
+            {
+                c.env_remove(&var);
+            }
+        }
+        c.env("LDPRUNE_STRICT", "1");
+        c
+    }
+}
+
 /// A tmpfs mounted for a test (root only; CI runs as root), unmounted on
 /// drop: a full, tiny or read-only file system on demand.
 pub struct Tmpfs(pub PathBuf);
