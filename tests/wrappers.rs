@@ -923,20 +923,38 @@ fn direct_lld_run1_records_through_bfd_and_fails_open() {
         std::fs::read(s.path("libl.so")).unwrap() == std::fs::read(s.path("plain.so")).unwrap()
     );
     // An lld-only option: the recording link fails, the output is lld's
-    // alone, not recorded, and the build goes on with one warning.
-    let out = s.ok(s.cmd("ld.lld", Some("1")).args([
-        "-shared",
-        "--color-diagnostics=never",
-        "-o",
-        "libl2.so",
-        "l.o",
-    ]));
+    // alone, recorded incomplete from it, and the build goes on with one
+    // warning.
+    let lld_only = |out: &str| -> Vec<String> {
+        ["-shared", "--color-diagnostics=never", "-o", out, "l.o"]
+            .map(String::from)
+            .to_vec()
+    };
+    let out = s.ok(s.cmd("ld.lld", Some("1")).args(lld_only("libl2.so")));
     assert!(comment(&s.path("libl2.so")).contains("LLD"));
-    assert!(!s.records().iter().any(|r| r.output == "libl2.so"));
+    let rec = s
+        .records()
+        .into_iter()
+        .find(|r| r.output == "libl2.so")
+        .expect("libl2.so recorded from its output alone");
+    assert!(rec.is_complete() && !rec.incomplete.is_empty());
+    assert!(rec.objects.is_empty());
+    assert_eq!(rec.output_linker, Linker::Lld);
+    assert!(
+        rec.exports.iter().any(|e| e.name == "unused"),
+        "{:?}",
+        rec.exports
+    );
+    assert!(
+        rec.incomplete[0].contains("the recording link through ld.bfd failed")
+            && rec.incomplete[0].contains("lld's output alone"),
+        "{:?}",
+        rec.incomplete
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("warning: libl2.so: the recording link through ld.bfd failed")
-            && err.contains("not recorded")
+            && err.contains("recorded incomplete from ld.lld's output alone")
             && !err.contains("use the --help option"),
         "{err}"
     );
@@ -945,17 +963,26 @@ fn direct_lld_run1_records_through_bfd_and_fails_open() {
         log.contains("the recording link through ld.bfd failed (") && log.contains("color"),
         "{log}"
     );
-    // Under strict the link fails, with bfd's message, and leaves no output.
+    // Strict: the record from the output alone is not a fault.
+    s.ok(s
+        .cmd("ld.lld", Some("1"))
+        .env("LDPRUNE_STRICT", "1")
+        .args(lld_only("libl3.so")));
+    assert!(s.records().iter().any(|r| r.output == "libl3.so"));
+    // Without the CLI the output is not recorded at all: a warning, or
+    // under strict a failed link with bfd's message and no output.
+    let out = s.ok(s
+        .cmd("ld.lld", Some("1"))
+        .env("LDPRUNE_CLI", s.path("no-such-ldprune"))
+        .args(lld_only("libl4.so")));
+    assert!(!s.records().iter().any(|r| r.output == "libl4.so"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not recorded"), "{err}");
     let out = s
         .cmd("ld.lld", Some("1"))
         .env("LDPRUNE_STRICT", "1")
-        .args([
-            "-shared",
-            "--color-diagnostics=never",
-            "-o",
-            "libl3.so",
-            "l.o",
-        ])
+        .env("LDPRUNE_CLI", s.path("no-such-ldprune"))
+        .args(lld_only("libl5.so"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -964,7 +991,7 @@ fn direct_lld_run1_records_through_bfd_and_fails_open() {
         err.contains("strict: the link fails") && err.contains("color"),
         "{err}"
     );
-    assert!(!s.path("libl3.so").exists());
+    assert!(!s.path("libl5.so").exists());
     let tmp: Vec<_> = std::fs::read_dir(s.state().join("tmp")).unwrap().collect();
     assert!(tmp.is_empty(), "{tmp:?}");
 }
@@ -1345,8 +1372,9 @@ fn lto_build_with_lld_and_mold() {
 /// by gcc beside them is still pruned (its clang LTO consumer's imports are
 /// read from the program), and so with mold (clang hands mold LLVMgold,
 /// which the recording ld.bfd loads too); with lld the recording link
-/// (ld.bfd) cannot read bitcode, so they are not recorded (wrapper.log says so) and
-/// the gcc library, which no recorded link uses, keeps every export. Run-2
+/// (ld.bfd) cannot read bitcode, so they are recorded incomplete from lld's
+/// outputs alone (wrapper.log says so), which is enough for the program's
+/// imports to count. Run-2
 /// leaves the bitcode links' exports as they were; programs run, the image
 /// verifies.
 #[test]
@@ -1401,14 +1429,14 @@ fn clang_lto_through_the_wrappers() {
         assert_eq!(run_p(), "42\n");
         let status = s.ok(ldprune().arg("status").arg("--state").arg(s.state()));
         let status = String::from_utf8_lossy(&status.stdout);
+        assert!(status.contains("incomplete 3"), "{fuse}: {status}");
         if fuse.ends_with("lld") {
             // The recording link (ld.bfd) cannot read lld's bitcode: the three
-            // clang links are not recorded, and wrapper.log says so.
-            assert!(status.contains("links              1"), "{fuse}: {status}");
+            // clang links are recorded from lld's outputs alone, and
+            // wrapper.log says so.
             let log = std::fs::read_to_string(s.state().join("wrapper.log")).unwrap_or_default();
-            assert!(log.lines().count() >= 3, "{fuse}: {log}");
-        } else {
-            assert!(status.contains("incomplete 3"), "{fuse}: {status}");
+            let alone = log.lines().filter(|l| l.contains("output alone")).count();
+            assert_eq!(alone, 3, "{fuse}: {log}");
         }
         let sorted = |f: &str| {
             let mut v = dynamic_names(&s.path(f));
@@ -1423,15 +1451,7 @@ fn clang_lto_through_the_wrappers() {
         assert_eq!(run_p(), "42\n", "{fuse}");
         assert_eq!(sorted("libl.so"), l_before, "{fuse}");
         assert_eq!(sorted("libk.so"), k_before, "{fuse}");
-        if fuse.ends_with("lld") {
-            // libn.so's only consumer is not recorded: nothing recorded
-            // links libn.so, so it counts as a plugin and keeps everything.
-            let mut n = dynamic_names(&s.path("libn.so"));
-            n.sort();
-            assert_eq!(n, ["n_never", "n_used"], "{fuse}");
-        } else {
-            assert_eq!(dynamic_names(&s.path("libn.so")), ["n_used"], "{fuse}");
-        }
+        assert_eq!(dynamic_names(&s.path("libn.so")), ["n_used"], "{fuse}");
         s.verify();
     }
 }

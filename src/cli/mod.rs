@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::state::record::Linker;
 use crate::state::{Loaded, StateDir, StateError};
 
 #[derive(Parser)]
@@ -139,6 +140,24 @@ enum Command {
         #[arg(last = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run-1 of one lld or mold link whose recording link through ld.bfd
+    /// failed (run by their wrappers): an incomplete record of the real
+    /// output alone, so its imports still count.
+    #[command(hide = true)]
+    RecordAlone {
+        /// The linker that wrote the output (lld, mold).
+        #[arg(long, value_name = "NAME")]
+        linker: String,
+        /// Why the recording link failed (its first message).
+        #[arg(long, value_name = "TEXT")]
+        why: String,
+        /// The state directory (default: LDPRUNE_STATE).
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+        /// The real linker's arguments.
+        #[arg(last = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Print the flags and environment that build through Run-1 or Run-2:
     /// CFLAGS, CXXFLAGS, LDFLAGS, LDPRUNE_RUN, LDPRUNE_STATE, LDPRUNE_PLUGIN
     /// and PATH (the wrappers first, when installed).
@@ -188,6 +207,12 @@ pub fn main() -> i32 {
             };
             strict.map(|strict| crate::apply::stub_link(&linker, &args, state.as_deref(), strict))
         }
+        Command::RecordAlone {
+            linker,
+            why,
+            state,
+            args,
+        } => record_alone(&linker, &why, state, &args),
         Command::Flags(args) => flags::run(&args),
     };
     match result {
@@ -197,6 +222,29 @@ pub fn main() -> i32 {
             2
         }
     }
+}
+
+/// `record-alone`: 0 when the record is written, else an error.
+fn record_alone(
+    linker: &str,
+    why: &str,
+    state: Option<PathBuf>,
+    args: &[OsString],
+) -> Result<i32, String> {
+    let state = state
+        .or_else(|| std::env::var_os("LDPRUNE_STATE").map(PathBuf::from))
+        .ok_or("record-alone without a state directory (LDPRUNE_STATE)")?;
+    let state = StateDir::create(&state).map_err(|e| e.to_string())?;
+    let host = Linker::of_name(linker).unwrap_or(Linker::Unknown);
+    let argv = std::iter::once(linker.to_string())
+        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    let cwd = std::env::current_dir()
+        .map_err(|e| format!("the current directory: {e}"))?
+        .to_string_lossy()
+        .into_owned();
+    crate::record::record_output_alone(host, argv, cwd, why, &state)?;
+    Ok(0)
 }
 
 /// Loads all records of a state directory; unusable files are reported on

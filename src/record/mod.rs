@@ -300,6 +300,39 @@ impl Recorder {
     }
 }
 
+/// Run-1 of an lld or mold link whose recording link through ld.bfd
+/// failed (lld's LLVM bitcode inputs, which ld.bfd cannot read; an option
+/// only lld knows): a record from the real output alone. It has no
+/// objects, so it is incomplete by construction: the merge keeps what the
+/// output exports and counts everything it imports, which is what an
+/// image needs of it. `argv` is the real linker's command line.
+pub fn record_output_alone(
+    linker: Linker,
+    argv: Vec<String>,
+    cwd: String,
+    why: &str,
+    state: &StateDir,
+) -> Result<PathBuf, String> {
+    let mut recorder = Recorder::new(LinkInfo {
+        linker: format!("{linker} (its output alone)"),
+        output_name: None,
+        output_kind: None,
+        host: linker,
+        real_output: None,
+        argv,
+        cwd,
+    });
+    recorder.collected.incomplete.push(format!(
+        "the recording link through ld.bfd failed ({why}): recorded from {linker}'s output alone"
+    ));
+    let finished = recorder.finish(state)?;
+    if let LinkStatus::Failed { reason } = &finished.record.status {
+        return Err(format!("{}: {reason}", finished.output_path.display()));
+    }
+    let pending = finished.stage(state).map_err(|e| e.to_string())?;
+    pending.publish(state).map_err(|e| e.to_string())
+}
+
 /// Whether the file at `path` is LLVM bitcode: what clang -flto writes
 /// instead of an object.
 fn is_llvm_bitcode(path: &str) -> bool {

@@ -519,10 +519,48 @@ impl Wrapper {
                     .split(|&b| b == b'\n')
                     .find(|l| !l.iter().all(u8::is_ascii_whitespace))
                     .unwrap_or(b"no message");
-                self.not_recorded(output, first, Some(&said), strict)
+                self.record_alone(output, first, Some(&said), plain, strict)
             }
-            Err(e) => self.not_recorded(output, &sys::strerror(e), None, strict),
+            Err(e) => self.record_alone(output, &sys::strerror(e), None, plain, strict),
         }
+    }
+
+    /// The recording link failed (lld's bitcode inputs, an option only lld
+    /// knows): `ldprune record-alone` records the real output alone,
+    /// incomplete, so what it imports still counts and what it exports is
+    /// kept. If that fails too, the output is not recorded.
+    fn record_alone(
+        &self,
+        output: &[u8],
+        why: &[u8],
+        said: Option<&[u8]>,
+        plain: &[Vec<u8>],
+        strict: bool,
+    ) -> i32 {
+        let cli = self.cli();
+        let mut argv = alloc::vec![
+            cli.clone(),
+            b"record-alone".to_vec(),
+            b"--linker".to_vec(),
+            self.name.clone(),
+            b"--why".to_vec(),
+            why.to_vec(),
+            b"--".to_vec(),
+        ];
+        argv.extend_from_slice(plain);
+        self.debug(b"record-alone", &argv);
+        if sys::run(&cli, &argv, &self.child_env()) != Ok(0) {
+            return self.not_recorded(output, why, said, strict);
+        }
+        let what: &[u8] = b"the recording link through ld.bfd failed (";
+        let mut note = what.to_vec();
+        note.extend_from_slice(why);
+        note.extend_from_slice(b"): recorded incomplete from ");
+        note.extend_from_slice(&self.name);
+        note.extend_from_slice(b"'s output alone (its imports count, its exports are kept)");
+        self.log(Some(output), &note);
+        say_err(&[b"ldprune wrapper: warning: ", output, b": ", &note, b"\n"]);
+        0
     }
 
     /// The real link is done but the recording link is not: a warning and
