@@ -312,14 +312,17 @@ impl Applier {
         }
         // A name the claimed object defines itself stays: a hidden entry
         // next to its own definition would only hide it from the claimed copy.
-        let own: FxHashSet<&[u8]> = symbols
-            .iter()
-            .filter(|s| s.place != SymbolPlace::Undefined)
-            .map(|s| s.name)
-            .collect();
+        // Rarely any: the object's few names are looked up in the list, and
+        // the list is copied only then.
+        let own = || {
+            symbols
+                .iter()
+                .filter(|s| s.place != SymbolPlace::Undefined)
+                .map(|s| s.name)
+        };
         let mut hide = decided;
-        // Rarely any: the list is copied only then.
-        if hide.iter().any(|n| own.contains(n.as_bytes())) {
+        if own().any(|n| hide.contains(n)) {
+            let own: FxHashSet<&[u8]> = own().collect();
             hide.retain(|n| !own.contains(n.as_bytes()));
         }
         if hide.is_empty() {

@@ -53,6 +53,9 @@ pub struct LinkDecision {
 pub struct NameList {
     text: String,
     ends: Vec<u32>,
+    /// Some name sorts before the one pushed ahead of it. The merge writes
+    /// sorted lists, which Run-2 then searches instead of hashing them.
+    unsorted: bool,
 }
 
 impl NameList {
@@ -65,8 +68,23 @@ impl NameList {
     }
 
     pub fn push(&mut self, name: &str) {
+        if !self.unsorted
+            && let Some(last) = self.len().checked_sub(1).and_then(|i| self.get(i))
+        {
+            self.unsorted = name < last;
+        }
         self.text.push_str(name);
         self.ends.push(self.text.len() as u32);
+    }
+
+    /// Whether `name` is in the list: a binary search when it is sorted.
+    pub fn contains(&self, name: &[u8]) -> bool {
+        if self.unsorted {
+            return self.iter().any(|n| n.as_bytes() == name);
+        }
+        let at = |i: usize| self.get(i).unwrap_or("").as_bytes();
+        let i = partition_point(self.len(), |i| at(i) < name);
+        i < self.len() && at(i) == name
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
@@ -77,17 +95,55 @@ impl NameList {
         })
     }
 
+    /// The `i`-th name.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..end)
+    }
+
+    /// Whether the names are in byte order (the merge writes them so).
+    pub fn is_sorted(&self) -> bool {
+        !self.unsorted
+    }
+
+    /// The indexes of the names that start with `prefix`, in a sorted list:
+    /// they are contiguous.
+    pub fn sorted_range_with_prefix(&self, prefix: &str) -> std::ops::Range<usize> {
+        let at = |i: usize| self.get(i).unwrap_or("");
+        let start = partition_point(self.len(), |i| at(i) < prefix);
+        let end =
+            start + partition_point(self.len() - start, |i| at(start + i).starts_with(prefix));
+        start..end
+    }
+
     /// Keeps the names for which `keep` holds, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         let mut kept = NameList {
             text: String::with_capacity(self.text.len()),
             ends: Vec::with_capacity(self.ends.len()),
+            unsorted: false,
         };
         for name in self.iter().filter(|n| keep(n)) {
             kept.push(name);
         }
         *self = kept;
     }
+}
+
+/// The first index in `0..n` for which `pred` is false (`pred` true then
+/// false over the range), as `slice::partition_point`.
+fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 impl std::fmt::Debug for NameList {
@@ -464,6 +520,28 @@ impl Drop for Lock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_lists_search_when_sorted_and_scan_when_not() {
+        let sorted: NameList = ["a", "foo", "foo@@V2", "foo_bar", "z"]
+            .into_iter()
+            .collect();
+        let unsorted: NameList = ["z", "foo_bar", "a", "foo@@V2", "foo"]
+            .into_iter()
+            .collect();
+        assert!(sorted.is_sorted() && !unsorted.is_sorted());
+        for list in [&sorted, &unsorted] {
+            for n in ["a", "foo", "foo@@V2", "foo_bar", "z"] {
+                assert!(list.contains(n.as_bytes()), "{n} in {list:?}");
+            }
+            for n in ["", "b", "fo", "foo@", "zz", "foo_ba"] {
+                assert!(!list.contains(n.as_bytes()), "{n} not in {list:?}");
+            }
+        }
+        assert_eq!(sorted.sorted_range_with_prefix("foo"), 1..4);
+        assert_eq!(sorted.sorted_range_with_prefix("q"), 4..4);
+        assert!(NameList::default().is_sorted() && !NameList::default().contains(b"a"));
+    }
 
     fn d(directory: &str, hide: &[&str]) -> LinkDecision {
         LinkDecision {
