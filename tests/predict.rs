@@ -12,8 +12,11 @@ use std::process::Command;
 use common::{Fixture, Linker, ldprune};
 
 /// A C library of `n` exported functions; the program calls the even ones.
+/// `work_log` (unused) is the only caller of a dozen C library functions
+/// and of `stdout`, and calls a kept export: their PLT and GOT slots and
+/// the imports' .dynsym entries go with it.
 fn c_library(n: usize) -> String {
-    let mut s = String::from("#include <string.h>\n");
+    let mut s = String::from("#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n");
     for i in 0..n {
         let _ = writeln!(
             s,
@@ -35,6 +38,21 @@ fn c_library(n: usize) -> String {
             "int work_entry_with_a_long_name_{i}(int x) {{\n  int s = 0;\n  for (int k = 0; k < x; k++) s += work_table_{i}[k & 1](k) + work_data_{i}[k & 3];\n  int (*volatile p)(int) = work_helper_{i};\n  return s + work_helper_{i}(x) + p(x);\n}}"
         );
     }
+    s.push_str(
+        "static int by_value(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }\n\
+         int work_log(const char *path) {\n\
+           int v[4] = { 3, 1, 2, 0 }, key = 2;\n\
+           const char *e = getenv(\"WORK_LOG\");\n\
+           FILE *f = fopen(path, \"r\");\n\
+           char line[64];\n\
+           if (f && fgets(line, sizeof line, f)) { fputs(line, stdout); fflush(stdout); }\n\
+           if (f) fclose(f);\n\
+           qsort(v, 4, sizeof v[0], by_value);\n\
+           if (!bsearch(&key, v, 4, sizeof v[0], by_value)) perror(\"bsearch\");\n\
+           setvbuf(stdout, 0, _IOLBF, 0);\n\
+           return (int)strtol(e ? e : \"0\", 0, 10) + work_entry_with_a_long_name_0(v[0]);\n\
+         }\n",
+    );
     s
 }
 

@@ -528,9 +528,13 @@ pub fn analyse_with(
             }
         }
         let first = module.sections.start as usize;
-        let gone = |i: usize| base.get(i) == Some(&true) && w.live[first + i].is_none();
+        let fate = |i: usize| match (base.get(i), w.live.get(first + i)) {
+            (Some(true), Some(Some(_))) => predict::Fate::Kept,
+            (Some(true), Some(None)) => predict::Fate::Gone,
+            _ => predict::Fate::Unlinked,
+        };
         let hidden: Vec<&str> = res.hidden_exports.iter().map(|h| plain(h)).collect();
-        (res.saving, res.file_after) = predict::saving(r, gone, &hidden);
+        (res.saving, res.file_after) = predict::saving(r, fate, &hidden);
         results.push(res);
         if !opts.keep_objects {
             records[module.record].objects = Vec::new();

@@ -76,11 +76,22 @@ fn padded(s: &SectionRecord) -> u64 {
     s.size.div_ceil(a).saturating_mul(a)
 }
 
-/// What goes when the sections for which `gone` is true go and the
+/// What becomes of one input section of a module in Run-2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// --gc-sections dropped it in Run-1 already.
+    Unlinked,
+    Kept,
+    /// Linked in Run-1, dropped in Run-2.
+    Gone,
+}
+
+/// What goes when the sections whose [`Fate`] is `Gone` go and the
 /// exports `hidden` (plain names, one per .dynsym entry) go, and the
-/// predicted file size. `gone` takes the index of a
+/// predicted file size. `fate` takes the index of a
 /// section among the record's sections in object order.
-pub fn saving(r: &LinkRecord, gone: impl Fn(usize) -> bool, hidden: &[&str]) -> (Saving, u64) {
+pub fn saving(r: &LinkRecord, fate: impl Fn(usize) -> Fate, hidden: &[&str]) -> (Saving, u64) {
+    let gone = |i: usize| fate(i) == Fate::Gone;
     let (pointer, rela, dynsym) = words(r);
     let pic = matches!(r.kind, OutputKind::Dyn | OutputKind::Pie);
     let mut s = Saving::default();
@@ -129,7 +140,7 @@ pub fn saving(r: &LinkRecord, gone: impl Fn(usize) -> bool, hidden: &[&str]) -> 
         s.dynamic += rest * (hidden.len() as u64).min(names) / names;
     }
     let has = |list: &[String], n: &str| list.binary_search_by(|x| x.as_str().cmp(n)).is_ok();
-    for name in named {
+    for &name in &named {
         if has(&r.layout.plt_exports, name) {
             // A PLT entry (16 bytes on x86-64, both linkers), its
             // .got.plt word and its .rela.plt relocation.
@@ -145,9 +156,10 @@ pub fn saving(r: &LinkRecord, gone: impl Fn(usize) -> bool, hidden: &[&str]) -> 
             s.dynamic += rela;
         }
     }
+    let unreferenced_symtab = unreferenced_slots(r, &fate, &named, &mut s);
     // Not allocated, but in the file unless stripped: .symtab entries and
     // .strtab names of the symbols defined in sections that go.
-    let mut symtab = 0;
+    let mut symtab = unreferenced_symtab;
     let mut base = 0;
     for o in &r.objects {
         for y in &o.symbols {
@@ -166,6 +178,78 @@ pub fn saving(r: &LinkRecord, gone: impl Fn(usize) -> bool, hidden: &[&str]) -> 
     }
     let file_after = file_after(r.output_size, &r.layout, &s, read_only).saturating_sub(symtab);
     (s, file_after)
+}
+
+/// The PLT and GOT slots of names that only sections that go refer to
+/// (calls from removed code to imports or to exports that stay), and, on
+/// ld.bfd, the .dynsym entries of imports nothing left refers to (gold
+/// keeps those: it writes an import that only --gc-sections' victims
+/// refer to). `counted`: the hidden exports, whose slots are counted.
+/// Returns the .symtab and .strtab bytes of those imports (ld.bfd names
+/// them with their version there: `fputs@GLIBC_2.2.5`).
+fn unreferenced_slots(
+    r: &LinkRecord,
+    fate: &impl Fn(usize) -> Fate,
+    counted: &crate::fasthash::FxHashSet<&str>,
+    s: &mut Saving,
+) -> u64 {
+    let mut symtab = 0;
+    let (pointer, rela, dynsym) = words(r);
+    let mut still: crate::fasthash::FxHashSet<&str> = Default::default();
+    let mut dropped: crate::fasthash::FxHashSet<&str> = Default::default();
+    let mut base = 0;
+    for o in &r.objects {
+        for &(from, target) in &o.edges {
+            let crate::elf::object::Target::Symbol(y) = target else {
+                continue;
+            };
+            let Some(sym) = o.symbols.get(y as usize) else {
+                continue;
+            };
+            let name = super::graph::plain(r.str(sym.name));
+            match fate(base + from as usize) {
+                Fate::Kept => {
+                    still.insert(name);
+                }
+                Fate::Gone => {
+                    dropped.insert(name);
+                }
+                Fate::Unlinked => {}
+            }
+        }
+        base += o.sections.len();
+    }
+    let has = |list: &[String], n: &str| list.binary_search_by(|x| x.as_str().cmp(n)).is_ok();
+    let bfd = r.output_linker == crate::state::record::Linker::Bfd;
+    for name in dropped {
+        if still.contains(name) || counted.contains(name) {
+            continue;
+        }
+        let plt = has(&r.layout.plt_exports, name) || has(&r.layout.plt_imports, name);
+        let got = has(&r.layout.got_exports, name) || has(&r.layout.got_imports, name);
+        if plt {
+            s.text += 16;
+            s.data += pointer;
+            s.dynamic += rela;
+        }
+        if got {
+            s.data += pointer;
+            s.relro += pointer;
+            s.dynamic += rela;
+        }
+        // Sorted by name first (DynSymbol's order).
+        let import = r
+            .imports
+            .binary_search_by(|i| i.name.as_str().cmp(name))
+            .ok()
+            .map(|at| &r.imports[at]);
+        if bfd && let Some(import) = import {
+            s.dynamic += dynsym + 2 + name.len() as u64 + 1;
+            let version = import.version.as_ref().map_or(0, |v| v.len() as u64 + 1);
+            symtab += dynsym + name.len() as u64 + version + 1;
+        }
+    }
+    symtab
 }
 
 /// The output's size after `s` goes: each run shrinks by the bytes of its

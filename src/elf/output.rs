@@ -107,6 +107,10 @@ pub struct Layout {
     /// Exports the output's own GOT holds (R_*_GLOB_DAT against a name it
     /// defines); each entry goes once the name is hidden.
     pub got_exports: Vec<String>,
+    /// Imports the output's PLT calls, and those its GOT holds: a slot goes
+    /// when every reference to the name was in code or data that goes.
+    pub plt_imports: Vec<String>,
+    pub got_imports: Vec<String>,
     /// Bytes of .gnu.hash: its buckets and Bloom filter shrink with the
     /// number of names it hashes.
     pub gnu_hash: u64,
@@ -374,6 +378,12 @@ where
         let version_marker = sym.st_shndx(endian) == elf::SHN_ABS
             && entry.version.as_deref() == Some(entry.name.as_str());
         if !defined {
+            if relocated.plt.contains(&(index.0 as u32)) {
+                facts.layout.plt_imports.push(entry.name.clone());
+            }
+            if relocated.got.contains(&(index.0 as u32)) {
+                facts.layout.got_imports.push(entry.name.clone());
+            }
             if !relocated.used.contains(&(index.0 as u32)) {
                 facts.unrelocated_imports.push(entry.clone());
             }
@@ -401,6 +411,10 @@ where
     facts.layout.plt_exports.dedup();
     facts.layout.got_exports.sort_unstable();
     facts.layout.got_exports.dedup();
+    facts.layout.plt_imports.sort_unstable();
+    facts.layout.plt_imports.dedup();
+    facts.layout.got_imports.sort_unstable();
+    facts.layout.got_imports.dedup();
     read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
 }

@@ -43,8 +43,9 @@ pub const STATE_FORMAT: u32 = 1;
 /// would never compute again). 9: the linker that wrote the output
 /// (`output_linker`). 10: what the prediction counts (section alignment,
 /// FDEs, whole-pointer relocations, named locals, the output's layout and
-/// its PLT/GOT slots of its own exports).
-pub const RECORD_FORMAT: u32 = 10;
+/// its PLT/GOT slots of its own exports). 11: the PLT/GOT slots of its
+/// imports too.
+pub const RECORD_FORMAT: u32 = 11;
 /// Version of the Run-2 result encoding. 2: the output's build-id and the
 /// linker that wrote the output.
 pub const APPLIED_FORMAT: u32 = 2;
