@@ -552,27 +552,31 @@ impl Wrapper {
         if sys::run(&cli, &argv, &self.child_env()) != Ok(0) {
             return self.not_recorded(output, why, said, strict);
         }
-        let what: &[u8] = b"the recording link through ld.bfd failed (";
-        let mut note = what.to_vec();
-        note.extend_from_slice(why);
-        note.extend_from_slice(b"): recorded incomplete from ");
-        note.extend_from_slice(&self.name);
-        note.extend_from_slice(b"'s output alone (its imports count, its exports are kept)");
+        let note = self.recording_failed(
+            why,
+            b"): recorded incomplete from ",
+            b"'s output alone (its imports count, its exports are kept)",
+        );
         self.log(Some(output), &note);
         say_err(&[b"ldprune wrapper: warning: ", output, b": ", &note, b"\n"]);
         0
+    }
+
+    /// "the recording link through ld.bfd failed (WHY)" + `then` + this
+    /// linker's name + `end`.
+    fn recording_failed(&self, why: &[u8], then: &[u8], end: &[u8]) -> Vec<u8> {
+        let mut note = b"the recording link through ld.bfd failed (".to_vec();
+        for part in [why, then, &self.name, end] {
+            note.extend_from_slice(part);
+        }
+        note
     }
 
     /// The real link is done but the recording link is not: a warning and
     /// a wrapper.log line, the output kept; under strict, the recording
     /// link's messages, the output removed and exit status 1.
     fn not_recorded(&self, output: &[u8], why: &[u8], said: Option<&[u8]>, strict: bool) -> i32 {
-        let what: &[u8] = b"the recording link through ld.bfd failed (";
-        let mut note = what.to_vec();
-        note.extend_from_slice(why);
-        note.extend_from_slice(b"): the output is ");
-        note.extend_from_slice(&self.name);
-        note.extend_from_slice(b"'s alone, not recorded");
+        let note = self.recording_failed(why, b"): the output is ", b"'s alone, not recorded");
         self.log(Some(output), &note);
         if strict {
             if let Some(said) = said {
