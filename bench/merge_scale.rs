@@ -95,7 +95,7 @@ fn child_merge(dir: &Path) {
     let state = StateDir::open(dir).unwrap();
     let shown = std::cell::Cell::new(t);
     // A line every 5 seconds, as `ldprune merge` prints in a build log.
-    let progress = move |what: &str, done: usize, total: usize| {
+    let progress = move |what: &'static str, done: usize, total: usize| {
         if shown.get().elapsed().as_secs() >= 5 {
             shown.set(Instant::now());
             eprintln!(
@@ -104,17 +104,18 @@ fn child_merge(dir: &Path) {
             );
         }
     };
-    let loaded = state
-        .load_records_with(|done, total| progress("loading records", done, total))
+    let loaded =
+        ldprune::analysis::load::load(std::slice::from_ref(&state), false, |what, done, total| {
+            progress(what, done, total)
+        })
         .unwrap();
     eprintln!("  loaded in {:.1} s", t.elapsed().as_secs_f64());
     assert!(loaded.bad.is_empty());
-    let records = loaded.records.into_iter().map(|(_, r)| r).collect();
     let opts = ldprune::analysis::Options {
         progress: Some(Box::new(progress)),
         ..ldprune::analysis::Options::default()
     };
-    let a = ldprune::analysis::analyse(records, &opts);
+    let a = ldprune::analysis::analyse_built(loaded.built, Vec::new(), &opts);
     eprintln!("  analysed at {:.1} s", t.elapsed().as_secs_f64());
     let decisions = a
         .results

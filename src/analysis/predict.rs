@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 
+use super::graph::SectionNode;
 use crate::elf::output::{Layout, Run};
 use crate::elf::types::{SectionKind, SymbolPlace};
 use crate::identity::OutputKind;
@@ -76,22 +77,85 @@ fn padded(s: &SectionRecord) -> u64 {
     s.size.div_ceil(a).saturating_mul(a)
 }
 
+/// Per section of a module, in the record's order, what its going saves
+/// besides its own bytes: [alignment padding, .eh_frame and .eh_frame_hdr
+/// bytes, whole-pointer relocations, .symtab and .strtab bytes of the
+/// symbols it defines]. Read from the record when its module enters the
+/// graph, so that the record's objects need not stay until the prediction
+/// (at distribution scale they were most of the merge's memory). Four u32s
+/// a section; a record with a larger value keeps u64s.
+pub enum Costs {
+    Narrow(Vec<[u32; 4]>),
+    Wide(Vec<[u64; 4]>),
+}
+
+impl Costs {
+    pub fn new(r: &LinkRecord) -> Costs {
+        let (_, _, dynsym) = words(r);
+        let mut wide: Vec<[u64; 4]> = Vec::new();
+        for o in &r.objects {
+            let first = wide.len();
+            for sec in &o.sections {
+                wide.push([
+                    padded(sec) - sec.size,
+                    u64::from(sec.fde_bytes) + 8 * u64::from(sec.fdes),
+                    u64::from(sec.pointers),
+                    dynsym * u64::from(sec.locals) + u64::from(sec.local_name_bytes),
+                ]);
+            }
+            for y in &o.symbols {
+                if let SymbolPlace::Section(i) = y.place {
+                    wide[first + i as usize][3] += dynsym + r.str(y.name).len() as u64 + 1;
+                }
+            }
+        }
+        let narrow: Option<Vec<[u32; 4]>> = wide
+            .iter()
+            .map(|c| {
+                let n = |v: u64| u32::try_from(v).ok();
+                Some([n(c[0])?, n(c[1])?, n(c[2])?, n(c[3])?])
+            })
+            .collect();
+        match narrow {
+            Some(v) => Costs::Narrow(v),
+            None => Costs::Wide(wide),
+        }
+    }
+
+    fn get(&self, i: usize) -> [u64; 4] {
+        match self {
+            Costs::Narrow(v) => v[i].map(u64::from),
+            Costs::Wide(v) => v[i],
+        }
+    }
+}
+
 /// What goes when the sections for which `gone` is true go and the
 /// exports `hidden` (plain names, one per .dynsym entry) go, and the
-/// predicted file size. `gone` takes the index of a
-/// section among the record's sections in object order.
-pub fn saving(r: &LinkRecord, gone: impl Fn(usize) -> bool, hidden: &[&str]) -> (Saving, u64) {
+/// predicted file size. `sections` are the module's graph nodes and
+/// `costs` their costs, in the record's order; `gone` takes an index into
+/// them.
+pub fn saving(
+    r: &LinkRecord,
+    sections: &[SectionNode],
+    costs: &Costs,
+    gone: impl Fn(usize) -> bool,
+    hidden: &[&str],
+) -> (Saving, u64) {
     let (pointer, rela, dynsym) = words(r);
     let pic = matches!(r.kind, OutputKind::Dyn | OutputKind::Pie);
     let mut s = Saving::default();
     let mut read_only = 0;
-    let sections = r.objects.iter().flat_map(|o| &o.sections);
-    for (i, sec) in sections.enumerate() {
+    // Not allocated, but in the file unless stripped: .symtab entries and
+    // .strtab names of the symbols defined in sections that go.
+    let mut symtab = 0;
+    for (i, sec) in sections.iter().enumerate() {
         if !gone(i) {
             continue;
         }
+        let [pad, unwind, pointers, symbols] = costs.get(i);
         // Sizes come from the record: saturating, like the output's.
-        let size = padded(sec);
+        let size = sec.size + pad;
         match sec.kind {
             SectionKind::Text => s.text = s.text.saturating_add(size),
             SectionKind::Bss | SectionKind::TlsBss | SectionKind::Note | SectionKind::Other => {}
@@ -107,10 +171,11 @@ pub fn saving(r: &LinkRecord, gone: impl Fn(usize) -> bool, hidden: &[&str]) -> 
             _ => s.data = s.data.saturating_add(size),
         }
         // One .eh_frame_hdr entry (two 4-byte offsets) per FDE.
-        s.unwind += u64::from(sec.fde_bytes) + 8 * u64::from(sec.fdes);
+        s.unwind += unwind;
         if pic {
-            s.dynamic += rela * u64::from(sec.pointers);
+            s.dynamic += rela * pointers;
         }
+        symtab += symbols;
     }
     let mut named = crate::fasthash::FxHashSet::default();
     for name in hidden {
@@ -144,25 +209,6 @@ pub fn saving(r: &LinkRecord, gone: impl Fn(usize) -> bool, hidden: &[&str]) -> 
             s.relro += pointer;
             s.dynamic += rela;
         }
-    }
-    // Not allocated, but in the file unless stripped: .symtab entries and
-    // .strtab names of the symbols defined in sections that go.
-    let mut symtab = 0;
-    let mut base = 0;
-    for o in &r.objects {
-        for y in &o.symbols {
-            if let SymbolPlace::Section(i) = y.place
-                && gone(base + i as usize)
-            {
-                symtab += dynsym + r.str(y.name).len() as u64 + 1;
-            }
-        }
-        for (i, sec) in o.sections.iter().enumerate() {
-            if gone(base + i) {
-                symtab += dynsym * u64::from(sec.locals) + u64::from(sec.local_name_bytes);
-            }
-        }
-        base += o.sections.len();
     }
     let file_after = file_after(r.output_size, &r.layout, &s, read_only).saturating_sub(symtab);
     (s, file_after)

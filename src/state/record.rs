@@ -87,6 +87,40 @@ pub struct LinkRecord {
     pub strings: StringPool,
 }
 
+/// The first fields of a [`LinkRecord`], in its order: what a merge needs
+/// to order the records and pick each output's newest before it loads any
+/// record whole (`state::load_head`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct RecordHead {
+    pub identity: Hash128,
+    pub status: LinkStatus,
+    pub incomplete: Vec<String>,
+    pub linker: String,
+    pub recorded_at: u64,
+    pub kind: OutputKind,
+    pub output: String,
+    pub cwd: String,
+}
+
+impl RecordHead {
+    pub fn of(r: &LinkRecord) -> RecordHead {
+        RecordHead {
+            identity: r.identity,
+            status: r.status.clone(),
+            incomplete: r.incomplete.clone(),
+            linker: r.linker.clone(),
+            recorded_at: r.recorded_at,
+            kind: r.kind,
+            output: r.output.clone(),
+            cwd: r.cwd.clone(),
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.status == LinkStatus::Complete
+    }
+}
+
 /// A linker, as far as output sizes are concerned: ld.bfd, gold, lld and
 /// mold lay out the same inputs differently (lld's output of a small
 /// library is often half of bfd's), so `report` compares sizes only
@@ -334,6 +368,15 @@ impl StringTable {
         let id = self.pool.push(s);
         self.next.push(self.heads.insert(h, id).unwrap_or(Str::MAX));
         id
+    }
+
+    /// How many distinct strings it holds (ids are 0..len).
+    pub fn len(&self) -> usize {
+        self.pool.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pool.is_empty()
     }
 
     pub fn contains(&self, s: &str) -> bool {
