@@ -47,8 +47,8 @@ fn main() {
         "merge scale: {OBJECTS_PER_LINK} objects x {FUNCTIONS_PER_OBJECT} functions per link, 1 link in {LIB_EVERY} a library, {HOT} hot libraries"
     );
     println!(
-        "{:>7} {:>9} {:>10} {:>9} {:>10} {:>11}",
-        "links", "objects", "symbols", "merge s", "peak MiB", "hidden"
+        "{:>7} {:>9} {:>10} {:>9} {:>10} {:>9} {:>10} {:>10}",
+        "links", "objects", "symbols", "merge s", "peak MiB", "hidden", "lookup µs", "on CPU µs"
     );
     for n in sizes {
         // Regenerated whenever the record format changes.
@@ -79,11 +79,12 @@ fn main() {
                 .to_string()
         };
         println!(
-            "{n:>7} {:>9} {symbols:>10} {secs:>9.2} {:>10} {:>9} {:>10}",
+            "{n:>7} {:>9} {symbols:>10} {secs:>9.2} {:>10} {:>9} {:>10} {:>10}",
             n * OBJECTS_PER_LINK,
             field("peak_mib"),
             field("hidden"),
-            field("lookup_us")
+            field("lookup_us"),
+            field("lookup_cpu_us")
         );
     }
 }
@@ -130,7 +131,10 @@ fn child_merge(dir: &Path) {
     let identities: Vec<Hash128> = a.results.iter().map(|r| r.identity).collect();
     let file = ldprune::state::decisions::write(&state, decisions).unwrap();
     // What a Run-2 link does: find its own entry (cold process, warm cache).
+    // Wall time on a loaded machine is mostly waiting for a core, so the
+    // time this thread spent on one is given too.
     let t = Instant::now();
+    let cpu = thread_cpu_ns();
     let rounds = identities.len().min(2000);
     for id in identities.iter().take(rounds) {
         assert!(
@@ -143,6 +147,10 @@ fn child_merge(dir: &Path) {
         "lookup_us {:.0}",
         t.elapsed().as_secs_f64() * 1e6 / rounds.max(1) as f64
     );
+    println!(
+        "lookup_cpu_us {:.1}",
+        (thread_cpu_ns() - cpu) as f64 / 1e3 / rounds.max(1) as f64
+    );
     let hidden: usize = a.results.iter().map(|r| r.hidden_exports.len()).sum();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm_kib: u64 = status
@@ -153,6 +161,14 @@ fn child_merge(dir: &Path) {
     eprintln!("  {rounds} lookups in {:.1} s", t.elapsed().as_secs_f64());
     println!("peak_mib {}", hwm_kib / 1024);
     println!("hidden {hidden}");
+}
+
+/// Nanoseconds this thread has run on a core (/proc's schedstat).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn lib_name(i: usize) -> String {

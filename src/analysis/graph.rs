@@ -12,8 +12,11 @@ use std::path::PathBuf;
 
 use crate::elf::object::Target;
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType};
+use crate::fasthash::FxHashMap;
 use crate::identity::OutputKind;
-use crate::state::record::{LinkRecord, Str, StringTable};
+use crate::state::record::{LinkRecord, Str};
+
+use super::names::Names;
 
 pub type Name = u32;
 pub type Sec = u32;
@@ -66,7 +69,8 @@ pub struct Module {
     pub root_imports: Vec<(Name, Sec)>,
     /// (plain name, defining section), sorted.
     defs: Vec<(Name, Sec)>,
-    /// (plain name, spelling in the record's pool), sorted: what to hide.
+    /// (plain name, spelling in the record's pool) of its exported names,
+    /// sorted: what to hide.
     spellings: Vec<(Name, Str)>,
     pub exports: Vec<Export>,
 }
@@ -92,7 +96,7 @@ impl Module {
 }
 
 pub struct Graph {
-    pub names: StringTable,
+    pub names: Names,
     pub sections: Vec<SectionNode>,
     /// Edges of section s: `edges[edge_start[s]..edge_start[s + 1]]`.
     edge_start: Vec<u32>,
@@ -109,7 +113,7 @@ impl Default for Graph {
 impl Graph {
     pub fn new() -> Graph {
         Graph {
-            names: StringTable::default(),
+            names: Names::default(),
             sections: Vec::new(),
             edge_start: vec![0],
             edges: Vec::new(),
@@ -140,8 +144,15 @@ impl Graph {
     pub fn add_part(&mut self, record_index: usize, r: &LinkRecord, part: Part) {
         let module = self.modules.len() as u32;
         let first = self.sections.len() as Sec;
-        let names: Vec<Name> = (0..part.names.len() as u32)
-            .map(|n| self.names.intern(part.names.str(n)))
+        let mut start = 0;
+        let names: Vec<Name> = part
+            .names_ends
+            .iter()
+            .map(|&end| {
+                let text = part.names_text.get(start..end as usize).unwrap_or("?");
+                start = end as usize;
+                self.names.intern(text)
+            })
             .collect();
         let name = |n: u32| names[n as usize];
         self.sections
@@ -174,8 +185,12 @@ impl Graph {
                 (first + from, to)
             })
             .collect();
+        // Rows stay in order (sections keep theirs); within a row the
+        // imports follow the graph's name ids.
+        for row in edges.chunk_by_mut(|a, b| a.0 == b.0) {
+            row.sort_unstable();
+        }
         // Append this module's rows to the compressed edge array.
-        edges.sort_unstable();
         let mut e = 0;
         for s in first..self.sections.len() as Sec {
             while e < edges.len() && edges[e].0 == s {
@@ -215,23 +230,82 @@ impl Graph {
 /// module's own; [`Graph::add_part`] renumbers both.
 pub struct Part {
     /// The module's plain names, in the order its symbols and then its
-    /// exports name them first.
-    names: StringTable,
+    /// exports name them first: their text, and where each ends in it.
+    names_text: String,
+    names_ends: Vec<u32>,
     sections: Vec<SectionNode>,
     roots: Vec<Sec>,
     root_imports: Vec<(Name, Sec)>,
     /// Unique (name, section), sorted by the module's name ids.
     defs: Vec<(Name, Sec)>,
-    /// Unique (name, spelling).
+    /// Unique (name, spelling) of the exported names.
     spellings: Vec<(Name, Str)>,
     /// Unique (from, to).
     edges: Vec<(Sec, Edge)>,
     exports: Vec<Export>,
 }
 
+/// The names of one module, numbered in the order they are met, with
+/// their text (the record's pool loses the symbol names once the part is
+/// built, [`LinkRecord::drop_objects`]).
+struct LocalNames<'r> {
+    ids: FxHashMap<&'r str, Name>,
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl<'r> LocalNames<'r> {
+    fn intern(&mut self, s: &'r str) -> Name {
+        let next = self.ends.len() as Name;
+        let id = *self.ids.entry(s).or_insert(next);
+        if id == next {
+            self.text.push_str(s);
+            self.ends.push(self.text.len() as u32);
+        }
+        id
+    }
+}
+
+impl LocalNames<'_> {
+    fn str(&self, n: Name) -> &str {
+        let end = self.ends[n as usize] as usize;
+        let start = if n == 0 {
+            0
+        } else {
+            self.ends[n as usize - 1] as usize
+        };
+        &self.text[start..end]
+    }
+}
+
 impl Part {
+    /// The strings of the record's pool the graph keeps: section names and
+    /// the spellings of exports.
+    pub fn strings(&self) -> impl Iterator<Item = Str> + '_ {
+        self.sections
+            .iter()
+            .map(|s| s.name)
+            .chain(self.spellings.iter().map(|d| d.1))
+    }
+
+    /// Takes the new ids of those strings ([`LinkRecord::drop_objects`]).
+    pub fn renumber_strings(&mut self, new: &[Str]) {
+        let id = |s: Str| new.get(s as usize).copied().unwrap_or(Str::MAX);
+        for s in &mut self.sections {
+            s.name = id(s.name);
+        }
+        for d in &mut self.spellings {
+            d.1 = id(d.1);
+        }
+    }
+
     pub fn new(r: &LinkRecord) -> Part {
-        let mut local = StringTable::default();
+        let symbols: usize = r.objects.iter().map(|o| o.symbols.len()).sum();
+        let mut local = LocalNames {
+            ids: FxHashMap::with_capacity_and_hasher(symbols, Default::default()),
+            text: String::new(),
+            ends: Vec::with_capacity(symbols),
+        };
         let mut sections: Vec<SectionNode> = Vec::new();
         let mut defs: Vec<(Name, Sec)> = Vec::new();
         let mut spellings: Vec<(Name, Str)> = Vec::new();
@@ -394,7 +468,7 @@ impl Part {
         // it matters).
         if matches!(r.kind, OutputKind::Exec | OutputKind::Pie) {
             let entry = r.entry.as_deref().unwrap_or("_start");
-            if let Some(n) = local.lookup(entry) {
+            if let Some(&n) = local.ids.get(entry) {
                 let i = defs.partition_point(|d| d.0 < n);
                 roots.extend(defs[i..].iter().take_while(|d| d.0 == n).map(|d| d.1));
             }
@@ -404,7 +478,7 @@ impl Part {
         roots.sort_unstable();
         roots.dedup();
 
-        let exports = r
+        let exports: Vec<Export> = r
             .exports
             .iter()
             .map(|e| Export {
@@ -415,8 +489,13 @@ impl Part {
                 kind: e.kind,
             })
             .collect();
+        // Only exports are hidden: the other names' spellings are not needed.
+        let mut exported: Vec<Name> = exports.iter().map(|e| e.name).collect();
+        exported.sort_unstable();
+        spellings.retain(|d| exported.binary_search(&d.0).is_ok());
         Part {
-            names: local,
+            names_text: local.text,
+            names_ends: local.ends,
             sections,
             roots,
             root_imports,

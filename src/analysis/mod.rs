@@ -26,6 +26,7 @@ pub mod lists;
 pub mod load;
 pub mod lookup;
 pub mod machines;
+pub mod names;
 pub mod predict;
 pub mod probes;
 pub mod rules;
@@ -308,9 +309,17 @@ pub struct Prepared {
 /// Prepares a record (`module`: it describes a module, [`Plan::module`]).
 /// Runs in the loading threads.
 pub fn prepare(mut record: LinkRecord, module: bool, keep_objects: bool) -> Prepared {
-    let part = module.then(|| (graph::Part::new(&record), predict::Costs::new(&record)));
+    let mut part = module.then(|| (graph::Part::new(&record), predict::Costs::new(&record)));
     if !keep_objects {
-        record.objects = Vec::new();
+        match &mut part {
+            Some((part, _)) => {
+                let new_ids = record.drop_objects(part.strings());
+                part.renumber_strings(&new_ids);
+            }
+            None => {
+                record.drop_objects([]);
+            }
+        }
     }
     Prepared { record, part }
 }

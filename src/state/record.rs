@@ -249,6 +249,33 @@ impl LinkRecord {
         crate::identity::link_directory(&self.cwd, &self.output)
     }
 
+    /// Drops the objects and the strings only they named: the pool keeps
+    /// the C strings and the strings of `keep` (ids in it), renumbered.
+    /// Returns each old id's new one (`Str::MAX`: dropped). The merge keeps
+    /// of a record's objects only its graph, which names few of them.
+    pub fn drop_objects(&mut self, keep: impl IntoIterator<Item = Str>) -> Vec<Str> {
+        self.objects = Vec::new();
+        let old = std::mem::take(&mut self.strings);
+        let mut new_id = vec![Str::MAX; old.len()];
+        let mut take = |id: Str| match new_id.get_mut(id as usize) {
+            Some(slot) => {
+                if *slot == Str::MAX {
+                    *slot = self.strings.push(old.get(id).unwrap_or("?"));
+                }
+                *slot
+            }
+            None => Str::MAX,
+        };
+        // The C strings first: their ids stay in the same order.
+        let cstrings: Vec<Str> = self.cstrings.iter().map(|&c| take(c)).collect();
+        for id in keep {
+            take(id);
+        }
+        self.cstrings = cstrings;
+        self.strings.shrink_to_fit();
+        new_id
+    }
+
     /// Checks that every index points inside its table, so that later code
     /// can index without checking. A record that fails this is damaged.
     pub fn validate(&self) -> Result<(), String> {
@@ -311,6 +338,11 @@ impl StringPool {
         let end = *self.ends.get(i)? as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         self.text.get(start..end)
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
     }
 
     fn push(&mut self, s: &str) -> Str {
