@@ -377,8 +377,8 @@ pub fn analyse_with(
     let mut built = Built::default();
     let total = plan.order.len();
     for (k, &i) in plan.order.iter().enumerate() {
-        if let Some(opts_progress) = &opts.progress {
-            opts_progress("building the graph", k + 1, total);
+        if let Some(p) = &opts.progress {
+            p("building the graph", k + 1, total);
         }
         if let Some(r) = slots[i].take() {
             built.push(prepare(r, plan.module[k], opts.keep_objects));

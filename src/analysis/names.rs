@@ -4,8 +4,8 @@
 //!
 //! Sized for a distribution (25M names): the index is one array of 8-byte
 //! slots (the upper half of the name's hash and its id), linearly probed
-//! and at most 4/5 full: about 10 bytes a name, where a hash map from
-//! hashes to ids plus a collision chain took about 23. Slots of one probe
+//! and at most 4/5 full: 10 to 20 bytes a name, where a hash map from
+//! hashes to ids plus a collision chain took 23 to 43. Slots of one probe
 //! sequence share cache lines, and the hash halves spare most string
 //! comparisons.
 
