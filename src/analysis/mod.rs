@@ -1027,6 +1027,35 @@ mod fixpoint_tests {
     }
 
     /// `module` with C strings in its read-only data.
+    /// The merge plans with the heads of the records before it loads them
+    /// whole: a head is the start of a record's encoding, field for field.
+    #[test]
+    fn a_records_head_decodes_from_its_start() {
+        use crate::state::RECORD_FORMAT;
+        use crate::state::codec::{FileKind, decode_head, encode};
+        let mut r = module("libx.so", OutputKind::Dyn, &[("f", &[])], true);
+        r.incomplete = vec!["LTO IR".into()];
+        r.linker = "gold 1.16".into();
+        r.recorded_at = 1_234_567_890_123;
+        r.cwd = "/build/x".into();
+        r.output = "out/libx.so".into();
+        r.status = LinkStatus::Failed {
+            reason: "ld returned 1".into(),
+        };
+        let bytes = encode(FileKind::LinkRecord, RECORD_FORMAT, &r).unwrap();
+        let head: RecordHead = decode_head(FileKind::LinkRecord, RECORD_FORMAT, &bytes).unwrap();
+        assert_eq!(head, RecordHead::of(&r));
+        // Cut short, or of another version: not a head.
+        assert_eq!(
+            decode_head::<RecordHead>(FileKind::LinkRecord, RECORD_FORMAT, &bytes[..40]),
+            None
+        );
+        assert_eq!(
+            decode_head::<RecordHead>(FileKind::LinkRecord, RECORD_FORMAT + 1, &bytes),
+            None
+        );
+    }
+
     fn with_strings(mut r: LinkRecord, spelled: &[&str]) -> LinkRecord {
         let mut table = StringTable::default();
         for i in 0..r.strings.len() as u32 {
