@@ -47,8 +47,8 @@ fn main() {
         "merge scale: {OBJECTS_PER_LINK} objects x {FUNCTIONS_PER_OBJECT} functions per link, 1 link in {LIB_EVERY} a library, {HOT} hot libraries"
     );
     println!(
-        "{:>7} {:>9} {:>10} {:>9} {:>10} {:>11}",
-        "links", "objects", "symbols", "merge s", "peak MiB", "hidden"
+        "{:>7} {:>9} {:>10} {:>9} {:>10} {:>9} {:>10} {:>10}",
+        "links", "objects", "symbols", "merge s", "peak MiB", "hidden", "lookup µs", "on CPU µs"
     );
     for n in sizes {
         // Regenerated whenever the record format changes.
@@ -79,11 +79,12 @@ fn main() {
                 .to_string()
         };
         println!(
-            "{n:>7} {:>9} {symbols:>10} {secs:>9.2} {:>10} {:>9} {:>10}",
+            "{n:>7} {:>9} {symbols:>10} {secs:>9.2} {:>10} {:>9} {:>10} {:>10}",
             n * OBJECTS_PER_LINK,
             field("peak_mib"),
             field("hidden"),
-            field("lookup_us")
+            field("lookup_us"),
+            field("lookup_cpu_us")
         );
     }
 }
@@ -95,7 +96,7 @@ fn child_merge(dir: &Path) {
     let state = StateDir::open(dir).unwrap();
     let shown = std::cell::Cell::new(t);
     // A line every 5 seconds, as `ldprune merge` prints in a build log.
-    let progress = move |what: &str, done: usize, total: usize| {
+    let progress = move |what: &'static str, done: usize, total: usize| {
         if shown.get().elapsed().as_secs() >= 5 {
             shown.set(Instant::now());
             eprintln!(
@@ -104,17 +105,18 @@ fn child_merge(dir: &Path) {
             );
         }
     };
-    let loaded = state
-        .load_records_with(|done, total| progress("loading records", done, total))
+    let loaded =
+        ldprune::analysis::load::load(std::slice::from_ref(&state), false, |what, done, total| {
+            progress(what, done, total)
+        })
         .unwrap();
     eprintln!("  loaded in {:.1} s", t.elapsed().as_secs_f64());
     assert!(loaded.bad.is_empty());
-    let records = loaded.records.into_iter().map(|(_, r)| r).collect();
     let opts = ldprune::analysis::Options {
         progress: Some(Box::new(progress)),
         ..ldprune::analysis::Options::default()
     };
-    let a = ldprune::analysis::analyse(records, &opts);
+    let a = ldprune::analysis::analyse_built(loaded.built, Vec::new(), &opts);
     eprintln!("  analysed at {:.1} s", t.elapsed().as_secs_f64());
     let decisions = a
         .results
@@ -129,7 +131,10 @@ fn child_merge(dir: &Path) {
     let identities: Vec<Hash128> = a.results.iter().map(|r| r.identity).collect();
     let file = ldprune::state::decisions::write(&state, decisions).unwrap();
     // What a Run-2 link does: find its own entry (cold process, warm cache).
+    // Wall time on a loaded machine is mostly waiting for a core, so the
+    // time this thread spent on one is given too.
     let t = Instant::now();
+    let cpu = thread_cpu_ns();
     let rounds = identities.len().min(2000);
     for id in identities.iter().take(rounds) {
         assert!(
@@ -142,6 +147,10 @@ fn child_merge(dir: &Path) {
         "lookup_us {:.0}",
         t.elapsed().as_secs_f64() * 1e6 / rounds.max(1) as f64
     );
+    println!(
+        "lookup_cpu_us {:.1}",
+        (thread_cpu_ns() - cpu) as f64 / 1e3 / rounds.max(1) as f64
+    );
     let hidden: usize = a.results.iter().map(|r| r.hidden_exports.len()).sum();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm_kib: u64 = status
@@ -152,6 +161,14 @@ fn child_merge(dir: &Path) {
     eprintln!("  {rounds} lookups in {:.1} s", t.elapsed().as_secs_f64());
     println!("peak_mib {}", hwm_kib / 1024);
     println!("hidden {hidden}");
+}
+
+/// Nanoseconds this thread has run on a core (/proc's schedstat).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn lib_name(i: usize) -> String {

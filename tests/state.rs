@@ -222,3 +222,68 @@ fn status_and_dump_report_the_records() {
         .unwrap();
     assert_eq!(none.status.code(), Some(1));
 }
+
+/// `merge` reads each record's head first and the rest later: a record
+/// whose head is good and whose rest is not (flipped byte, truncated) is
+/// still named and left out, and the decisions are those of the good
+/// records alone.
+#[test]
+fn merge_names_records_damaged_after_their_head_and_decides_without_them() {
+    let f = recorded(4);
+    f.write("p.c", "int s0(void);\nint main(void) { return s0(); }\n");
+    f.gcc(&["-c", "p.c"]);
+    f.link(&["-o", "p", "p.o", "-L.", "-ls0"]);
+    let paths = ldprune::state::StateDir::open(&f.state())
+        .unwrap()
+        .record_paths()
+        .unwrap();
+    assert_eq!(paths.len(), 5);
+    // The same records without the two about to be damaged.
+    let clean = f.path("clean-state");
+    ldprune::state::StateDir::create(&clean).unwrap();
+    for p in &paths[2..] {
+        std::fs::copy(p, clean.join("links").join(p.file_name().unwrap())).unwrap();
+    }
+    let mut bytes = std::fs::read(&paths[0]).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&paths[0], &bytes).unwrap();
+    let bytes = std::fs::read(&paths[1]).unwrap();
+    std::fs::write(&paths[1], &bytes[..bytes.len() - 10]).unwrap();
+
+    let merge = |state: &std::path::Path, skip: bool| {
+        let mut c = ldprune();
+        c.args(["merge", "--state"]).arg(state);
+        if skip {
+            c.arg("--skip-bad");
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = merge(&f.state(), false);
+    assert_ne!(code, 0, "{err}");
+    let first = err
+        .find(&format!(
+            "{}: damaged: checksum mismatch",
+            paths[0].display()
+        ))
+        .unwrap_or_else(|| panic!("{err}"));
+    let second = err
+        .find(&format!("{}: damaged: truncated", paths[1].display()))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(first < second, "in file order: {err}");
+    assert!(!f.state().join("decisions.ldpd").exists());
+
+    let (code, err) = merge(&f.state(), true);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("skipped 2 bad record file(s)"), "{err}");
+    let (code, err) = merge(&clean, false);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read(f.state().join("decisions.ldpd")).unwrap(),
+        std::fs::read(clean.join("decisions.ldpd")).unwrap()
+    );
+}

@@ -12,8 +12,11 @@ use std::path::PathBuf;
 
 use crate::elf::object::Target;
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType};
+use crate::fasthash::FxHashMap;
 use crate::identity::OutputKind;
-use crate::state::record::{LinkRecord, Str, StringTable};
+use crate::state::record::{LinkRecord, Str};
+
+use super::names::Names;
 
 pub type Name = u32;
 pub type Sec = u32;
@@ -28,6 +31,7 @@ pub enum Edge {
     Import(Name),
 }
 
+#[derive(Clone, Copy)]
 pub struct SectionNode {
     pub module: u32,
     /// In the string pool of the module's record.
@@ -65,7 +69,8 @@ pub struct Module {
     pub root_imports: Vec<(Name, Sec)>,
     /// (plain name, defining section), sorted.
     defs: Vec<(Name, Sec)>,
-    /// (plain name, spelling in the record's pool), sorted: what to hide.
+    /// (plain name, spelling in the record's pool) of its exported names,
+    /// sorted: what to hide.
     spellings: Vec<(Name, Str)>,
     pub exports: Vec<Export>,
 }
@@ -91,7 +96,7 @@ impl Module {
 }
 
 pub struct Graph {
-    pub names: StringTable,
+    pub names: Names,
     pub sections: Vec<SectionNode>,
     /// Edges of section s: `edges[edge_start[s]..edge_start[s + 1]]`.
     edge_start: Vec<u32>,
@@ -108,7 +113,7 @@ impl Default for Graph {
 impl Graph {
     pub fn new() -> Graph {
         Graph {
-            names: StringTable::default(),
+            names: Names::default(),
             sections: Vec::new(),
             edge_start: vec![0],
             edges: Vec::new(),
@@ -129,8 +134,179 @@ impl Graph {
 
     /// Adds the module a complete, non-relocatable record describes.
     pub fn add_module(&mut self, record_index: usize, r: &LinkRecord) {
+        self.add_part(record_index, r, Part::new(r));
+    }
+
+    /// Adds a module from its part (built from `r` by [`Part::new`], maybe
+    /// in another thread; `r` may have lost its objects since). Names are
+    /// interned in the order the part met them, so the ids are those the
+    /// record itself would give.
+    pub fn add_part(&mut self, record_index: usize, r: &LinkRecord, part: Part) {
         let module = self.modules.len() as u32;
         let first = self.sections.len() as Sec;
+        let mut start = 0;
+        let names: Vec<Name> = part
+            .names_ends
+            .iter()
+            .map(|&end| {
+                let text = part.names_text.get(start..end as usize).unwrap_or("?");
+                start = end as usize;
+                self.names.intern(text)
+            })
+            .collect();
+        let name = |n: u32| names[n as usize];
+        self.sections
+            .extend(part.sections.iter().map(|s| SectionNode { module, ..*s }));
+        let mut defs: Vec<(Name, Sec)> = part
+            .defs
+            .iter()
+            .map(|&(n, s)| (name(n), first + s))
+            .collect();
+        defs.sort_unstable();
+        let mut spellings: Vec<(Name, Str)> =
+            part.spellings.iter().map(|&(n, y)| (name(n), y)).collect();
+        spellings.sort_unstable();
+        let roots: Vec<Sec> = part.roots.iter().map(|&s| first + s).collect();
+        let mut root_imports: Vec<(Name, Sec)> = part
+            .root_imports
+            .iter()
+            .map(|&(n, s)| (name(n), first + s))
+            .collect();
+        root_imports.sort_unstable();
+        root_imports.dedup_by_key(|r| r.0);
+        let mut edges: Vec<(Sec, Edge)> = part
+            .edges
+            .iter()
+            .map(|&(from, to)| {
+                let to = match to {
+                    Edge::Section(s) => Edge::Section(first + s),
+                    Edge::Import(n) => Edge::Import(name(n)),
+                };
+                (first + from, to)
+            })
+            .collect();
+        // Rows stay in order (sections keep theirs); within a row the
+        // imports follow the graph's name ids.
+        for row in edges.chunk_by_mut(|a, b| a.0 == b.0) {
+            row.sort_unstable();
+        }
+        // Append this module's rows to the compressed edge array.
+        let mut e = 0;
+        for s in first..self.sections.len() as Sec {
+            while e < edges.len() && edges[e].0 == s {
+                self.edges.push(edges[e].1);
+                e += 1;
+            }
+            self.edge_start.push(self.edges.len() as u32);
+        }
+        let exports = part
+            .exports
+            .into_iter()
+            .map(|e| Export {
+                name: name(e.name),
+                ..e
+            })
+            .collect();
+        self.modules.push(Module {
+            record: record_index,
+            path: std::path::Path::new(&r.cwd).join(&r.output),
+            kind: r.kind,
+            soname: r.soname.clone(),
+            file_name: r.output_file_name().to_string(),
+            incomplete: !r.incomplete.is_empty(),
+            sections: first..self.sections.len() as Sec,
+            roots,
+            root_imports,
+            defs,
+            spellings,
+            exports,
+        });
+    }
+}
+
+/// One module's share of the graph, built from its record alone (so the
+/// loading threads can build it and the record's objects go at once).
+/// Sections are numbered from 0 in the module and names by a table of the
+/// module's own; [`Graph::add_part`] renumbers both.
+pub struct Part {
+    /// The module's plain names, in the order its symbols and then its
+    /// exports name them first: their text, and where each ends in it.
+    names_text: String,
+    names_ends: Vec<u32>,
+    sections: Vec<SectionNode>,
+    roots: Vec<Sec>,
+    root_imports: Vec<(Name, Sec)>,
+    /// Unique (name, section), sorted by the module's name ids.
+    defs: Vec<(Name, Sec)>,
+    /// Unique (name, spelling) of the exported names.
+    spellings: Vec<(Name, Str)>,
+    /// Unique (from, to).
+    edges: Vec<(Sec, Edge)>,
+    exports: Vec<Export>,
+}
+
+/// The names of one module, numbered in the order they are met, with
+/// their text (the record's pool loses the symbol names once the part is
+/// built, [`LinkRecord::drop_objects`]).
+struct LocalNames<'r> {
+    ids: FxHashMap<&'r str, Name>,
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl<'r> LocalNames<'r> {
+    fn intern(&mut self, s: &'r str) -> Name {
+        let next = self.ends.len() as Name;
+        let id = *self.ids.entry(s).or_insert(next);
+        if id == next {
+            self.text.push_str(s);
+            self.ends.push(self.text.len() as u32);
+        }
+        id
+    }
+}
+
+impl LocalNames<'_> {
+    fn str(&self, n: Name) -> &str {
+        let end = self.ends[n as usize] as usize;
+        let start = if n == 0 {
+            0
+        } else {
+            self.ends[n as usize - 1] as usize
+        };
+        &self.text[start..end]
+    }
+}
+
+impl Part {
+    /// The strings of the record's pool the graph keeps: section names and
+    /// the spellings of exports.
+    pub fn strings(&self) -> impl Iterator<Item = Str> + '_ {
+        self.sections
+            .iter()
+            .map(|s| s.name)
+            .chain(self.spellings.iter().map(|d| d.1))
+    }
+
+    /// Takes the new ids of those strings ([`LinkRecord::drop_objects`]).
+    pub fn renumber_strings(&mut self, new: &[Str]) {
+        let id = |s: Str| new.get(s as usize).copied().unwrap_or(Str::MAX);
+        for s in &mut self.sections {
+            s.name = id(s.name);
+        }
+        for d in &mut self.spellings {
+            d.1 = id(d.1);
+        }
+    }
+
+    pub fn new(r: &LinkRecord) -> Part {
+        let symbols: usize = r.objects.iter().map(|o| o.symbols.len()).sum();
+        let mut local = LocalNames {
+            ids: FxHashMap::with_capacity_and_hasher(symbols, Default::default()),
+            text: String::new(),
+            ends: Vec::with_capacity(symbols),
+        };
+        let mut sections: Vec<SectionNode> = Vec::new();
         let mut defs: Vec<(Name, Sec)> = Vec::new();
         let mut spellings: Vec<(Name, Str)> = Vec::new();
         let mut roots = Vec::new();
@@ -147,10 +323,10 @@ impl Graph {
         // Sections, definitions and the sections that are roots by nature.
         let mut object_first = Vec::with_capacity(r.objects.len());
         for o in &r.objects {
-            let base = self.sections.len() as Sec;
+            let base = sections.len() as Sec;
             object_first.push(base);
             for s in &o.sections {
-                let id = self.sections.len() as Sec;
+                let id = sections.len() as Sec;
                 let name = r.str(s.name);
                 if is_root_section(name, s.kind, s.flags) {
                     roots.push(id);
@@ -162,8 +338,8 @@ impl Graph {
                     named.push((name, id));
                     except_tables |= name.starts_with(".gcc_except_table");
                 }
-                self.sections.push(SectionNode {
-                    module,
+                sections.push(SectionNode {
+                    module: 0,
                     name: s.name,
                     kind: s.kind,
                     size: s.size,
@@ -171,7 +347,7 @@ impl Graph {
             }
             let mut names = Vec::with_capacity(o.symbols.len());
             for y in &o.symbols {
-                let n = self.names.intern(plain(r.str(y.name)));
+                let n = local.intern(plain(r.str(y.name)));
                 names.push(n);
                 if let SymbolPlace::Section(i) = y.place {
                     defs.push((n, base + i));
@@ -235,7 +411,7 @@ impl Graph {
                     for &t in &targets {
                         match t {
                             Edge::Section(s) => {
-                                let node = &self.sections[s as usize];
+                                let node = &sections[s as usize];
                                 let name = r.str(node.name);
                                 if node.kind != SectionKind::Text
                                     && !name.starts_with(".gcc_except_table")
@@ -260,7 +436,7 @@ impl Graph {
                     // personality routines they name are also roots.
                     for &t in &targets {
                         if let Edge::Import(n) = t
-                            && is_personality_routine(self.names.str(n))
+                            && is_personality_routine(local.str(n))
                         {
                             root_imports.push((n, from_id));
                         }
@@ -288,55 +464,46 @@ impl Graph {
                 }
             }
         }
-        // Executables start at their entry point.
+        // Executables start at their entry point (defined here, or nowhere
+        // it matters).
         if matches!(r.kind, OutputKind::Exec | OutputKind::Pie) {
             let entry = r.entry.as_deref().unwrap_or("_start");
-            if let Some(n) = self.names.lookup(entry) {
+            if let Some(&n) = local.ids.get(entry) {
                 let i = defs.partition_point(|d| d.0 < n);
                 roots.extend(defs[i..].iter().take_while(|d| d.0 == n).map(|d| d.1));
             }
         }
-        // Append this module's rows to the compressed edge array.
         edges.sort_unstable();
         edges.dedup();
-        let mut e = 0;
-        for s in first..self.sections.len() as Sec {
-            while e < edges.len() && edges[e].0 == s {
-                self.edges.push(edges[e].1);
-                e += 1;
-            }
-            self.edge_start.push(self.edges.len() as u32);
-        }
+        roots.sort_unstable();
+        roots.dedup();
 
-        let exports = r
+        let exports: Vec<Export> = r
             .exports
             .iter()
             .map(|e| Export {
-                name: self.names.intern(&e.name),
+                name: local.intern(&e.name),
                 spelled: e.spelled(),
                 hidden_version: e.hidden_version,
                 unique: e.binding == Binding::Unique,
                 kind: e.kind,
             })
             .collect();
-        roots.sort_unstable();
-        roots.dedup();
-        root_imports.sort_unstable();
-        root_imports.dedup_by_key(|r| r.0);
-        self.modules.push(Module {
-            record: record_index,
-            path: std::path::Path::new(&r.cwd).join(&r.output),
-            kind: r.kind,
-            soname: r.soname.clone(),
-            file_name: r.output_file_name().to_string(),
-            incomplete: !r.incomplete.is_empty(),
-            sections: first..self.sections.len() as Sec,
+        // Only exports are hidden: the other names' spellings are not needed.
+        let mut exported: Vec<Name> = exports.iter().map(|e| e.name).collect();
+        exported.sort_unstable();
+        spellings.retain(|d| exported.binary_search(&d.0).is_ok());
+        Part {
+            names_text: local.text,
+            names_ends: local.ends,
+            sections,
             roots,
             root_imports,
             defs,
             spellings,
+            edges,
             exports,
-        });
+        }
     }
 }
 

@@ -175,25 +175,33 @@ impl LookupFunctions {
         let mut found = Vec::new();
         for (m, module) in graph.modules.iter().enumerate() {
             // Sections that call a lookup function, then everything in the
-            // module that reaches them (reverse edges).
+            // module that reaches them (reverse edges, built only for a
+            // module with such a call: most have none).
             let mut reached: FxHashMap<Sec, Name> = FxHashMap::default();
             let mut work: Vec<Sec> = Vec::new();
-            let mut back: FxHashMap<Sec, Vec<Sec>> = FxHashMap::default();
             for s in module.sections.clone() {
                 for &e in graph.edges(s) {
-                    match e {
-                        Edge::Import(n) if lookup.contains(&n) && !reached.contains_key(&s) => {
-                            reached.insert(s, n);
-                            work.push(s);
-                        }
-                        Edge::Import(_) => {}
-                        Edge::Section(t) if t != s => back.entry(t).or_default().push(s),
-                        _ => {}
+                    if let Edge::Import(n) = e
+                        && lookup.contains(&n)
+                        && !reached.contains_key(&s)
+                    {
+                        reached.insert(s, n);
+                        work.push(s);
                     }
                 }
             }
             if work.is_empty() {
                 continue;
+            }
+            let mut back: FxHashMap<Sec, Vec<Sec>> = FxHashMap::default();
+            for s in module.sections.clone() {
+                for &e in graph.edges(s) {
+                    if let Edge::Section(t) = e
+                        && t != s
+                    {
+                        back.entry(t).or_default().push(s);
+                    }
+                }
             }
             while let Some(s) = work.pop() {
                 let callee = reached[&s];

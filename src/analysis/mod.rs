@@ -23,8 +23,10 @@ pub mod demangle;
 pub mod executables;
 pub mod graph;
 pub mod lists;
+pub mod load;
 pub mod lookup;
 pub mod machines;
+pub mod names;
 pub mod predict;
 pub mod probes;
 pub mod rules;
@@ -39,7 +41,7 @@ use crate::elf::types::SectionKind;
 use crate::fasthash::{FxHashMap, FxHashSet};
 use crate::glob::glob;
 use crate::identity::OutputKind;
-use crate::state::record::LinkRecord;
+use crate::state::record::{LinkRecord, RecordHead};
 use consumers::ConsumerFile;
 use graph::{Edge, Graph, Name, Sec, plain};
 use rules::{LibraryUse, PinReason};
@@ -221,62 +223,186 @@ pub fn analyse(records: Vec<LinkRecord>, opts: &Options) -> Analysis {
     analyse_with(records, Vec::new(), opts)
 }
 
+/// The fields of a record that order the merge ([`plan`]).
+pub struct Head<'a> {
+    pub identity: Hash128,
+    pub cwd: &'a str,
+    pub output: &'a str,
+    pub recorded_at: u64,
+    pub kind: OutputKind,
+    pub complete: bool,
+}
+
+impl<'a> Head<'a> {
+    pub fn of(r: &'a LinkRecord) -> Head<'a> {
+        Head {
+            identity: r.identity,
+            cwd: &r.cwd,
+            output: &r.output,
+            recorded_at: r.recorded_at,
+            kind: r.kind,
+            complete: r.is_complete(),
+        }
+    }
+
+    pub fn of_head(h: &'a RecordHead) -> Head<'a> {
+        Head {
+            identity: h.identity,
+            cwd: &h.cwd,
+            output: &h.output,
+            recorded_at: h.recorded_at,
+            kind: h.kind,
+            complete: h.is_complete(),
+        }
+    }
+}
+
+/// The records the merge reads, in its order, and which describe modules.
+pub struct Plan {
+    /// Indices of the complete records, sorted by (identity, directory,
+    /// output, time): one order whatever order the files were read in.
+    pub order: Vec<usize>,
+    /// Per entry of `order`: the newest record of its output file, which
+    /// describes the module; the others still were consumers when they ran.
+    pub module: Vec<bool>,
+}
+
+pub fn plan(heads: &[Head]) -> Plan {
+    let mut order: Vec<usize> = (0..heads.len()).filter(|&i| heads[i].complete).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&heads[a], &heads[b]);
+        (a.identity, a.cwd, a.output, a.recorded_at).cmp(&(
+            b.identity,
+            b.cwd,
+            b.output,
+            b.recorded_at,
+        ))
+    });
+    let mut newest: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for (k, &i) in order.iter().enumerate() {
+        let h = &heads[i];
+        if h.kind == OutputKind::Rel {
+            continue;
+        }
+        let path = std::path::Path::new(h.cwd).join(h.output);
+        match newest.get(&path) {
+            Some(&j) if heads[order[j]].recorded_at >= h.recorded_at => {}
+            _ => {
+                newest.insert(path, k);
+            }
+        }
+    }
+    let mut module = vec![false; order.len()];
+    for k in newest.into_values() {
+        module[k] = true;
+    }
+    Plan { order, module }
+}
+
+/// A record as the graph needs it: a module's record gives its part of the
+/// graph and the inputs of its prediction, and then its objects go.
+pub struct Prepared {
+    record: LinkRecord,
+    part: Option<(graph::Part, predict::Costs)>,
+}
+
+/// Prepares a record (`module`: it describes a module, [`Plan::module`]).
+/// Runs in the loading threads.
+pub fn prepare(mut record: LinkRecord, module: bool, keep_objects: bool) -> Prepared {
+    let mut part = module.then(|| (graph::Part::new(&record), predict::Costs::new(&record)));
+    if !keep_objects {
+        match &mut part {
+            Some((part, _)) => {
+                let new_ids = record.drop_objects(part.strings());
+                part.renumber_strings(&new_ids);
+            }
+            None => {
+                record.drop_objects([]);
+            }
+        }
+    }
+    Prepared { record, part }
+}
+
+/// The records in the merge's order and the graph of their modules, built
+/// one record at a time in the plan's order.
+#[derive(Default)]
+pub struct Built {
+    records: Vec<LinkRecord>,
+    graph: Graph,
+    /// Per module: the inputs of its prediction.
+    costs: Vec<predict::Costs>,
+    /// Per record: it describes a module.
+    module: Vec<bool>,
+    consumers_only: Vec<(usize, &'static str)>,
+}
+
+impl Built {
+    /// Adds the next record of the plan.
+    pub fn push(&mut self, p: Prepared) {
+        let i = self.records.len();
+        let r = p.record;
+        self.module.push(p.part.is_some());
+        match p.part {
+            Some((part, costs)) => {
+                self.graph.add_part(i, &r, part);
+                self.costs.push(costs);
+            }
+            None if r.kind != OutputKind::Rel => {
+                self.consumers_only
+                    .push((i, "an older record of the same output"));
+            }
+            None => {}
+        }
+        self.records.push(r);
+    }
+
+    /// The records so far (complete ones, in the merge's order).
+    pub fn records(&self) -> &[LinkRecord] {
+        &self.records
+    }
+}
+
 /// The merge with consumer files besides the records (unrecorded files of
 /// the image, prebuilt trees).
 pub fn analyse_with(
-    mut records: Vec<LinkRecord>,
+    records: Vec<LinkRecord>,
     consumers: Vec<ConsumerFile>,
     opts: &Options,
 ) -> Analysis {
+    let heads: Vec<Head> = records.iter().map(Head::of).collect();
+    let plan = plan(&heads);
+    drop(heads);
+    let mut slots: Vec<Option<LinkRecord>> = records.into_iter().map(Some).collect();
+    let mut built = Built::default();
+    let total = plan.order.len();
+    for (k, &i) in plan.order.iter().enumerate() {
+        if let Some(p) = &opts.progress {
+            p("building the graph", k + 1, total);
+        }
+        if let Some(r) = slots[i].take() {
+            built.push(prepare(r, plan.module[k], opts.keep_objects));
+        }
+    }
+    analyse_built(built, consumers, opts)
+}
+
+/// The merge over records already in the graph ([`Built`], filled in the
+/// order of a [`plan`]).
+pub fn analyse_built(built: Built, consumers: Vec<ConsumerFile>, opts: &Options) -> Analysis {
     let progress = |what: &'static str, done: usize, total: usize| {
         if let Some(p) = &opts.progress {
             p(what, done, total);
         }
     };
-    records.retain(|r| r.is_complete());
+    let Built {
+        records,
+        graph,
+        mut costs,
+        module: is_module,
+        consumers_only,
+    } = built;
     let machine = machines::one_machine(&records).ok().flatten();
-    // One order whatever the order files were read in.
-    records.sort_by(|a, b| {
-        (a.identity, &a.cwd, &a.output, a.recorded_at).cmp(&(
-            b.identity,
-            &b.cwd,
-            &b.output,
-            b.recorded_at,
-        ))
-    });
-
-    // The newest record of each output file describes the module; the
-    // others still were consumers when they ran.
-    let mut newest: BTreeMap<PathBuf, usize> = BTreeMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if r.kind == OutputKind::Rel {
-            continue;
-        }
-        let path = std::path::Path::new(&r.cwd).join(&r.output);
-        match newest.get(&path) {
-            Some(&j) if records[j].recorded_at >= r.recorded_at => {}
-            _ => {
-                newest.insert(path, i);
-            }
-        }
-    }
-    let module_records: FxHashSet<usize> = newest.values().copied().collect();
-    let mut graph = Graph::new();
-    let mut consumers_only = Vec::new();
-    let total = records.len();
-    for (i, r) in records.iter_mut().enumerate() {
-        progress("building the graph", i + 1, total);
-        if module_records.contains(&i) {
-            graph.add_module(i, r);
-        } else if r.kind != OutputKind::Rel {
-            consumers_only.push((i, "an older record of the same output"));
-        }
-        // A module's objects stay until its prediction (predict::saving
-        // reads their sections); the other records' go now.
-        if !opts.keep_objects && !module_records.contains(&i) {
-            r.objects = Vec::new();
-        }
-    }
 
     // In image scope only the image's files consume; the other links are
     // built (test programs, tools) but do not ship.
@@ -403,7 +529,7 @@ pub fn analyse_with(
                 seeds.push((plain(r.str(c)).to_string(), NameCause::CString(i)));
             }
         }
-        let opaque = !module_records.contains(&i) || !r.incomplete.is_empty();
+        let opaque = !is_module[i] || !r.incomplete.is_empty();
         if opaque && r.kind != OutputKind::Rel {
             for im in &r.imports {
                 seeds.push((im.name.clone(), NameCause::ImportedByRecord(i)));
@@ -534,11 +660,10 @@ pub fn analyse_with(
             _ => predict::Fate::Unlinked,
         };
         let hidden: Vec<&str> = res.hidden_exports.iter().map(|h| plain(h)).collect();
-        (res.saving, res.file_after) = predict::saving(r, fate, &hidden);
+        let nodes = &graph.sections[module.sections.start as usize..module.sections.end as usize];
+        let module_costs = std::mem::take(&mut costs[m]);
+        (res.saving, res.file_after) = predict::saving(r, nodes, &module_costs, fate, &hidden);
         results.push(res);
-        if !opts.keep_objects {
-            records[module.record].objects = Vec::new();
-        }
     }
     predict::linker_names_of_programs(&graph, &records, &mut results);
     Analysis {
@@ -906,6 +1031,35 @@ mod fixpoint_tests {
     }
 
     /// `module` with C strings in its read-only data.
+    /// The merge plans with the heads of the records before it loads them
+    /// whole: a head is the start of a record's encoding, field for field.
+    #[test]
+    fn a_records_head_decodes_from_its_start() {
+        use crate::state::RECORD_FORMAT;
+        use crate::state::codec::{FileKind, decode_head, encode};
+        let mut r = module("libx.so", OutputKind::Dyn, &[("f", &[])], true);
+        r.incomplete = vec!["LTO IR".into()];
+        r.linker = "gold 1.16".into();
+        r.recorded_at = 1_234_567_890_123;
+        r.cwd = "/build/x".into();
+        r.output = "out/libx.so".into();
+        r.status = LinkStatus::Failed {
+            reason: "ld returned 1".into(),
+        };
+        let bytes = encode(FileKind::LinkRecord, RECORD_FORMAT, &r).unwrap();
+        let head: RecordHead = decode_head(FileKind::LinkRecord, RECORD_FORMAT, &bytes).unwrap();
+        assert_eq!(head, RecordHead::of(&r));
+        // Cut short, or of another version: not a head.
+        assert_eq!(
+            decode_head::<RecordHead>(FileKind::LinkRecord, RECORD_FORMAT, &bytes[..40]),
+            None
+        );
+        assert_eq!(
+            decode_head::<RecordHead>(FileKind::LinkRecord, RECORD_FORMAT + 1, &bytes),
+            None
+        );
+    }
+
     fn with_strings(mut r: LinkRecord, spelled: &[&str]) -> LinkRecord {
         let mut table = StringTable::default();
         for i in 0..r.strings.len() as u32 {

@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 
+use super::graph::SectionNode;
 use crate::elf::output::{Layout, Run};
 use crate::elf::types::{SectionKind, SymbolPlace};
 use crate::identity::OutputKind;
@@ -76,6 +77,127 @@ fn padded(s: &SectionRecord) -> u64 {
     s.size.div_ceil(a).saturating_mul(a)
 }
 
+/// Per section of a module, in the record's order, what its going saves
+/// besides its own bytes: [alignment padding, .eh_frame and .eh_frame_hdr
+/// bytes, whole-pointer relocations, .symtab and .strtab bytes of the
+/// symbols it defines]; and which names with PLT/GOT slots or .dynsym
+/// entries it refers to. Read from the record when its module enters the
+/// graph, so that the record's objects need not stay until the prediction
+/// (at distribution scale they were most of the merge's memory).
+#[derive(Default)]
+pub struct Costs {
+    per_section: PerSection,
+    /// (section, index into `names`), sorted, without repeats.
+    refs: Vec<(u32, u32)>,
+    names: Vec<Box<str>>,
+}
+
+/// Four u32s a section; a record with a larger value keeps u64s.
+enum PerSection {
+    Narrow(Vec<[u32; 4]>),
+    Wide(Vec<[u64; 4]>),
+}
+
+impl Default for PerSection {
+    fn default() -> Self {
+        PerSection::Narrow(Vec::new())
+    }
+}
+
+impl Costs {
+    pub fn new(r: &LinkRecord) -> Costs {
+        let (_, _, dynsym) = words(r);
+        let mut wide: Vec<[u64; 4]> = Vec::new();
+        let mut refs = Vec::new();
+        let mut ids: crate::fasthash::FxHashMap<&str, u32> = Default::default();
+        let mut names = Vec::new();
+        for o in &r.objects {
+            let first = wide.len();
+            for sec in &o.sections {
+                wide.push([
+                    padded(sec) - sec.size,
+                    u64::from(sec.fde_bytes) + 8 * u64::from(sec.fdes),
+                    u64::from(sec.pointers),
+                    dynsym * u64::from(sec.locals) + u64::from(sec.local_name_bytes),
+                ]);
+            }
+            for y in &o.symbols {
+                if let SymbolPlace::Section(i) = y.place
+                    && let Some(c) = wide.get_mut(first + i as usize)
+                {
+                    c[3] += dynsym + r.str(y.name).len() as u64 + 1;
+                }
+            }
+            for &(from, target) in &o.edges {
+                let crate::elf::object::Target::Symbol(y) = target else {
+                    continue;
+                };
+                let Some(sym) = o.symbols.get(y as usize) else {
+                    continue;
+                };
+                let name = super::graph::plain(r.str(sym.name));
+                if !has_slot_or_import(r, name) {
+                    continue;
+                }
+                let id = *ids.entry(name).or_insert_with(|| {
+                    names.push(Box::from(name));
+                    names.len() as u32 - 1
+                });
+                refs.push(((first + from as usize) as u32, id));
+            }
+        }
+        refs.sort_unstable();
+        refs.dedup();
+        let narrow: Option<Vec<[u32; 4]>> = wide
+            .iter()
+            .map(|c| {
+                let n = |v: u64| u32::try_from(v).ok();
+                Some([n(c[0])?, n(c[1])?, n(c[2])?, n(c[3])?])
+            })
+            .collect();
+        let per_section = match narrow {
+            Some(v) => PerSection::Narrow(v),
+            None => PerSection::Wide(wide),
+        };
+        Costs {
+            per_section,
+            refs,
+            names,
+        }
+    }
+
+    fn get(&self, i: usize) -> [u64; 4] {
+        let got = match &self.per_section {
+            PerSection::Narrow(v) => v.get(i).map(|c| c.map(u64::from)),
+            PerSection::Wide(v) => v.get(i).copied(),
+        };
+        got.unwrap_or_default()
+    }
+}
+
+fn has(list: &[String], n: &str) -> bool {
+    list.binary_search_by(|x| x.as_str().cmp(n)).is_ok()
+}
+
+/// The output's import of `name`, if it has one (imports are sorted by
+/// name first, DynSymbol's order).
+fn import_of<'r>(r: &'r LinkRecord, name: &str) -> Option<&'r crate::elf::output::DynSymbol> {
+    r.imports
+        .binary_search_by(|i| i.name.as_str().cmp(name))
+        .ok()
+        .map(|at| &r.imports[at])
+}
+
+/// Whether `name` has a PLT or GOT slot in the output, or is an import.
+fn has_slot_or_import(r: &LinkRecord, name: &str) -> bool {
+    let l = &r.layout;
+    has(&l.plt_exports, name)
+        || has(&l.plt_imports, name)
+        || has(&l.got_exports, name)
+        || has(&l.got_imports, name)
+        || import_of(r, name).is_some()
+}
+
 /// What becomes of one input section of a module in Run-2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
@@ -88,21 +210,31 @@ pub enum Fate {
 
 /// What goes when the sections whose [`Fate`] is `Gone` go and the
 /// exports `hidden` (plain names, one per .dynsym entry) go, and the
-/// predicted file size. `fate` takes the index of a
-/// section among the record's sections in object order.
-pub fn saving(r: &LinkRecord, fate: impl Fn(usize) -> Fate, hidden: &[&str]) -> (Saving, u64) {
+/// predicted file size. `sections` are the module's graph nodes and
+/// `costs` their costs, in the record's order; `fate` takes an index into
+/// them.
+pub fn saving(
+    r: &LinkRecord,
+    sections: &[SectionNode],
+    costs: &Costs,
+    fate: impl Fn(usize) -> Fate,
+    hidden: &[&str],
+) -> (Saving, u64) {
     let gone = |i: usize| fate(i) == Fate::Gone;
     let (pointer, rela, dynsym) = words(r);
     let pic = matches!(r.kind, OutputKind::Dyn | OutputKind::Pie);
     let mut s = Saving::default();
     let mut read_only = 0;
-    let sections = r.objects.iter().flat_map(|o| &o.sections);
-    for (i, sec) in sections.enumerate() {
+    // Not allocated, but in the file unless stripped: .symtab entries and
+    // .strtab names of the symbols defined in sections that go.
+    let mut symtab = 0;
+    for (i, sec) in sections.iter().enumerate() {
         if !gone(i) {
             continue;
         }
+        let [pad, unwind, pointers, symbols] = costs.get(i);
         // Sizes come from the record: saturating, like the output's.
-        let size = padded(sec);
+        let size = sec.size + pad;
         match sec.kind {
             SectionKind::Text => s.text = s.text.saturating_add(size),
             SectionKind::Bss | SectionKind::TlsBss | SectionKind::Note | SectionKind::Other => {}
@@ -118,10 +250,11 @@ pub fn saving(r: &LinkRecord, fate: impl Fn(usize) -> Fate, hidden: &[&str]) -> 
             _ => s.data = s.data.saturating_add(size),
         }
         // One .eh_frame_hdr entry (two 4-byte offsets) per FDE.
-        s.unwind += u64::from(sec.fde_bytes) + 8 * u64::from(sec.fdes);
+        s.unwind += unwind;
         if pic {
-            s.dynamic += rela * u64::from(sec.pointers);
+            s.dynamic += rela * pointers;
         }
+        symtab += symbols;
     }
     let mut named = crate::fasthash::FxHashSet::default();
     for name in hidden {
@@ -139,7 +272,6 @@ pub fn saving(r: &LinkRecord, fate: impl Fn(usize) -> Fate, hidden: &[&str]) -> 
         let rest = r.layout.gnu_hash.saturating_sub(16 + 4 * names);
         s.dynamic += rest * (hidden.len() as u64).min(names) / names;
     }
-    let has = |list: &[String], n: &str| list.binary_search_by(|x| x.as_str().cmp(n)).is_ok();
     for &name in &named {
         if has(&r.layout.plt_exports, name) {
             // A PLT entry (16 bytes on x86-64, both linkers), its
@@ -156,26 +288,7 @@ pub fn saving(r: &LinkRecord, fate: impl Fn(usize) -> Fate, hidden: &[&str]) -> 
             s.dynamic += rela;
         }
     }
-    let unreferenced_symtab = unreferenced_slots(r, &fate, &named, &mut s);
-    // Not allocated, but in the file unless stripped: .symtab entries and
-    // .strtab names of the symbols defined in sections that go.
-    let mut symtab = unreferenced_symtab;
-    let mut base = 0;
-    for o in &r.objects {
-        for y in &o.symbols {
-            if let SymbolPlace::Section(i) = y.place
-                && gone(base + i as usize)
-            {
-                symtab += dynsym + r.str(y.name).len() as u64 + 1;
-            }
-        }
-        for (i, sec) in o.sections.iter().enumerate() {
-            if gone(base + i) {
-                symtab += dynsym * u64::from(sec.locals) + u64::from(sec.local_name_bytes);
-            }
-        }
-        base += o.sections.len();
-    }
+    symtab += unreferenced_slots(r, costs, &fate, &named, &mut s);
     let file_after = file_after(r.output_size, &r.layout, &s, read_only).saturating_sub(symtab);
     (s, file_after)
 }
@@ -189,61 +302,40 @@ pub fn saving(r: &LinkRecord, fate: impl Fn(usize) -> Fate, hidden: &[&str]) -> 
 /// them with their version there: `fputs@GLIBC_2.2.5`).
 fn unreferenced_slots(
     r: &LinkRecord,
+    costs: &Costs,
     fate: &impl Fn(usize) -> Fate,
     counted: &crate::fasthash::FxHashSet<&str>,
     s: &mut Saving,
 ) -> u64 {
-    let mut symtab = 0;
     let (pointer, rela, dynsym) = words(r);
-    let mut still: crate::fasthash::FxHashSet<&str> = Default::default();
-    let mut dropped: crate::fasthash::FxHashSet<&str> = Default::default();
-    let mut base = 0;
-    for o in &r.objects {
-        for &(from, target) in &o.edges {
-            let crate::elf::object::Target::Symbol(y) = target else {
-                continue;
-            };
-            let Some(sym) = o.symbols.get(y as usize) else {
-                continue;
-            };
-            let name = super::graph::plain(r.str(sym.name));
-            match fate(base + from as usize) {
-                Fate::Kept => {
-                    still.insert(name);
-                }
-                Fate::Gone => {
-                    dropped.insert(name);
-                }
-                Fate::Unlinked => {}
-            }
+    let mut still = vec![false; costs.names.len()];
+    let mut dropped = vec![false; costs.names.len()];
+    for &(section, name) in &costs.refs {
+        match fate(section as usize) {
+            Fate::Kept => still[name as usize] = true,
+            Fate::Gone => dropped[name as usize] = true,
+            Fate::Unlinked => {}
         }
-        base += o.sections.len();
     }
-    let has = |list: &[String], n: &str| list.binary_search_by(|x| x.as_str().cmp(n)).is_ok();
     let bfd = r.output_linker == crate::state::record::Linker::Bfd;
-    for name in dropped {
-        if still.contains(name) || counted.contains(name) {
+    let mut symtab = 0;
+    for (i, name) in costs.names.iter().enumerate() {
+        let name: &str = name;
+        if !dropped[i] || still[i] || counted.contains(name) {
             continue;
         }
-        let plt = has(&r.layout.plt_exports, name) || has(&r.layout.plt_imports, name);
-        let got = has(&r.layout.got_exports, name) || has(&r.layout.got_imports, name);
-        if plt {
+        let l = &r.layout;
+        if has(&l.plt_exports, name) || has(&l.plt_imports, name) {
             s.text += 16;
             s.data += pointer;
             s.dynamic += rela;
         }
-        if got {
+        if has(&l.got_exports, name) || has(&l.got_imports, name) {
             s.data += pointer;
             s.relro += pointer;
             s.dynamic += rela;
         }
-        // Sorted by name first (DynSymbol's order).
-        let import = r
-            .imports
-            .binary_search_by(|i| i.name.as_str().cmp(name))
-            .ok()
-            .map(|at| &r.imports[at]);
-        if bfd && let Some(import) = import {
+        if bfd && let Some(import) = import_of(r, name) {
             s.dynamic += dynsym + 2 + name.len() as u64 + 1;
             let version = import.version.as_ref().map_or(0, |v| v.len() as u64 + 1);
             symtab += dynsym + name.len() as u64 + version + 1;

@@ -12,7 +12,7 @@ use crate::analysis::lists::{read_dlsym_signs, read_force_file, read_keep_lists}
 use crate::analysis::lookup::LookupFunctions;
 use crate::analysis::machines::one_machine;
 use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
-use crate::analysis::{Analysis, Image, NameCause, Options, SectionCause, analyse_with};
+use crate::analysis::{Analysis, Built, Image, NameCause, Options, SectionCause, analyse_built};
 use crate::elf::output::Abi;
 use crate::glob::glob;
 use crate::state::decisions::{self, LinkDecision};
@@ -119,16 +119,22 @@ impl Input {
         let (mut opts, image_files) = self.options()?;
         opts.keep_objects = keep_objects;
         let progress = Rc::new(RefCell::new(Progress::new()));
-        let records = load_all(&self.state, self.skip_bad, &mut progress.borrow_mut())?;
-        let machine = one_machine(&records).map_err(|e| e.to_string())?;
+        let built = load_all(
+            &self.state,
+            self.skip_bad,
+            keep_objects,
+            &mut progress.borrow_mut(),
+        )?;
+        let records = built.records();
+        let machine = one_machine(records).map_err(|e| e.to_string())?;
         let consumers = heartbeat("reading the consumer files", || {
-            self.consumer_files(&records, image_files, machine)
+            self.consumer_files(records, image_files, machine)
         })?;
         let shown = Rc::clone(&progress);
         opts.progress = Some(Box::new(move |what, done, total| {
             shown.borrow_mut().tick(what, done, total);
         }));
-        Ok(analyse_with(records, consumers, &opts))
+        Ok(analyse_built(built, consumers, &opts))
     }
 
     /// The files of the image that no record made, then every file under
@@ -224,24 +230,26 @@ fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
     Ok((image, files))
 }
 
-/// Loads every record of `states`. A bad file is an error unless
-/// `skip_bad`, and then it is reported and left out.
+/// Loads every record of `states` into the merge's graph
+/// ([`crate::analysis::load`]). A bad file is an error unless `skip_bad`,
+/// and then it is reported and left out.
 pub fn load_all(
     states: &[PathBuf],
     skip_bad: bool,
+    keep_objects: bool,
     progress: &mut Progress,
-) -> Result<Vec<LinkRecord>, String> {
-    let mut records = Vec::new();
-    let mut bad = Vec::new();
-    for dir in states {
-        let state = StateDir::open(dir).map_err(|e| e.to_string())?;
-        let loaded = state
-            .load_records_with(|done, total| progress.tick("loading records", done, total))
-            .map_err(|e| e.to_string())?;
-        progress.end_line();
-        records.extend(loaded.records.into_iter().map(|(_, r)| r));
-        bad.extend(loaded.bad);
-    }
+) -> Result<Built, String> {
+    let dirs = states
+        .iter()
+        .map(|dir| StateDir::open(dir))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let loaded = crate::analysis::load::load(&dirs, keep_objects, |what, done, total| {
+        progress.tick(what, done, total)
+    })
+    .map_err(|e| e.to_string())?;
+    progress.end_line();
+    let bad = loaded.bad;
     if !bad.is_empty() {
         for e in &bad {
             eprintln!("ldprune: error: {e}");
@@ -257,7 +265,7 @@ pub fn load_all(
             bad.len()
         );
     }
-    Ok(records)
+    Ok(loaded.built)
 }
 
 pub(super) fn kib(n: u64) -> String {

@@ -110,6 +110,22 @@ pub fn decode<T: DeserializeOwned>(
     postcard::from_bytes(payload).map_err(|e| format!("damaged: cannot decode ({e})"))
 }
 
+/// Decodes the leading fields of a file of `kind` as a `T` (a struct of
+/// them) from the file's start, without the payload's length and checksum
+/// (the start may be all there is). None if it is not such a file or the
+/// fields go beyond `bytes`.
+pub fn decode_head<T: DeserializeOwned>(kind: FileKind, version: u32, bytes: &[u8]) -> Option<T> {
+    if bytes.len() < HEADER_LEN
+        || &bytes[..8] != kind.magic()
+        || bytes[8..12] != version.to_le_bytes()
+    {
+        return None;
+    }
+    postcard::take_from_bytes(&bytes[HEADER_LEN..])
+        .ok()
+        .map(|(head, _)| head)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

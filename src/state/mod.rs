@@ -24,7 +24,7 @@ pub mod record;
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -314,51 +314,96 @@ impl StateDir {
     }
 
     /// As [`Self::load_records`], calling `progress(done, total)` after each
-    /// file. Files are read and decoded on every core (a distribution's
-    /// 100,000 records are minutes of decoding on one); the result is in
-    /// path order whatever order they finished in.
+    /// file (see [`load_in_order`]).
     pub fn load_records_with(
         &self,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Loaded, StateError> {
         let paths = self.record_paths()?;
         let total = paths.len();
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(total.max(1));
-        let next = AtomicU64::new(0);
-        let mut slots: Vec<Option<Result<LinkRecord, StateError>>> =
-            std::iter::repeat_with(|| None).take(total).collect();
-        std::thread::scope(|scope| {
-            let (send, receive) = std::sync::mpsc::channel();
-            for _ in 0..workers {
-                let (send, next, paths) = (send.clone(), &next, &paths);
-                scope.spawn(move || {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                        let Some(path) = paths.get(i) else { break };
-                        if send.send((i, load_record(path))).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(send);
-            for (done, (i, r)) in receive.into_iter().enumerate() {
-                slots[i] = Some(r);
-                progress(done + 1, total);
-            }
-        });
         let mut loaded = Loaded::default();
-        for (path, slot) in paths.into_iter().zip(slots) {
-            match slot {
-                Some(Ok(r)) => loaded.records.push((path, r)),
-                Some(Err(e)) => loaded.bad.push(e),
-                // A worker that panicked: scope has propagated it already.
-                None => {}
+        let mut ok: Vec<Option<LinkRecord>> = Vec::with_capacity(total);
+        load_in_order(
+            &paths,
+            |_, path| load_record(path),
+            |i, r| {
+                match r {
+                    Ok(r) => ok.push(Some(r)),
+                    Err(e) => {
+                        ok.push(None);
+                        loaded.bad.push(e);
+                    }
+                }
+                progress(i + 1, total);
+            },
+        );
+        for (path, r) in paths.into_iter().zip(ok) {
+            if let Some(r) = r {
+                loaded.records.push((path, r));
             }
         }
         Ok(loaded)
+    }
+}
+
+/// Runs `load(i, path)` on every path on every core (a distribution's 100,000
+/// records are minutes of decoding on one) and hands the results to `each`
+/// in this thread in path order, whatever order they finished in: at most
+/// a few are held back, so whatever `load` keeps of a record is all that
+/// is in memory of those not yet handed on.
+pub fn load_in_order<T: Send>(
+    paths: &[PathBuf],
+    load: impl Fn(usize, &Path) -> T + Sync,
+    mut each: impl FnMut(usize, T),
+) {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len().max(1));
+    let next = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel(4 * workers);
+        for _ in 0..workers {
+            let (send, next, load) = (send.clone(), &next, &load);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(path) = paths.get(i) else { break };
+                    if send.send((i, load(i, path))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(send);
+        // Results that came before their turn.
+        let mut early = std::collections::BTreeMap::new();
+        let mut turn = 0;
+        for (i, t) in receive {
+            early.insert(i, t);
+            while let Some(t) = early.remove(&turn) {
+                each(turn, t);
+                turn += 1;
+            }
+        }
+        // A worker that panicked: scope propagates it when it ends.
+    });
+}
+
+/// Reads the head of one record file ([`record::RecordHead`]) from the
+/// file's start. The checksum covers the whole record and is checked when
+/// it is loaded; a head that goes beyond the start, or a file that is not
+/// a record of this version, is read by loading the record whole (which
+/// gives the error loading it gives).
+pub fn load_head(path: &Path) -> Result<record::RecordHead, StateError> {
+    const START: u64 = 4096;
+    let start = entry::open_read(path).ok().and_then(|file| {
+        let mut bytes = Vec::with_capacity(START as usize);
+        file.take(START).read_to_end(&mut bytes).ok()?;
+        codec::decode_head(FileKind::LinkRecord, RECORD_FORMAT, &bytes)
+    });
+    match start {
+        Some(head) => Ok(head),
+        None => load_record(path).map(|r| record::RecordHead::of(&r)),
     }
 }
 

@@ -87,6 +87,40 @@ pub struct LinkRecord {
     pub strings: StringPool,
 }
 
+/// The first fields of a [`LinkRecord`], in its order: what a merge needs
+/// to order the records and pick each output's newest before it loads any
+/// record whole (`state::load_head`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct RecordHead {
+    pub identity: Hash128,
+    pub status: LinkStatus,
+    pub incomplete: Vec<String>,
+    pub linker: String,
+    pub recorded_at: u64,
+    pub kind: OutputKind,
+    pub output: String,
+    pub cwd: String,
+}
+
+impl RecordHead {
+    pub fn of(r: &LinkRecord) -> RecordHead {
+        RecordHead {
+            identity: r.identity,
+            status: r.status.clone(),
+            incomplete: r.incomplete.clone(),
+            linker: r.linker.clone(),
+            recorded_at: r.recorded_at,
+            kind: r.kind,
+            output: r.output.clone(),
+            cwd: r.cwd.clone(),
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.status == LinkStatus::Complete
+    }
+}
+
 /// A linker, as far as output sizes are concerned: ld.bfd, gold, lld and
 /// mold lay out the same inputs differently (lld's output of a small
 /// library is often half of bfd's), so `report` compares sizes only
@@ -215,6 +249,33 @@ impl LinkRecord {
         crate::identity::link_directory(&self.cwd, &self.output)
     }
 
+    /// Drops the objects and the strings only they named: the pool keeps
+    /// the C strings and the strings of `keep` (ids in it), renumbered.
+    /// Returns each old id's new one (`Str::MAX`: dropped). The merge keeps
+    /// of a record's objects only its graph, which names few of them.
+    pub fn drop_objects(&mut self, keep: impl IntoIterator<Item = Str>) -> Vec<Str> {
+        self.objects = Vec::new();
+        let old = std::mem::take(&mut self.strings);
+        let mut new_id = vec![Str::MAX; old.len()];
+        let mut take = |id: Str| match new_id.get_mut(id as usize) {
+            Some(slot) => {
+                if *slot == Str::MAX {
+                    *slot = self.strings.push(old.get(id).unwrap_or("?"));
+                }
+                *slot
+            }
+            None => Str::MAX,
+        };
+        // The C strings first: their ids stay in the same order.
+        let cstrings: Vec<Str> = self.cstrings.iter().map(|&c| take(c)).collect();
+        for id in keep {
+            take(id);
+        }
+        self.cstrings = cstrings;
+        self.strings.shrink_to_fit();
+        new_id
+    }
+
     /// Checks that every index points inside its table, so that later code
     /// can index without checking. A record that fails this is damaged.
     pub fn validate(&self) -> Result<(), String> {
@@ -279,6 +340,11 @@ impl StringPool {
         self.text.get(start..end)
     }
 
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
     fn push(&mut self, s: &str) -> Str {
         self.text.push_str(s);
         self.ends.push(self.text.len() as u32);
@@ -334,6 +400,15 @@ impl StringTable {
         let id = self.pool.push(s);
         self.next.push(self.heads.insert(h, id).unwrap_or(Str::MAX));
         id
+    }
+
+    /// How many distinct strings it holds (ids are 0..len).
+    pub fn len(&self) -> usize {
+        self.pool.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pool.is_empty()
     }
 
     pub fn contains(&self, s: &str) -> bool {
