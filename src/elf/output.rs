@@ -341,6 +341,8 @@ where
         copy_relocation(header.e_machine(endian)),
         slot_relocations(header.e_machine(endian)),
     )?;
+    // (has a PLT slot, has a GOT slot) of each export, in dynsym order.
+    let mut slots: Vec<(bool, bool)> = Vec::new();
     for (index, sym) in dynsym.enumerate() {
         if index.0 == 0 || sym.is_local() {
             continue;
@@ -382,27 +384,72 @@ where
             if relocated.copied.contains(&(index.0 as u32)) {
                 facts.copy_imports.push(entry.clone());
             }
-            if relocated.plt.contains(&(index.0 as u32)) {
-                facts.layout.plt_exports.push(entry.name.clone());
-            }
-            if relocated.got.contains(&(index.0 as u32)) {
-                facts.layout.got_exports.push(entry.name.clone());
-            }
+            slots.push((
+                relocated.plt.contains(&(index.0 as u32)),
+                relocated.got.contains(&(index.0 as u32)),
+            ));
             facts.exports.push(entry);
         }
     }
     // Unstable: entries that compare equal are equal in every field, and a
     // stable sort of 7,000 exports cost 8M instructions in a Run-1 link.
-    facts.exports.sort_unstable();
-    facts.copy_imports.sort_unstable();
-    facts.imports.sort_unstable();
-    facts.unrelocated_imports.sort_unstable();
-    facts.layout.plt_exports.sort_unstable();
-    facts.layout.plt_exports.dedup();
-    facts.layout.got_exports.sort_unstable();
-    facts.layout.got_exports.dedup();
+    fn name(e: &DynSymbol) -> &[u8] {
+        e.name.as_bytes()
+    }
+    let order = sort_by_name(&mut facts.exports, name);
+    sort_by_name(&mut facts.copy_imports, name);
+    sort_by_name(&mut facts.imports, name);
+    sort_by_name(&mut facts.unrelocated_imports, name);
+    // The exports with PLT and GOT slots, in the sorted exports' order:
+    // sorted by name without sorting again.
+    for (e, &i) in facts.exports.iter().zip(&order) {
+        let (plt, got) = slots[i as usize];
+        for (has, names) in [
+            (plt, &mut facts.layout.plt_exports),
+            (got, &mut facts.layout.got_exports),
+        ] {
+            if has && names.last() != Some(&e.name) {
+                names.push(e.name.clone());
+            }
+        }
+    }
     read_version_nodes(&sections, endian, data, &mut facts)?;
     Ok(facts)
+}
+
+/// Sorts `items` into their `Ord` order, whose first key must be `name`,
+/// and returns where each element came from. Each comparison first
+/// compares the names' first 16 bytes as one integer, and the elements
+/// move once, at the end: comparing and moving 7,200 exports with their
+/// `String`s cost 11.7M instructions in a Run-1 link.
+pub fn sort_by_name<T: Ord>(
+    items: &mut Vec<T>,
+    name: impl for<'a> Fn(&'a T) -> &'a [u8],
+) -> Vec<u32> {
+    // Zero-padded and big-endian: a smaller prefix means a smaller name
+    // (padding is the least byte); equal prefixes fall back to `Ord`.
+    let prefix = |b: &[u8]| {
+        let mut p = [0u8; 16];
+        let n = b.len().min(16);
+        p[..n].copy_from_slice(&b[..n]);
+        u128::from_be_bytes(p)
+    };
+    let mut order: Vec<(u128, u32)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (prefix(name(t)), i as u32))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| items[a.1 as usize].cmp(&items[b.1 as usize]))
+    });
+    let mut slots: Vec<Option<T>> = std::mem::take(items).into_iter().map(Some).collect();
+    items.extend(
+        order
+            .iter()
+            .filter_map(|&(_, i)| slots.get_mut(i as usize).and_then(Option::take)),
+    );
+    order.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Allocated sections (file offset, size, kind) cut into runs at the page
@@ -704,7 +751,31 @@ fn candidate_tails(bytes: &[u8], out: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
-    use super::candidate_tails;
+    use super::{candidate_tails, sort_by_name};
+
+    #[test]
+    fn sort_by_name_is_ord() {
+        // Names sharing 16 bytes, prefixes of each other, bytes above 0x7f,
+        // equal names ordered by later fields.
+        let mut v: Vec<(String, u32)> = [
+            ("abcdefghijklmnopq", 2),
+            ("abcdefghijklmnop", 1),
+            ("abcdefghijklmnopa", 0),
+            ("b", 0),
+            ("a", 3),
+            ("a", 1),
+            ("\u{e9}t\u{e9}", 0),
+            ("", 0),
+            ("ab", 0),
+        ]
+        .iter()
+        .map(|(s, n)| (s.to_string(), *n))
+        .collect();
+        let mut want = v.clone();
+        want.sort();
+        sort_by_name(&mut v, |e| e.0.as_bytes());
+        assert_eq!(v, want);
+    }
 
     #[test]
     fn tails_of_merged_strings_count() {
