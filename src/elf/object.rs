@@ -19,7 +19,9 @@ use super::{ElfError, is_debug_section};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SectionFact<'d> {
-    pub name: Cow<'d, str>,
+    /// As its bytes: text (lossy, for the rare name that is not UTF-8)
+    /// only when the record interns it, once per distinct name.
+    pub name: &'d [u8],
     pub kind: SectionKind,
     pub flags: u64,
     pub size: u64,
@@ -38,13 +40,14 @@ pub struct SectionFact<'d> {
     pub locals: u32,
     pub local_name_bytes: u32,
     /// Signature of the COMDAT group the section belongs to.
-    pub group: Option<Cow<'d, str>>,
+    pub group: Option<&'d [u8]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SymbolFact<'d> {
-    /// As spelled in the symbol table, versions included (`foo@@V2`).
-    pub name: Cow<'d, str>,
+    /// As spelled in the symbol table, versions included (`foo@@V2`), as
+    /// bytes (see [`SectionFact::name`]).
+    pub name: &'d [u8],
     pub binding: Binding,
     pub visibility: Visibility,
     pub kind: SymbolType,
@@ -171,13 +174,15 @@ where
         if flags & elf::SHF_ALLOC.0 == 0 || is_debug_section(raw_name) {
             continue;
         }
-        let name = lossy(raw_name);
+        let name = raw_name;
         let size: u64 = section.sh_size(endian).into();
         let is_strings = flags & elf::SHF_STRINGS.0 != 0;
         string_sections[index.0] = is_strings;
         map[index.0] = Some(facts.sections.len() as u32);
 
-        hasher.str(&name);
+        // Bytes, as the text they were (a non-UTF-8 name went in lossy
+        // before: the only names that hash otherwise now).
+        hasher.bytes(name);
         hasher.u64(u64::from(sh_type.0));
         hasher.u64(flags);
         hasher.u64(section.sh_addralign(endian).into());
@@ -186,16 +191,16 @@ where
         hasher.u64(if is_strings { 0 } else { size });
 
         if is_read_only_data(sh_type, flags)
-            && may_hold_strings(&name, flags)
+            && may_hold_strings(name, flags)
             && let Ok(bytes) = section.data(endian, data)
         {
             collect_cstrings(bytes, is_strings, &mut facts.cstrings);
         }
         let group = groups.get(index.0).copied().flatten();
         if let Some(g) = group {
-            hasher.str(&lossy(g));
+            hasher.bytes(g);
         }
-        let kind = section_kind(machine, sh_type, flags, &name);
+        let kind = section_kind(machine, sh_type, flags, name);
         if kind == SectionKind::ArmExidx {
             // The link is what ties the table to its code (an edge below).
             let link = section.sh_link(endian) as usize;
@@ -221,7 +226,7 @@ where
             pointers: 0,
             locals: 0,
             local_name_bytes: 0,
-            group: group.map(lossy),
+            group,
         });
     }
 
@@ -237,8 +242,8 @@ where
         }
         let raw_name = sym.name(endian, symtab.strings())?;
         slim_marker |= raw_name == LTO_SLIM_MARKER;
-        let name = lossy(raw_name);
-        hasher.str(&name);
+        let name = raw_name;
+        hasher.bytes(name);
         hasher.u64(u64::from(sym.st_info().0));
         hasher.u64(u64::from(sym.st_other().0));
         hasher.u64(place_code(place));
@@ -568,7 +573,7 @@ fn section_kind(
     machine: elf::Machine,
     sh_type: elf::SectionType,
     flags: u64,
-    name: &str,
+    name: &[u8],
 ) -> SectionKind {
     let tls = flags & elf::SHF_TLS.0 != 0;
     match sh_type {
@@ -581,7 +586,7 @@ fn section_kind(
         elf::SHT_NOBITS if tls => SectionKind::TlsBss,
         elf::SHT_NOBITS => SectionKind::Bss,
         elf::SHT_X86_64_UNWIND => SectionKind::EhFrame,
-        _ if name == ".eh_frame" => SectionKind::EhFrame,
+        _ if name == b".eh_frame" => SectionKind::EhFrame,
         elf::SHT_PROGBITS if flags & elf::SHF_EXECINSTR.0 != 0 => SectionKind::Text,
         elf::SHT_PROGBITS if tls => SectionKind::TlsData,
         elf::SHT_PROGBITS if flags & elf::SHF_WRITE.0 != 0 => SectionKind::Data,
@@ -599,9 +604,9 @@ fn is_read_only_data(sh_type: elf::SectionType, flags: u64) -> bool {
 /// as "zR" name nothing), not exception tables, not merged constants
 /// (SHF_MERGE without SHF_STRINGS: .rodata.cst*). Half the bytes scanned
 /// in a typical object were .eh_frame.
-fn may_hold_strings(name: &str, flags: u64) -> bool {
+fn may_hold_strings(name: &[u8], flags: u64) -> bool {
     let merged_constants = flags & elf::SHF_MERGE.0 != 0 && flags & elf::SHF_STRINGS.0 == 0;
-    !merged_constants && name != ".eh_frame" && !name.starts_with(".gcc_except_table")
+    !merged_constants && name != b".eh_frame" && !name.starts_with(b".gcc_except_table")
 }
 
 /// Adds the NUL-terminated strings of `bytes` that could name a symbol
@@ -645,15 +650,6 @@ pub fn is_candidate_name(s: &[u8]) -> bool {
         path = true;
     }
     (!path && (s[0].is_ascii_alphabetic() || s[0] == b'_')) || s.windows(3).any(|w| w == b".so")
-}
-
-/// Names are nearly always UTF-8 (ASCII): checked directly, the lossy
-/// conversion's chunk iterator only for the rare other ones.
-fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
 }
 
 #[cfg(test)]

@@ -57,8 +57,9 @@ pub struct Collected {
 impl Collected {
     pub fn new() -> Collected {
         Collected {
-            // A link of 600 small objects interns 22,000 names.
-            strings: StringTable::with_capacity(8192),
+            // A link of 600 small objects interns 22,000 names; room for
+            // them costs little in a small link (memory never touched).
+            strings: StringTable::with_capacity(24 << 10),
             ..Collected::default()
         }
     }
@@ -167,7 +168,7 @@ impl Collected {
         let sections = &mut self.sections;
         sections.clear();
         sections.extend(facts.sections.iter().map(|f| SectionRecord {
-            name: s.intern(&f.name),
+            name: s.intern_bytes(f.name),
             kind: f.kind,
             flags: f.flags,
             size: f.size,
@@ -177,10 +178,10 @@ impl Collected {
             pointers: f.pointers,
             locals: f.locals,
             local_name_bytes: f.local_name_bytes,
-            group: f.group.as_deref().map(|g| s.intern(g)),
+            group: f.group.map(|g| s.intern_bytes(g)),
         }));
         let symbols = facts.symbols.iter().map(|f| SymbolRecord {
-            name: s.intern(&f.name),
+            name: s.intern_bytes(f.name),
             binding: f.binding,
             visibility: f.visibility,
             kind: f.kind,

@@ -500,8 +500,12 @@ pub struct StringTable {
 
 impl StringTable {
     fn hash(s: &str) -> u64 {
+        Self::hash_bytes(s.as_bytes())
+    }
+
+    fn hash_bytes(b: &[u8]) -> u64 {
         let mut h = FxHasher::default();
-        h.write(s.as_bytes());
+        h.write(b);
         h.finish()
     }
 
@@ -532,10 +536,15 @@ impl StringTable {
     }
 
     pub fn intern(&mut self, s: &str) -> Str {
+        self.intern_hashed(Self::hash(s), s)
+    }
+
+    /// [`Self::intern`] of `s` whose hash is `h`.
+    fn intern_hashed(&mut self, h: u64, s: &str) -> Str {
         use std::collections::hash_map::Entry;
         // One probe of the map whether the name is new or not.
         let (pool, next) = (&mut self.pool, &mut self.next);
-        match self.heads.entry(Self::hash(s)) {
+        match self.heads.entry(h) {
             Entry::Vacant(v) => {
                 let id = pool.push(s);
                 next.push(Str::MAX);
@@ -559,6 +568,29 @@ impl StringTable {
                 o.insert(id);
                 id
             }
+        }
+    }
+
+    /// [`Self::intern`] of the text of `b`: UTF-8 is checked only for a
+    /// name not interned yet, and a name that is not UTF-8 is interned
+    /// lossy (its own bytes then never match, so it is checked each time).
+    pub fn intern_bytes(&mut self, b: &[u8]) -> Str {
+        let h = Self::hash_bytes(b);
+        if let Some(&head) = self.heads.get(&h) {
+            let mut id = head;
+            loop {
+                if self.pool.get(id).map(str::as_bytes) == Some(b) {
+                    return id;
+                }
+                id = self.next[id as usize];
+                if id == Str::MAX {
+                    break;
+                }
+            }
+        }
+        match std::str::from_utf8(b) {
+            Ok(s) => self.intern_hashed(h, s),
+            Err(_) => self.intern(&String::from_utf8_lossy(b)),
         }
     }
 
