@@ -3,8 +3,6 @@
 //! identifier-like C strings of its read-only data, its structural hash and
 //! its interface hash (see [`super::interface`]).
 
-use std::borrow::Cow;
-
 use object::elf;
 use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym, SymbolTable};
 use object::{Endianness, ReadRef, SectionIndex, SymbolIndex};
@@ -80,7 +78,7 @@ pub struct ObjectFacts<'d> {
     /// (from section, to), sorted and without duplicates.
     pub edges: Vec<(u32, Target)>,
     /// Identifier-like or `.so`-like C strings of read-only data, sorted, unique.
-    pub cstrings: Vec<Cow<'d, str>>,
+    pub cstrings: Vec<&'d str>,
 }
 
 /// Parses a relocatable ELF object held in `data`.
@@ -149,6 +147,8 @@ where
         sections: Vec::with_capacity(sections.len()),
         symbols: Vec::with_capacity(symtab.len()),
         edges: Vec::with_capacity(relocations),
+        // Growing it from nothing cost more than the scan (a dozen strings).
+        cstrings: Vec::with_capacity(32),
         ..ObjectFacts::default()
     };
     let groups = comdat_groups(&sections, &symtab, endian, data)?;
@@ -617,17 +617,30 @@ fn may_hold_strings(name: &[u8], flags: u64) -> bool {
 /// Every byte of read-only data passes here (.eh_frame, tables, literals):
 /// one pass to split, candidates borrowed, no lossy conversion (a candidate
 /// is ASCII).
-fn collect_cstrings<'d>(bytes: &'d [u8], is_strings: bool, out: &mut Vec<Cow<'d, str>>) {
-    // What follows the last NUL is not a whole string.
-    let Some(last) = bytes.iter().rposition(|&b| b == 0) else {
-        return;
-    };
-    for s in bytes[..last].split(|&b| b == 0) {
+fn collect_cstrings<'d>(bytes: &'d [u8], is_strings: bool, out: &mut Vec<&'d str>) {
+    // Each NUL ends a string; what follows the last one is not whole.
+    // Zero bytes, empty strings, are most of a zeroed table: skipped in a
+    // tight loop.
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == 0 {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at] != 0 {
+            at += 1;
+        }
+        if at == bytes.len() {
+            break;
+        }
+        let s = &bytes[start..at];
+        at += 1;
         if (is_strings || s.len() >= 2)
             && is_candidate_name(s)
             && let Ok(text) = std::str::from_utf8(s)
         {
-            out.push(Cow::Borrowed(text));
+            out.push(text);
         }
     }
 }
