@@ -124,14 +124,21 @@ where
     let symtab = sections.symbols(endian, data, elf::SHT_SYMTAB)?;
 
     // Every vector gets its size up front: growing them cost 5M
-    // instructions (reallocations) for 600 small objects. Relocations,
-    // which make most of the hash's fields and the edges, are counted first.
-    // Headers can claim anything: no more than the file holds (an entry
-    // takes 8 bytes or more).
+    // instructions (reallocations) for 600 small objects. Relocations of
+    // allocated sections (not of debug info), which make most of the
+    // hash's fields and the edges, are counted first. Headers can claim
+    // anything: no more than the file holds (an entry takes 8 bytes or
+    // more).
     let file = data.len().unwrap_or(0);
+    let relocates_code_or_data = |s: &Elf::SectionHeader| {
+        sections
+            .section(SectionIndex(s.sh_info(endian) as usize))
+            .is_ok_and(|t| t.sh_flags(endian).0 & elf::SHF_ALLOC.0 != 0)
+    };
     let relocations = sections
         .iter()
         .filter(|s| matches!(s.sh_type(endian), elf::SHT_RELA | elf::SHT_REL))
+        .filter(|s| relocates_code_or_data(s))
         .map(|s| {
             let size: u64 = s.sh_size(endian).into();
             let entry: u64 = s.sh_entsize(endian).into();
