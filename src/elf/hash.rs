@@ -34,7 +34,12 @@ pub struct StructHasher(Vec<u8>);
 impl StructHasher {
     /// `domain` separates hashes of different kinds of things.
     pub fn new(domain: &[u8]) -> Self {
-        let mut h = StructHasher(Vec::with_capacity(4096));
+        Self::with_capacity(domain, 4096)
+    }
+
+    /// A hasher with room for `bytes` of fields.
+    pub fn with_capacity(domain: &[u8], bytes: usize) -> Self {
+        let mut h = StructHasher(Vec::with_capacity(bytes.max(64)));
         h.bytes(domain);
         h
     }

@@ -19,7 +19,9 @@ use object::read::elf::{FileHeader, SectionHeader, SectionTable, Sym, SymbolTabl
 use object::{Endianness, ReadRef, SymbolIndex};
 
 use super::hash::{Hash128, StructHasher};
-use super::object::{comdat_groups, is_class_64, is_lto_section, place_code, symbol_place};
+use super::object::{
+    comdat_groups, is_class_64, is_lto_section, is_table, place_code, symbol_place,
+};
 use super::types::{
     Binding, LTO_SLIM_MARKER, Lto, SymbolPlace, SymbolType, Visibility, binding_of, symbol_type_of,
     visibility_of,
@@ -154,9 +156,13 @@ where
     let mut map: Vec<Option<u32>> = vec![None; sections.len()];
     let mut hashed = 0u32;
     for (index, section) in sections.enumerate() {
+        let flags = section.sh_flags(endian).0;
+        // As parse_object: a table's name is never read (nor checked).
+        if flags & elf::SHF_ALLOC.0 == 0 && is_table(section.sh_type(endian)) {
+            continue;
+        }
         let name = sections.section_name(endian, section)?;
         ir_sections |= is_lto_section(name);
-        let flags = section.sh_flags(endian).0;
         if flags & elf::SHF_ALLOC.0 == 0 || is_debug_section(name) {
             continue;
         }

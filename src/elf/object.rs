@@ -3,8 +3,6 @@
 //! identifier-like C strings of its read-only data, its structural hash and
 //! its interface hash (see [`super::interface`]).
 
-use std::borrow::Cow;
-
 use object::elf;
 use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym, SymbolTable};
 use object::{Endianness, ReadRef, SectionIndex, SymbolIndex};
@@ -19,7 +17,9 @@ use super::{ElfError, is_debug_section};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SectionFact<'d> {
-    pub name: Cow<'d, str>,
+    /// As its bytes: text (lossy, for the rare name that is not UTF-8)
+    /// only when the record interns it, once per distinct name.
+    pub name: &'d [u8],
     pub kind: SectionKind,
     pub flags: u64,
     pub size: u64,
@@ -38,13 +38,14 @@ pub struct SectionFact<'d> {
     pub locals: u32,
     pub local_name_bytes: u32,
     /// Signature of the COMDAT group the section belongs to.
-    pub group: Option<Cow<'d, str>>,
+    pub group: Option<&'d [u8]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SymbolFact<'d> {
-    /// As spelled in the symbol table, versions included (`foo@@V2`).
-    pub name: Cow<'d, str>,
+    /// As spelled in the symbol table, versions included (`foo@@V2`), as
+    /// bytes (see [`SectionFact::name`]).
+    pub name: &'d [u8],
     pub binding: Binding,
     pub visibility: Visibility,
     pub kind: SymbolType,
@@ -77,7 +78,7 @@ pub struct ObjectFacts<'d> {
     /// (from section, to), sorted and without duplicates.
     pub edges: Vec<(u32, Target)>,
     /// Identifier-like or `.so`-like C strings of read-only data, sorted, unique.
-    pub cstrings: Vec<Cow<'d, str>>,
+    pub cstrings: Vec<&'d str>,
 }
 
 /// Parses a relocatable ELF object held in `data`.
@@ -122,12 +123,45 @@ where
     let sections = header.sections(endian, data)?;
     let symtab = sections.symbols(endian, data, elf::SHT_SYMTAB)?;
 
-    let mut hasher = StructHasher::new(b"ldprune-object-v1");
+    // Every vector gets its size up front: growing them cost 5M
+    // instructions (reallocations) for 600 small objects. Relocations of
+    // allocated sections (not of debug info), which make most of the
+    // hash's fields and the edges, are counted first. Headers can claim
+    // anything: no more than the file holds (an entry takes 8 bytes or
+    // more).
+    let file = data.len().unwrap_or(0);
+    let relocates_code_or_data = |s: &Elf::SectionHeader| {
+        sections
+            .section(SectionIndex(s.sh_info(endian) as usize))
+            .is_ok_and(|t| t.sh_flags(endian).0 & elf::SHF_ALLOC.0 != 0)
+    };
+    let relocations = sections
+        .iter()
+        .filter(|s| matches!(s.sh_type(endian), elf::SHT_RELA | elf::SHT_REL))
+        .filter(|s| relocates_code_or_data(s))
+        .map(|s| {
+            let size: u64 = s.sh_size(endian).into();
+            let entry: u64 = s.sh_entsize(endian).into();
+            size.min(file).checked_div(entry).unwrap_or(0)
+        })
+        .fold(0u64, u64::saturating_add)
+        .min(file / 8) as usize;
+    let mut hasher = StructHasher::with_capacity(
+        b"ldprune-object-v1",
+        64 * (sections.len() + symtab.len()) + 40 * relocations,
+    );
     hasher.u64(u64::from(header.e_machine(endian).0));
     hasher.u64(u64::from(header.is_class_64()));
     let mut interface = InterfaceHasher::new(header.e_machine(endian).0, header.is_class_64());
 
-    let mut facts = ObjectFacts::default();
+    let mut facts = ObjectFacts {
+        sections: Vec::with_capacity(sections.len()),
+        symbols: Vec::with_capacity(symtab.len()),
+        edges: Vec::with_capacity(relocations),
+        // Growing it from nothing cost more than the scan (a dozen strings).
+        cstrings: Vec::with_capacity(32),
+        ..ObjectFacts::default()
+    };
     let groups = comdat_groups(&sections, &symtab, endian, data)?;
 
     // Allocated sections are recorded; their index in the record replaces
@@ -139,20 +173,27 @@ where
     let mut exidx_links: Vec<(usize, usize)> = Vec::new();
     let (mut ir_sections, mut slim_marker) = (false, false);
     for (index, section) in sections.enumerate() {
+        let flags = section.sh_flags(endian).0;
+        let sh_type = section.sh_type(endian);
+        // Relocations and tables are neither recorded nor LTO IR: their
+        // names (a third of an object's sections) are never looked up.
+        if flags & elf::SHF_ALLOC.0 == 0 && is_table(sh_type) {
+            continue;
+        }
         let raw_name = sections.section_name(endian, section)?;
         ir_sections |= is_lto_section(raw_name);
-        let flags = section.sh_flags(endian).0;
         if flags & elf::SHF_ALLOC.0 == 0 || is_debug_section(raw_name) {
             continue;
         }
-        let name = lossy(raw_name);
-        let sh_type = section.sh_type(endian);
+        let name = raw_name;
         let size: u64 = section.sh_size(endian).into();
         let is_strings = flags & elf::SHF_STRINGS.0 != 0;
         string_sections[index.0] = is_strings;
         map[index.0] = Some(facts.sections.len() as u32);
 
-        hasher.str(&name);
+        // Bytes, as the text they were (a non-UTF-8 name went in lossy
+        // before: the only names that hash otherwise now).
+        hasher.bytes(name);
         hasher.u64(u64::from(sh_type.0));
         hasher.u64(flags);
         hasher.u64(section.sh_addralign(endian).into());
@@ -161,16 +202,16 @@ where
         hasher.u64(if is_strings { 0 } else { size });
 
         if is_read_only_data(sh_type, flags)
-            && may_hold_strings(&name, flags)
+            && may_hold_strings(name, flags)
             && let Ok(bytes) = section.data(endian, data)
         {
             collect_cstrings(bytes, is_strings, &mut facts.cstrings);
         }
         let group = groups.get(index.0).copied().flatten();
         if let Some(g) = group {
-            hasher.str(&lossy(g));
+            hasher.bytes(g);
         }
-        let kind = section_kind(machine, sh_type, flags, &name);
+        let kind = section_kind(machine, sh_type, flags, name);
         if kind == SectionKind::ArmExidx {
             // The link is what ties the table to its code (an edge below).
             let link = section.sh_link(endian) as usize;
@@ -196,7 +237,7 @@ where
             pointers: 0,
             locals: 0,
             local_name_bytes: 0,
-            group: group.map(lossy),
+            group,
         });
     }
 
@@ -212,8 +253,8 @@ where
         }
         let raw_name = sym.name(endian, symtab.strings())?;
         slim_marker |= raw_name == LTO_SLIM_MARKER;
-        let name = lossy(raw_name);
-        hasher.str(&name);
+        let name = raw_name;
+        hasher.bytes(name);
         hasher.u64(u64::from(sym.st_info().0));
         hasher.u64(u64::from(sym.st_other().0));
         hasher.u64(place_code(place));
@@ -260,7 +301,33 @@ where
         }
     }
 
-    // Relocations of recorded sections become edges.
+    // Relocations of recorded sections become edges. What a relocation's
+    // symbol stands for is worked out at its first use: an object's
+    // relocations name few symbols, many times each.
+    let resolve = |r_sym: u32| -> Result<Resolved, ElfError> {
+        let index = SymbolIndex(r_sym as usize);
+        let sym = symtab.symbol(index)?;
+        let elf_section = symtab.symbol_section(endian, sym, index)?;
+        let section = elf_section.and_then(|s| map.get(s.0).copied().flatten());
+        let (code, target) = if let Some(Some(global)) = symbol_map.get(index.0).copied() {
+            // Symbols were hashed in table order: the index stands for the name.
+            (u64::from(r_sym), Some(Target::Symbol(global)))
+        } else {
+            (
+                section.map_or(u64::MAX, u64::from),
+                section.map(Target::Section),
+            )
+        };
+        Ok(Resolved {
+            code,
+            target,
+            // Addends into merged strings follow the strings' bytes.
+            into_strings: elf_section
+                .is_some_and(|s| string_sections.get(s.0).copied().unwrap_or(false)),
+            section,
+        })
+    };
+    let mut resolved: Vec<Option<Resolved>> = vec![None; symtab.len()];
     let is_mips64el = header.is_mips64el(endian);
     let pointer = pointer_relocation(header.e_machine(endian));
     for section in sections.iter() {
@@ -290,30 +357,26 @@ where
                 hasher.u64(addend as u64);
                 return Ok(());
             }
-            let index = SymbolIndex(r_sym as usize);
-            let sym = symtab.symbol(index)?;
-            let elf_section = symtab.symbol_section(endian, sym, index)?;
-            let to = if let Some(Some(global)) = symbol_map.get(index.0).copied() {
-                // Symbols were hashed in table order: the index stands for the name.
-                hasher.u64(u64::from(r_sym));
-                Some(Target::Symbol(global))
-            } else {
-                let local = elf_section.and_then(|s| map.get(s.0).copied().flatten());
-                hasher.u64(local.map_or(u64::MAX, u64::from));
-                local.map(Target::Section)
+            let r = match resolved.get(r_sym as usize).copied().flatten() {
+                Some(r) => r,
+                None => {
+                    let r = resolve(r_sym)?;
+                    if let Some(slot) = resolved.get_mut(r_sym as usize) {
+                        *slot = Some(r);
+                    }
+                    r
+                }
             };
-            let into_strings =
-                elf_section.is_some_and(|s| string_sections.get(s.0).copied().unwrap_or(false));
-            if !into_strings {
+            hasher.u64(r.code);
+            if !r.into_strings {
                 hasher.u64(addend as u64);
             }
-            if let Some(to) = to {
+            if let Some(to) = r.target {
                 facts.edges.push((from, to));
             }
-            if let Ok(i) = fdes.binary_search_by_key(&offset, |f| f.0)
-                && let Some(s) = elf_section
-                    .and_then(|s| map.get(s.0).copied().flatten())
-                    .and_then(|s| facts.sections.get_mut(s as usize))
+            if !fdes.is_empty()
+                && let Ok(i) = fdes.binary_search_by_key(&offset, |f| f.0)
+                && let Some(s) = r.section.and_then(|s| facts.sections.get_mut(s as usize))
             {
                 s.fdes += 1;
                 s.fde_bytes = s.fde_bytes.saturating_add(fdes[i].1);
@@ -340,14 +403,64 @@ where
             }
         }
     }
-    facts.edges.sort_unstable();
-    facts.edges.dedup();
+    // Sorted as `Ord` orders (u32, Target), as one integer each (a record
+    // index of a section is far below 2^31).
+    let mut keys: Vec<u64> = facts
+        .edges
+        .iter()
+        .map(|&(from, to)| {
+            let (variant, i) = match to {
+                Target::Symbol(i) => (0, i),
+                Target::Section(i) => (1, i),
+            };
+            (u64::from(from) << 33) | (variant << 32) | u64::from(i)
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    facts.edges.clear();
+    facts.edges.extend(keys.iter().map(|&k| {
+        let i = k as u32;
+        let to = if k & (1 << 32) == 0 {
+            Target::Symbol(i)
+        } else {
+            Target::Section(i)
+        };
+        ((k >> 33) as u32, to)
+    }));
     facts.cstrings.sort_unstable();
     facts.cstrings.dedup();
     facts.lto = Lto::of(ir_sections, slim_marker);
     facts.hash = hasher.finish();
     facts.interface = interface.finish();
     Ok(facts)
+}
+
+/// Section types that hold relocations, symbols, strings or groups.
+pub(super) fn is_table(sh_type: elf::SectionType) -> bool {
+    matches!(
+        sh_type,
+        elf::SHT_RELA
+            | elf::SHT_REL
+            | elf::SHT_SYMTAB
+            | elf::SHT_STRTAB
+            | elf::SHT_GROUP
+            | elf::SHT_SYMTAB_SHNDX
+            | elf::SHT_NULL
+    )
+}
+
+/// A relocation's symbol, as the relocation walk needs it.
+#[derive(Clone, Copy)]
+struct Resolved {
+    /// What the structural hash takes for it: the symbol's index if it is
+    /// recorded, else its section's record index (u64::MAX: none).
+    code: u64,
+    target: Option<Target>,
+    /// Defined in a merged string section.
+    into_strings: bool,
+    /// The record index of its section.
+    section: Option<u32>,
 }
 
 /// The relocation type of a whole pointer, for the machines ldprune
@@ -374,7 +487,8 @@ fn fde_starts(bytes: &[u8], endian: Endianness) -> Vec<(u64, u32)> {
             Endianness::Big => u32::from_be_bytes(b),
         })
     };
-    let mut out = Vec::new();
+    // An FDE takes 24 bytes or more.
+    let mut out = Vec::with_capacity(bytes.len() / 24);
     let mut at = 0usize;
     while let Some(len) = word(at) {
         // A 64-bit length (0xffffffff, then 8 bytes) never occurs in
@@ -470,7 +584,7 @@ fn section_kind(
     machine: elf::Machine,
     sh_type: elf::SectionType,
     flags: u64,
-    name: &str,
+    name: &[u8],
 ) -> SectionKind {
     let tls = flags & elf::SHF_TLS.0 != 0;
     match sh_type {
@@ -483,7 +597,7 @@ fn section_kind(
         elf::SHT_NOBITS if tls => SectionKind::TlsBss,
         elf::SHT_NOBITS => SectionKind::Bss,
         elf::SHT_X86_64_UNWIND => SectionKind::EhFrame,
-        _ if name == ".eh_frame" => SectionKind::EhFrame,
+        _ if name == b".eh_frame" => SectionKind::EhFrame,
         elf::SHT_PROGBITS if flags & elf::SHF_EXECINSTR.0 != 0 => SectionKind::Text,
         elf::SHT_PROGBITS if tls => SectionKind::TlsData,
         elf::SHT_PROGBITS if flags & elf::SHF_WRITE.0 != 0 => SectionKind::Data,
@@ -501,9 +615,9 @@ fn is_read_only_data(sh_type: elf::SectionType, flags: u64) -> bool {
 /// as "zR" name nothing), not exception tables, not merged constants
 /// (SHF_MERGE without SHF_STRINGS: .rodata.cst*). Half the bytes scanned
 /// in a typical object were .eh_frame.
-fn may_hold_strings(name: &str, flags: u64) -> bool {
+fn may_hold_strings(name: &[u8], flags: u64) -> bool {
     let merged_constants = flags & elf::SHF_MERGE.0 != 0 && flags & elf::SHF_STRINGS.0 == 0;
-    !merged_constants && name != ".eh_frame" && !name.starts_with(".gcc_except_table")
+    !merged_constants && name != b".eh_frame" && !name.starts_with(b".gcc_except_table")
 }
 
 /// Adds the NUL-terminated strings of `bytes` that could name a symbol
@@ -514,17 +628,30 @@ fn may_hold_strings(name: &str, flags: u64) -> bool {
 /// Every byte of read-only data passes here (.eh_frame, tables, literals):
 /// one pass to split, candidates borrowed, no lossy conversion (a candidate
 /// is ASCII).
-fn collect_cstrings<'d>(bytes: &'d [u8], is_strings: bool, out: &mut Vec<Cow<'d, str>>) {
-    // What follows the last NUL is not a whole string.
-    let Some(last) = bytes.iter().rposition(|&b| b == 0) else {
-        return;
-    };
-    for s in bytes[..last].split(|&b| b == 0) {
+fn collect_cstrings<'d>(bytes: &'d [u8], is_strings: bool, out: &mut Vec<&'d str>) {
+    // Each NUL ends a string; what follows the last one is not whole.
+    // Zero bytes, empty strings, are most of a zeroed table: skipped in a
+    // tight loop.
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == 0 {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at] != 0 {
+            at += 1;
+        }
+        if at == bytes.len() {
+            break;
+        }
+        let s = &bytes[start..at];
+        at += 1;
         if (is_strings || s.len() >= 2)
             && is_candidate_name(s)
             && let Ok(text) = std::str::from_utf8(s)
         {
-            out.push(Cow::Borrowed(text));
+            out.push(text);
         }
     }
 }
@@ -547,15 +674,6 @@ pub fn is_candidate_name(s: &[u8]) -> bool {
         path = true;
     }
     (!path && (s[0].is_ascii_alphabetic() || s[0] == b'_')) || s.windows(3).any(|w| w == b".so")
-}
-
-/// Names are nearly always UTF-8 (ASCII): checked directly, the lossy
-/// conversion's chunk iterator only for the rare other ones.
-fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! 2-core machine: per-input wakeups, open/close, and page-fault contention
 //! with the linker cost more than the overlap won.)
 
-use std::collections::BTreeSet;
 use std::os::unix::fs::FileExt;
 
 use log::{debug, warn};
@@ -16,7 +15,7 @@ use crate::elf::object::{ObjectFacts, parse_object};
 use crate::elf::types::Lto;
 use crate::elf::{ElfError, FileClass, archive, classify};
 use crate::fasthash::{FxHashMap, FxHashSet};
-use crate::state::record::{ObjectRecord, SectionRecord, StringTable, SymbolRecord};
+use crate::state::record::{EncodedObjects, SectionRecord, StringTable, SymbolRecord};
 
 use super::input::{InputFile, READ_WHOLE_LIMIT, Window};
 
@@ -35,9 +34,10 @@ impl InputFile<'_> {
 /// What the analysis of all objects produced.
 #[derive(Default)]
 pub struct Collected {
-    pub objects: Vec<ObjectRecord>,
+    pub objects: EncodedObjects,
     pub strings: StringTable,
-    pub cstrings: BTreeSet<u32>,
+    /// Ids of C strings, sorted and made unique at the end.
+    pub cstrings: Vec<u32>,
     pub incomplete: Vec<String>,
     /// Interface hashes of plain objects (for the identity), by the name
     /// the linker gave.
@@ -50,9 +50,20 @@ pub struct Collected {
     long_names: FxHashMap<String, Option<Vec<u8>>>,
     /// Read buffer, reused for every input.
     buf: Vec<u8>,
+    /// An object's sections between parsing and encoding, reused.
+    sections: Vec<SectionRecord>,
 }
 
 impl Collected {
+    pub fn new() -> Collected {
+        Collected {
+            // A link of 600 small objects interns 22,000 names; room for
+            // them costs little in a small link (memory never touched).
+            strings: StringTable::with_capacity(24 << 10),
+            ..Collected::default()
+        }
+    }
+
     /// Looks at one input: objects are analysed; libraries and scripts are
     /// noted by name; archives themselves are skipped (--whole-archive: bfd
     /// offers the archive too, then its members one by one).
@@ -152,47 +163,39 @@ impl Collected {
         if job.offset == 0 {
             self.hashes.insert(job.name.to_string(), facts.interface);
         }
+        // Names are interned in the order sections, symbols, C strings.
         let s = &mut self.strings;
-        let sections = facts
-            .sections
-            .iter()
-            .map(|f| SectionRecord {
-                name: s.intern(&f.name),
-                kind: f.kind,
-                flags: f.flags,
-                size: f.size,
-                align: f.align,
-                fdes: f.fdes,
-                fde_bytes: f.fde_bytes,
-                pointers: f.pointers,
-                locals: f.locals,
-                local_name_bytes: f.local_name_bytes,
-                group: f.group.as_deref().map(|g| s.intern(g)),
-            })
-            .collect();
-        let symbols = facts
-            .symbols
-            .iter()
-            .map(|f| SymbolRecord {
-                name: s.intern(&f.name),
-                binding: f.binding,
-                visibility: f.visibility,
-                kind: f.kind,
-                size: f.size,
-                place: f.place,
-            })
-            .collect();
-        for c in &facts.cstrings {
-            self.cstrings.insert(s.intern(c));
-        }
-        self.objects.push(ObjectRecord {
-            path: job.name.to_string(),
-            member,
-            offset: job.offset,
-            hash: facts.hash,
-            sections,
-            symbols,
-            edges: facts.edges,
+        let sections = &mut self.sections;
+        sections.clear();
+        sections.extend(facts.sections.iter().map(|f| SectionRecord {
+            name: s.intern_bytes(f.name),
+            kind: f.kind,
+            flags: f.flags,
+            size: f.size,
+            align: f.align,
+            fdes: f.fdes,
+            fde_bytes: f.fde_bytes,
+            pointers: f.pointers,
+            locals: f.locals,
+            local_name_bytes: f.local_name_bytes,
+            group: f.group.map(|g| s.intern_bytes(g)),
+        }));
+        let symbols = facts.symbols.iter().map(|f| SymbolRecord {
+            name: s.intern_bytes(f.name),
+            binding: f.binding,
+            visibility: f.visibility,
+            kind: f.kind,
+            size: f.size,
+            place: f.place,
         });
+        self.objects.push(
+            (job.name, member.as_deref(), job.offset, facts.hash),
+            sections.iter().cloned(),
+            symbols,
+            &facts.edges,
+        );
+        for c in &facts.cstrings {
+            self.cstrings.push(self.strings.intern(c));
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::identity::{
     read_interface_summary,
 };
 use crate::state::archive_ir::ArchiveIr;
-use crate::state::record::{LinkRecord, LinkStatus, Linker};
+use crate::state::record::{EncodedObjects, LinkRecord, LinkStatus, Linker};
 use crate::state::{StagedFile, StateDir, StateError};
 
 use collect::Collected;
@@ -69,7 +69,9 @@ pub struct Recorder {
 /// A finished link: its record and a stamp of the output as it was at cleanup.
 #[derive(Debug)]
 pub struct Finished {
+    /// The record without its objects, which are `objects`.
     pub record: LinkRecord,
+    objects: EncodedObjects,
     output_path: PathBuf,
     stamp: Option<Stamp>,
 }
@@ -109,7 +111,7 @@ impl Recorder {
             info,
             line,
             own_output,
-            collected: Collected::default(),
+            collected: Collected::new(),
         }
     }
 
@@ -286,14 +288,19 @@ impl Recorder {
             layout: facts.layout,
             exports: facts.exports,
             imports: facts.imports,
-            objects: c.objects,
+            objects: Vec::new(),
             shared_inputs: c.shared_inputs,
             scripts: c.scripts,
-            cstrings: c.cstrings.into_iter().collect(),
+            cstrings: {
+                c.cstrings.sort_unstable();
+                c.cstrings.dedup();
+                c.cstrings
+            },
             strings: c.strings.into_pool(),
         };
         Ok(Finished {
             record,
+            objects: c.objects,
             output_path,
             stamp,
         })
@@ -405,7 +412,7 @@ impl Finished {
     /// Writes the record under a temp name (cleanup: errors can still be
     /// reported through the linker).
     pub fn stage(self, state: &StateDir) -> Result<Pending, StateError> {
-        let staged = state.stage_record(&self.record)?;
+        let staged = state.stage_record_with(&self.record, &self.objects)?;
         Ok(Pending {
             finished: self,
             staged,
@@ -435,7 +442,9 @@ impl Pending {
                 finished.record.status = LinkStatus::Failed {
                     reason: "output removed or changed after the link: the link failed".to_string(),
                 };
-                state.stage_record(&finished.record)?.publish()
+                state
+                    .stage_record_with(&finished.record, &finished.objects)?
+                    .publish()
             } else {
                 staged.publish()
             };

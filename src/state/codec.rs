@@ -32,12 +32,20 @@ impl FileKind {
 }
 
 pub fn encode<T: Serialize>(kind: FileKind, version: u32, value: &T) -> Result<Vec<u8>, String> {
+    encode_with(kind, version, |out| append(out, value))
+}
+
+/// Encodes a payload that `write` appends in parts ([`append`], [`varint`]).
+pub fn encode_with(
+    kind: FileKind,
+    version: u32,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+) -> Result<Vec<u8>, String> {
     // The payload goes straight after room for the header, which is
     // filled in when the payload's length and checksum are known.
     let mut out = Vec::with_capacity(64 << 10);
     out.resize(HEADER_LEN, 0);
-    let mut out = postcard::serialize_with_flavor(value, Output(out))
-        .map_err(|e| format!("cannot encode: {e}"))?;
+    write(&mut out)?;
     let payload = &out[HEADER_LEN..];
     let (len, sum) = (payload.len() as u64, xxh3_64(payload));
     let header = [
@@ -50,6 +58,38 @@ pub fn encode<T: Serialize>(kind: FileKind, version: u32, value: &T) -> Result<V
     .concat();
     out[..HEADER_LEN].copy_from_slice(&header);
     Ok(out)
+}
+
+/// Appends the postcard encoding of `value` to `out`. A struct's encoding
+/// is its fields' encodings one after the other, and a sequence's is its
+/// length ([`varint`]) and then its elements': a payload can be written in
+/// parts.
+pub fn append<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), String> {
+    let buf = std::mem::take(out);
+    *out = postcard::serialize_with_flavor(value, Output(buf))
+        .map_err(|e| format!("cannot encode: {e}"))?;
+    Ok(())
+}
+
+/// postcard's encoding of an unsigned integer (u16 to u128, a length, an
+/// enum's variant index): 7 bits a byte, least significant first, the high
+/// bit set on all bytes but the last.
+#[inline]
+pub fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// [`varint`] of a u128.
+pub fn varint128(out: &mut Vec<u8>, mut v: u128) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 /// postcard's output: the Vec that already holds room for the header, so
@@ -68,7 +108,15 @@ impl postcard::ser_flavors::Flavor for Output {
 
     #[inline]
     fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(bytes);
+        // Mostly a varint of a byte or two: a call to memcpy for each
+        // cost more than the bytes.
+        if bytes.len() <= 4 {
+            for &b in bytes {
+                self.0.push(b);
+            }
+        } else {
+            self.0.extend_from_slice(bytes);
+        }
         Ok(())
     }
 
@@ -129,6 +177,18 @@ pub fn decode_head<T: DeserializeOwned>(kind: FileKind, version: u32, bytes: &[u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn varints_are_postcards() {
+        for v in [0u64, 1, 127, 128, 300, u32::MAX as u64, u64::MAX] {
+            let mut mine = Vec::new();
+            varint(&mut mine, v);
+            assert_eq!(mine, postcard::to_stdvec(&v).unwrap(), "{v}");
+        }
+        let mut mine = Vec::new();
+        varint128(&mut mine, u128::MAX);
+        assert_eq!(mine, postcard::to_stdvec(&u128::MAX).unwrap());
+    }
 
     #[test]
     fn round_trip_and_damage() {

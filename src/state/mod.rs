@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use codec::FileKind;
-use record::LinkRecord;
+use record::{EncodedObjects, LinkRecord};
 use serde::de::DeserializeOwned;
 
 pub use applied::{AppliedRecord, LogLine};
@@ -240,8 +240,20 @@ impl StateDir {
 
     /// Writes `record` under a temp name; `publish` makes it visible.
     pub fn stage_record(&self, record: &LinkRecord) -> Result<StagedFile, StateError> {
-        let bytes = codec::encode(FileKind::LinkRecord, RECORD_FORMAT, record)
-            .map_err(|e| StateError::new(&self.root, e))?;
+        self.stage_record_with(record, &EncodedObjects::default())
+    }
+
+    /// [`Self::stage_record`] for a record whose objects are `record.objects`
+    /// and then `more`.
+    pub fn stage_record_with(
+        &self,
+        record: &LinkRecord,
+        more: &EncodedObjects,
+    ) -> Result<StagedFile, StateError> {
+        let bytes = codec::encode_with(FileKind::LinkRecord, RECORD_FORMAT, |out| {
+            record::encode_record(out, record, more)
+        })
+        .map_err(|e| StateError::new(&self.root, e))?;
         let name = file_name(record.identity, &record.cwd, None, "rec");
         self.stage_bytes(&bytes, self.root.join("links").join(&name), &name)
     }

@@ -14,6 +14,7 @@ use crate::elf::output::{Abi, DynSymbol, Layout, OutputSizes, VersionNeed};
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
 use crate::fasthash::{FxHashMap, FxHasher};
 use crate::identity::OutputKind;
+use crate::state::codec::{append, varint, varint128};
 
 /// Index into [`LinkRecord::strings`].
 pub type Str = u32;
@@ -316,6 +317,197 @@ impl LinkRecord {
     }
 }
 
+/// Objects encoded one by one as Run-1 reads them, in the record's own
+/// encoding ([`ObjectRecord`]'s postcard bytes), so that a link's objects
+/// are never held as `Vec`s of records and encoded again at its end: for
+/// 600 objects that was 10M instructions of building and 15M of encoding
+/// through serde.
+#[derive(Debug, Default)]
+pub struct EncodedObjects {
+    count: usize,
+    bytes: Vec<u8>,
+}
+
+impl EncodedObjects {
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Appends one object, encoded as `ObjectRecord { path, member, offset,
+    /// hash, sections, symbols, edges }` would be (tested against serde).
+    pub fn push(
+        &mut self,
+        head: (&str, Option<&str>, u64, Hash128),
+        sections: impl ExactSizeIterator<Item = SectionRecord>,
+        symbols: impl ExactSizeIterator<Item = SymbolRecord>,
+        edges: &[(u32, Target)],
+    ) {
+        let (path, member, offset, hash) = head;
+        let out = &mut self.bytes;
+        // Room for the object at once (a field is mostly a byte or two).
+        out.reserve(32 + path.len() + sections.len() * 24 + symbols.len() * 12 + edges.len() * 6);
+        let int = varint;
+        let text = |out: &mut Vec<u8>, s: &str| {
+            int(out, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        };
+        text(out, path);
+        match member {
+            None => out.push(0),
+            Some(m) => {
+                out.push(1);
+                text(out, m);
+            }
+        }
+        int(out, offset);
+        varint128(out, hash.0);
+        int(out, sections.len() as u64);
+        for s in sections {
+            int(out, u64::from(s.name));
+            int(out, s.kind as u64);
+            int(out, s.flags);
+            int(out, s.size);
+            int(out, s.align);
+            for v in [
+                s.fdes,
+                s.fde_bytes,
+                s.pointers,
+                s.locals,
+                s.local_name_bytes,
+            ] {
+                int(out, u64::from(v));
+            }
+            match s.group {
+                None => out.push(0),
+                Some(g) => {
+                    out.push(1);
+                    int(out, u64::from(g));
+                }
+            }
+        }
+        int(out, symbols.len() as u64);
+        for y in symbols {
+            int(out, u64::from(y.name));
+            int(out, y.binding as u64);
+            int(out, y.visibility as u64);
+            int(out, y.kind as u64);
+            int(out, y.size);
+            match y.place {
+                SymbolPlace::Undefined => out.push(0),
+                SymbolPlace::Common => out.push(1),
+                SymbolPlace::Absolute => out.push(2),
+                SymbolPlace::Section(i) => {
+                    out.push(3);
+                    int(out, u64::from(i));
+                }
+                SymbolPlace::Unrecorded => out.push(4),
+            }
+        }
+        int(out, edges.len() as u64);
+        for &(from, to) in edges {
+            int(out, u64::from(from));
+            let (variant, i) = match to {
+                Target::Symbol(i) => (0, i),
+                Target::Section(i) => (1, i),
+            };
+            out.push(variant);
+            int(out, u64::from(i));
+        }
+        self.count += 1;
+    }
+}
+
+/// The fields of [`LinkRecord`] before `objects`, and after: with the
+/// objects between them, the record's encoding (postcard writes a struct as
+/// its fields one after the other).
+#[derive(Serialize)]
+struct Head<'a> {
+    identity: &'a Hash128,
+    status: &'a LinkStatus,
+    incomplete: &'a [String],
+    linker: &'a str,
+    recorded_at: u64,
+    kind: OutputKind,
+    output: &'a str,
+    cwd: &'a str,
+    argv: &'a [String],
+    entry: &'a Option<String>,
+    abi: &'a Abi,
+    soname: &'a Option<String>,
+    needed: &'a [String],
+    version_defs: &'a [String],
+    version_needs: &'a [VersionNeed],
+    build_id: &'a Option<Vec<u8>>,
+    output_linker: Linker,
+    output_size: u64,
+    output_sizes: &'a OutputSizes,
+    layout: &'a Layout,
+    exports: &'a [DynSymbol],
+    imports: &'a [DynSymbol],
+}
+
+#[derive(Serialize)]
+struct Tail<'a> {
+    shared_inputs: &'a [String],
+    scripts: &'a [String],
+    cstrings: &'a [Str],
+    strings: &'a StringPool,
+}
+
+/// Appends the encoding of `record` with `more` objects after its own.
+pub(super) fn encode_record(
+    out: &mut Vec<u8>,
+    record: &LinkRecord,
+    more: &EncodedObjects,
+) -> Result<(), String> {
+    let r = record;
+    append(
+        out,
+        &Head {
+            identity: &r.identity,
+            status: &r.status,
+            incomplete: &r.incomplete,
+            linker: &r.linker,
+            recorded_at: r.recorded_at,
+            kind: r.kind,
+            output: &r.output,
+            cwd: &r.cwd,
+            argv: &r.argv,
+            entry: &r.entry,
+            abi: &r.abi,
+            soname: &r.soname,
+            needed: &r.needed,
+            version_defs: &r.version_defs,
+            version_needs: &r.version_needs,
+            build_id: &r.build_id,
+            output_linker: r.output_linker,
+            output_size: r.output_size,
+            output_sizes: &r.output_sizes,
+            layout: &r.layout,
+            exports: &r.exports,
+            imports: &r.imports,
+        },
+    )?;
+    varint(out, (r.objects.len() + more.count) as u64);
+    for o in &r.objects {
+        append(out, o)?;
+    }
+    out.extend_from_slice(&more.bytes);
+    append(
+        out,
+        &Tail {
+            shared_inputs: &r.shared_inputs,
+            scripts: &r.scripts,
+            cstrings: &r.cstrings,
+            strings: &r.strings,
+        },
+    )
+}
+
 /// A record's strings: one text buffer and where each string ends. One
 /// allocation instead of one per name, in memory and when loading.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -374,8 +566,12 @@ pub struct StringTable {
 
 impl StringTable {
     fn hash(s: &str) -> u64 {
+        Self::hash_bytes(s.as_bytes())
+    }
+
+    fn hash_bytes(b: &[u8]) -> u64 {
         let mut h = FxHasher::default();
-        h.write(s.as_bytes());
+        h.write(b);
         h.finish()
     }
 
@@ -392,14 +588,76 @@ impl StringTable {
         }
     }
 
-    pub fn intern(&mut self, s: &str) -> Str {
-        let h = Self::hash(s);
-        if let Some(id) = self.find(h, s) {
-            return id;
+    /// A table with room for `names` names without growing (Run-1 interns
+    /// tens of thousands: each doubling rehashes them all).
+    pub fn with_capacity(names: usize) -> StringTable {
+        StringTable {
+            pool: StringPool {
+                text: String::with_capacity(names * 16),
+                ends: Vec::with_capacity(names),
+            },
+            heads: FxHashMap::with_capacity_and_hasher(names, Default::default()),
+            next: Vec::with_capacity(names),
         }
-        let id = self.pool.push(s);
-        self.next.push(self.heads.insert(h, id).unwrap_or(Str::MAX));
-        id
+    }
+
+    pub fn intern(&mut self, s: &str) -> Str {
+        self.intern_hashed(Self::hash(s), s)
+    }
+
+    /// [`Self::intern`] of `s` whose hash is `h`.
+    fn intern_hashed(&mut self, h: u64, s: &str) -> Str {
+        use std::collections::hash_map::Entry;
+        // One probe of the map whether the name is new or not.
+        let (pool, next) = (&mut self.pool, &mut self.next);
+        match self.heads.entry(h) {
+            Entry::Vacant(v) => {
+                let id = pool.push(s);
+                next.push(Str::MAX);
+                v.insert(id);
+                id
+            }
+            Entry::Occupied(mut o) => {
+                let head = *o.get();
+                let mut id = head;
+                loop {
+                    if pool.get(id) == Some(s) {
+                        return id;
+                    }
+                    id = next[id as usize];
+                    if id == Str::MAX {
+                        break;
+                    }
+                }
+                let id = pool.push(s);
+                next.push(head);
+                o.insert(id);
+                id
+            }
+        }
+    }
+
+    /// [`Self::intern`] of the text of `b`: UTF-8 is checked only for a
+    /// name not interned yet, and a name that is not UTF-8 is interned
+    /// lossy (its own bytes then never match, so it is checked each time).
+    pub fn intern_bytes(&mut self, b: &[u8]) -> Str {
+        let h = Self::hash_bytes(b);
+        if let Some(&head) = self.heads.get(&h) {
+            let mut id = head;
+            loop {
+                if self.pool.get(id).map(str::as_bytes) == Some(b) {
+                    return id;
+                }
+                id = self.next[id as usize];
+                if id == Str::MAX {
+                    break;
+                }
+            }
+        }
+        match std::str::from_utf8(b) {
+            Ok(s) => self.intern_hashed(h, s),
+            Err(_) => self.intern(&String::from_utf8_lossy(b)),
+        }
     }
 
     /// How many distinct strings it holds (ids are 0..len).
@@ -432,7 +690,115 @@ impl StringTable {
 
 #[cfg(test)]
 mod tests {
-    use super::Linker;
+    use super::*;
+
+    fn object(n: u32) -> ObjectRecord {
+        ObjectRecord {
+            path: format!("dir/o{n}.o"),
+            member: (n % 2 == 1).then(|| format!("m{n}.o")),
+            offset: u64::from(n) << 40,
+            hash: Hash128(u128::MAX / 3 + u128::from(n)),
+            sections: vec![
+                SectionRecord {
+                    name: 0,
+                    kind: SectionKind::ArmExidx,
+                    flags: u64::MAX,
+                    size: 300,
+                    align: 16,
+                    fdes: 1,
+                    fde_bytes: 200,
+                    pointers: u32::MAX,
+                    locals: 3,
+                    local_name_bytes: 129,
+                    group: Some(n),
+                },
+                SectionRecord {
+                    name: 1,
+                    kind: SectionKind::Text,
+                    flags: 6,
+                    size: 0,
+                    align: 1,
+                    fdes: 0,
+                    fde_bytes: 0,
+                    pointers: 0,
+                    locals: 0,
+                    local_name_bytes: 0,
+                    group: None,
+                },
+            ],
+            symbols: [
+                SymbolPlace::Undefined,
+                SymbolPlace::Common,
+                SymbolPlace::Absolute,
+                SymbolPlace::Section(1),
+                SymbolPlace::Unrecorded,
+            ]
+            .into_iter()
+            .enumerate()
+            .map(|(i, place)| SymbolRecord {
+                name: 1000 * i as u32,
+                binding: [
+                    Binding::Local,
+                    Binding::Global,
+                    Binding::Weak,
+                    Binding::Unique,
+                ][i % 4],
+                visibility: [Visibility::Default, Visibility::Hidden][i % 2],
+                kind: [SymbolType::Func, SymbolType::Other, SymbolType::Tls][i % 3],
+                size: 1 << (i * 12),
+                place,
+            })
+            .collect(),
+            edges: vec![
+                (0, Target::Symbol(4)),
+                (1, Target::Section(0)),
+                (1, Target::Symbol(200)),
+            ],
+        }
+    }
+
+    /// The objects encoded as Run-1 reads them, the record's own objects
+    /// and serde's encoding of the whole record give the same bytes.
+    #[test]
+    fn objects_encoded_by_hand_are_serdes() {
+        let seed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fuzz/seeds/record/link1.rec"
+        ))
+        .unwrap();
+        let mut record: LinkRecord = crate::state::codec::decode(
+            crate::state::codec::FileKind::LinkRecord,
+            crate::state::RECORD_FORMAT,
+            &seed,
+        )
+        .unwrap();
+        record.objects.extend((0..3).map(object));
+        let whole = crate::state::codec::encode(
+            crate::state::codec::FileKind::LinkRecord,
+            crate::state::RECORD_FORMAT,
+            &record,
+        )
+        .unwrap();
+        for split in 0..=record.objects.len() {
+            let mut r = record.clone();
+            let mut more = EncodedObjects::default();
+            for o in r.objects.split_off(split) {
+                more.push(
+                    (&o.path, o.member.as_deref(), o.offset, o.hash),
+                    o.sections.iter().cloned(),
+                    o.symbols.iter().cloned(),
+                    &o.edges,
+                );
+            }
+            let parts = crate::state::codec::encode_with(
+                crate::state::codec::FileKind::LinkRecord,
+                crate::state::RECORD_FORMAT,
+                |out| encode_record(out, &r, &more),
+            )
+            .unwrap();
+            assert!(parts == whole, "objects from {split} on encoded by hand");
+        }
+    }
 
     #[test]
     fn linkers_by_name() {
