@@ -202,6 +202,9 @@ fn c_object(i: usize, n: usize) -> String {
     let mut c = String::from("#include <stdio.h>\n#include <string.h>\n");
     let next = (i + 1) % n;
     c += &format!("int m{next}_f0(int);\nstatic int table_{i}[64] = {{{i}}};\n");
+    for f in 1..12 {
+        c += &format!("int m{i}_f{f}(int);\n");
+    }
     for f in 0..12 {
         c += &format!(
             "int m{i}_f{f}(int x) {{\n  if (x > {f}) return m{i}_f{g}(x - 1) + table_{i}[x & 63];\n  \
