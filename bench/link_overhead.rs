@@ -1,29 +1,51 @@
 //! Link-time overhead of the plugin: links one large generated shared
-//! library (600 objects) with and without the plugin, in Run-1 (recording)
-//! and in Run-2 (applying the decisions of a merge), on ld.bfd and gold,
-//! interleaving the runs, and prints the median wall-time ratios.
+//! library with and without the plugin, in Run-1 (recording) and in Run-2
+//! (applying the decisions of a merge), on ld.bfd and gold, interleaving
+//! the runs, and prints the median wall-time ratios. The library has one of
+//! three shapes (bench/shapes.rs): `c`, 600 small C objects (the default);
+//! `cxx`, 3,000 C++ objects, most of their code in COMDAT groups;
+//! `large`, 4 objects of 20,000 functions and about 30 MB each.
 //!
-//!     cargo bench --bench link_overhead [-- run1|run2|both OBJECTS ROUNDS]
+//!     cargo bench --bench link_overhead [-- [--shape c|cxx|large] run1|run2|both OBJECTS ROUNDS]
 
 #[path = "interleave.rs"]
 mod interleave;
+#[path = "shapes.rs"]
+mod shapes;
 
+use shapes::Shape;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
+    let mut args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
+    let mut shape = Shape::C;
+    if let Some(at) = args.iter().position(|a| a == "--shape") {
+        let name = args.get(at + 1).cloned().unwrap_or_default();
+        shape = Shape::parse(&name)
+            .unwrap_or_else(|| panic!("--shape {name:?}: expected c, cxx or large"));
+        args.drain(at..at + 2);
+    }
     let which = args.get(1).map_or("both", String::as_str);
-    let objects: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(600);
+    let objects: usize = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(shape.default_objects());
     let rounds: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(21);
     let exe = std::env::current_exe().unwrap();
     let plugin = exe.parent().unwrap().join("libldprune.so");
     assert!(plugin.exists(), "no plugin at {}", plugin.display());
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/link");
-    let objs = generate(&dir, objects);
+    let dir = shape.dir(Path::new(env!("CARGO_MANIFEST_DIR")), objects);
+    let objs = shape.generate(&dir, objects);
+    let lib = Lib {
+        dir: &dir,
+        objs: &objs,
+        driver: shape.driver(),
+    };
     println!(
-        "libbig.so from {objects} objects, {rounds} interleaved rounds, median wall time, --gc-sections in both"
+        "libbig.so of shape {} from {objects} objects, {rounds} interleaved rounds, median wall time, --gc-sections in both",
+        shape.name()
     );
     println!(
         "{:<6} {:<6} {:>10} {:>10} {:>8}",
@@ -35,7 +57,7 @@ fn main() {
             let _ = std::fs::remove_dir_all(&state);
             let ratio = compare(rounds, |use_plugin| {
                 if !use_plugin {
-                    return link(&dir, &objs, linker, None);
+                    return lib.link(linker, None);
                 }
                 // Every Run-1 round writes its record anew. The state
                 // directory stays, as in a build: what its first link
@@ -43,16 +65,16 @@ fn main() {
                 for f in std::fs::read_dir(state.join("links")).into_iter().flatten() {
                     let _ = f.map(|f| std::fs::remove_file(f.path()));
                 }
-                link(&dir, &objs, linker, Some((&plugin, &state, 1)))
+                lib.link(linker, Some((&plugin, &state, 1)))
             });
             print_row("run-1", linker, ratio);
         }
         if which != "run1" {
             let state = dir.join(format!("state2-{linker}"));
-            prepare_run2(&dir, &objs, linker, &plugin, &state);
+            prepare_run2(&lib, shape, linker, &plugin, &state);
             let ratio = compare(rounds, |use_plugin| {
                 let plugin = use_plugin.then_some((plugin.as_path(), state.as_path(), 2));
-                link(&dir, &objs, linker, plugin)
+                lib.link(linker, plugin)
             });
             let log = std::fs::read_to_string(state.join("apply.log")).unwrap_or_default();
             assert!(log.is_empty(), "Run-2 did not apply: {log}");
@@ -77,28 +99,26 @@ fn print_row(run: &str, linker: &str, (p, w): (Duration, Duration)) {
     );
 }
 
-/// Run-1 of the library and of a program using every 4th module's entry,
+/// The generated library's objects and how to link them.
+struct Lib<'a> {
+    dir: &'a Path,
+    objs: &'a [PathBuf],
+    driver: &'static str,
+}
+
+/// Run-1 of the library and of a program using a part of its exports,
 /// then the merge: the decisions Run-2 looks up.
-fn prepare_run2(dir: &Path, objs: &[PathBuf], linker: &str, plugin: &Path, state: &Path) {
+fn prepare_run2(lib: &Lib, shape: Shape, linker: &str, plugin: &Path, state: &Path) {
     let _ = std::fs::remove_dir_all(state);
-    link(dir, objs, linker, Some((plugin, state, 1)));
-    let n = objs.len();
-    let mut main = String::new();
-    for i in (0..n).step_by(4) {
-        main += &format!("int m{i}_f0(int);\n");
-    }
-    main += "int main(int argc, char **argv) { (void)argv; int s = 0;\n";
-    for i in (0..n).step_by(4) {
-        main += &format!("  s += m{i}_f0(argc);\n");
-    }
-    main += "  return s & 1; }\n";
-    std::fs::write(dir.join("main.c"), main).unwrap();
-    let st = Command::new("gcc")
-        .current_dir(dir)
+    lib.link(linker, Some((plugin, state, 1)));
+    let (main, text) = shape.program(lib.objs.len());
+    std::fs::write(lib.dir.join(main), text).unwrap();
+    let st = Command::new(lib.driver)
+        .current_dir(lib.dir)
         .arg(format!("-fuse-ld={linker}"))
         .args([
             "-O1",
-            "main.c",
+            main,
             "-o",
             "prog",
             "-L.",
@@ -130,76 +150,22 @@ fn median(v: &mut [Duration]) -> Duration {
     v[v.len() / 2]
 }
 
-fn link(
-    dir: &Path,
-    objs: &[PathBuf],
-    linker: &str,
-    plugin: Option<(&Path, &Path, u32)>,
-) -> Duration {
-    let mut cmd = Command::new("gcc");
-    cmd.current_dir(dir)
-        .arg(format!("-fuse-ld={linker}"))
-        .args(["-shared", "-Wl,--gc-sections", "-o", "libbig.so"]);
-    cmd.args(objs);
-    if let Some((so, state, run)) = plugin {
-        cmd.arg(format!("-Wl,-plugin,{}", so.display()))
-            .arg(format!("-Wl,-plugin-opt=run={run}"))
-            .arg(format!("-Wl,-plugin-opt=state={}", state.display()));
-    }
-    let t = Instant::now();
-    let st = cmd.status().unwrap();
-    let d = t.elapsed();
-    assert!(st.success());
-    d
-}
-
-/// Writes and compiles `n` C files of 12 functions each that call into
-/// each other, use strings and data, like a real library's objects.
-fn generate(dir: &Path, n: usize) -> Vec<PathBuf> {
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    let objs: Vec<PathBuf> = (0..n).map(|i| src.join(format!("m{i}.o"))).collect();
-    if objs.iter().all(|o| o.exists()) {
-        return objs;
-    }
-    for i in 0..n {
-        let mut c = String::from("#include <stdio.h>\n#include <string.h>\n");
-        let next = (i + 1) % n;
-        c += &format!("int m{next}_f0(int);\nstatic int table_{i}[64] = {{{i}}};\n");
-        for f in 0..12 {
-            c += &format!(
-                "int m{i}_f{f}(int x) {{\n  if (x > {f}) return m{i}_f{g}(x - 1) + table_{i}[x & 63];\n  \
-                 if (x < 0) {{ printf(\"m{i}_f{f}: %d\\n\", x); return (int)strlen(\"symbol_{i}_{f}\"); }}\n  \
-                 return m{next}_f0(x) + {f};\n}}\n",
-                g = (f + 1) % 12
-            );
+impl Lib<'_> {
+    fn link(&self, linker: &str, plugin: Option<(&Path, &Path, u32)>) -> Duration {
+        let mut cmd = Command::new(self.driver);
+        cmd.current_dir(self.dir)
+            .arg(format!("-fuse-ld={linker}"))
+            .args(["-shared", "-Wl,--gc-sections", "-o", "libbig.so"]);
+        cmd.args(self.objs);
+        if let Some((so, state, run)) = plugin {
+            cmd.arg(format!("-Wl,-plugin,{}", so.display()))
+                .arg(format!("-Wl,-plugin-opt=run={run}"))
+                .arg(format!("-Wl,-plugin-opt=state={}", state.display()));
         }
-        std::fs::write(src.join(format!("m{i}.c")), c).unwrap();
+        let t = Instant::now();
+        let st = cmd.status().unwrap();
+        let d = t.elapsed();
+        assert!(st.success());
+        d
     }
-    // Compile on every core.
-    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunks: Vec<Vec<usize>> = (0..jobs).map(|j| (j..n).step_by(jobs).collect()).collect();
-    std::thread::scope(|s| {
-        for chunk in &chunks {
-            let src = &src;
-            s.spawn(move || {
-                for &i in chunk {
-                    let st = Command::new("gcc")
-                        .current_dir(src)
-                        .args([
-                            "-O2",
-                            "-fPIC",
-                            "-ffunction-sections",
-                            "-fdata-sections",
-                            "-c",
-                        ])
-                        .arg(format!("m{i}.c"))
-                        .status()
-                        .unwrap();
-                    assert!(st.success());
-                }
-            });
-        }
-    });
-    objs
 }
