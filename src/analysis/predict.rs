@@ -72,6 +72,16 @@ fn words(r: &LinkRecord) -> (u64, u64, u64) {
     }
 }
 
+/// Bytes of one PLT entry: 16 on x86-64, i386 and AArch64; ARM's are
+/// three instructions (ld.bfd's and gold's default entries).
+fn plt_entry(r: &LinkRecord) -> u64 {
+    if r.abi.machine == object::elf::EM_ARM.0 {
+        12
+    } else {
+        16
+    }
+}
+
 fn padded(s: &SectionRecord) -> u64 {
     let a = s.align.max(1);
     s.size.div_ceil(a).saturating_mul(a)
@@ -276,7 +286,7 @@ pub fn saving(
         if has(&r.layout.plt_exports, name) {
             // A PLT entry (16 bytes on x86-64, both linkers), its
             // .got.plt word and its .rela.plt relocation.
-            s.text += 16;
+            s.text += plt_entry(r);
             s.data += pointer;
             s.dynamic += rela;
         }
@@ -326,7 +336,7 @@ fn unreferenced_slots(
         }
         let l = &r.layout;
         if has(&l.plt_exports, name) || has(&l.plt_imports, name) {
-            s.text += 16;
+            s.text += plt_entry(r);
             s.data += pointer;
             s.dynamic += rela;
         }

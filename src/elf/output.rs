@@ -513,6 +513,7 @@ fn slot_relocations(machine: elf::Machine) -> Option<(elf::RelocationType, elf::
         elf::EM_X86_64 => (elf::R_X86_64_JUMP_SLOT, elf::R_X86_64_GLOB_DAT),
         elf::EM_386 => (elf::R_386_JMP_SLOT, elf::R_386_GLOB_DAT),
         elf::EM_AARCH64 => (elf::R_AARCH64_JUMP_SLOT, elf::R_AARCH64_GLOB_DAT),
+        elf::EM_ARM => (elf::R_ARM_JUMP_SLOT, elf::R_ARM_GLOB_DAT),
         _ => return None,
     })
 }
