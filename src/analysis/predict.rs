@@ -299,7 +299,8 @@ pub fn saving(
         }
     }
     symtab += unreferenced_slots(r, costs, &fate, &named, &mut s);
-    let file_after = file_after(r.output_size, &r.layout, &s, read_only).saturating_sub(symtab);
+    let file_after =
+        file_after(r.output_size, &r.layout, &s, read_only, max_page(r)).saturating_sub(symtab);
     (s, file_after)
 }
 
@@ -354,10 +355,38 @@ fn unreferenced_slots(
     symtab
 }
 
+/// The page the linker places segments on: 64 KiB on AArch64 (Debian's
+/// ld.bfd and gold use it as their max-page-size there, for the padded
+/// starts and for the end of RELRO) when every such boundary of the
+/// output lies on one, else 4 KiB.
+fn max_page(r: &LinkRecord) -> u64 {
+    const BIG: u64 = 0x10000;
+    let mut boundaries = r
+        .layout
+        .runs
+        .iter()
+        .filter_map(|run| {
+            if run.padded {
+                Some(run.start)
+            } else if run.relro > 0 {
+                Some(run.start.saturating_add(run.relro))
+            } else {
+                None
+            }
+        })
+        .peekable();
+    let aarch64 = r.abi.machine == object::elf::EM_AARCH64.0;
+    if aarch64 && boundaries.peek().is_some() && boundaries.all(|b| b % BIG == 0) {
+        BIG
+    } else {
+        Run::PAGE
+    }
+}
+
 /// The output's size after `s` goes: each run shrinks by the bytes of its
 /// kinds (a kind in several runs shrinks the last of them), and a padded
 /// run starts again at the next page boundary.
-fn file_after(file_before: u64, layout: &Layout, s: &Saving, read_only: u64) -> u64 {
+fn file_after(file_before: u64, layout: &Layout, s: &Saving, read_only: u64, page: u64) -> u64 {
     let total = s.total();
     let Some(last) = layout.runs.last() else {
         return file_before.saturating_sub(total);
@@ -376,14 +405,14 @@ fn file_after(file_before: u64, layout: &Layout, s: &Saving, read_only: u64) -> 
         let shrink = s.of(kinds, read_only);
         // Saturating: a damaged record must not stop the report.
         let start = if run.padded {
-            pos.div_ceil(Run::PAGE).saturating_mul(Run::PAGE)
+            pos.div_ceil(page).saturating_mul(page)
         } else if run.relro > 0 {
             // The first offset from here at which the RELRO part, as it
             // shrinks, ends on a page boundary.
             let relro = run.relro.saturating_sub(s.relro);
             pos.saturating_add(relro)
-                .div_ceil(Run::PAGE)
-                .saturating_mul(Run::PAGE)
+                .div_ceil(page)
+                .saturating_mul(page)
                 .saturating_sub(relro)
         } else {
             pos.saturating_add(run.start.saturating_sub(prev_end))
@@ -483,21 +512,50 @@ mod tests {
         let tail = 3000;
         let before = 16884 + tail;
         // Nothing goes: the same size.
-        assert_eq!(file_after(before, &layout, &Saving::default(), 0), before);
+        assert_eq!(
+            file_after(before, &layout, &Saving::default(), 0, Run::PAGE),
+            before
+        );
         // 2,000 dynamic bytes: code still starts at 8192 (7000 - 2000
         // rounds up to 8192 as 7000 did): the file keeps its size.
         let s = Saving {
             dynamic: 2000,
             ..Saving::default()
         };
-        assert_eq!(file_after(before, &layout, &s, 0), before);
+        assert_eq!(file_after(before, &layout, &s, 0, Run::PAGE), before);
         // 3,200 bytes of code go: read-only data moves back one page
         // (8192 + 2800 - 3200 < 8192 + 4096), and so does the rest.
         let s = Saving {
             text: 3200,
             ..Saving::default()
         };
-        assert_eq!(file_after(before, &layout, &s, 0), before - 4096);
+        assert_eq!(file_after(before, &layout, &s, 0, Run::PAGE), before - 4096);
+    }
+
+    #[test]
+    fn aarch64_pads_to_64_kib() {
+        // Dynamic tables and read-only data, then code from 128 KiB.
+        let layout = Layout {
+            runs: vec![
+                run(0, 70000, false, Run::DYNAMIC | Run::READ_ONLY, 0),
+                run(131072, 140000, true, Run::TEXT, 0),
+            ],
+            ..Layout::default()
+        };
+        let s = Saving {
+            dynamic: 10000,
+            ..Saving::default()
+        };
+        // 60,000 bytes before the code: it moves to 64 KiB, not to the
+        // next 4 KiB page (61,440).
+        assert_eq!(
+            file_after(141000, &layout, &s, 0, 0x10000),
+            65536 + 8928 + 1000
+        );
+        assert_eq!(
+            file_after(141000, &layout, &s, 0, Run::PAGE),
+            61440 + 8928 + 1000
+        );
     }
 
     #[test]
@@ -510,7 +568,7 @@ mod tests {
             relro: 400,
             ..Saving::default()
         };
-        let after = file_after(16884 + 3000, &layout, &s, 0);
+        let after = file_after(16884 + 3000, &layout, &s, 0, Run::PAGE);
         // RELRO (600 bytes) ends at 16384: the writable segment starts at
         // 15784 and holds 1100 bytes.
         assert_eq!(after, 15784 + 1100 + 3000);
