@@ -119,7 +119,9 @@ impl Costs {
         let (_, _, dynsym) = words(r);
         let mut wide: Vec<[u64; 4]> = Vec::new();
         let mut refs = Vec::new();
-        let mut ids: crate::fasthash::FxHashMap<&str, u32> = Default::default();
+        // Each name looked up in the slot and import lists once: None for
+        // a name that has neither.
+        let mut ids: crate::fasthash::FxHashMap<&str, Option<u32>> = Default::default();
         let mut names = Vec::new();
         for o in &r.objects {
             let first = wide.len();
@@ -146,14 +148,15 @@ impl Costs {
                     continue;
                 };
                 let name = super::graph::plain(r.str(sym.name));
-                if !has_slot_or_import(r, name) {
-                    continue;
-                }
                 let id = *ids.entry(name).or_insert_with(|| {
-                    names.push(Box::from(name));
-                    names.len() as u32 - 1
+                    has_slot_or_import(r, name).then(|| {
+                        names.push(Box::from(name));
+                        names.len() as u32 - 1
+                    })
                 });
-                refs.push(((first + from as usize) as u32, id));
+                if let Some(id) = id {
+                    refs.push(((first + from as usize) as u32, id));
+                }
             }
         }
         refs.sort_unstable();
