@@ -512,3 +512,128 @@ fn output_as_stands_for_the_real_output() {
         std::fs::metadata(f.path("scratch/libq.so")).unwrap().len()
     );
 }
+
+/// Run-1 parses the inputs on a thread of its own while the linker goes on
+/// (src/record/reader.rs). The record must be the one reading them in
+/// claim_file makes: the same inputs, a small object, one past the first
+/// read (the rest read through a duplicated descriptor), one past the
+/// whole-read limit (read in ranges), archive members with a long name,
+/// fed through the library both ways, give equal records, and equal to
+/// the plugin's own objects.
+fn threaded_reading(linker: Linker) {
+    use ldprune::record::{InputFile, LinkInfo, Recorder};
+    use ldprune::state::StateDir;
+    use std::os::unix::fs::FileExt;
+
+    let f = Fixture::new(linker);
+    f.write("small.c", "int small_f(void) { return 1; }\n")
+        .write(
+            "medium.c",
+            "const char medium_table[200000] = { 1 };\n\
+             const char *medium_name(void) { return \"medium_lookup\"; }\n",
+        )
+        .write(
+            "big.c",
+            "static const char big_table[6 << 20] = { 1, 2, 3 };\n\
+             int big_get(int i) { return big_table[i]; }\n",
+        )
+        .write(
+            "a_member_with_a_long_name.c",
+            "int long_member_f(void) { return 3; }\n",
+        )
+        .write("b.c", "int b_f(void) { return long_member_f(); }\n");
+    for src in ["small.c", "medium.c", "a_member_with_a_long_name.c", "b.c"] {
+        f.compile(src, &[]);
+    }
+    f.compile("big.c", &["-g"]);
+    f.run(std::process::Command::new("ar").args([
+        "rcs",
+        "libm.a",
+        "a_member_with_a_long_name.o",
+        "b.o",
+    ]));
+    f.link(&[
+        "-shared",
+        "-o",
+        "libt.so",
+        "small.o",
+        "medium.o",
+        "big.o",
+        "-Wl,--whole-archive",
+        "libm.a",
+        "-Wl,--no-whole-archive",
+    ]);
+    let plugin = f.record("libt.so");
+    assert!(plugin.incomplete.is_empty(), "{:?}", plugin.incomplete);
+
+    // The inputs as the linker offered them: each recorded object, with an
+    // archive member's size from its header.
+    let inputs: Vec<(String, u64, u64)> = plugin
+        .objects
+        .iter()
+        .map(|o| {
+            let file = std::fs::File::open(f.path(&o.path)).unwrap();
+            let size = if o.offset == 0 {
+                file.metadata().unwrap().len()
+            } else {
+                let mut h = [0u8; 60];
+                file.read_exact_at(&mut h, o.offset - 60).unwrap();
+                std::str::from_utf8(&h[48..58])
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap()
+            };
+            (o.path.clone(), o.offset, size)
+        })
+        .collect();
+    assert!(
+        inputs.iter().any(|i| i.2 > 64 << 10 && i.2 < 4 << 20)
+            && inputs.iter().any(|i| i.2 > 4 << 20),
+        "{inputs:?}"
+    );
+    let record = |threaded: bool| {
+        let state = f.path(if threaded { "state-t" } else { "state-i" });
+        let state = StateDir::create(&state).unwrap();
+        let mut r = Recorder::new(
+            LinkInfo {
+                linker: plugin.linker.clone(),
+                output_name: Some("libt.so".into()),
+                output_kind: Some(plugin.kind),
+                host: plugin.output_linker,
+                real_output: None,
+                argv: plugin.argv.clone(),
+                cwd: plugin.cwd.clone(),
+            },
+            threaded,
+        );
+        for (path, offset, size) in &inputs {
+            let file = std::fs::File::open(f.path(path)).unwrap();
+            r.add_input(&InputFile {
+                name: path,
+                file: &file,
+                offset: *offset,
+                size: *size,
+            });
+            // The linker's descriptor is gone after claim_file.
+            drop(file);
+        }
+        let path = r
+            .finish(&state)
+            .unwrap()
+            .stage(&state)
+            .unwrap()
+            .publish(&state)
+            .unwrap();
+        let mut rec = ldprune::state::load_record(&path).unwrap();
+        rec.recorded_at = 0;
+        rec
+    };
+    let threaded = record(true);
+    let inline = record(false);
+    assert!(threaded == inline, "threaded and inline records differ");
+    assert_eq!(threaded.objects, plugin.objects);
+    assert_eq!(threaded.strings, plugin.strings);
+    assert_eq!(threaded.cstrings, plugin.cstrings);
+}
+both_linkers!(threaded_reading_makes_the_same_record, threaded_reading);

@@ -113,18 +113,24 @@ impl Session {
             )))
         } else {
             let host = Linker::of_plugin_host(&transfer.linker);
-            Stage::Recording(Box::new(Recorder::new(LinkInfo {
-                linker: transfer.linker.clone(),
-                output_name: transfer.output_name.clone(),
-                output_kind: transfer.output_kind,
-                real_output: opts.output_as.as_ref().map(|o| RealOutput {
-                    path: o.path.clone(),
-                    linker: o.linker.unwrap_or(host),
-                }),
-                host,
-                argv,
-                cwd,
-            })))
+            // no-slim-lto must know in claim_file whether an input is slim:
+            // those links read their inputs there.
+            let threaded = !opts.no_slim_lto;
+            Stage::Recording(Box::new(Recorder::new(
+                LinkInfo {
+                    linker: transfer.linker.clone(),
+                    output_name: transfer.output_name.clone(),
+                    output_kind: transfer.output_kind,
+                    real_output: opts.output_as.as_ref().map(|o| RealOutput {
+                        path: o.path.clone(),
+                        linker: o.linker.unwrap_or(host),
+                    }),
+                    host,
+                    argv,
+                    cwd,
+                },
+                threaded,
+            )))
         };
         let session = Session {
             opts: opts.clone(),
@@ -184,6 +190,7 @@ impl Session {
     /// cleanup: the output is written (or the link failed). Build and stage
     /// the record.
     pub fn cleanup(&mut self) -> Result<(), Failure> {
+        flush_log();
         if let Stage::Applying(a) = &mut self.stage {
             log::debug!("claim_file {:?} in all", self.claim_time);
             // Kept for unload: gold removes a failed link's output later.
@@ -194,9 +201,11 @@ impl Session {
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         if let (Stage::Recording(r), Some(state)) = (stage, &self.state) {
             let t = std::time::Instant::now();
-            let finished = r
-                .finish(state)
-                .map_err(|e| Failure(format!("cannot record this link: {e}")))?;
+            let finished = r.finish(state);
+            // The reading thread's warnings, now that it is done.
+            flush_log();
+            let finished =
+                finished.map_err(|e| Failure(format!("cannot record this link: {e}")))?;
             let pending = finished
                 .stage(state)
                 .map_err(|e| Failure(format!("cannot record this link: {e}")))?;
@@ -231,9 +240,27 @@ impl Session {
     }
 }
 
-/// Forwards `log` records to a sink (the linker's message callback).
+/// Forwards `log` records to a sink (the linker's message callback). The
+/// linker's callbacks are not thread-safe: a record logged on one of the
+/// plugin's threads waits until the linker's thread logs or calls
+/// [`flush_log`].
 struct Logger {
     sink: fn(log::Level, &str),
+    /// The thread that loaded the plugin: the linker's.
+    linker_thread: std::thread::ThreadId,
+    waiting: std::sync::Mutex<Vec<(log::Level, String)>>,
+}
+
+impl Logger {
+    fn flush(&self) {
+        let waiting = match self.waiting.lock() {
+            Ok(mut w) => std::mem::take(&mut *w),
+            Err(_) => return,
+        };
+        for (level, text) in waiting {
+            (self.sink)(level, &text);
+        }
+    }
 }
 
 impl log::Log for Logger {
@@ -242,17 +269,92 @@ impl log::Log for Logger {
     }
 
     fn log(&self, record: &log::Record) {
-        if self.enabled(record.metadata()) {
-            (self.sink)(record.level(), &format!("ldprune: {}", record.args()));
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let text = format!("ldprune: {}", record.args());
+        if std::thread::current().id() == self.linker_thread {
+            self.flush();
+            (self.sink)(record.level(), &text);
+        } else if let Ok(mut w) = self.waiting.lock() {
+            w.push((record.level(), text));
         }
     }
 
-    fn flush(&self) {}
+    fn flush(&self) {
+        if std::thread::current().id() == self.linker_thread {
+            Logger::flush(self);
+        }
+    }
 }
 
+static LOGGER: std::sync::OnceLock<Logger> = std::sync::OnceLock::new();
+
+/// Installs the logger; call from the linker's thread (onload).
 fn install_logger(sink: fn(log::Level, &str), level: log::LevelFilter) {
-    static LOGGER: std::sync::OnceLock<Logger> = std::sync::OnceLock::new();
-    let logger = LOGGER.get_or_init(|| Logger { sink });
+    let logger = LOGGER.get_or_init(|| Logger {
+        sink,
+        linker_thread: std::thread::current().id(),
+        waiting: std::sync::Mutex::new(Vec::new()),
+    });
     let _ = log::set_logger(logger);
     log::set_max_level(level);
+}
+
+/// Prints what the plugin's threads logged (on the linker's thread).
+fn flush_log() {
+    log::logger().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Logger;
+    use log::Log;
+    use std::sync::Mutex;
+
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    fn sink(_: log::Level, text: &str) {
+        SEEN.lock().unwrap().push(text.to_string());
+    }
+
+    fn warn(logger: &Logger, text: &str) {
+        logger.log(
+            &log::Record::builder()
+                .level(log::Level::Warn)
+                .args(format_args!("{text}"))
+                .build(),
+        );
+    }
+
+    /// The linker's message callback is not thread-safe: what the reading
+    /// thread logs reaches it from the linker's thread, in order.
+    #[test]
+    fn other_threads_log_through_the_linkers_thread() {
+        log::set_max_level(log::LevelFilter::Warn);
+        let logger = Logger {
+            sink,
+            linker_thread: std::thread::current().id(),
+            waiting: Mutex::new(Vec::new()),
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                warn(&logger, "from the thread");
+                assert!(
+                    SEEN.lock().unwrap().is_empty(),
+                    "printed off the linker's thread"
+                );
+            });
+        });
+        warn(&logger, "from the linker");
+        assert_eq!(
+            *SEEN.lock().unwrap(),
+            ["ldprune: from the thread", "ldprune: from the linker"]
+        );
+        std::thread::scope(|s| {
+            s.spawn(|| warn(&logger, "late"));
+        });
+        Log::flush(&logger);
+        assert_eq!(SEEN.lock().unwrap().last().unwrap(), "ldprune: late");
+    }
 }

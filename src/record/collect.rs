@@ -1,11 +1,8 @@
 //! The per-input half of Run-1: classifies each input the linker offers and
-//! parses the relocatable ones into object records, reading through the
-//! linker's own descriptor with pread while claim_file runs.
-//!
-//! (A worker thread that opened inputs by path was measured slower on a
-//! 2-core machine: per-input wakeups, open/close, and page-fault contention
-//! with the linker cost more than the overlap won.)
+//! parses the relocatable ones into object records, from what claim_file
+//! read ([`Job`]) and, for larger objects, a descriptor of the input.
 
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use log::{debug, warn};
@@ -13,21 +10,25 @@ use log::{debug, warn};
 use crate::elf::hash::Hash128;
 use crate::elf::object::{ObjectFacts, parse_object};
 use crate::elf::types::Lto;
-use crate::elf::{ElfError, FileClass, archive, classify};
-use crate::fasthash::{FxHashMap, FxHashSet};
+use crate::elf::{ElfError, FileClass, classify};
+use crate::fasthash::FxHashMap;
 use crate::state::record::{EncodedObjects, SectionRecord, StringTable, SymbolRecord};
 
-use super::input::{InputFile, READ_WHOLE_LIMIT, Window};
+use super::input::{Job, READ_WHOLE_LIMIT, Window};
 
-/// The first read of an input: enough for most objects in one syscall.
-const FIRST_READ: u64 = 64 << 10;
+/// An object being read: where it is and how to read the rest of it.
+struct Object<'a> {
+    name: &'a str,
+    member: Option<&'a str>,
+    offset: u64,
+    size: u64,
+    file: Option<&'a File>,
+}
 
-impl InputFile<'_> {
-    fn display_name(&self, member: Option<&str>) -> String {
-        match member {
-            Some(m) => format!("{}({m})", self.name),
-            None => self.name.to_string(),
-        }
+fn display_name(name: &str, member: Option<&str>) -> String {
+    match member {
+        Some(m) => format!("{name}({m})"),
+        None => name.to_string(),
     }
 }
 
@@ -46,10 +47,6 @@ pub struct Collected {
     pub scripts: Vec<String>,
     /// The first slim LTO IR object seen (as the linker named it).
     pub slim: Option<String>,
-    seen: FxHashSet<(String, u64)>,
-    long_names: FxHashMap<String, Option<Vec<u8>>>,
-    /// Read buffer, reused for every input.
-    buf: Vec<u8>,
     /// An object's sections between parsing and encoding, reused.
     sections: Vec<SectionRecord>,
 }
@@ -66,97 +63,104 @@ impl Collected {
 
     /// Looks at one input: objects are analysed; libraries and scripts are
     /// noted by name; archives themselves are skipped (--whole-archive: bfd
-    /// offers the archive too, then its members one by one).
-    pub fn add(&mut self, job: &InputFile) {
-        if !self.seen.insert((job.name.to_string(), job.offset)) {
-            return; // offered twice (archive members can be)
-        }
-        // One pread for most inputs: an archive member's header, and the
-        // first FIRST_READ bytes (all of a typical object).
-        let header = if job.offset >= archive::HEADER {
-            archive::HEADER
-        } else {
-            0
+    /// offers the archive too, then its members one by one). `job` holds
+    /// what claim_file read; `file` is a descriptor of the input for what it
+    /// did not (the linker's own inline, a duplicate on the reading thread).
+    pub fn process(&mut self, job: Job, file: Option<&File>) {
+        let Job {
+            name,
+            member,
+            offset,
+            size,
+            first,
+            file: own,
+        } = job;
+        let file = file.or(own.as_ref());
+        let mut bytes = match first {
+            Ok(b) => b,
+            Err(e) => {
+                return self.unusable(&name, member.as_deref(), format!("cannot read: {e}"));
+            }
         };
-        let first = job.size.min(FIRST_READ);
-        let mut bytes = std::mem::take(&mut self.buf);
-        bytes.resize((header + first) as usize, 0);
-        match job.file.read_exact_at(&mut bytes, job.offset - header) {
-            Ok(()) => {
-                let data = &bytes[header as usize..];
-                match classify(&data[..data.len().min(64)]) {
-                    FileClass::Archive | FileClass::ThinArchive => {}
-                    FileClass::Relocatable => self.add_object(job, header as usize, &mut bytes),
-                    FileClass::SharedObject => self.shared_inputs.push(job.name.to_string()),
-                    FileClass::Text => self.scripts.push(job.name.to_string()),
-                    FileClass::Executable | FileClass::Unknown => {
-                        debug!(
-                            "ignoring input {} (not an object, library or script)",
-                            job.name
-                        )
-                    }
+        match classify(&bytes[..bytes.len().min(64)]) {
+            FileClass::Archive | FileClass::ThinArchive => {}
+            FileClass::Relocatable => {
+                let input = Object {
+                    name: &name,
+                    member: member.as_deref(),
+                    offset,
+                    size,
+                    file,
+                };
+                self.add_object(&input, &mut bytes);
+            }
+            FileClass::SharedObject => self.shared_inputs.push(name),
+            FileClass::Text => self.scripts.push(name),
+            FileClass::Executable | FileClass::Unknown => {
+                debug!("ignoring input {name} (not an object, library or script)")
+            }
+        }
+    }
+
+    /// Nothing taken yet.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+            && self.incomplete.is_empty()
+            && self.shared_inputs.is_empty()
+            && self.scripts.is_empty()
+    }
+
+    /// A note for the record's list of what was not analysed, in order with
+    /// the inputs.
+    pub fn note_incomplete(&mut self, what: String) {
+        self.incomplete.push(what);
+    }
+
+    /// `bytes` holds the start of the object (all of it when it is small).
+    fn add_object(&mut self, job: &Object, bytes: &mut Vec<u8>) {
+        let have = bytes.len() as u64;
+        let result = match job.file {
+            _ if have >= job.size => parse_object(&bytes[..]).map(|f| self.push(job, f)),
+            None => Err(ElfError::new(
+                "cannot read: no descriptor for the rest of the object".to_string(),
+            )),
+            Some(file) if job.size <= READ_WHOLE_LIMIT => {
+                bytes.resize(job.size as usize, 0);
+                match file.read_exact_at(&mut bytes[have as usize..], job.offset + have) {
+                    Ok(()) => parse_object(&bytes[..]).map(|f| self.push(job, f)),
+                    Err(e) => Err(ElfError::new(format!("cannot read: {}: {e}", job.name))),
                 }
             }
-            Err(e) => self.unusable(job, None, format!("cannot read: {e}")),
-        }
-        self.buf = bytes;
-    }
-
-    /// `bytes` holds the member header (`header` bytes, none for a plain
-    /// file) and the start of the object.
-    fn add_object(&mut self, job: &InputFile, header: usize, bytes: &mut Vec<u8>) {
-        let member = if header == 0 {
-            None
-        } else {
-            let file = job.file;
-            let long_names = self
-                .long_names
-                .entry(job.name.to_string())
-                .or_insert_with(|| archive::long_names(file));
-            archive::member_name(&bytes[..header], &mut || long_names.clone())
-        };
-        let result = if job.size <= READ_WHOLE_LIMIT {
-            let have = (bytes.len() - header) as u64;
-            let rest = if have < job.size {
-                bytes.resize(header + job.size as usize, 0);
-                job.file
-                    .read_exact_at(&mut bytes[header + have as usize..], job.offset + have)
-            } else {
-                Ok(())
-            };
-            match rest {
-                Ok(()) => parse_object(&bytes[header..]).map(|f| self.push(job, member.clone(), f)),
-                Err(e) => Err(ElfError::new(format!("cannot read: {e}"))),
+            Some(file) => {
+                let cache = object::ReadCache::new(Window::new(file, job.offset, job.size));
+                parse_object(&cache).map(|f| self.push(job, f))
             }
-        } else {
-            let cache = object::ReadCache::new(Window::new(job.file, job.offset, job.size));
-            parse_object(&cache).map(|f| self.push(job, member.clone(), f))
         };
         if let Err(e) = result {
-            self.unusable(job, member.as_deref(), e.to_string());
+            self.unusable(job.name, job.member, e.to_string());
         }
     }
 
-    fn unusable(&mut self, job: &InputFile, member: Option<&str>, problem: String) {
+    fn unusable(&mut self, name: &str, member: Option<&str>, problem: String) {
         let what = format!(
             "{}: cannot be analysed: {problem}",
-            job.display_name(member)
+            display_name(name, member)
         );
         warn!("{what}; the link's exports will all be kept");
         self.incomplete.push(what);
     }
 
-    fn push(&mut self, job: &InputFile, member: Option<String>, facts: ObjectFacts<'_>) {
+    fn push(&mut self, job: &Object, facts: ObjectFacts<'_>) {
         // A fat LTO object reaches this plugin only when no LTO plugin took
         // it (a -fno-lto link): the linker uses its machine code, read here
         // like any object's. A slim one holds IR only: nothing to read.
         if facts.lto == Lto::Slim {
             if self.slim.is_none() {
-                self.slim = Some(job.display_name(member.as_deref()));
+                self.slim = Some(display_name(job.name, job.member));
             }
             self.incomplete.push(format!(
                 "{}: slim LTO IR object (no machine code), not analysed",
-                job.display_name(member.as_deref())
+                display_name(job.name, job.member)
             ));
             return;
         }
@@ -189,7 +193,7 @@ impl Collected {
             place: f.place,
         });
         self.objects.push(
-            (job.name, member.as_deref(), job.offset, facts.hash),
+            (job.name, job.member, job.offset, facts.hash),
             sections.iter().cloned(),
             symbols,
             &facts.edges,

@@ -6,6 +6,9 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 
+use crate::elf::archive;
+use crate::fasthash::{FxHashMap, FxHashSet};
+
 /// Objects up to this size are copied at once; larger ones (debug info) are
 /// read range by range, so their debug sections are never read.
 pub(super) const READ_WHOLE_LIMIT: u64 = 4 << 20;
@@ -36,6 +39,101 @@ impl InputFile<'_> {
         self.file
             .read_exact_at(buf, self.offset + at)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.name)))
+    }
+}
+
+/// The first read of an input: enough for most objects in one syscall.
+const FIRST_READ: u64 = 64 << 10;
+
+/// One input as claim_file read it: what reading it further needs after
+/// the linker's descriptor is gone.
+pub struct Job {
+    pub name: String,
+    /// The archive member's name, for archive members.
+    pub member: Option<String>,
+    pub offset: u64,
+    pub size: u64,
+    /// The input's first bytes (all of a typical object), without the
+    /// archive member header.
+    pub first: io::Result<Vec<u8>>,
+    /// A descriptor of its own (a duplicate of the linker's), when
+    /// `first` does not hold all of the input.
+    pub file: Option<File>,
+}
+
+/// The claim_file side of reading inputs.
+#[derive(Default)]
+pub struct Intake {
+    seen: FxHashSet<(String, u64)>,
+    long_names: FxHashMap<String, Option<Vec<u8>>>,
+}
+
+impl Intake {
+    /// Reads the start of `input` while its descriptor is valid; `own_file`
+    /// also duplicates the descriptor when there is more to read. None:
+    /// the linker offered it before (archive members can be).
+    pub fn read(&mut self, input: &InputFile, own_file: bool) -> Option<Job> {
+        if !self.seen.insert((input.name.to_string(), input.offset)) {
+            return None;
+        }
+        // One pread: an archive member's header, and the first FIRST_READ
+        // bytes of the member.
+        let header = if input.offset >= archive::HEADER {
+            archive::HEADER
+        } else {
+            0
+        };
+        let first = input.size.min(FIRST_READ);
+        let mut bytes = vec![0; (header + first) as usize];
+        let mut member = None;
+        let mut file = None;
+        let read = input.file.read_exact_at(&mut bytes, input.offset - header);
+        if read.is_ok() {
+            if header > 0 {
+                let f = input.file;
+                let long_names = self
+                    .long_names
+                    .entry(input.name.to_string())
+                    .or_insert_with(|| archive::long_names(f));
+                member =
+                    archive::member_name(&bytes[..header as usize], &mut || long_names.clone());
+                bytes.drain(..header as usize);
+            }
+            if own_file && first < input.size {
+                match input.file.try_clone() {
+                    Ok(f) => file = Some(f),
+                    // No descriptor to spare: read all of it now (the
+                    // larger objects are read in part, on demand).
+                    Err(_) if input.size <= READ_WHOLE_LIMIT => {
+                        let have = bytes.len();
+                        bytes.resize(input.size as usize, 0);
+                        if let Err(e) = input.read_exact_at(&mut bytes[have..], have as u64) {
+                            return Some(self.failed(input, member, e));
+                        }
+                    }
+                    Err(e) => return Some(self.failed(input, member, e)),
+                }
+            }
+        }
+        Some(Job {
+            name: input.name.to_string(),
+            member,
+            offset: input.offset,
+            size: input.size,
+            first: read.map(|()| bytes),
+            file,
+        })
+    }
+
+    fn failed(&self, input: &InputFile, member: Option<String>, e: io::Error) -> Job {
+        Job {
+            name: input.name.to_string(),
+            member,
+            offset: input.offset,
+            size: input.size,
+            first: Err(e),
+            file: None,
+        }
     }
 }
 

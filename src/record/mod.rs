@@ -4,6 +4,7 @@
 mod collect;
 mod input;
 mod lto;
+mod reader;
 
 use std::fs::File;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -22,6 +23,8 @@ use crate::state::{StagedFile, StateDir, StateError};
 
 use collect::Collected;
 pub use input::InputFile;
+use input::Intake;
+use reader::Reader;
 
 /// What the linker tells the plugin about the link before any input.
 #[derive(Clone, Debug)]
@@ -63,7 +66,7 @@ pub struct Recorder {
     /// The file this link writes (`-o`), also when the record stands for
     /// another ([`RealOutput`]).
     own_output: String,
-    collected: Collected,
+    reader: Reader,
 }
 
 /// A finished link: its record and a stamp of the output as it was at cleanup.
@@ -97,7 +100,9 @@ fn stamp_of(path: &Path) -> Option<Stamp> {
 }
 
 impl Recorder {
-    pub fn new(info: LinkInfo) -> Recorder {
+    /// `threaded`: the inputs are parsed on a thread of their own while the
+    /// linker goes on ([`reader`]); otherwise in claim_file.
+    pub fn new(info: LinkInfo, threaded: bool) -> Recorder {
         let mut line = parse_link_line(&info.argv);
         let own_output = info
             .output_name
@@ -111,24 +116,25 @@ impl Recorder {
             info,
             line,
             own_output,
-            collected: Collected::new(),
+            reader: Reader::new(threaded),
         }
     }
 
     /// Looks at one input the linker offers (claim_file). Never claims it.
     pub fn add_input(&mut self, input: &InputFile) {
-        self.collected.add(input);
+        self.reader.add(input);
     }
 
-    /// The first slim LTO IR object seen, if any.
+    /// The first slim LTO IR object seen, if any (known in claim_file only
+    /// when not threaded).
     pub fn slim_lto(&self) -> Option<&str> {
-        self.collected.slim.as_deref()
+        self.reader.inline().and_then(|c| c.slim.as_deref())
     }
 
     /// Called from cleanup: reads the output and builds the record.
     /// `state` keeps what is known of the archives the link names.
     pub fn finish(self, state: &StateDir) -> Result<Finished, String> {
-        let mut c = self.collected;
+        let mut c = self.reader.finish()?;
         let kind = self.info.output_kind.unwrap_or(self.line.kind);
         let output = match &self.info.real_output {
             Some(real) => real.path.clone(),
@@ -320,16 +326,19 @@ pub fn record_output_alone(
     why: &str,
     state: &StateDir,
 ) -> Result<PathBuf, String> {
-    let mut recorder = Recorder::new(LinkInfo {
-        linker: format!("{linker} (its output alone)"),
-        output_name: None,
-        output_kind: None,
-        host: linker,
-        real_output: None,
-        argv,
-        cwd,
-    });
-    recorder.collected.incomplete.push(format!(
+    let mut recorder = Recorder::new(
+        LinkInfo {
+            linker: format!("{linker} (its output alone)"),
+            output_name: None,
+            output_kind: None,
+            host: linker,
+            real_output: None,
+            argv,
+            cwd,
+        },
+        false,
+    );
+    recorder.reader.note_incomplete(format!(
         "the recording link through ld.bfd failed ({why}): recorded from {linker}'s output alone"
     ));
     let finished = recorder.finish(state)?;
@@ -365,12 +374,17 @@ fn read_claimed(c: &mut Collected, cwd: &str, path: &str) {
         .custom_flags(libc::O_NONBLOCK)
         .open(Path::new(cwd).join(path));
     match file.and_then(|f| f.metadata().map(|m| (f, m))) {
-        Ok((file, meta)) if meta.is_file() => c.add(&InputFile {
-            name: path,
-            file: &file,
-            offset: 0,
-            size: meta.len(),
-        }),
+        Ok((file, meta)) if meta.is_file() => {
+            let input = InputFile {
+                name: path,
+                file: &file,
+                offset: 0,
+                size: meta.len(),
+            };
+            if let Some(job) = Intake::default().read(&input, false) {
+                c.process(job, Some(&file));
+            }
+        }
         _ => c.incomplete.push(format!(
             "{path}: fat LTO object claimed by the LTO plugin, cannot be read: not analysed"
         )),
