@@ -66,7 +66,8 @@ impl Collected {
     /// offers the archive too, then its members one by one). `job` holds
     /// what claim_file read; `file` is a descriptor of the input for what it
     /// did not (the linker's own inline, a duplicate on the reading thread).
-    pub fn process(&mut self, job: Job, file: Option<&File>) {
+    /// Gives back the buffer of `job`'s bytes, for the next input.
+    pub fn process(&mut self, job: Job, file: Option<&File>) -> Vec<u8> {
         let Job {
             name,
             member,
@@ -79,7 +80,8 @@ impl Collected {
         let mut bytes = match first {
             Ok(b) => b,
             Err(e) => {
-                return self.unusable(&name, member.as_deref(), format!("cannot read: {e}"));
+                self.unusable(&name, member.as_deref(), format!("cannot read: {e}"));
+                return Vec::new();
             }
         };
         match classify(&bytes[..bytes.len().min(64)]) {
@@ -100,6 +102,7 @@ impl Collected {
                 debug!("ignoring input {name} (not an object, library or script)")
             }
         }
+        bytes
     }
 
     /// Nothing taken yet.

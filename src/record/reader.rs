@@ -13,7 +13,7 @@
 //! holds more than a few dozen extra descriptors: the linker's own limit
 //! is the process's.
 
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use super::collect::Collected;
@@ -37,6 +37,8 @@ enum Mode {
     Thread {
         batch: Vec<Job>,
         queue: SyncSender<Vec<Job>>,
+        /// Read buffers the thread is done with.
+        spent: Receiver<Vec<u8>>,
         worker: JoinHandle<Collected>,
     },
     /// The thread failed: its work is lost, the record cannot be made.
@@ -64,10 +66,15 @@ impl Reader {
         match &mut self.mode {
             Mode::Inline(c) => {
                 if let Some(job) = self.intake.read(input, false) {
-                    c.process(job, Some(input.file));
+                    let buf = c.process(job, Some(input.file));
+                    self.intake.give_back(buf);
                 }
             }
-            Mode::Thread { batch, .. } => {
+            Mode::Thread { batch, spent, .. } => {
+                // Never waits: takes only what the thread already gave back.
+                while let Ok(buf) = spent.try_recv() {
+                    self.intake.give_back(buf);
+                }
                 if let Some(job) = self.intake.read(input, true) {
                     batch.push(job);
                     if batch.len() >= BATCH {
@@ -117,14 +124,16 @@ impl Reader {
             return;
         }
         let (queue, batches) = sync_channel::<Vec<Job>>(QUEUED);
+        let (give_back, spent) = channel();
         let spawned = std::thread::Builder::new()
             .name("ldprune-read".into())
-            .spawn(move || work(Collected::new(), batches));
+            .spawn(move || work(Collected::new(), batches, give_back));
         match spawned {
             Ok(worker) => {
                 self.mode = Mode::Thread {
                     batch: Vec::with_capacity(BATCH),
                     queue,
+                    spent,
                     worker,
                 }
             }
@@ -152,6 +161,7 @@ impl Reader {
             batch,
             queue,
             worker,
+            ..
         } = mode
         else {
             self.mode = mode;
@@ -177,10 +187,11 @@ impl Reader {
 }
 
 /// The thread: every batch in order, until claim_file's side hangs up.
-fn work(mut c: Collected, batches: Receiver<Vec<Job>>) -> Collected {
+/// Read buffers go back for reuse (a send never waits).
+fn work(mut c: Collected, batches: Receiver<Vec<Job>>, give_back: Sender<Vec<u8>>) -> Collected {
     for batch in batches {
         for job in batch {
-            c.process(job, None);
+            let _ = give_back.send(c.process(job, None));
         }
     }
     c
