@@ -335,3 +335,59 @@ both_linkers!(
     all_inputs_claimed_elsewhere_logged,
     all_inputs_claimed_elsewhere
 );
+
+/// Run-1 reads an object over 4 MiB on its reading thread, through a
+/// duplicate of the linker's descriptor. A link short of descriptors must
+/// still link, byte-identical to the plain link, and each record written
+/// must be the usual one (the object then read in claim_file, in order).
+fn few_descriptors(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "big.c",
+        "static const char big_table[6 << 20] = { 1, 2, 3 };\n\
+         int big_get(int i) { return big_table[i]; }\n",
+    )
+    .write("s.c", "int s_f(void) { return 2; }\n");
+    f.compile("big.c", &["-g"]);
+    f.compile("s.c", &[]);
+    let link = |limit: u32, plugin: bool| {
+        let args = if plugin {
+            f.plugin_args().join(" ")
+        } else {
+            f.linker.flag().to_string()
+        };
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n {limit} && exec gcc {args} -shared -o libb.so big.o s.o"
+            ))
+            .current_dir(f.dir.path())
+            .output()
+            .unwrap()
+    };
+    // The usual record, with descriptors to spare.
+    assert!(link(1024, true).status.success());
+    let usual = f.record("libb.so");
+    assert!(usual.incomplete.is_empty(), "{:?}", usual.incomplete);
+    let least = (4..64)
+        .find(|&n| link(n, false).status.success())
+        .expect("a plain link with fewer than 64 descriptors");
+    let plain = std::fs::read(f.path("libb.so")).unwrap();
+    for n in least..least + 6 {
+        let _ = std::fs::remove_dir_all(f.state());
+        let out = link(n, true);
+        assert!(out.status.success(), "ulimit -n {n}: {}", stderr(&out));
+        assert!(
+            std::fs::read(f.path("libb.so")).unwrap() == plain,
+            "ulimit -n {n}: the output differs from the plain link's"
+        );
+        // Too few descriptors to write a record is a logged fail-open.
+        if f.state().join("links").is_dir() && !f.records().is_empty() {
+            let r = f.record("libb.so");
+            assert!(r.incomplete.is_empty(), "ulimit -n {n}: {:?}", r.incomplete);
+            assert_eq!(r.objects, usual.objects, "ulimit -n {n}");
+            assert_eq!(r.strings, usual.strings, "ulimit -n {n}");
+        }
+    }
+}
+both_linkers!(few_descriptors_still_link, few_descriptors);

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 
-use crate::elf::archive;
+use crate::elf::{FileClass, archive, classify};
 use crate::fasthash::{FxHashMap, FxHashSet};
 
 /// Objects up to this size are copied at once; larger ones (debug info) are
@@ -61,6 +61,18 @@ pub struct Job {
     pub file: Option<File>,
 }
 
+impl Job {
+    /// An object whose rest the reading thread must read through a
+    /// descriptor of its own.
+    pub fn wants_file(&self) -> bool {
+        matches!(&self.first, Ok(b) if (b.len() as u64) < self.size && is_object(b))
+    }
+}
+
+fn is_object(bytes: &[u8]) -> bool {
+    classify(&bytes[..bytes.len().min(64)]) == FileClass::Relocatable
+}
+
 /// Read buffers kept for reuse, and the largest kept: a fresh buffer is
 /// zeroed before the read fills it (under callgrind, whose count of `rep
 /// stosb` is per byte, most of claim_file once parsing left it).
@@ -76,9 +88,10 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Reads the start of `input` while its descriptor is valid; `own_file`
-    /// also duplicates the descriptor when there is more to read. None:
-    /// the linker offered it before (archive members can be).
+    /// Reads the start of `input` while its descriptor is valid; with
+    /// `own_file` (the reading thread has no descriptor of its own) all of
+    /// an object up to [`READ_WHOLE_LIMIT`]. None: the linker offered it
+    /// before (archive members can be).
     pub fn read(&mut self, input: &InputFile, own_file: bool) -> Option<Job> {
         if !self.seen.insert((input.name.to_string(), input.offset)) {
             return None;
@@ -95,7 +108,6 @@ impl Intake {
         let mut bytes = self.spare.pop().unwrap_or_default();
         bytes.resize((header + first) as usize, 0);
         let mut member = None;
-        let mut file = None;
         let read = input.file.read_exact_at(&mut bytes, input.offset - header);
         if read.is_ok() {
             if header > 0 {
@@ -108,19 +120,16 @@ impl Intake {
                     archive::member_name(&bytes[..header as usize], &mut || long_names.clone());
                 bytes.drain(..header as usize);
             }
-            if own_file && first < input.size {
-                match input.file.try_clone() {
-                    Ok(f) => file = Some(f),
-                    // No descriptor to spare: read all of it now (the
-                    // larger objects are read in part, on demand).
-                    Err(_) if input.size <= READ_WHOLE_LIMIT => {
-                        let have = bytes.len();
-                        bytes.resize(input.size as usize, 0);
-                        if let Err(e) = input.read_exact_at(&mut bytes[have..], have as u64) {
-                            return Some(self.failed(input, member, e));
-                        }
-                    }
-                    Err(e) => return Some(self.failed(input, member, e)),
+            // An object up to READ_WHOLE_LIMIT is read whole here: the
+            // reading thread then needs no descriptor of it. A larger one
+            // (debug info) is read in ranges through a duplicate descriptor
+            // ([`Job::wants_file`]). Libraries and archives are only looked at.
+            if own_file && first < input.size && input.size <= READ_WHOLE_LIMIT && is_object(&bytes)
+            {
+                let have = bytes.len();
+                bytes.resize(input.size as usize, 0);
+                if let Err(e) = input.read_exact_at(&mut bytes[have..], have as u64) {
+                    return Some(self.failed(input, member, e));
                 }
             }
         }
@@ -130,7 +139,7 @@ impl Intake {
             offset: input.offset,
             size: input.size,
             first: read.map(|()| bytes),
-            file,
+            file: None,
         })
     }
 

@@ -7,14 +7,18 @@
 //! made by itself.
 //!
 //! Inputs go over in batches: one wakeup per batch, not per input (a
-//! thread woken per input was measured slower than none on 2 cores). A
-//! batch holds at most [`BATCH`] duplicated descriptors (objects larger than
-//! the first read) and the queue [`QUEUED`] batches, so the link never
-//! holds more than a few dozen extra descriptors: the linker's own limit
-//! is the process's.
+//! thread woken per input was measured slower than none on 2 cores). An
+//! object up to 4 MiB is read whole in claim_file; only a larger one is
+//! read by the thread, through a duplicate of the linker's descriptor, at
+//! most [`FILES`] of those at once and only while the process has plenty
+//! to spare: the descriptors are the process's, and a linker that runs out
+//! of them fails the link. Without one, the thread finishes what it has and
+//! the rest is read in claim_file.
 
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use super::collect::Collected;
 use super::input::{InputFile, Intake, Job};
@@ -23,6 +27,43 @@ use super::input::{InputFile, Intake, Job};
 const BATCH: usize = 16;
 /// Batches waiting for the thread before claim_file waits for it.
 const QUEUED: usize = 4;
+/// Duplicated descriptors open at once.
+const FILES: usize = 4;
+
+/// How many duplicated descriptors the thread holds.
+#[derive(Default)]
+struct OpenFiles {
+    count: Mutex<usize>,
+    closed: Condvar,
+}
+
+impl OpenFiles {
+    /// Waits until fewer than FILES are open, and counts one more; false
+    /// if the thread is gone (it panicked) and will close none.
+    fn take(&self, worker: &JoinHandle<Collected>) -> bool {
+        let Ok(mut n) = self.count.lock() else {
+            return false;
+        };
+        while *n >= FILES {
+            if worker.is_finished() {
+                return false;
+            }
+            n = match self.closed.wait_timeout(n, Duration::from_millis(10)) {
+                Ok((n, _)) => n,
+                Err(_) => return false,
+            };
+        }
+        *n += 1;
+        true
+    }
+
+    fn put_back(&self) {
+        if let Ok(mut n) = self.count.lock() {
+            *n = n.saturating_sub(1);
+            self.closed.notify_one();
+        }
+    }
+}
 
 /// Reads a link's inputs, on a thread of its own or in claim_file.
 pub struct Reader {
@@ -39,6 +80,7 @@ enum Mode {
         queue: SyncSender<Vec<Job>>,
         /// Read buffers the thread is done with.
         spent: Receiver<Vec<u8>>,
+        files: Arc<OpenFiles>,
         worker: JoinHandle<Collected>,
     },
     /// The thread failed: its work is lost, the record cannot be made.
@@ -70,14 +112,52 @@ impl Reader {
                     self.intake.give_back(buf);
                 }
             }
-            Mode::Thread { batch, spent, .. } => {
+            Mode::Thread { spent, .. } => {
                 // Never waits: takes only what the thread already gave back.
                 while let Ok(buf) = spent.try_recv() {
                     self.intake.give_back(buf);
                 }
-                if let Some(job) = self.intake.read(input, true) {
+                let Some(mut job) = self.intake.read(input, true) else {
+                    return;
+                };
+                let wants_file = job.wants_file();
+                if wants_file {
+                    // The thread must get to the files queued before this
+                    // one, or it would never close them.
+                    self.send();
+                }
+                if let Mode::Thread {
+                    batch,
+                    files,
+                    worker,
+                    ..
+                } = &mut self.mode
+                {
+                    if wants_file {
+                        let dup = if spare_descriptor() && files.take(worker) {
+                            let dup = input.file.try_clone().ok();
+                            if dup.is_none() {
+                                files.put_back();
+                            }
+                            dup
+                        } else {
+                            None
+                        };
+                        let Some(dup) = dup else {
+                            // No descriptor to spare (or no thread): the
+                            // thread finishes what it has, and this input
+                            // and the rest are read here, in order.
+                            self.finish_thread();
+                            if let Mode::Inline(c) = &mut self.mode {
+                                let buf = c.process(job, Some(input.file));
+                                self.intake.give_back(buf);
+                            }
+                            return;
+                        };
+                        job.file = Some(dup);
+                    }
                     batch.push(job);
-                    if batch.len() >= BATCH {
+                    if batch.len() >= BATCH || wants_file {
                         self.send();
                     }
                 }
@@ -125,15 +205,18 @@ impl Reader {
         }
         let (queue, batches) = sync_channel::<Vec<Job>>(QUEUED);
         let (give_back, spent) = channel();
+        let files = Arc::new(OpenFiles::default());
+        let closed = files.clone();
         let spawned = std::thread::Builder::new()
             .name("ldprune-read".into())
-            .spawn(move || work(Collected::new(), batches, give_back));
+            .spawn(move || work(Collected::new(), batches, give_back, &closed));
         match spawned {
             Ok(worker) => {
                 self.mode = Mode::Thread {
                     batch: Vec::with_capacity(BATCH),
                     queue,
                     spent,
+                    files,
                     worker,
                 }
             }
@@ -146,6 +229,9 @@ impl Reader {
         let Mode::Thread { batch, queue, .. } = &mut self.mode else {
             return;
         };
+        if batch.is_empty() {
+            return;
+        }
         let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
         if queue.send(full).is_err() {
             // The thread is gone (it panicked): join says why.
@@ -186,12 +272,48 @@ impl Reader {
     }
 }
 
+/// Whether the process has a descriptor to spare for the thread: those
+/// open (/proc/self/fd) well below the soft limit (/proc/self/limits). A
+/// linker that finds none left fails the link (ld.bfd "Too many open
+/// files", gold "out of file descriptors"); ld.bfd keeps up to an eighth
+/// of the limit open, the margin is that and 32 more.
+fn spare_descriptor() -> bool {
+    let Some(limit) = open_files_limit() else {
+        return false;
+    };
+    let Ok(open) = std::fs::read_dir("/proc/self/fd") else {
+        return false;
+    };
+    open.count() + 32 + limit / 8 < limit
+}
+
+/// The soft limit of open files; None if unknown.
+fn open_files_limit() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line["Max open files".len()..].split_whitespace().next()?;
+    match soft {
+        "unlimited" => Some(usize::MAX / 2),
+        n => n.parse().ok(),
+    }
+}
+
 /// The thread: every batch in order, until claim_file's side hangs up.
 /// Read buffers go back for reuse (a send never waits).
-fn work(mut c: Collected, batches: Receiver<Vec<Job>>, give_back: Sender<Vec<u8>>) -> Collected {
+fn work(
+    mut c: Collected,
+    batches: Receiver<Vec<Job>>,
+    give_back: Sender<Vec<u8>>,
+    files: &OpenFiles,
+) -> Collected {
     for batch in batches {
         for job in batch {
+            let had_file = job.file.is_some();
+            // The job, and its descriptor, are gone when this returns.
             let _ = give_back.send(c.process(job, None));
+            if had_file {
+                files.put_back();
+            }
         }
     }
     c
