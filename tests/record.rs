@@ -410,6 +410,22 @@ fn large_object(linker: Linker) {
     );
     let strings: Vec<&str> = r.cstrings.iter().map(|&c| r.str(c)).collect();
     assert!(strings.contains(&"big_lookup_name"), "{strings:?}");
+    // Objects over 4 MiB are parsed from the parts the parser reads (no
+    // debug information, no code): the same facts as from the whole file.
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(f.path("big.o")).unwrap();
+    let len = file.metadata().unwrap().len();
+    let whole = std::fs::read(f.path("big.o")).unwrap();
+    let parts = ldprune::elf::sparse::read_object_parts(len, |buf, at| file.read_exact_at(buf, at))
+        .unwrap();
+    assert!(parts.held() < whole.len(), "debug information read");
+    assert_eq!(
+        format!(
+            "{:?}",
+            ldprune::elf::object::parse_object(&whole[..]).unwrap()
+        ),
+        format!("{:?}", ldprune::elf::object::parse_object(&parts).unwrap())
+    );
 }
 both_linkers!(objects_over_4_mib, large_object);
 

@@ -630,23 +630,28 @@ fn may_hold_strings(name: &[u8], flags: u64) -> bool {
 /// is ASCII).
 fn collect_cstrings<'d>(bytes: &'d [u8], is_strings: bool, out: &mut Vec<&'d str>) {
     // Each NUL ends a string; what follows the last one is not whole.
-    // Zero bytes, empty strings, are most of a zeroed table: skipped in a
-    // tight loop.
+    // Zero bytes, empty strings, are most of a zeroed table: skipped eight
+    // at a time; the end of a string is found by core's memchr (through
+    // CStr), a word at a time.
     let mut at = 0;
     while at < bytes.len() {
-        if bytes[at] == 0 {
+        while let Some(word) = bytes.get(at..at + 8)
+            && word == [0; 8]
+        {
+            at += 8;
+        }
+        if bytes.get(at) == Some(&0) {
             at += 1;
             continue;
         }
-        let start = at;
-        while at < bytes.len() && bytes[at] != 0 {
-            at += 1;
-        }
-        if at == bytes.len() {
+        let Some(rest) = bytes.get(at..) else {
             break;
-        }
-        let s = &bytes[start..at];
-        at += 1;
+        };
+        let Ok(s) = std::ffi::CStr::from_bytes_until_nul(rest) else {
+            break;
+        };
+        let s = s.to_bytes();
+        at += s.len() + 1;
         if (is_strings || s.len() >= 2)
             && is_candidate_name(s)
             && let Ok(text) = std::str::from_utf8(s)
@@ -728,5 +733,35 @@ mod tests {
         out.clear();
         collect_cstrings(b"x\0", true, &mut out);
         assert_eq!(out, vec!["x"]);
+    }
+
+    /// The word-at-a-time scan finds what splitting at every NUL finds,
+    /// wherever runs of zeros start and end.
+    #[test]
+    fn cstrings_between_zero_runs() {
+        let simple = |bytes: &[u8], is_strings: bool| -> Vec<String> {
+            let mut parts: Vec<&[u8]> = bytes.split(|&b| b == 0).collect();
+            parts.pop(); // not ended by a NUL
+            parts
+                .into_iter()
+                .filter(|s| (is_strings || s.len() >= 2) && is_candidate_name(s))
+                .map(|s| String::from_utf8(s.to_vec()).unwrap())
+                .collect()
+        };
+        for zeros in 0..20 {
+            for tail in 0..10 {
+                let mut b = vec![0u8; zeros];
+                b.extend(b"name_a\0");
+                b.extend(vec![0u8; tail]);
+                b.extend(b"xy\0\x05\0\0\0\0\0\0\0\0\0b.so\0");
+                b.extend(vec![0u8; zeros % 9]);
+                b.extend(b"unended");
+                for is_strings in [false, true] {
+                    let mut out = Vec::new();
+                    collect_cstrings(&b, is_strings, &mut out);
+                    assert_eq!(out, simple(&b, is_strings), "{zeros} {tail} {b:?}");
+                }
+            }
+        }
     }
 }

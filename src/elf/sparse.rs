@@ -47,6 +47,8 @@ pub struct Parts {
     /// The range found last: a parser reads one string table name after
     /// name, so it is usually the next one asked for.
     last: Cell<usize>,
+    /// Some ranges overlap (a damaged file): a lookup may have to scan.
+    overlap: bool,
 }
 
 impl Parts {
@@ -72,7 +74,8 @@ impl Parts {
                 let i = self.ranges.partition_point(|r| r.0 <= offset);
                 match i.checked_sub(1) {
                     Some(i) if holds(&self.ranges[i]) => i,
-                    _ => self.ranges.iter().position(holds)?,
+                    _ if self.overlap => self.ranges.iter().position(holds)?,
+                    _ => return None,
                 }
             }
         };
@@ -109,6 +112,11 @@ impl Parts {
         read(&mut self.buf[at..at + size], offset)?;
         self.used += size;
         let i = self.ranges.partition_point(|r| r.0 <= offset);
+        let ends_after = |r: &(u64, usize, usize)| r.0 + r.2 as u64 > offset;
+        self.overlap |= i
+            .checked_sub(1)
+            .is_some_and(|p| ends_after(&self.ranges[p]))
+            || self.ranges.get(i).is_some_and(|r| r.0 < end);
         self.ranges.insert(i, (offset, at, size));
         Ok(())
     }
@@ -165,24 +173,48 @@ pub fn read_symbol_parts_into(
     read_parts(parts, len, read, Wanted::Symbols)
 }
 
+/// Reads what `parse_object` needs of a relocatable object of `len`
+/// bytes: [`read_symbol_parts`]'s, its allocated sections but code, and
+/// the relocations of allocated sections. Debug information (most of a
+/// large object) and code are never read.
+pub fn read_object_parts(
+    len: u64,
+    read: impl FnMut(&mut [u8], u64) -> io::Result<()>,
+) -> io::Result<Parts> {
+    let mut parts = Parts::default();
+    read_parts(&mut parts, len, read, Wanted::Object)?;
+    Ok(parts)
+}
+
 /// Which sections a reader needs besides the section names.
 #[derive(Clone, Copy)]
 enum Wanted {
     /// The symbol table (with its strings), extended indexes, groups.
     Symbols,
+    /// The symbols' sections, data (not code) and the relocations of
+    /// allocated sections, each with the section its sh_link names.
+    Object,
     /// The dynamic linking sections, notes and allocated relocations, each
     /// with the section its sh_link names (strings, symbols).
     Dynamic,
 }
 
 impl Wanted {
-    /// (the section, the section its sh_link names)
-    fn wants(self, sh_type: elf::SectionType, flags: u64) -> (bool, bool) {
+    /// (the section, the section its sh_link names); `target_flags`: the
+    /// flags of the section its sh_info names (relocations).
+    fn wants(self, sh_type: elf::SectionType, flags: u64, target_flags: u64) -> (bool, bool) {
+        let alloc = |f: u64| f & elf::SHF_ALLOC.0 != 0;
         match self {
             Wanted::Symbols => match sh_type {
                 elf::SHT_SYMTAB => (true, true),
                 elf::SHT_SYMTAB_SHNDX | elf::SHT_GROUP => (true, false),
                 _ => (false, false),
+            },
+            Wanted::Object => match sh_type {
+                elf::SHT_SYMTAB => (true, true),
+                elf::SHT_SYMTAB_SHNDX | elf::SHT_GROUP => (true, false),
+                elf::SHT_REL | elf::SHT_RELA => (alloc(target_flags), alloc(target_flags)),
+                _ => (alloc(flags) && flags & elf::SHF_EXECINSTR.0 == 0, false),
             },
             Wanted::Dynamic => {
                 // Dynamic relocations: which imports the loader will look up.
@@ -205,6 +237,23 @@ impl Wanted {
     }
 }
 
+/// An object of 20,000 functions has 40,000 wanted sections: read as
+/// ranges in file order, with gaps of up to [`GAP`] bytes read too, they are
+/// a few dozen ranges (debug information stays out: it is larger).
+fn coalesce(mut ranges: Vec<(u64, u64)>, len: u64) -> Vec<(u64, u64)> {
+    const GAP: u64 = 4096;
+    ranges.retain(|&(o, n)| n > 0 && o.checked_add(n).is_some_and(|end| end <= len));
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (offset, size) in ranges {
+        match out.last_mut() {
+            Some((o, n)) if offset <= *o + *n + GAP => *n = (*n).max(offset + size - *o),
+            _ => out.push((offset, size)),
+        }
+    }
+    out
+}
+
 fn read_parts(
     parts: &mut Parts,
     len: u64,
@@ -215,6 +264,7 @@ fn read_parts(
     parts.used = 0;
     parts.ranges.clear();
     parts.last.set(0);
+    parts.overlap = false;
     parts.add(&mut read, 0, len.min(64))?;
     let class = match parts.read_bytes_at(0, 5) {
         Ok(ident) if ident[..4] == *b"\x7fELF" => ident[4],
@@ -270,7 +320,10 @@ fn add_parts<Elf: FileHeader<Endian = Endianness>>(
             *w = true;
         }
         for (i, s) in headers.iter().enumerate() {
-            let (this, link) = wanted.wants(s.sh_type(endian), s.sh_flags(endian).0);
+            let target_flags = headers
+                .get(s.sh_info(endian) as usize)
+                .map_or(0, |t| t.sh_flags(endian).0);
+            let (this, link) = wanted.wants(s.sh_type(endian), s.sh_flags(endian).0, target_flags);
             want[i] |= this;
             if link && let Some(w) = want.get_mut(s.sh_link(endian) as usize) {
                 *w = true;
@@ -282,6 +335,10 @@ fn add_parts<Elf: FileHeader<Endian = Endianness>>(
             .filter(|(s, w)| *w && s.sh_type(endian) != elf::SHT_NOBITS)
             .map(|(s, _)| (s.sh_offset(endian).into(), s.sh_size(endian).into()))
             .collect()
+    };
+    let ranges = match wanted {
+        Wanted::Object => coalesce(ranges, parts.len),
+        Wanted::Symbols | Wanted::Dynamic => ranges,
     };
     // One allocation for all of them (ranges outside the file are skipped;
     // the total is within the file's size).

@@ -3,7 +3,7 @@
 //! of a file with pread (positions of shared descriptors never move).
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::os::unix::fs::FileExt;
 
 use crate::elf::{FileClass, archive, classify};
@@ -159,46 +159,5 @@ impl Intake {
             first: Err(e),
             file: None,
         }
-    }
-}
-
-/// A byte range of a file, read with pread.
-pub(super) struct Window<'a> {
-    file: &'a File,
-    start: u64,
-    len: u64,
-    pos: u64,
-}
-
-impl<'a> Window<'a> {
-    pub(super) fn new(file: &'a File, start: u64, len: u64) -> Self {
-        Window {
-            file,
-            start,
-            len,
-            pos: 0,
-        }
-    }
-}
-
-impl Read for Window<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.len.saturating_sub(self.pos);
-        let n = (buf.len() as u64).min(left) as usize;
-        let got = self.file.read_at(&mut buf[..n], self.start + self.pos)?;
-        self.pos += got as u64;
-        Ok(got)
-    }
-}
-
-impl Seek for Window<'_> {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let pos = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos = pos.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-        Ok(self.pos)
     }
 }
