@@ -197,15 +197,10 @@ pub fn main() -> i32 {
         } => {
             let state = state.or_else(|| std::env::var_os("LDPRUNE_STATE").map(PathBuf::from));
             // The plugin's rule: exactly 1, 0 or empty.
-            let strict = match std::env::var_os("LDPRUNE_STRICT") {
-                Some(v) => {
-                    let v = v.to_string_lossy();
-                    crate::plugin::options::strict_value(&v)
-                        .map_err(|e| format!("LDPRUNE_STRICT={v:?}: {e}"))
-                }
-                None => Ok(false),
-            };
-            strict.map(|strict| crate::apply::stub_link(&linker, &args, state.as_deref(), strict))
+            let strict = std::env::var_os("LDPRUNE_STRICT");
+            crate::plugin::options::strict_env(strict.map(|v| v.to_string_lossy().into_owned()))
+                .map_err(|e| e.to_string())
+                .map(|strict| crate::apply::stub_link(&linker, &args, state.as_deref(), strict))
         }
         Command::RecordAlone {
             linker,
