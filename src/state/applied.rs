@@ -127,7 +127,7 @@ impl StateDir {
         let dir = self.root().join("applied");
         entry::ensure_dir(&dir)?;
         let bytes = super::codec::encode(FileKind::Applied, APPLIED_FORMAT, rec)
-            .map_err(|e| StateError::new(&dir, e))?;
+            .map_err(|e| StateError::codec(&dir, e))?;
         let name = file_name(rec.identity, &rec.cwd, Some(&rec.output), "app");
         self.stage_bytes(&bytes, dir.join(&name), &name)?.publish()
     }

@@ -188,18 +188,25 @@ mod tests {
         let file = d.path().join("f");
         std::fs::write(&file, b"abc").unwrap();
         assert_eq!(read(&file, 10).unwrap(), b"abc");
-        assert!(read(&file, 2).unwrap_err().problem.contains("3 bytes"));
+        assert!(
+            read(&file, 2)
+                .unwrap_err()
+                .problem
+                .to_string()
+                .contains("3 bytes")
+        );
 
         let link = d.path().join("l");
         symlink(&file, &link).unwrap();
         let e = read(&link, 10).unwrap_err();
-        assert!(e.problem.contains("symbolic link"), "{e}");
+        assert!(e.problem.to_string().contains("symbolic link"), "{e}");
         let zero = d.path().join("z");
         symlink("/dev/zero", &zero).unwrap();
         assert!(
             read(&zero, MAX_FILE)
                 .unwrap_err()
                 .problem
+                .to_string()
                 .contains("symbolic link")
         );
 
@@ -207,13 +214,13 @@ mod tests {
         mkfifo(&fifo);
         let t = Instant::now();
         let e = read(&fifo, 10).unwrap_err();
-        assert!(e.problem.contains("is a FIFO"), "{e}");
+        assert!(e.problem.to_string().contains("is a FIFO"), "{e}");
         let e = open(&fifo, OpenOptions::new().append(true)).unwrap_err();
-        assert!(e.problem.contains("is a FIFO"), "{e}");
+        assert!(e.problem.to_string().contains("is a FIFO"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(5));
 
         let e = open(Path::new("/dev/null"), OpenOptions::new().append(true)).unwrap_err();
-        assert!(e.problem.contains("character device"), "{e}");
+        assert!(e.problem.to_string().contains("character device"), "{e}");
     }
 
     #[test]
@@ -228,6 +235,7 @@ mod tests {
             ensure_dir(&link)
                 .unwrap_err()
                 .problem
+                .to_string()
                 .contains("symbolic link")
         );
         let dangling = d.path().join("dangling");
@@ -236,6 +244,7 @@ mod tests {
             ensure_dir(&dangling)
                 .unwrap_err()
                 .problem
+                .to_string()
                 .contains("symbolic link")
         );
         assert!(

@@ -56,14 +56,56 @@ const MARKER: &str = "ldprune-state";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateError {
     pub path: PathBuf,
-    pub problem: String,
+    pub problem: Problem,
+}
+
+/// What is wrong with a [`StateError`]'s path: whether the file is
+/// foreign, of another version or damaged can be told apart from a file
+/// that cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The file's container: not a state file of its kind, another
+    /// format version, damaged bytes, or a value that cannot be encoded.
+    Codec(codec::CodecError),
+    /// A link record that decodes but whose indices do not hold.
+    Damaged(record::RecordError),
+    /// Anything else (the file system, a link or FIFO where a file
+    /// belongs), said for a user.
+    Other(String),
 }
 
 impl StateError {
     pub(crate) fn new(path: &Path, problem: impl Into<String>) -> Self {
         StateError {
             path: path.to_path_buf(),
-            problem: problem.into(),
+            problem: Problem::Other(problem.into()),
+        }
+    }
+
+    pub(crate) fn codec(path: &Path, e: codec::CodecError) -> Self {
+        StateError {
+            path: path.to_path_buf(),
+            problem: Problem::Codec(e),
+        }
+    }
+
+    /// The file is damaged (rather than missing, unreadable, foreign or of
+    /// another version): removing it, or recording its link again, fixes it.
+    pub fn is_damage(&self) -> bool {
+        match &self.problem {
+            Problem::Codec(e) => e.is_damage(),
+            Problem::Damaged(_) => true,
+            Problem::Other(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Codec(e) => e.fmt(f),
+            Problem::Damaged(e) => write!(f, "damaged: {e}"),
+            Problem::Other(s) => f.write_str(s),
         }
     }
 }
@@ -74,7 +116,15 @@ impl fmt::Display for StateError {
     }
 }
 
-impl std::error::Error for StateError {}
+impl std::error::Error for StateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.problem {
+            Problem::Codec(e) => Some(e),
+            Problem::Damaged(e) => Some(e),
+            Problem::Other(_) => None,
+        }
+    }
+}
 
 /// The records of a state directory, and the files that could not be used.
 #[derive(Debug, Default)]
@@ -253,7 +303,7 @@ impl StateDir {
         let bytes = codec::encode_with(FileKind::LinkRecord, RECORD_FORMAT, |out| {
             record::encode_record(out, record, more)
         })
-        .map_err(|e| StateError::new(&self.root, e))?;
+        .map_err(|e| StateError::codec(&self.root, e))?;
         let name = file_name(record.identity, &record.cwd, None, "rec");
         self.stage_bytes(&bytes, self.root.join("links").join(&name), &name)
     }
@@ -422,9 +472,10 @@ pub fn load_head(path: &Path) -> Result<record::RecordHead, StateError> {
 /// Reads and checks one record file.
 pub fn load_record(path: &Path) -> Result<LinkRecord, StateError> {
     let record: LinkRecord = read_file(path, FileKind::LinkRecord, RECORD_FORMAT)?;
-    record
-        .validate()
-        .map_err(|e| StateError::new(path, format!("damaged: {e}")))?;
+    record.validate().map_err(|e| StateError {
+        path: path.to_path_buf(),
+        problem: Problem::Damaged(e),
+    })?;
     Ok(record)
 }
 
@@ -436,7 +487,7 @@ fn read_file<T: DeserializeOwned>(
     version: u32,
 ) -> Result<T, StateError> {
     let bytes = entry::read(path, entry::MAX_FILE)?;
-    codec::decode(kind, version, &bytes).map_err(|e| StateError::new(path, e))
+    codec::decode(kind, version, &bytes).map_err(|e| StateError::codec(path, e))
 }
 
 /// `<identity>-<hash of the directory (and output)>.<ext>`: one file per
