@@ -152,7 +152,7 @@ impl Input {
             .map(|f| (f, Origin::Image))
             .collect();
         for root in &self.consumers {
-            let (files, problems) = crate::tree::elf_files(root)?;
+            let (files, problems) = crate::tree::elf_files(root).map_err(|e| e.to_string())?;
             for p in &problems {
                 eprintln!("ldprune: warning: {p} (not counted as a consumer)");
             }
@@ -194,17 +194,16 @@ impl Input {
 }
 
 /// The dynamic symbols of a shared library of an executable's link.
-fn read_library(path: &Path) -> Result<LibraryNames, String> {
-    match crate::tree::read_elf(path)? {
-        Some(facts) => Ok(LibraryNames::from_facts(facts)),
-        None => Err("not an ELF file".into()),
-    }
+fn read_library(
+    path: &Path,
+) -> Result<Option<LibraryNames>, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(crate::tree::read_elf(path)?.map(LibraryNames::from_facts))
 }
 
 /// The build-ids (or, without one, the names) of the ELF files under
 /// `root`, and the files.
 fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
-    let (files, problems) = crate::tree::elf_files(root)?;
+    let (files, problems) = crate::tree::elf_files(root).map_err(|e| e.to_string())?;
     for p in &problems {
         eprintln!("ldprune: warning: {p} (not counted as part of the image)");
     }

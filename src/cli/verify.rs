@@ -12,7 +12,7 @@ pub fn run(
     sysroot: Option<PathBuf>,
     as_json: bool,
 ) -> Result<i32, String> {
-    let report = verify(roots, &Options { host, sysroot })?;
+    let report = verify(roots, &Options { host, sysroot }).map_err(|e| e.to_string())?;
     let mut out = String::new();
     if as_json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::compress::{self, CompressError, Format};
 use crate::fasthash::FxHashMap;
-use crate::tree::ElfFile;
+use crate::tree::{ElfFile, RootError};
 
 /// An output Run-2 rebuilt: how to find it in the image, and its sizes.
 #[derive(Clone, Debug)]
@@ -296,10 +296,7 @@ fn elf_files(
     progress: &mut dyn FnMut(&str),
 ) -> Result<BTreeMap<String, ElfFile>, ImageError> {
     progress(&format!("reading the ELF files under {}", root.display()));
-    let (files, problems) = crate::tree::elf_files(root).map_err(|reason| ImageError::File {
-        path: root.to_path_buf(),
-        reason,
-    })?;
+    let (files, problems) = crate::tree::elf_files(root).map_err(ImageError::Root)?;
     if let Some(p) = problems.first() {
         // A file that cannot be read would be missing from both totals.
         return Err(ImageError::File {
@@ -342,7 +339,12 @@ fn is_library(rel: &str) -> bool {
 /// The image could not be measured: a file of it, or a compressing tool.
 #[derive(Debug)]
 pub enum ImageError {
-    File { path: PathBuf, reason: String },
+    /// The image (or --before) root is not a directory.
+    Root(RootError),
+    File {
+        path: PathBuf,
+        reason: String,
+    },
     Compress(CompressError),
 }
 
@@ -358,6 +360,7 @@ impl ImageError {
 impl std::fmt::Display for ImageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            ImageError::Root(e) => e.fmt(f),
             ImageError::File { path, reason } => write!(f, "{}: {reason}", path.display()),
             ImageError::Compress(e) => e.fmt(f),
         }
@@ -375,6 +378,24 @@ impl From<CompressError> for ImageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A root that is not there is named once (the walk's error already
+    /// holds the path; wrapping it as a file error printed it twice).
+    #[test]
+    fn missing_root_is_named_once() {
+        let root = Path::new("/nonexistent-ldprune-test-image");
+        let req = Request {
+            root,
+            before: None,
+            format: None,
+        };
+        let e = measure(&req, &[], &mut |_| {}).unwrap_err();
+        assert!(matches!(e, ImageError::Root(RootError::Missing(_))), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "/nonexistent-ldprune-test-image: no such directory"
+        );
+    }
 
     #[test]
     fn libraries_by_name() {
