@@ -113,22 +113,22 @@ fn damaged_and_foreign_records_are_named_and_skipped() {
     use ldprune::state::codec::{CodecError, FileKind};
     use ldprune::state::{Problem, load_record};
     let problem = |i: usize| load_record(&paths[i]).map_err(|e| e.problem);
-    assert_eq!(
-        problem(0).unwrap_err(),
-        Problem::Codec(CodecError::Checksum)
-    );
+    assert!(matches!(
+        problem(0),
+        Err(Problem::Codec(CodecError::Checksum))
+    ));
     assert!(matches!(
         problem(1),
         Err(Problem::Codec(CodecError::Length { .. }))
     ));
-    assert_eq!(
-        problem(2).unwrap_err(),
-        Problem::Codec(CodecError::Version {
+    assert!(matches!(
+        problem(2),
+        Err(Problem::Codec(CodecError::Version {
             kind: FileKind::LinkRecord,
             found: 99,
             reads: ldprune::state::RECORD_FORMAT
-        })
-    );
+        }))
+    ));
     assert!(load_record(&paths[3]).is_ok());
     let damaged: Vec<bool> = (0..3)
         .map(|i| load_record(&paths[i]).unwrap_err().is_damage())
