@@ -436,16 +436,15 @@ pub fn resolve(
     })
 }
 
-pub fn run(args: &Args) -> Result<i32, String> {
-    let exe = std::env::current_exe().map_err(|e| FlagsError::NoExecutable(e).to_string())?;
+pub fn run(args: &Args) -> Result<i32, super::Error> {
+    let exe = std::env::current_exe().map_err(FlagsError::NoExecutable)?;
     let layout = match exe.parent() {
         Some(dir) => Layout::find(dir),
         None => Layout::default(),
     };
-    let flags = resolve(args.run, &args.state, args.plugin.as_deref(), layout)
-        .map_err(|e| e.to_string())?;
+    let flags = resolve(args.run, &args.state, args.plugin.as_deref(), layout)?;
     if args.run == Run::Apply {
-        let dir = StateDir::open(&flags.state).map_err(|e| e.to_string())?;
+        let dir = StateDir::open(&flags.state)?;
         let d = decisions::path(&dir);
         if !d.is_file() {
             eprintln!(
