@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::compress::{self, CompressError, Format};
 use crate::fasthash::FxHashMap;
-use crate::tree::{ElfFile, RootError};
+use crate::tree::{ElfFile, RootError, TreeProblem};
 
 /// An output Run-2 rebuilt: how to find it in the image, and its sizes.
 #[derive(Clone, Debug)]
@@ -297,12 +297,9 @@ fn elf_files(
 ) -> Result<BTreeMap<String, ElfFile>, ImageError> {
     progress(&format!("reading the ELF files under {}", root.display()));
     let (files, problems) = crate::tree::elf_files(root).map_err(ImageError::Root)?;
-    if let Some(p) = problems.first() {
+    if let Some(p) = problems.into_iter().next() {
         // A file that cannot be read would be missing from both totals.
-        return Err(ImageError::File {
-            path: p.path.clone(),
-            reason: format!("{} (the image cannot be measured)", p.reason),
-        });
+        return Err(ImageError::Unreadable(p));
     }
     Ok(files
         .into_iter()
@@ -341,9 +338,13 @@ fn is_library(rel: &str) -> bool {
 pub enum ImageError {
     /// The image (or --before) root is not a directory.
     Root(RootError),
+    /// A file or directory of the image that cannot be read: it would be
+    /// missing from both totals.
+    Unreadable(TreeProblem),
+    /// A file being compared.
     File {
         path: PathBuf,
-        reason: String,
+        error: std::io::Error,
     },
     Compress(CompressError),
 }
@@ -352,7 +353,7 @@ impl ImageError {
     fn io(path: &Path, e: std::io::Error) -> ImageError {
         ImageError::File {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            error: e,
         }
     }
 }
@@ -361,13 +362,23 @@ impl std::fmt::Display for ImageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ImageError::Root(e) => e.fmt(f),
-            ImageError::File { path, reason } => write!(f, "{}: {reason}", path.display()),
+            ImageError::Unreadable(p) => write!(f, "{p} (the image cannot be measured)"),
+            ImageError::File { path, error } => write!(f, "{}: {error}", path.display()),
             ImageError::Compress(e) => e.fmt(f),
         }
     }
 }
 
-impl std::error::Error for ImageError {}
+impl std::error::Error for ImageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ImageError::Root(e) => Some(e),
+            ImageError::Unreadable(p) => Some(&p.reason),
+            ImageError::File { error, .. } => Some(error),
+            ImageError::Compress(e) => Some(e),
+        }
+    }
+}
 
 impl From<CompressError> for ImageError {
     fn from(e: CompressError) -> ImageError {
