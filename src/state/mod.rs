@@ -127,8 +127,9 @@ impl StateError {
         StateError::new(path, Problem::Codec(e))
     }
 
-    /// The file is damaged (rather than missing, unreadable, foreign or of
-    /// another version): removing it, or recording its link again, fixes it.
+    /// The file is damaged (rather than missing, unreadable, misplaced,
+    /// foreign, of another version or locked): writing it again (the link
+    /// recorded again, the merge run again) or removing it fixes it.
     pub fn is_damage(&self) -> bool {
         match &self.problem {
             Problem::Codec(e) => e.is_damage(),
