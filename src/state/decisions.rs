@@ -726,6 +726,46 @@ mod tests {
         }
     }
 
+    /// A flipped entry byte, another version and foreign bytes are three
+    /// kinds: only the first is damage.
+    #[test]
+    fn lookup_tells_damage_from_another_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::create(&dir.path().join("state")).unwrap();
+        let id = Hash128(7);
+        let decisions = vec![LinkDecision {
+            identity: id,
+            ..d("/a", &["f"])
+        }];
+        let file = write_noting(&state, decisions, |_| {}).unwrap();
+        let good = std::fs::read(&file).unwrap();
+        let kind = |bytes: &[u8]| {
+            std::fs::write(&file, bytes).unwrap();
+            let e = lookup(&file, id).unwrap_err();
+            let damage = e.is_damage();
+            match e.problem {
+                Problem::Decisions(k) => (k, damage),
+                other => panic!("{other}"),
+            }
+        };
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            kind(&flipped),
+            (DecisionsError::EntryChecksum, true)
+        ));
+        let mut newer = good.clone();
+        newer[8] = newer[8].wrapping_add(1);
+        assert!(matches!(
+            kind(&newer),
+            (DecisionsError::Version(Some(_)), false)
+        ));
+        assert!(matches!(
+            kind(&[b'x'; HEADER as usize]),
+            (DecisionsError::BadMagic, false)
+        ));
+    }
+
     #[test]
     fn the_only_decision_whatever_the_directory() {
         assert_eq!(one(choose(vec![d("/a/x", &["f"])], "/ci/9/x")), "/a/x");
