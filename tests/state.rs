@@ -108,6 +108,32 @@ fn damaged_and_foreign_records_are_named_and_skipped() {
         err.contains(&format!("{}: link record format version 99", name(2))),
         "{err}"
     );
+    // The library tells the kinds apart: two damaged, one of another
+    // version (re-record, not delete), one good.
+    use ldprune::state::codec::{CodecError, FileKind};
+    use ldprune::state::{Problem, load_record};
+    let problem = |i: usize| load_record(&paths[i]).map_err(|e| e.problem);
+    assert!(matches!(
+        problem(0),
+        Err(Problem::Codec(CodecError::Checksum))
+    ));
+    assert!(matches!(
+        problem(1),
+        Err(Problem::Codec(CodecError::Length { .. }))
+    ));
+    assert!(matches!(
+        problem(2),
+        Err(Problem::Codec(CodecError::Version {
+            kind: FileKind::LinkRecord,
+            found: 99,
+            reads: ldprune::state::RECORD_FORMAT
+        }))
+    ));
+    assert!(load_record(&paths[3]).is_ok());
+    let damaged: Vec<bool> = (0..3)
+        .map(|i| load_record(&paths[i]).unwrap_err().is_damage())
+        .collect();
+    assert_eq!(damaged, [true, true, false]);
     // Nothing deleted or rewritten.
     let after: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
     assert_eq!(before, after);

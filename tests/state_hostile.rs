@@ -275,6 +275,15 @@ fn live_merge_lock_is_respected() {
     }
     let pid = std::fs::read_to_string(&lock).unwrap().trim().to_string();
     let m = bounded(&f, ldprune().args(["merge", "--state", "state"]), 60).unwrap();
+    // The library says which merge holds it, as a kind a caller can wait on.
+    use ldprune::state::decisions::{self, DecisionsError};
+    let dir = ldprune::state::StateDir::open(&f.state()).unwrap();
+    let e = decisions::write(&dir, Vec::new()).unwrap_err();
+    assert!(
+        matches!(&e.problem, ldprune::state::Problem::Decisions(DecisionsError::Locked { holder: Some(p) })
+            if *p == pid),
+        "{e}"
+    );
     let _ = holder.kill();
     let _ = holder.wait();
     assert_ne!(m.code, Some(0), "{}", m.out);

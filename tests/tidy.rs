@@ -185,3 +185,76 @@ fn the_rule_finds_a_downstream_name() {
     );
     assert!(named_modules("// no crate here").is_empty());
 }
+
+/// `Result<..., String>` in `src/` at most this often. Errors are typed
+/// (an enum per module with the path and what is wrong, turned into text
+/// once, where the CLI prints it): a caller can tell a missing file from a
+/// damaged one only by the kind, never by searching text. The number only
+/// goes down: lower it when you type one of those left.
+const STRING_RESULTS_AT_MOST: usize = 14;
+
+/// The places in `text` where a `Result<...>` has `String` as its error:
+/// each `Result<` whose last top-level argument, up to its matching `>`,
+/// is `String` (so `Result<Option<(A, Vec<B>)>, String>` counts).
+fn string_results(text: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("Result<") {
+        let args = &text[at + "Result<".len()..];
+        let (mut depth, mut last) = (0i32, 0);
+        for (i, c) in args.char_indices() {
+            match c {
+                '<' | '(' | '[' => depth += 1,
+                ')' | ']' => depth -= 1,
+                ',' if depth == 0 => last = i + 1,
+                '>' if depth == 0 => {
+                    if last > 0 && args[last..i].trim() == "String" {
+                        found.push(at);
+                    }
+                    break;
+                }
+                '>' => depth -= 1,
+                // Not a type after all (a comparison, say).
+                ';' | '{' | '}' => break,
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn string_errors_do_not_grow() {
+    let (src, files) = sources();
+    let mut places = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("a source file is readable");
+        for at in string_results(&text) {
+            let line = text[..at].lines().count().max(1);
+            let rel = file.strip_prefix(&src).expect("under src/");
+            places.push(format!("src/{}:{line}", rel.display()));
+        }
+    }
+    assert!(
+        places.len() <= STRING_RESULTS_AT_MOST,
+        "{} functions return Result<_, String>, at most {STRING_RESULTS_AT_MOST} may: \
+         give the new ones a typed error (an enum saying what is wrong, with Display):\n{}",
+        places.len(),
+        places.join("\n")
+    );
+}
+
+#[test]
+fn string_results_are_found_however_nested() {
+    assert_eq!(string_results("fn a() -> Result<u8, String> {").len(), 1);
+    assert_eq!(
+        string_results("-> Result<(Vec<A>, Vec<B>), String> {").len(),
+        1
+    );
+    assert_eq!(
+        string_results("fn f(x: Result<Option<FxHashMap<A, B>>, String>)").len(),
+        1
+    );
+    assert!(string_results("-> Result<Vec<String>, StateError> {").is_empty());
+    assert!(string_results("-> io::Result<String> {").is_empty());
+    assert!(string_results("-> Result<(), Box<dyn Error + Send>> {").is_empty());
+}

@@ -14,6 +14,7 @@
 //! directories of the shared inputs and the default directories. A library
 //! that cannot be found or read keeps every export of the executable.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::fasthash::{FxHashMap, FxHashSet};
@@ -51,8 +52,10 @@ impl LibraryNames {
     }
 }
 
-/// Reads a shared library's dynamic facts (the merge's caller does the I/O).
-pub type ReadLibrary = dyn Fn(&Path) -> Result<LibraryNames, String> + Sync;
+/// Reads a shared library's dynamic facts (the merge's caller does the
+/// I/O): `None` when the file is not an ELF executable or library.
+pub type ReadLibrary =
+    dyn Fn(&Path) -> Result<Option<LibraryNames>, Box<dyn std::error::Error + Send + Sync>> + Sync;
 
 /// Searched after the shared inputs' own directories.
 const DEFAULT_DIRS: &[&str] = &["/lib64", "/usr/lib64", "/lib", "/usr/lib"];
@@ -62,8 +65,31 @@ const DEFAULT_DIRS: &[&str] = &["/lib64", "/usr/lib64", "/lib", "/usr/lib"];
 #[derive(Clone, Debug)]
 pub enum LinkNames {
     Known(FxHashMap<String, String>),
-    /// A library of its link could not be found or read (name: why).
-    Unread(String),
+    /// A library of its link could not be found or read.
+    Unread(Unread),
+}
+
+/// Why a library of an executable's link was not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unread {
+    /// No file of this DT_NEEDED name among the shared inputs, the recorded
+    /// libraries, the run paths and the directories searched.
+    NotFound { needed: String },
+    /// The file is there but not an ELF executable or library.
+    NotElf { path: PathBuf },
+    /// The file cannot be read, or its headers do not hold (the reader's
+    /// error, as text: it is shown, and cached per path).
+    Unreadable { path: PathBuf, reason: String },
+}
+
+impl fmt::Display for Unread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unread::NotFound { needed } => write!(f, "{needed}: not found"),
+            Unread::NotElf { path } => write!(f, "{}: not an ELF file", path.display()),
+            Unread::Unreadable { path, reason } => write!(f, "{}: {reason}", path.display()),
+        }
+    }
 }
 
 /// The libraries of `r`'s link and their DT_NEEDED closure. `recorded`:
@@ -72,7 +98,7 @@ pub fn link_names(
     r: &LinkRecord,
     recorded: &FxHashMap<String, PathBuf>,
     read: &ReadLibrary,
-    cache: &mut FxHashMap<PathBuf, Result<LibraryNames, String>>,
+    cache: &mut FxHashMap<PathBuf, Result<LibraryNames, Unread>>,
 ) -> LinkNames {
     let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
     let cwd = Path::new(&r.cwd);
@@ -116,17 +142,24 @@ pub fn link_names(
                     });
                 match found {
                     Some(p) => p,
-                    None => return LinkNames::Unread(format!("{needed}: not found")),
+                    None => return LinkNames::Unread(Unread::NotFound { needed }),
                 }
             }
         };
         let facts = cache
             .entry(path.clone())
-            .or_insert_with(|| read(&path))
+            .or_insert_with(|| match read(&path) {
+                Ok(Some(f)) => Ok(f),
+                Ok(None) => Err(Unread::NotElf { path: path.clone() }),
+                Err(e) => Err(Unread::Unreadable {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }),
+            })
             .clone();
         let facts = match facts {
             Ok(f) => f,
-            Err(e) => return LinkNames::Unread(format!("{}: {e}", path.display())),
+            Err(why) => return LinkNames::Unread(why),
         };
         let label = facts
             .soname

@@ -11,33 +11,79 @@ pub struct ListError {
     pub path: PathBuf,
     /// 1-based; None for the file as a whole (unreadable, wrong count).
     pub line: Option<usize>,
-    pub message: String,
+    pub kind: ListErrorKind,
+}
+
+/// What is wrong with a list file or one of its lines.
+#[derive(Debug)]
+pub enum ListErrorKind {
+    /// The file cannot be read (or is not UTF-8).
+    Io(std::io::Error),
+    /// A keep list line with more than one word.
+    KeepLine { found: String },
+    /// A force file whose first line is not a deps file's.
+    NotDeps,
+    /// A dlsym-signs file that does not start with its count.
+    NoCount,
+    /// A dlsym-signs line that is not `function argpos`.
+    SignLine { found: String },
+    /// A dlsym-signs file whose count is not its number of entries.
+    Count { says: usize, has: usize },
+}
+
+impl fmt::Display for ListErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListErrorKind::Io(e) => e.fmt(f),
+            ListErrorKind::KeepLine { found } => write!(
+                f,
+                "expected one name, glob or module:name per line, found {found:?}"
+            ),
+            ListErrorKind::NotDeps => {
+                f.write_str("not a deps file (expected `<R|D|E|P> <nobj> <name> ...`)")
+            }
+            ListErrorKind::NoCount => f.write_str("expected the number of entries"),
+            ListErrorKind::SignLine { found } => {
+                write!(f, "expected `function argpos`, found {found:?}")
+            }
+            ListErrorKind::Count { says, has } => {
+                write!(f, "the first line says {says} entries, the file has {has}")
+            }
+        }
+    }
 }
 
 impl fmt::Display for ListError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(n) => write!(f, "{}:{n}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            Some(n) => write!(f, "{}:{n}: {}", self.path.display(), self.kind),
+            None => write!(f, "{}: {}", self.path.display(), self.kind),
         }
     }
 }
 
-impl std::error::Error for ListError {}
+impl std::error::Error for ListError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ListErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 fn read(path: &Path) -> Result<String, ListError> {
     std::fs::read_to_string(path).map_err(|e| ListError {
         path: path.to_path_buf(),
         line: None,
-        message: e.to_string(),
+        kind: ListErrorKind::Io(e),
     })
 }
 
-fn at(path: &Path, line: usize, message: String) -> ListError {
+fn at(path: &Path, line: usize, kind: ListErrorKind) -> ListError {
     ListError {
         path: path.to_path_buf(),
         line: Some(line),
-        message,
+        kind,
     }
 }
 
@@ -59,7 +105,9 @@ pub fn read_keep_lists(files: &[PathBuf]) -> Result<Vec<KeepEntry>, ListError> {
                 return Err(at(
                     f,
                     n + 1,
-                    format!("expected one name, glob or module:name per line, found {line:?}"),
+                    ListErrorKind::KeepLine {
+                        found: line.to_string(),
+                    },
                 ));
             }
             match line.split_once(':') {
@@ -84,11 +132,7 @@ pub fn read_force_file(path: &Path) -> Result<Vec<String>, ListError> {
         .find(|(_, l)| !l.trim().is_empty())
         .unwrap_or((0, ""));
     if !matches!(first.split_whitespace().next(), Some("R" | "D" | "E" | "P")) {
-        return Err(at(
-            path,
-            first_line + 1,
-            "not a deps file (expected `<R|D|E|P> <nobj> <name> ...`)".into(),
-        ));
+        return Err(at(path, first_line + 1, ListErrorKind::NotDeps));
     }
     let mut names = Vec::new();
     for line in text.lines() {
@@ -119,13 +163,10 @@ pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, ListError> {
         .map(|(i, l)| (i + 1, l))
         .filter(|(_, l)| !l.trim().is_empty());
     let (count_line, count) = lines.next().unwrap_or((1, ""));
-    let count: usize = count.trim().parse().map_err(|_| {
-        at(
-            path,
-            count_line,
-            "expected the number of entries".to_string(),
-        )
-    })?;
+    let count: usize = count
+        .trim()
+        .parse()
+        .map_err(|_| at(path, count_line, ListErrorKind::NoCount))?;
     let mut names = Vec::new();
     for (n, line) in lines {
         let mut f = line.split_whitespace();
@@ -135,7 +176,9 @@ pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, ListError> {
                 return Err(at(
                     path,
                     n,
-                    format!("expected `function argpos`, found {line:?}"),
+                    ListErrorKind::SignLine {
+                        found: line.to_string(),
+                    },
                 ));
             }
         }
@@ -144,10 +187,10 @@ pub fn read_dlsym_signs(path: &Path) -> Result<Vec<String>, ListError> {
         return Err(ListError {
             path: path.to_path_buf(),
             line: None,
-            message: format!(
-                "the first line says {count} entries, the file has {}",
-                names.len()
-            ),
+            kind: ListErrorKind::Count {
+                says: count,
+                has: names.len(),
+            },
         });
     }
     Ok(names)
@@ -182,6 +225,10 @@ mod tests {
         assert_eq!(read_dlsym_signs(&p).unwrap_err().line, Some(3));
         std::fs::write(&p, "5\ndlsym 1\n").unwrap();
         let e = read_dlsym_signs(&p).unwrap_err();
+        assert!(
+            matches!(e.kind, ListErrorKind::Count { says: 5, has: 1 }),
+            "{e}"
+        );
         assert!(e.to_string().contains("says 5 entries"), "{e}");
     }
 
@@ -199,7 +246,12 @@ mod tests {
             ]
         );
         std::fs::write(&k, "\n# c\ntwo names\n").unwrap();
-        assert_eq!(read_keep_lists(&[k]).unwrap_err().line, Some(3));
+        let e = read_keep_lists(&[k]).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(
+            matches!(&e.kind, ListErrorKind::KeepLine { found } if found == "two names"),
+            "{e}"
+        );
 
         // A deps file as the original tool writes it (its force files too).
         let d = dir.path().join("deps-force");
@@ -214,6 +266,14 @@ mod tests {
         assert_eq!(read_force_file(&d).unwrap(), vec!["_start", "tls_thing"]);
         std::fs::write(&d, "\nhello\n").unwrap();
         let e = read_force_file(&d).unwrap_err();
+        assert!(matches!(e.kind, ListErrorKind::NotDeps), "{e}");
         assert!(e.to_string().contains(":2: not a deps file"), "{e}");
+        let missing = dir.path().join("missing");
+        let e = read_force_file(&missing).unwrap_err();
+        assert!(
+            matches!((&e.line, &e.kind), (None, ListErrorKind::Io(io))
+                if io.kind() == std::io::ErrorKind::NotFound),
+            "{e}"
+        );
     }
 }

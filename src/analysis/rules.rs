@@ -1,7 +1,7 @@
 //! Exports that are never hidden by default, each with the reason `explain`
 //! shows.
 
-use super::executables::LinkNames;
+use super::executables::{LinkNames, Unread};
 use super::graph::{Export, Graph, Module};
 
 /// Names the toolchain, the C runtime or the dynamic linker look up by name
@@ -79,7 +79,7 @@ pub enum PinReason {
     },
     /// A shared library of the executable's link (or of its DT_NEEDED
     /// closure) cannot be found or read: every export is kept.
-    LinkLibraryUnread(String),
+    LinkLibraryUnread(Unread),
     /// The module is an excluded package (its SONAME or file name).
     Excluded(String),
     /// No consumer in scope has the library in DT_NEEDED: only dlopen can

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use crate::state::{StateDir, decisions};
+use crate::state::{StateDir, StateError, decisions};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -298,21 +298,95 @@ fn make_escape(s: &str) -> String {
     s.replace('$', "$$").replace('#', "\\#")
 }
 
+/// Why no flags can be given: the plugin or the state directory.
+#[derive(Debug)]
+pub enum FlagsError {
+    /// `--plugin` cannot be made absolute, or is not a file.
+    Plugin {
+        path: PathBuf,
+        error: Option<std::io::Error>,
+    },
+    /// No `--plugin`, and none installed where one was looked for.
+    NoPlugin { searched: Vec<PathBuf> },
+    /// A path the flags would carry that build systems would split.
+    Path { what: &'static str, path: BadPath },
+    /// The state directory cannot be made absolute or resolved.
+    StatePath {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The state directory cannot be created or used.
+    State(StateError),
+    /// `current_exe` failed: the installed plugin cannot be looked for.
+    NoExecutable(std::io::Error),
+}
+
+/// What is wrong with a path that goes into flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BadPath {
+    NotUtf8(PathBuf),
+    /// The path and its first character outside `._-+/@=:~` and
+    /// letters and digits.
+    Splits(String, char),
+}
+
+impl std::fmt::Display for FlagsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlagsError::Plugin {
+                path,
+                error: Some(e),
+            } => write!(f, "--plugin {}: {e}", path.display()),
+            FlagsError::Plugin { path, error: None } => {
+                write!(f, "--plugin {}: no such file", path.display())
+            }
+            FlagsError::NoPlugin { searched } => {
+                let searched: Vec<String> =
+                    searched.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "cannot find the linker plugin: none of {} exists; give it with --plugin PATH",
+                    searched.join(", ")
+                )
+            }
+            FlagsError::Path {
+                what,
+                path: BadPath::NotUtf8(path),
+            } => write!(f, "{what} {}: not valid UTF-8", path.display()),
+            FlagsError::Path {
+                what,
+                path: BadPath::Splits(text, c),
+            } => write!(
+                f,
+                "{what} {text}: contains {c:?}, which build systems split or interpret \
+                 when they pass flags on; use a path of letters, digits and ._-+/@=:~"
+            ),
+            FlagsError::StatePath { path, error } => {
+                write!(f, "state directory {}: {error}", path.display())
+            }
+            FlagsError::State(e) => write!(f, "state directory {e}"),
+            FlagsError::NoExecutable(e) => {
+                write!(f, "cannot find the ldprune executable's path: {e}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FlagsError {}
+
 /// A path that goes into flags: gcc splits `-Wl,` arguments at commas, and
 /// build systems split CFLAGS/LDFLAGS at blanks and hand them to shells
 /// and make unquoted, so only plain characters are safe there.
-fn check_flag_path(what: &str, path: &Path) -> Result<(), String> {
+fn check_flag_path(what: &'static str, path: &Path) -> Result<(), FlagsError> {
+    let bad = |path| FlagsError::Path { what, path };
     let text = path
         .to_str()
-        .ok_or_else(|| format!("{what} {}: not valid UTF-8", path.display()))?;
+        .ok_or_else(|| bad(BadPath::NotUtf8(path.to_path_buf())))?;
     if let Some(c) = text
         .chars()
         .find(|c| !(c.is_alphanumeric() || "._-+/@=:~".contains(*c)))
     {
-        return Err(format!(
-            "{what} {text}: contains {c:?}, which build systems split or interpret \
-             when they pass flags on; use a path of letters, digits and ._-+/@=:~"
-        ));
+        return Err(bad(BadPath::Splits(text.to_string(), c)));
     }
     Ok(())
 }
@@ -324,38 +398,35 @@ pub fn resolve(
     state: &Path,
     plugin: Option<&Path>,
     layout: Layout,
-) -> Result<Flags, String> {
+) -> Result<Flags, FlagsError> {
     let plugin = match plugin {
         Some(p) => {
-            let abs =
-                std::path::absolute(p).map_err(|e| format!("--plugin {}: {e}", p.display()))?;
+            let abs = std::path::absolute(p).map_err(|e| FlagsError::Plugin {
+                path: p.to_path_buf(),
+                error: Some(e),
+            })?;
             if !abs.is_file() {
-                return Err(format!("--plugin {}: no such file", abs.display()));
+                return Err(FlagsError::Plugin {
+                    path: abs,
+                    error: None,
+                });
             }
             abs
         }
-        None => layout.plugin.clone().ok_or_else(|| {
-            let searched: Vec<String> = layout
-                .searched
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect();
-            format!(
-                "cannot find the linker plugin: none of {} exists; give it with --plugin PATH",
-                searched.join(", ")
-            )
+        None => layout.plugin.clone().ok_or_else(|| FlagsError::NoPlugin {
+            searched: layout.searched.clone(),
         })?,
     };
     check_flag_path("plugin", &plugin)?;
     // Checked before it is created, and again once symbolic links are resolved.
-    let given = std::path::absolute(state)
-        .map_err(|e| format!("state directory {}: {e}", state.display()))?;
+    let state_path = |error| FlagsError::StatePath {
+        path: state.to_path_buf(),
+        error,
+    };
+    let given = std::path::absolute(state).map_err(state_path)?;
     check_flag_path("state directory", &given)?;
-    let dir = StateDir::create(&given).map_err(|e| format!("state directory {e}"))?;
-    let state = dir
-        .root()
-        .canonicalize()
-        .map_err(|e| format!("state directory {}: {e}", state.display()))?;
+    let dir = StateDir::create(&given).map_err(FlagsError::State)?;
+    let state = dir.root().canonicalize().map_err(state_path)?;
     check_flag_path("state directory", &state)?;
     Ok(Flags {
         run,
@@ -365,16 +436,15 @@ pub fn resolve(
     })
 }
 
-pub fn run(args: &Args) -> Result<i32, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find the ldprune executable's path: {e}"))?;
+pub fn run(args: &Args) -> Result<i32, super::Error> {
+    let exe = std::env::current_exe().map_err(FlagsError::NoExecutable)?;
     let layout = match exe.parent() {
         Some(dir) => Layout::find(dir),
         None => Layout::default(),
     };
     let flags = resolve(args.run, &args.state, args.plugin.as_deref(), layout)?;
     if args.run == Run::Apply {
-        let dir = StateDir::open(&flags.state).map_err(|e| e.to_string())?;
+        let dir = StateDir::open(&flags.state)?;
         let d = decisions::path(&dir);
         if !d.is_file() {
             eprintln!(
@@ -492,8 +562,20 @@ mod tests {
     #[test]
     fn unsafe_paths_are_refused() {
         let e = check_flag_path("plugin", Path::new("/a,b/libldprune.so")).unwrap_err();
+        assert!(
+            matches!(&e, FlagsError::Path { what: "plugin", path: BadPath::Splits(p, ',') }
+                if p == "/a,b/libldprune.so"),
+            "{e}"
+        );
+        let e = e.to_string();
         assert!(e.contains("/a,b/libldprune.so") && e.contains("','"), "{e}");
-        assert!(check_flag_path("state directory", Path::new("/a b")).is_err());
+        assert!(matches!(
+            check_flag_path("state directory", Path::new("/a b")),
+            Err(FlagsError::Path {
+                path: BadPath::Splits(_, ' '),
+                ..
+            })
+        ));
         assert!(check_flag_path("state directory", Path::new("/var/tmp/st-1.x")).is_ok());
     }
 

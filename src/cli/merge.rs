@@ -15,11 +15,12 @@ use crate::analysis::version_nodes::{EmptiedNode, LINKER_KEEPS_EMPTY_NODE};
 use crate::analysis::{Analysis, Built, Image, NameCause, Options, SectionCause, analyse_built};
 use crate::elf::output::Abi;
 use crate::glob::glob;
+use crate::state::StateDir;
 use crate::state::decisions::{self, LinkDecision};
 use crate::state::record::LinkRecord;
-use crate::state::{StateDir, StateError};
 use crate::tree::ElfFile;
 
+use super::Error;
 use super::progress::{Progress, heartbeat};
 
 /// What merge, report and explain read.
@@ -78,7 +79,7 @@ enum Scope {
 
 impl Input {
     /// The merge's options, and the ELF files of the image (image scope).
-    fn options(&self) -> Result<(Options, Vec<ElfFile>), String> {
+    fn options(&self) -> Result<(Options, Vec<ElfFile>), Error> {
         let mut excluded: Vec<String> = if self.no_default_excludes {
             Vec::new()
         } else {
@@ -87,16 +88,16 @@ impl Input {
         excluded.extend(self.exclude.iter().cloned());
         let (image, files) = match (self.scope, &self.image) {
             (Scope::All, None) => (None, Vec::new()),
-            (Scope::All, Some(_)) => return Err("--image needs --scope image".into()),
-            (Scope::Image, None) => return Err("--scope image needs --image ROOT".into()),
+            (Scope::All, Some(_)) => return Err(Error::Usage("--image needs --scope image")),
+            (Scope::Image, None) => return Err(Error::Usage("--scope image needs --image ROOT")),
             (Scope::Image, Some(root)) => {
                 let (image, files) = heartbeat("reading the image", || scan_image(root))?;
                 (Some(image), files)
             }
         };
-        let mut keep = read_keep_lists(&self.keep).map_err(|e| e.to_string())?;
+        let mut keep = read_keep_lists(&self.keep)?;
         for f in &self.force {
-            let names = read_force_file(f).map_err(|e| e.to_string())?;
+            let names = read_force_file(f)?;
             keep.extend(names.into_iter().map(|n| (None, n)));
         }
         Ok((
@@ -115,7 +116,7 @@ impl Input {
     }
 
     /// The merge; `keep_objects`: the records keep their objects (`--vis`).
-    pub(super) fn analyse(&self, keep_objects: bool) -> Result<Analysis, String> {
+    pub(super) fn analyse(&self, keep_objects: bool) -> Result<Analysis, Error> {
         let (mut opts, image_files) = self.options()?;
         opts.keep_objects = keep_objects;
         let progress = Rc::new(RefCell::new(Progress::new()));
@@ -126,7 +127,7 @@ impl Input {
             &mut progress.borrow_mut(),
         )?;
         let records = built.records();
-        let machine = one_machine(records).map_err(|e| e.to_string())?;
+        let machine = one_machine(records)?;
         let consumers = heartbeat("reading the consumer files", || {
             self.consumer_files(records, image_files, machine)
         })?;
@@ -144,7 +145,7 @@ impl Input {
         records: &[LinkRecord],
         image_files: Vec<ElfFile>,
         machine: Option<Abi>,
-    ) -> Result<Vec<ConsumerFile>, String> {
+    ) -> Result<Vec<ConsumerFile>, Error> {
         let index = RecordIndex::new(records);
         let mut found: Vec<(ElfFile, Origin)> = image_files
             .into_iter()
@@ -184,26 +185,25 @@ impl Input {
     }
 
     /// The default dlsym-like functions plus those of `--dlsym-signs`.
-    fn lookup_functions(&self) -> Result<LookupFunctions, String> {
+    fn lookup_functions(&self) -> Result<LookupFunctions, Error> {
         let mut v = LookupFunctions::default();
         if let Some(f) = &self.dlsym_signs {
-            v.add_signs(f, read_dlsym_signs(f).map_err(|e| e.to_string())?);
+            v.add_signs(f, read_dlsym_signs(f)?);
         }
         Ok(v)
     }
 }
 
 /// The dynamic symbols of a shared library of an executable's link.
-fn read_library(path: &Path) -> Result<LibraryNames, String> {
-    match crate::tree::read_elf(path)? {
-        Some(facts) => Ok(LibraryNames::from_facts(facts)),
-        None => Err("not an ELF file".into()),
-    }
+fn read_library(
+    path: &Path,
+) -> Result<Option<LibraryNames>, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(crate::tree::read_elf(path)?.map(LibraryNames::from_facts))
 }
 
 /// The build-ids (or, without one, the names) of the ELF files under
 /// `root`, and the files.
-fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
+fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), Error> {
     let (files, problems) = crate::tree::elf_files(root)?;
     for p in &problems {
         eprintln!("ldprune: warning: {p} (not counted as part of the image)");
@@ -222,10 +222,7 @@ fn scan_image(root: &Path) -> Result<(Image, Vec<ElfFile>), String> {
         }
     }
     if image.build_ids.is_empty() && image.names.is_empty() {
-        return Err(format!(
-            "{}: no ELF executables or libraries in the image",
-            root.display()
-        ));
+        return Err(Error::EmptyImage(root.to_path_buf()));
     }
     Ok((image, files))
 }
@@ -238,16 +235,14 @@ pub fn load_all(
     skip_bad: bool,
     keep_objects: bool,
     progress: &mut Progress,
-) -> Result<Built, String> {
+) -> Result<Built, Error> {
     let dirs = states
         .iter()
         .map(|dir| StateDir::open(dir))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .collect::<Result<Vec<_>, _>>()?;
     let loaded = crate::analysis::load::load(&dirs, keep_objects, |what, done, total| {
         progress.tick(what, done, total)
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     progress.end_line();
     let bad = loaded.bad;
     if !bad.is_empty() {
@@ -255,10 +250,7 @@ pub fn load_all(
             eprintln!("ldprune: error: {e}");
         }
         if !skip_bad {
-            return Err(format!(
-                "{} record file(s) cannot be used; fix or remove them, or pass --skip-bad",
-                bad.len()
-            ));
+            return Err(Error::BadRecords(bad.len()));
         }
         eprintln!(
             "ldprune: skipped {} bad record file(s) (--skip-bad)",
@@ -272,10 +264,13 @@ pub(super) fn kib(n: u64) -> String {
     format!("{:.1}", n as f64 / 1024.0)
 }
 
-pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, String> {
+pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Error> {
     let a = input.analyse(vis.is_some())?;
     if let Some(path) = vis {
-        std::fs::write(path, vis_text(&a)).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, vis_text(&a)).map_err(|error| Error::Write {
+            path: path.to_path_buf(),
+            error,
+        })?;
     }
     let decisions: Vec<LinkDecision> = a
         .results
@@ -287,8 +282,8 @@ pub fn merge(input: &Input, vis: Option<&Path>, json: bool) -> Result<i32, Strin
             hide: r.hide.iter().collect(),
         })
         .collect();
-    let state = StateDir::open(&input.state[0]).map_err(|e| e.to_string())?;
-    let written = decisions::write(&state, decisions).map_err(|e: StateError| e.to_string())?;
+    let state = StateDir::open(&input.state[0])?;
+    let written = decisions::write(&state, decisions)?;
     let nodes = crate::analysis::version_nodes::emptied_version_nodes(&a);
     if json {
         warn_needed_nodes(&nodes);
@@ -629,7 +624,7 @@ pub(super) fn library_kinds_text(out: &mut String, k: &LibraryKinds) {
 }
 
 /// Why NAME is kept (the chain from a root) or why it is hidden.
-pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> Result<i32, String> {
+pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> Result<i32, Error> {
     let a = input.analyse(false)?;
     let g = &a.graph;
     // The name as spelled, or else a C++ name as written (`Acc<long>::add`):
@@ -650,7 +645,7 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         }
     };
     if candidates.is_empty() {
-        return Err(format!("no recorded module exports or defines {name:?}"));
+        return Err(Error::UnknownName(name.to_string()));
     }
     let mut answers = Vec::new();
     for r in &a.results {
@@ -688,12 +683,10 @@ pub fn explain(input: &Input, name: &str, module: Option<&str>, json: bool) -> R
         }
     }
     if answers.is_empty() {
-        return Err(format!(
-            "{name:?} is not exported by any recorded module{}",
-            module
-                .map(|m| format!(" matching {m:?}"))
-                .unwrap_or_default()
-        ));
+        return Err(Error::NotExported {
+            name: name.to_string(),
+            module: module.map(str::to_string),
+        });
     }
     let mut out = String::new();
     if json {

@@ -1,6 +1,7 @@
 //! The `ldprune` command: argument parsing and one module per subcommand.
 
 mod dump;
+mod error;
 mod flags;
 mod merge;
 mod progress;
@@ -15,6 +16,8 @@ use clap::{Parser, Subcommand};
 
 use crate::state::record::Linker;
 use crate::state::{Loaded, StateDir, StateError};
+
+pub use error::Error;
 
 #[derive(Parser)]
 #[command(
@@ -172,9 +175,9 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Status { state, json } => status::run(&state, json).map_err(|e| e.to_string()),
+        Command::Status { state, json } => status::run(&state, json).map_err(Error::State),
         Command::Dump { state, link, json } => {
-            dump::run(&state, link.as_deref(), json).map_err(|e| e.to_string())
+            dump::run(&state, link.as_deref(), json).map_err(Error::State)
         }
         Command::Merge { input, vis, json } => merge::merge(&input, vis.as_deref(), json),
         Command::Report(args) => report::report(&args),
@@ -197,15 +200,10 @@ pub fn main() -> i32 {
         } => {
             let state = state.or_else(|| std::env::var_os("LDPRUNE_STATE").map(PathBuf::from));
             // The plugin's rule: exactly 1, 0 or empty.
-            let strict = match std::env::var_os("LDPRUNE_STRICT") {
-                Some(v) => {
-                    let v = v.to_string_lossy();
-                    crate::plugin::options::strict_value(&v)
-                        .map_err(|e| format!("LDPRUNE_STRICT={v:?}: {e}"))
-                }
-                None => Ok(false),
-            };
-            strict.map(|strict| crate::apply::stub_link(&linker, &args, state.as_deref(), strict))
+            let strict = std::env::var_os("LDPRUNE_STRICT");
+            crate::plugin::options::strict_env(strict.map(|v| v.to_string_lossy().into_owned()))
+                .map_err(Error::Option)
+                .map(|strict| crate::apply::stub_link(&linker, &args, state.as_deref(), strict))
         }
         Command::RecordAlone {
             linker,
@@ -230,20 +228,22 @@ fn record_alone(
     why: &str,
     state: Option<PathBuf>,
     args: &[OsString],
-) -> Result<i32, String> {
+) -> Result<i32, Error> {
     let state = state
         .or_else(|| std::env::var_os("LDPRUNE_STATE").map(PathBuf::from))
-        .ok_or("record-alone without a state directory (LDPRUNE_STATE)")?;
-    let state = StateDir::create(&state).map_err(|e| e.to_string())?;
+        .ok_or(Error::Usage(
+            "record-alone without a state directory (LDPRUNE_STATE)",
+        ))?;
+    let state = StateDir::create(&state)?;
     let host = Linker::of_name(linker).unwrap_or(Linker::Unknown);
     let argv = std::iter::once(linker.to_string())
         .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
         .collect();
     let cwd = std::env::current_dir()
-        .map_err(|e| format!("the current directory: {e}"))?
+        .map_err(Error::CurrentDir)?
         .to_string_lossy()
         .into_owned();
-    crate::record::record_output_alone(host, argv, cwd, why, &state)?;
+    crate::record::record_output_alone(host, argv, cwd, why, &state).map_err(Error::Text)?;
     Ok(0)
 }
 

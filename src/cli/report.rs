@@ -8,6 +8,7 @@ use std::path::Path;
 
 use std::path::PathBuf;
 
+use super::Error;
 use super::merge::{Input, emptied_nodes_text, kib, summary, warn_needed_nodes};
 use crate::analysis::consumers::{NamedLibrary, library_kinds};
 use crate::analysis::probes::{is_probe, is_probe_path};
@@ -31,16 +32,16 @@ struct Run2 {
     unchanged: Vec<LogLine>,
 }
 
-fn load_run2(input: &Input) -> Result<Run2, String> {
+fn load_run2(input: &Input) -> Result<Run2, Error> {
     let (mut applied, mut log) = (Vec::new(), Vec::new());
     for dir in &input.state {
-        let state = StateDir::open(dir).map_err(|e| e.to_string())?;
+        let state = StateDir::open(dir)?;
         let (good, bad) = state.load_applied();
         for e in &bad {
             eprintln!("ldprune: error: {e} (skipped)");
         }
         applied.extend(good);
-        log.extend(read_log(&state)?);
+        log.extend(read_log(&state).map_err(Error::Text)?);
     }
     let applied = newest_by_identity(applied);
     let unchanged = still_unchanged(log, &applied.values().flatten().collect::<Vec<_>>());
@@ -152,7 +153,7 @@ fn rebuilt(a: &Analysis, run2: &Run2) -> Vec<Rebuilt> {
         .collect()
 }
 
-fn measure_image(args: &Args, a: &Analysis, run2: &Run2) -> Result<Option<ImageSizes>, String> {
+fn measure_image(args: &Args, a: &Analysis, run2: &Run2) -> Result<Option<ImageSizes>, Error> {
     let Some(root) = &args.measure else {
         return Ok(None);
     };
@@ -168,10 +169,10 @@ fn measure_image(args: &Args, a: &Analysis, run2: &Run2) -> Result<Option<ImageS
         crate::report::image::measure(&req, &rebuilt(a, run2), &mut progress)
     })
     .map(Some)
-    .map_err(|e| e.to_string())
+    .map_err(Error::Image)
 }
 
-pub fn report(args: &Args) -> Result<i32, String> {
+pub fn report(args: &Args) -> Result<i32, Error> {
     let (input, json) = (&args.input, args.json);
     let a = input.analyse(false)?;
     let run2 = load_run2(input)?;
@@ -330,8 +331,10 @@ pub fn report(args: &Args) -> Result<i32, String> {
     }
     if let Some(path) = &args.html {
         let page = page(&a, &run2, image.as_ref(), &kept, &sites, &nodes);
-        std::fs::write(path, crate::report::html::render(&page))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, crate::report::html::render(&page)).map_err(|error| Error::Write {
+            path: path.clone(),
+            error,
+        })?;
         eprintln!("ldprune: report: page written to {}", path.display());
     }
     super::print(&out);

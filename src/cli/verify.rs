@@ -11,11 +11,11 @@ pub fn run(
     host: bool,
     sysroot: Option<PathBuf>,
     as_json: bool,
-) -> Result<i32, String> {
+) -> Result<i32, super::Error> {
     let report = verify(roots, &Options { host, sysroot })?;
     let mut out = String::new();
     if as_json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(&report)?;
         let _ = writeln!(out, "{text}");
     } else {
         for p in &report.problems {

@@ -2,6 +2,7 @@
 //! `log=LEVEL`, with LDPRUNE_RUN / LDPRUNE_STATE / LDPRUNE_LOG /
 //! LDPRUNE_STRICT as fallbacks. An option given to the plugin wins.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use crate::state::record::Linker;
@@ -46,117 +47,226 @@ pub struct OutputAs {
 
 pub const VALID: &str = "run=1|2|off, state=DIR, strict, no-slim-lto, output-as=PATH, output-linker=lld|mold|bfd|gold, log=off|error|warn|info|debug|trace";
 
-/// Parses the plugin's options; `env` looks up environment variables.
+/// What is wrong with the plugin's options or their environment
+/// variables. A wrong value is the user's error and fails the link; only a
+/// log setting falls back (it lands in [`Options::warnings`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionError {
+    /// An option the plugin does not know, or a known one with a value
+    /// missing or where none belongs (`strict=1`, `state=`).
+    Unknown { option: String },
+    /// A known option or variable with a value it does not take.
+    Invalid { setting: Setting, value: BadValue },
+    /// `output-linker=` without the `output-as=` it qualifies.
+    LinkerWithoutOutput,
+}
+
+/// Where a value came from, as the user wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// `-plugin-opt=OPTION`, the whole option.
+    Option(String),
+    /// An environment variable and its value.
+    Env { name: &'static str, value: String },
+}
+
+/// Which setting's value is wrong; its Display says what it must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadValue {
+    Run,
+    Strict,
+    Linker,
+    LogLevel,
+}
+
+impl Setting {
+    fn env(name: &'static str, value: &str) -> Self {
+        Setting::Env {
+            name,
+            value: value.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Setting::Option(opt) => write!(f, "option {opt:?}"),
+            Setting::Env { name, value } => write!(f, "{name}={value:?}"),
+        }
+    }
+}
+
+impl fmt::Display for BadValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BadValue::Run => "run must be 1, 2 or off",
+            BadValue::Strict => "strict must be 1, 0 or empty",
+            BadValue::Linker => "the linker must be lld, mold, bfd or gold",
+            BadValue::LogLevel => "log level must be off, error, warn, info, debug or trace",
+        })
+    }
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionError::Unknown { option } => {
+                write!(f, "unknown option {option:?}; valid options: {VALID}")
+            }
+            OptionError::Invalid { setting, value } => write!(f, "{setting}: {value}"),
+            OptionError::LinkerWithoutOutput => {
+                f.write_str("option output-linker= needs output-as=PATH")
+            }
+        }
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+/// [`Options::parse`] with the error as text, for the plugin's start
+/// (`plugin/mod.rs`, whose `StartError::Option` holds a `String`): when
+/// that takes an [`OptionError`], this goes.
 pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
-    let mut run = None;
-    let mut state = None;
-    let mut strict = None;
-    let mut no_slim_lto = false;
-    let mut output_as = None;
-    let mut output_linker = None;
-    let mut log = None;
-    for opt in opts {
-        let (key, value) = match opt.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
-            None => (opt.as_str(), None),
+    Options::parse(opts, env).map_err(|e| e.to_string())
+}
+
+impl Options {
+    /// Parses the plugin's options; `env` looks up environment variables.
+    pub fn parse(
+        opts: &[String],
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Options, OptionError> {
+        let mut run = None;
+        let mut state = None;
+        let mut strict = None;
+        let mut no_slim_lto = false;
+        let mut output_as = None;
+        let mut output_linker = None;
+        let mut log = None;
+        for opt in opts {
+            let (key, value) = match opt.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (opt.as_str(), None),
+            };
+            let invalid = |value| OptionError::Invalid {
+                setting: Setting::Option(opt.clone()),
+                value,
+            };
+            match (key, value) {
+                ("run", Some(v)) => run = Some(run_mode(v).map_err(invalid)?),
+                ("state", Some(v)) if !v.is_empty() => state = Some(PathBuf::from(v)),
+                ("strict", None) => strict = Some(true),
+                ("no-slim-lto", None) => no_slim_lto = true,
+                ("output-as", Some(v)) if !v.is_empty() => output_as = Some(v.to_string()),
+                ("output-linker", Some(v)) => {
+                    output_linker = Some(Linker::of_name(v).ok_or(invalid(BadValue::Linker))?)
+                }
+                ("log", Some(v)) => log = Some((level(v), Setting::Option(opt.clone()))),
+                _ => {
+                    return Err(OptionError::Unknown {
+                        option: opt.clone(),
+                    });
+                }
+            }
+        }
+        if output_linker.is_some() && output_as.is_none() {
+            return Err(OptionError::LinkerWithoutOutput);
+        }
+        let output_as = output_as.map(|path| OutputAs {
+            path,
+            linker: output_linker,
+        });
+        let run = match run {
+            Some(r) => r,
+            None => from_env("LDPRUNE_RUN", env("LDPRUNE_RUN"), run_mode)?.unwrap_or(RunMode::Off),
         };
-        match (key, value) {
-            ("run", Some(v)) => {
-                run = Some(run_mode(v).map_err(|e| format!("option {opt:?}: {e}"))?)
+        let strict = match strict {
+            Some(s) => s,
+            None => strict_env(env("LDPRUNE_STRICT"))?,
+        };
+        let mut warnings = Vec::new();
+        let log = match log
+            .or_else(|| env("LDPRUNE_LOG").map(|v| (level(&v), Setting::env("LDPRUNE_LOG", &v))))
+        {
+            Some((Ok(l), _)) => l,
+            Some((Err(value), setting)) => {
+                let e = OptionError::Invalid { setting, value };
+                warnings.push(format!("{e}; using warn"));
+                DEFAULT_LOG
             }
-            ("state", Some(v)) if !v.is_empty() => state = Some(PathBuf::from(v)),
-            ("strict", None) => strict = Some(true),
-            ("no-slim-lto", None) => no_slim_lto = true,
-            ("output-as", Some(v)) if !v.is_empty() => output_as = Some(v.to_string()),
-            ("output-linker", Some(v)) => {
-                output_linker = Some(Linker::of_name(v).ok_or_else(|| {
-                    format!("option {opt:?}: the linker must be lld, mold, bfd or gold")
-                })?)
-            }
-            ("log", Some(v)) => log = Some((level(v), format!("option {opt:?}"))),
-            _ => return Err(format!("unknown option {opt:?}; valid options: {VALID}")),
+            None => DEFAULT_LOG,
+        };
+        let state = state.or_else(|| {
+            env("LDPRUNE_STATE")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        });
+        if let Some(s) = state.as_ref().filter(|s| s.is_relative()) {
+            // Each link resolves it in its own directory: a recursive make
+            // splits the state into one directory per subdirectory.
+            warnings.push(format!(
+                "state directory {:?} is relative: each link directory gets its own; give an absolute path",
+                s.display()
+            ));
         }
+        Ok(Options {
+            run,
+            state,
+            strict,
+            no_slim_lto,
+            output_as,
+            log,
+            warnings,
+        })
     }
-    if output_linker.is_some() && output_as.is_none() {
-        return Err("option output-linker= needs output-as=PATH".to_string());
-    }
-    let output_as = output_as.map(|path| OutputAs {
-        path,
-        linker: output_linker,
-    });
-    let run = match run {
-        Some(r) => r,
-        None => match env("LDPRUNE_RUN") {
-            Some(v) => run_mode(&v).map_err(|e| format!("LDPRUNE_RUN={v:?}: {e}"))?,
-            None => RunMode::Off,
-        },
-    };
-    let strict = match strict {
-        Some(s) => s,
-        None => match env("LDPRUNE_STRICT") {
-            Some(v) => strict_value(&v).map_err(|e| format!("LDPRUNE_STRICT={v:?}: {e}"))?,
-            None => false,
-        },
-    };
-    let mut warnings = Vec::new();
-    let log = match log
-        .or_else(|| env("LDPRUNE_LOG").map(|v| (level(&v), format!("LDPRUNE_LOG={v:?}"))))
-    {
-        Some((Ok(l), _)) => l,
-        Some((Err(e), what)) => {
-            warnings.push(format!("{what}: {e}; using warn"));
-            DEFAULT_LOG
-        }
-        None => DEFAULT_LOG,
-    };
-    let state = state.or_else(|| {
-        env("LDPRUNE_STATE")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-    });
-    if let Some(s) = state.as_ref().filter(|s| s.is_relative()) {
-        // Each link resolves it in its own directory: a recursive make
-        // splits the state into one directory per subdirectory.
-        warnings.push(format!(
-            "state directory {:?} is relative: each link directory gets its own; give an absolute path",
-            s.display()
-        ));
-    }
-    Ok(Options {
-        run,
-        state,
-        strict,
-        no_slim_lto,
-        output_as,
-        log,
-        warnings,
-    })
 }
 
 const DEFAULT_LOG: log::LevelFilter = log::LevelFilter::Warn;
 
 /// LDPRUNE_STRICT: exactly "1", or "0" / empty for off (as the wrappers).
-pub fn strict_value(v: &str) -> Result<bool, String> {
+pub fn strict_value(v: &str) -> Result<bool, BadValue> {
     match v {
         "1" => Ok(true),
         "0" | "" => Ok(false),
-        _ => Err("strict must be 1, 0 or empty".to_string()),
+        _ => Err(BadValue::Strict),
     }
 }
 
+/// [`strict_value`] of the variable LDPRUNE_STRICT (`None`: unset), with
+/// the error naming it.
+pub fn strict_env(value: Option<String>) -> Result<bool, OptionError> {
+    Ok(from_env("LDPRUNE_STRICT", value, strict_value)?.unwrap_or(false))
+}
+
+/// The variable `name`'s `value` (`None`: unset) as `check` reads it.
+fn from_env<T>(
+    name: &'static str,
+    value: Option<String>,
+    check: fn(&str) -> Result<T, BadValue>,
+) -> Result<Option<T>, OptionError> {
+    value
+        .map(|v| {
+            check(&v).map_err(|value| OptionError::Invalid {
+                setting: Setting::Env { name, value: v },
+                value,
+            })
+        })
+        .transpose()
+}
+
 /// LDPRUNE_RUN and run=: exactly 1, 2, off, 0 or empty (as the wrappers).
-pub fn run_mode(v: &str) -> Result<RunMode, String> {
+pub fn run_mode(v: &str) -> Result<RunMode, BadValue> {
     match v {
         "1" => Ok(RunMode::Record),
         "2" => Ok(RunMode::Apply),
         "off" | "0" | "" => Ok(RunMode::Off),
-        _ => Err("run must be 1, 2 or off".to_string()),
+        _ => Err(BadValue::Run),
     }
 }
 
-fn level(v: &str) -> Result<log::LevelFilter, String> {
-    v.parse()
-        .map_err(|_| "log level must be off, error, warn, info, debug or trace".to_string())
+fn level(v: &str) -> Result<log::LevelFilter, BadValue> {
+    v.parse().map_err(|_| BadValue::LogLevel)
 }
 
 #[cfg(test)]
@@ -169,7 +279,7 @@ mod tests {
 
     #[test]
     fn options_and_env() {
-        let o = parse(&opts(&["run=1", "state=/s", "strict"]), |_| None).unwrap();
+        let o = Options::parse(&opts(&["run=1", "state=/s", "strict"]), |_| None).unwrap();
         assert_eq!(
             (o.run, o.state.as_deref(), o.strict),
             (RunMode::Record, Some("/s".as_ref()), true)
@@ -180,11 +290,11 @@ mod tests {
             "LDPRUNE_LOG" => Some("debug".to_string()),
             _ => None,
         };
-        let o = parse(&[], env).unwrap();
+        let o = Options::parse(&[], env).unwrap();
         assert_eq!(o.run, RunMode::Apply);
         assert_eq!(o.state.as_deref(), Some("/e".as_ref()));
         assert_eq!(o.log, log::LevelFilter::Debug);
-        let o = parse(&opts(&["run=off", "state=/o"]), env).unwrap();
+        let o = Options::parse(&opts(&["run=off", "state=/o"]), env).unwrap();
         assert_eq!(
             (o.run, o.state.as_deref()),
             (RunMode::Off, Some("/o".as_ref()))
@@ -202,23 +312,47 @@ mod tests {
             }
         };
         // A log setting never fails a link.
-        let o = parse(&opts(&["run=off"]), env(&[("LDPRUNE_LOG", "verbose")])).unwrap();
+        let o = Options::parse(&opts(&["run=off"]), env(&[("LDPRUNE_LOG", "verbose")])).unwrap();
         assert_eq!(o.log, DEFAULT_LOG);
         assert!(
             o.warnings[0].contains("LDPRUNE_LOG=\"verbose\""),
             "{:?}",
             o.warnings
         );
-        let o = parse(&opts(&["log=loud"]), |_| None).unwrap();
+        let o = Options::parse(&opts(&["log=loud"]), |_| None).unwrap();
         assert_eq!((o.log, o.warnings.len()), (DEFAULT_LOG, 1));
         // Strict and run take exactly the documented values.
-        let e = parse(&[], env(&[("LDPRUNE_STRICT", "yes")])).unwrap_err();
-        assert!(e.contains("LDPRUNE_STRICT=\"yes\""), "{e}");
-        assert!(parse(&[], env(&[("LDPRUNE_STRICT", "1")])).unwrap().strict);
-        assert!(!parse(&[], env(&[("LDPRUNE_STRICT", "0")])).unwrap().strict);
-        assert!(parse(&[], env(&[("LDPRUNE_RUN", "yes")])).is_err());
+        let e = Options::parse(&[], env(&[("LDPRUNE_STRICT", "yes")])).unwrap_err();
+        assert_eq!(
+            e,
+            OptionError::Invalid {
+                setting: Setting::env("LDPRUNE_STRICT", "yes"),
+                value: BadValue::Strict
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "LDPRUNE_STRICT=\"yes\": strict must be 1, 0 or empty"
+        );
+        assert!(
+            Options::parse(&[], env(&[("LDPRUNE_STRICT", "1")]))
+                .unwrap()
+                .strict
+        );
+        assert!(
+            !Options::parse(&[], env(&[("LDPRUNE_STRICT", "0")]))
+                .unwrap()
+                .strict
+        );
+        assert!(matches!(
+            Options::parse(&[], env(&[("LDPRUNE_RUN", "yes")])),
+            Err(OptionError::Invalid {
+                value: BadValue::Run,
+                ..
+            })
+        ));
         // A relative state directory is accepted, with a warning.
-        let o = parse(&opts(&["run=1", "state=st"]), |_| None).unwrap();
+        let o = Options::parse(&opts(&["run=1", "state=st"]), |_| None).unwrap();
         assert!(
             o.warnings.iter().any(|w| w.contains("relative")),
             "{:?}",
@@ -228,21 +362,29 @@ mod tests {
 
     #[test]
     fn unknown_option_names_it_and_lists_valid_ones() {
-        let e = parse(&opts(&["stat=/x"]), |_| None).unwrap_err();
+        let e = Options::parse(&opts(&["stat=/x"]), |_| None).unwrap_err();
+        assert_eq!(
+            e,
+            OptionError::Unknown {
+                option: "stat=/x".into()
+            }
+        );
+        let e = e.to_string();
         assert!(
             e.contains("\"stat=/x\"") && e.contains("state=DIR") && e.contains("run=1|2|off"),
             "{e}"
         );
-        assert!(
-            parse(&opts(&["run=3"]), |_| None)
+        assert_eq!(
+            Options::parse(&opts(&["run=3"]), |_| None)
                 .unwrap_err()
-                .contains("run must be")
+                .to_string(),
+            "option \"run=3\": run must be 1, 2 or off"
         );
     }
 
     #[test]
     fn output_as_and_its_linker() {
-        let o = parse(
+        let o = Options::parse(
             &opts(&["run=1", "output-as=lib/libx.so", "output-linker=lld"]),
             |_| None,
         )
@@ -254,8 +396,14 @@ mod tests {
                 linker: Some(Linker::Lld)
             })
         );
-        let e = parse(&opts(&["output-as=x", "output-linker=link.exe"]), |_| None).unwrap_err();
-        assert!(e.contains("lld, mold"), "{e}");
+        let e = Options::parse(&opts(&["output-as=x", "output-linker=link.exe"]), |_| None)
+            .unwrap_err();
+        assert!(e.to_string().contains("lld, mold"), "{e}");
+        assert_eq!(
+            Options::parse(&opts(&["output-linker=mold"]), |_| None),
+            Err(OptionError::LinkerWithoutOutput)
+        );
+        // The text the plugin's start reports.
         let e = parse(&opts(&["output-linker=mold"]), |_| None).unwrap_err();
         assert!(e.contains("needs output-as"), "{e}");
     }

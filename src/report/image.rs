@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::compress::{self, CompressError, Format};
 use crate::fasthash::FxHashMap;
-use crate::tree::ElfFile;
+use crate::tree::{ElfFile, RootError, TreeProblem};
 
 /// An output Run-2 rebuilt: how to find it in the image, and its sizes.
 #[derive(Clone, Debug)]
@@ -296,16 +296,10 @@ fn elf_files(
     progress: &mut dyn FnMut(&str),
 ) -> Result<BTreeMap<String, ElfFile>, ImageError> {
     progress(&format!("reading the ELF files under {}", root.display()));
-    let (files, problems) = crate::tree::elf_files(root).map_err(|reason| ImageError::File {
-        path: root.to_path_buf(),
-        reason,
-    })?;
-    if let Some(p) = problems.first() {
+    let (files, problems) = crate::tree::elf_files(root).map_err(ImageError::Root)?;
+    if let Some(p) = problems.into_iter().next() {
         // A file that cannot be read would be missing from both totals.
-        return Err(ImageError::File {
-            path: p.path.clone(),
-            reason: format!("{} (the image cannot be measured)", p.reason),
-        });
+        return Err(ImageError::Unreadable(p));
     }
     Ok(files
         .into_iter()
@@ -342,7 +336,16 @@ fn is_library(rel: &str) -> bool {
 /// The image could not be measured: a file of it, or a compressing tool.
 #[derive(Debug)]
 pub enum ImageError {
-    File { path: PathBuf, reason: String },
+    /// The image (or --before) root is not a directory.
+    Root(RootError),
+    /// A file or directory of the image that cannot be read: it would be
+    /// missing from both totals.
+    Unreadable(TreeProblem),
+    /// A file being compared.
+    File {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     Compress(CompressError),
 }
 
@@ -350,7 +353,7 @@ impl ImageError {
     fn io(path: &Path, e: std::io::Error) -> ImageError {
         ImageError::File {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            error: e,
         }
     }
 }
@@ -358,13 +361,24 @@ impl ImageError {
 impl std::fmt::Display for ImageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ImageError::File { path, reason } => write!(f, "{}: {reason}", path.display()),
+            ImageError::Root(e) => e.fmt(f),
+            ImageError::Unreadable(p) => write!(f, "{p} (the image cannot be measured)"),
+            ImageError::File { path, error } => write!(f, "{}: {error}", path.display()),
             ImageError::Compress(e) => e.fmt(f),
         }
     }
 }
 
-impl std::error::Error for ImageError {}
+impl std::error::Error for ImageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ImageError::Root(e) => Some(e),
+            ImageError::Unreadable(p) => Some(&p.reason),
+            ImageError::File { error, .. } => Some(error),
+            ImageError::Compress(e) => Some(e),
+        }
+    }
+}
 
 impl From<CompressError> for ImageError {
     fn from(e: CompressError) -> ImageError {
@@ -375,6 +389,24 @@ impl From<CompressError> for ImageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A root that is not there is named once (the walk's error already
+    /// holds the path; wrapping it as a file error printed it twice).
+    #[test]
+    fn missing_root_is_named_once() {
+        let root = Path::new("/nonexistent-ldprune-test-image");
+        let req = Request {
+            root,
+            before: None,
+            format: None,
+        };
+        let e = measure(&req, &[], &mut |_| {}).unwrap_err();
+        assert!(matches!(e, ImageError::Root(RootError::Missing(_))), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "/nonexistent-ldprune-test-image: no such directory"
+        );
+    }
 
     #[test]
     fn libraries_by_name() {

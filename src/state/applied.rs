@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::codec::FileKind;
-use super::{APPLIED_FORMAT, StateDir, StateError, entry, file_name};
+use super::{APPLIED_FORMAT, Doing, Problem, StateDir, StateError, entry, file_name};
 use crate::elf::hash::Hash128;
 use crate::elf::output::OutputSizes;
 use crate::state::record::Linker;
@@ -93,7 +93,7 @@ impl StateDir {
         let path = self.root().join(LOG);
         let mut f = entry::open(&path, OpenOptions::new().create(true).append(true))?;
         f.write_all(line.encode().as_bytes())
-            .map_err(|e| StateError::new(&path, format!("cannot write: {e}")))
+            .map_err(|e| StateError::io(&path, Doing::Write, e))
     }
 
     /// Reads DIR/apply.log (missing: no lines). A malformed line is an
@@ -109,15 +109,7 @@ impl StateDir {
             .enumerate()
             .filter(|(_, l)| !l.is_empty())
             .map(|(i, l)| {
-                LogLine::parse(l).ok_or_else(|| {
-                    StateError::new(
-                        &path,
-                        format!(
-                            "line {}: not an apply.log line (5 tab-separated fields)",
-                            i + 1
-                        ),
-                    )
-                })
+                LogLine::parse(l).ok_or_else(|| StateError::new(&path, Problem::LogLine(i + 1)))
             })
             .collect()
     }
@@ -127,7 +119,7 @@ impl StateDir {
         let dir = self.root().join("applied");
         entry::ensure_dir(&dir)?;
         let bytes = super::codec::encode(FileKind::Applied, APPLIED_FORMAT, rec)
-            .map_err(|e| StateError::new(&dir, e))?;
+            .map_err(|e| StateError::codec(&dir, e))?;
         let name = file_name(rec.identity, &rec.cwd, Some(&rec.output), "app");
         self.stage_bytes(&bytes, dir.join(&name), &name)?.publish()
     }

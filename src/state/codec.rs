@@ -3,6 +3,8 @@
 //! carries the payload's length and checksum, so a foreign, newer, truncated
 //! or damaged file is recognised before anything is decoded.
 
+use std::fmt;
+
 use serde::{Serialize, de::DeserializeOwned};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -31,7 +33,75 @@ impl FileKind {
     }
 }
 
-pub fn encode<T: Serialize>(kind: FileKind, version: u32, value: &T) -> Result<Vec<u8>, String> {
+/// Why a state file cannot be encoded or decoded; the Display says it for a
+/// user (the caller puts the path in front). The kinds differ in what to
+/// do: a foreign file or one of another version is recorded again, a
+/// damaged one is removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodecError {
+    /// serde could not encode the value (never for ldprune's own types).
+    Encode(postcard::Error),
+    /// Not a state file of this kind (or shorter than a header).
+    BadMagic(FileKind),
+    /// A file of this kind written in another format version.
+    Version {
+        kind: FileKind,
+        found: u32,
+        reads: u32,
+    },
+    /// The payload is not as long as the header says.
+    Length { payload: u64, header: u64 },
+    /// The payload's checksum is not the header's.
+    Checksum,
+    /// The checksum holds but the payload does not decode.
+    Decode(postcard::Error),
+}
+
+impl CodecError {
+    /// The file is damaged (as opposed to foreign or of another version).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            CodecError::Length { .. } | CodecError::Checksum | CodecError::Decode(_)
+        )
+    }
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodecError::Encode(e) => write!(f, "cannot encode: {e}"),
+            CodecError::BadMagic(kind) => write!(f, "not an ldprune {} (bad magic)", kind.what()),
+            CodecError::Version { kind, found, reads } => write!(
+                f,
+                "{} format version {found}, this ldprune reads version {reads}; \
+                 record again with a matching ldprune",
+                kind.what()
+            ),
+            CodecError::Length { payload, header } => write!(
+                f,
+                "damaged: truncated or padded (payload {payload} bytes, header says {header})"
+            ),
+            CodecError::Checksum => f.write_str("damaged: checksum mismatch"),
+            CodecError::Decode(e) => write!(f, "damaged: cannot decode ({e})"),
+        }
+    }
+}
+
+impl std::error::Error for CodecError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CodecError::Encode(e) | CodecError::Decode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+pub fn encode<T: Serialize>(
+    kind: FileKind,
+    version: u32,
+    value: &T,
+) -> Result<Vec<u8>, CodecError> {
     encode_with(kind, version, |out| append(out, value))
 }
 
@@ -39,8 +109,8 @@ pub fn encode<T: Serialize>(kind: FileKind, version: u32, value: &T) -> Result<V
 pub fn encode_with(
     kind: FileKind,
     version: u32,
-    write: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
-) -> Result<Vec<u8>, String> {
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+) -> Result<Vec<u8>, CodecError> {
     // The payload goes straight after room for the header, which is
     // filled in when the payload's length and checksum are known.
     let mut out = Vec::with_capacity(64 << 10);
@@ -64,10 +134,9 @@ pub fn encode_with(
 /// is its fields' encodings one after the other, and a sequence's is its
 /// length ([`varint`]) and then its elements': a payload can be written in
 /// parts.
-pub fn append<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), String> {
+pub fn append<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), CodecError> {
     let buf = std::mem::take(out);
-    *out = postcard::serialize_with_flavor(value, Output(buf))
-        .map_err(|e| format!("cannot encode: {e}"))?;
+    *out = postcard::serialize_with_flavor(value, Output(buf)).map_err(CodecError::Encode)?;
     Ok(())
 }
 
@@ -130,32 +199,32 @@ pub fn decode<T: DeserializeOwned>(
     kind: FileKind,
     version: u32,
     bytes: &[u8],
-) -> Result<T, String> {
+) -> Result<T, CodecError> {
     if bytes.len() < HEADER_LEN || &bytes[..8] != kind.magic() {
-        return Err(format!("not an ldprune {} (bad magic)", kind.what()));
+        return Err(CodecError::BadMagic(kind));
     }
     let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
     let found = word(8);
     if found != version {
-        return Err(format!(
-            "{} format version {found}, this ldprune reads version {version}; \
-             record again with a matching ldprune",
-            kind.what()
-        ));
+        return Err(CodecError::Version {
+            kind,
+            found,
+            reads: version,
+        });
     }
     let len = u64::from_le_bytes(bytes[16..24].try_into().unwrap_or_default());
     let sum = u64::from_le_bytes(bytes[24..32].try_into().unwrap_or_default());
     let payload = &bytes[HEADER_LEN..];
     if payload.len() as u64 != len {
-        return Err(format!(
-            "damaged: truncated or padded (payload {} bytes, header says {len})",
-            payload.len()
-        ));
+        return Err(CodecError::Length {
+            payload: payload.len() as u64,
+            header: len,
+        });
     }
     if xxh3_64(payload) != sum {
-        return Err("damaged: checksum mismatch".to_string());
+        return Err(CodecError::Checksum);
     }
-    postcard::from_bytes(payload).map_err(|e| format!("damaged: cannot decode ({e})"))
+    postcard::from_bytes(payload).map_err(CodecError::Decode)
 }
 
 /// Decodes the leading fields of a file of `kind` as a `T` (a struct of
@@ -197,23 +266,33 @@ mod tests {
         let back: Vec<String> = decode(FileKind::LinkRecord, 3, &bytes).unwrap();
         assert_eq!(back, v);
         let err = decode::<Vec<String>>(FileKind::LinkRecord, 4, &bytes).unwrap_err();
-        assert!(err.contains("version 3"), "{err}");
+        assert_eq!(
+            err,
+            CodecError::Version {
+                kind: FileKind::LinkRecord,
+                found: 3,
+                reads: 4
+            }
+        );
+        assert!(err.to_string().contains("version 3"), "{err}");
+        assert!(!err.is_damage());
         let mut bad = bytes.clone();
         *bad.last_mut().unwrap() ^= 1;
-        assert!(
-            decode::<Vec<String>>(FileKind::LinkRecord, 3, &bad)
-                .unwrap_err()
-                .contains("checksum")
-        );
-        assert!(
-            decode::<Vec<String>>(FileKind::LinkRecord, 3, &bytes[..bytes.len() - 1])
-                .unwrap_err()
-                .contains("truncated")
-        );
-        assert!(
-            decode::<Vec<String>>(FileKind::LinkRecord, 3, b"hello")
-                .unwrap_err()
-                .contains("magic")
+        let err = decode::<Vec<String>>(FileKind::LinkRecord, 3, &bad).unwrap_err();
+        assert_eq!(err, CodecError::Checksum);
+        assert_eq!(err.to_string(), "damaged: checksum mismatch");
+        assert!(err.is_damage());
+        let err =
+            decode::<Vec<String>>(FileKind::LinkRecord, 3, &bytes[..bytes.len() - 1]).unwrap_err();
+        assert!(matches!(err, CodecError::Length { .. }), "{err}");
+        assert!(err.to_string().contains("truncated"), "{err}");
+        let err = decode::<Vec<String>>(FileKind::LinkRecord, 3, b"hello").unwrap_err();
+        assert_eq!(err, CodecError::BadMagic(FileKind::LinkRecord));
+        assert!(err.to_string().contains("magic"), "{err}");
+        // A record is not a Run-2 result.
+        assert_eq!(
+            decode::<Vec<String>>(FileKind::Applied, 3, &bytes).unwrap_err(),
+            CodecError::BadMagic(FileKind::Applied)
         );
     }
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{StateDir, StateError, entry};
+use super::{Doing, Problem, StateDir, StateError, entry};
 use crate::elf::hash::Hash128;
 
 /// 2: entries are lists of the links of one identity, with their directory.
@@ -315,7 +315,8 @@ pub fn write_noting(
     let mut index = Vec::with_capacity(groups.len() * SLOT as usize);
     let data_start = HEADER + SLOT * groups.len() as u64;
     for group in &groups {
-        let blob = postcard::to_stdvec(group).map_err(|e| StateError::new(&lock, e.to_string()))?;
+        let blob = postcard::to_stdvec(group)
+            .map_err(|e| StateError::codec(&lock, super::codec::CodecError::Encode(e)))?;
         index.extend_from_slice(&group[0].identity.0.to_le_bytes());
         index.extend_from_slice(&(data_start + blobs.len() as u64).to_le_bytes());
         index.extend_from_slice(&(blob.len() as u32).to_le_bytes());
@@ -334,39 +335,117 @@ pub fn write_noting(
         .publish()
 }
 
+/// What is wrong with the decisions file (or its lock), beyond the file
+/// system: Run-2 links unchanged with it as the reason, and a merge
+/// that finds the lock held can wait and try again.
+#[derive(Debug)]
+pub enum DecisionsError {
+    BadMagic,
+    /// Another format version (the one found, when it was read).
+    Version(Option<u32>),
+    /// The header's count of entries is more than the file holds.
+    IndexTooLong {
+        count: u64,
+        size: u64,
+    },
+    IndexUnread(std::io::Error),
+    /// An index slot points past the file's end.
+    PastTheEnd {
+        offset: u64,
+        len: u32,
+        size: u64,
+    },
+    EntryUnread(std::io::Error),
+    EntryChecksum,
+    EntryDecode(postcard::Error),
+    /// The entry holds no links, or another identity's.
+    OtherIdentity,
+    /// Another merge holds the lock (its pid, if it wrote one).
+    Locked {
+        holder: Option<String>,
+    },
+}
+
+impl std::fmt::Display for DecisionsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecisionsError::BadMagic => f.write_str("not an ldprune decisions file (bad magic)"),
+            DecisionsError::Version(Some(v)) => write!(
+                f,
+                "decisions format version {v}, this ldprune reads version {DECISIONS_FORMAT}; run ldprune merge again"
+            ),
+            DecisionsError::Version(None) => write!(
+                f,
+                "not decisions format version {DECISIONS_FORMAT}; run ldprune merge again"
+            ),
+            DecisionsError::IndexTooLong { count, size } => write!(
+                f,
+                "damaged index: {count} entries do not fit in {size} bytes"
+            ),
+            DecisionsError::IndexUnread(e) => write!(f, "damaged index: {e}"),
+            DecisionsError::PastTheEnd { offset, len, size } => write!(
+                f,
+                "damaged index: entry at {offset}, {len} bytes, past the end ({size} bytes)"
+            ),
+            DecisionsError::EntryUnread(e) => write!(f, "damaged entry: {e}"),
+            DecisionsError::EntryChecksum => f.write_str("damaged entry: checksum mismatch"),
+            DecisionsError::EntryDecode(e) => write!(f, "damaged entry: {e}"),
+            DecisionsError::OtherIdentity => {
+                f.write_str("damaged entry: not the links of its identity")
+            }
+            DecisionsError::Locked { holder } => {
+                let who = holder
+                    .as_ref()
+                    .map(|pid| format!(" (pid {pid})"))
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "another merge{who} is writing the decisions; try again when it has finished"
+                )
+            }
+        }
+    }
+}
+
+impl DecisionsError {
+    /// The file is damaged (not foreign, of another version or locked).
+    pub fn is_damage(&self) -> bool {
+        !matches!(
+            self,
+            DecisionsError::BadMagic | DecisionsError::Version(_) | DecisionsError::Locked { .. }
+        )
+    }
+}
+
 /// Finds the decisions of `identity`, one per directory (see [`choose`]);
 /// empty: no such link.
 pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Vec<LinkDecision>, StateError> {
-    let err = |m: String| StateError::new(file_path, m);
+    let err = |e: DecisionsError| StateError::new(file_path, Problem::Decisions(e));
     // Not through a link, never a FIFO (a Run-2 link would hang), and no
     // offset or length beyond the file's size is believed.
     let file = entry::open_read(file_path)?;
     let size = file
         .metadata()
-        .map_err(|e| err(format!("cannot stat: {e}")))?
+        .map_err(|e| StateError::io(file_path, Doing::Stat, e))?
         .len();
     let mut h = [0u8; HEADER as usize];
     file.read_exact_at(&mut h, 0)
-        .map_err(|e| err(format!("cannot read: {e}")))?;
+        .map_err(|e| StateError::io(file_path, Doing::Read, e))?;
     if &h[..8] != MAGIC {
-        return Err(err("not an ldprune decisions file (bad magic)".into()));
+        return Err(err(DecisionsError::BadMagic));
     }
     let version = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
     if version != DECISIONS_FORMAT {
-        return Err(err(format!(
-            "decisions format version {version}, this ldprune reads version {DECISIONS_FORMAT}; run ldprune merge again"
-        )));
+        return Err(err(DecisionsError::Version(Some(version))));
     }
     let count = u64::from(u32::from_le_bytes([h[12], h[13], h[14], h[15]]));
     if HEADER + count * SLOT > size {
-        return Err(err(format!(
-            "damaged index: {count} entries do not fit in {size} bytes"
-        )));
+        return Err(err(DecisionsError::IndexTooLong { count, size }));
     }
     let read_slots = |first: u64, n: u64| -> Result<Vec<u8>, StateError> {
         let mut s = vec![0u8; (n * SLOT) as usize];
         file.read_exact_at(&mut s, HEADER + first * SLOT)
-            .map_err(|e| err(format!("damaged index: {e}")))?;
+            .map_err(|e| err(DecisionsError::IndexUnread(e)))?;
         Ok(s)
     };
     let entry = |(_, offset, len, sum): (u128, u64, u32, u32)| {
@@ -374,20 +453,18 @@ pub fn lookup(file_path: &Path, identity: Hash128) -> Result<Vec<LinkDecision>, 
             .checked_add(u64::from(len))
             .is_none_or(|end| end > size)
         {
-            return Err(err(format!(
-                "damaged index: entry at {offset}, {len} bytes, past the end ({size} bytes)"
-            )));
+            return Err(err(DecisionsError::PastTheEnd { offset, len, size }));
         }
         let mut blob = vec![0u8; len as usize];
         file.read_exact_at(&mut blob, offset)
-            .map_err(|e| err(format!("damaged entry: {e}")))?;
+            .map_err(|e| err(DecisionsError::EntryUnread(e)))?;
         if xxh3_64(&blob) as u32 != sum {
-            return Err(err("damaged entry: checksum mismatch".into()));
+            return Err(err(DecisionsError::EntryChecksum));
         }
         let found: Vec<LinkDecision> =
-            postcard::from_bytes(&blob).map_err(|e| err(format!("damaged entry: {e}")))?;
+            postcard::from_bytes(&blob).map_err(|e| err(DecisionsError::EntryDecode(e)))?;
         if found.is_empty() || found.iter().any(|d| d.identity != identity) {
-            return Err(err("damaged entry: not the links of its identity".into()));
+            return Err(err(DecisionsError::OtherIdentity));
         }
         Ok(found)
     };
@@ -456,19 +533,17 @@ fn parse_slot(s: &[u8]) -> (u128, u64, u32, u32) {
 /// Run-2 link otherwise reads just its own entry. Damaged entries are
 /// skipped (this only explains, it decides nothing).
 pub fn read_all(file_path: &Path) -> Result<Vec<LinkDecision>, StateError> {
-    let err = |m: String| StateError::new(file_path, m);
+    let err = |e: DecisionsError| StateError::new(file_path, Problem::Decisions(e));
     let bytes = entry::read(file_path, entry::MAX_FILE)?;
     if bytes.len() < HEADER as usize || &bytes[..8] != MAGIC {
-        return Err(err("not an ldprune decisions file (bad magic)".into()));
+        return Err(err(DecisionsError::BadMagic));
     }
     let word = |at: usize, n: usize| -> Option<u64> {
         let b = bytes.get(at..at + n)?;
         Some(b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
     };
     if word(8, 4) != Some(u64::from(DECISIONS_FORMAT)) {
-        return Err(err(format!(
-            "not decisions format version {DECISIONS_FORMAT}; run ldprune merge again"
-        )));
+        return Err(err(DecisionsError::Version(None)));
     }
     let count = word(12, 4).unwrap_or(0);
     let mut all = Vec::new();
@@ -503,7 +578,6 @@ struct Lock(File);
 
 impl Lock {
     fn take(path: &Path, note: &mut dyn FnMut(&str)) -> Result<Lock, StateError> {
-        let err = |m: String| StateError::new(path, m);
         let mut file = entry::open(
             path,
             OpenOptions::new()
@@ -520,16 +594,15 @@ impl Lock {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let pid = holder(&file);
-                let who = if pid.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (pid {pid})")
-                };
-                return Err(err(format!(
-                    "another merge{who} is writing the decisions; try again when it has finished"
-                )));
+                let holder = (!pid.is_empty()).then_some(pid);
+                return Err(StateError::new(
+                    path,
+                    Problem::Decisions(DecisionsError::Locked { holder }),
+                ));
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(err(format!("cannot lock: {e}"))),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StateError::io(path, Doing::Lock, e));
+            }
         }
         let stale = holder(&file);
         if !stale.is_empty() {
@@ -542,7 +615,7 @@ impl Lock {
         file.set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(pid.as_bytes()))
-            .map_err(|e| err(format!("cannot write: {e}")))?;
+            .map_err(|e| StateError::io(path, Doing::Write, e))?;
         Ok(Lock(file))
     }
 }
@@ -651,6 +724,46 @@ mod tests {
         for absent in [1, u128::MAX - 1, 5 << 40 | 1, ids[7] + 1] {
             assert!(lookup(&file, Hash128(absent)).unwrap().is_empty());
         }
+    }
+
+    /// A flipped entry byte, another version and foreign bytes are three
+    /// kinds: only the first is damage.
+    #[test]
+    fn lookup_tells_damage_from_another_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::create(&dir.path().join("state")).unwrap();
+        let id = Hash128(7);
+        let decisions = vec![LinkDecision {
+            identity: id,
+            ..d("/a", &["f"])
+        }];
+        let file = write_noting(&state, decisions, |_| {}).unwrap();
+        let good = std::fs::read(&file).unwrap();
+        let kind = |bytes: &[u8]| {
+            std::fs::write(&file, bytes).unwrap();
+            let e = lookup(&file, id).unwrap_err();
+            let damage = e.is_damage();
+            match e.problem {
+                Problem::Decisions(k) => (k, damage),
+                other => panic!("{other}"),
+            }
+        };
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            kind(&flipped),
+            (DecisionsError::EntryChecksum, true)
+        ));
+        let mut newer = good.clone();
+        newer[8] = newer[8].wrapping_add(1);
+        assert!(matches!(
+            kind(&newer),
+            (DecisionsError::Version(Some(_)), false)
+        ));
+        assert!(matches!(
+            kind(&[b'x'; HEADER as usize]),
+            (DecisionsError::BadMagic, false)
+        ));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
-use super::StateError;
+use super::{Doing, Problem, StateError, Want};
 
 /// No state file ldprune writes comes near this; a bigger one is refused
 /// before anything is read.
@@ -52,33 +52,17 @@ pub fn what(t: &FileType) -> &'static str {
     }
 }
 
-fn not_followed(path: &Path) -> StateError {
-    StateError::new(
-        path,
-        "is a symbolic link; ldprune never follows links inside a state directory",
-    )
-}
-
-fn not_regular(path: &Path, t: &FileType) -> StateError {
-    if t.is_symlink() {
-        return not_followed(path);
-    }
-    StateError::new(path, format!("is {}, not a regular file", what(t)))
+fn misplaced_as(path: &Path, is: FileType, want: Want) -> StateError {
+    StateError::new(path, Problem::Misplaced { is, want })
 }
 
 /// Checks that `path` is a real directory (not a link to one).
 pub fn check_dir(path: &Path) -> Result<(), StateError> {
     let m = std::fs::symlink_metadata(path)
-        .map_err(|e| StateError::new(path, format!("cannot use directory: {e}")))?;
+        .map_err(|e| StateError::io(path, Doing::UseDirectory, e))?;
     let t = m.file_type();
-    if t.is_symlink() {
-        return Err(not_followed(path));
-    }
     if !t.is_dir() {
-        return Err(StateError::new(
-            path,
-            format!("is {}, not a directory", what(&t)),
-        ));
+        return Err(misplaced_as(path, t, Want::Directory));
     }
     Ok(())
 }
@@ -89,12 +73,7 @@ pub fn ensure_dir(path: &Path) -> Result<(), StateError> {
     match std::fs::create_dir(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => {
-            return Err(StateError::new(
-                path,
-                format!("cannot create directory: {e}"),
-            ));
-        }
+        Err(e) => return Err(StateError::io(path, Doing::CreateDirectory, e)),
     }
     check_dir(path)
 }
@@ -109,15 +88,15 @@ pub fn open(path: &Path, opts: &mut OpenOptions) -> Result<File, StateError> {
             // ELOOP for a link, ENXIO for a FIFO without a reader (write
             // opens): say what the entry is rather than the errno.
             match std::fs::symlink_metadata(path) {
-                Ok(m) if !m.file_type().is_file() => not_regular(path, &m.file_type()),
-                _ => StateError::new(path, format!("cannot open: {e}")),
+                Ok(m) if !m.file_type().is_file() => misplaced_as(path, m.file_type(), Want::File),
+                _ => StateError::io(path, Doing::Open, e),
             }
         })?;
     let meta = file
         .metadata()
-        .map_err(|e| StateError::new(path, format!("cannot stat: {e}")))?;
+        .map_err(|e| StateError::io(path, Doing::Stat, e))?;
     if !meta.file_type().is_file() {
-        return Err(not_regular(path, &meta.file_type()));
+        return Err(misplaced_as(path, meta.file_type(), Want::File));
     }
     Ok(file)
 }
@@ -138,18 +117,15 @@ pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>, StateError> {
 pub fn read_open(path: &Path, file: &File, cap: u64) -> Result<Vec<u8>, StateError> {
     let len = file
         .metadata()
-        .map_err(|e| StateError::new(path, format!("cannot stat: {e}")))?
+        .map_err(|e| StateError::io(path, Doing::Stat, e))?
         .len();
     if len > cap {
-        return Err(StateError::new(
-            path,
-            format!("is {len} bytes, more than an ldprune state file can be ({cap})"),
-        ));
+        return Err(StateError::new(path, Problem::TooBig { len, cap }));
     }
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(len)
         .read_to_end(&mut bytes)
-        .map_err(|e| StateError::new(path, format!("cannot read: {e}")))?;
+        .map_err(|e| StateError::io(path, Doing::Read, e))?;
     Ok(bytes)
 }
 
@@ -159,12 +135,8 @@ pub fn misplaced(path: &Path, want_dir: bool) -> Option<StateError> {
     let t = std::fs::symlink_metadata(path).ok()?.file_type();
     match (want_dir, t.is_dir(), t.is_file()) {
         (true, true, _) | (false, _, true) => None,
-        _ if t.is_symlink() => Some(not_followed(path)),
-        (true, ..) => Some(StateError::new(
-            path,
-            format!("is {}, not a directory", what(&t)),
-        )),
-        (false, ..) => Some(not_regular(path, &t)),
+        (true, ..) => Some(misplaced_as(path, t, Want::Directory)),
+        (false, ..) => Some(misplaced_as(path, t, Want::File)),
     }
 }
 
@@ -188,18 +160,30 @@ mod tests {
         let file = d.path().join("f");
         std::fs::write(&file, b"abc").unwrap();
         assert_eq!(read(&file, 10).unwrap(), b"abc");
-        assert!(read(&file, 2).unwrap_err().problem.contains("3 bytes"));
+        let e = read(&file, 2).unwrap_err();
+        assert!(
+            matches!(e.problem, Problem::TooBig { len: 3, cap: 2 }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("is 3 bytes"), "{e}");
+        let e = read(&d.path().join("missing"), 10).unwrap_err();
+        assert!(
+            matches!(&e.problem, Problem::Io { doing: Doing::Open, error }
+                if error.kind() == io::ErrorKind::NotFound),
+            "{e}"
+        );
 
         let link = d.path().join("l");
         symlink(&file, &link).unwrap();
         let e = read(&link, 10).unwrap_err();
-        assert!(e.problem.contains("symbolic link"), "{e}");
+        assert!(e.problem.to_string().contains("symbolic link"), "{e}");
         let zero = d.path().join("z");
         symlink("/dev/zero", &zero).unwrap();
         assert!(
             read(&zero, MAX_FILE)
                 .unwrap_err()
                 .problem
+                .to_string()
                 .contains("symbolic link")
         );
 
@@ -207,13 +191,18 @@ mod tests {
         mkfifo(&fifo);
         let t = Instant::now();
         let e = read(&fifo, 10).unwrap_err();
-        assert!(e.problem.contains("is a FIFO"), "{e}");
+        assert!(e.problem.to_string().contains("is a FIFO"), "{e}");
         let e = open(&fifo, OpenOptions::new().append(true)).unwrap_err();
-        assert!(e.problem.contains("is a FIFO"), "{e}");
+        assert!(e.problem.to_string().contains("is a FIFO"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(5));
 
         let e = open(Path::new("/dev/null"), OpenOptions::new().append(true)).unwrap_err();
-        assert!(e.problem.contains("character device"), "{e}");
+        assert!(
+            matches!(&e.problem, Problem::Misplaced { is, want: Want::File }
+                if is.is_char_device()),
+            "{e}"
+        );
+        assert!(e.problem.to_string().contains("character device"), "{e}");
     }
 
     #[test]
@@ -228,6 +217,7 @@ mod tests {
             ensure_dir(&link)
                 .unwrap_err()
                 .problem
+                .to_string()
                 .contains("symbolic link")
         );
         let dangling = d.path().join("dangling");
@@ -236,6 +226,7 @@ mod tests {
             ensure_dir(&dangling)
                 .unwrap_err()
                 .problem
+                .to_string()
                 .contains("symbolic link")
         );
         assert!(

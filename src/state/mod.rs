@@ -53,17 +53,148 @@ pub const APPLIED_FORMAT: u32 = 2;
 const MARKER: &str = "ldprune-state";
 
 /// A problem with one path of the state directory, said for a user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct StateError {
     pub path: PathBuf,
-    pub problem: String,
+    pub problem: Problem,
+}
+
+/// What is wrong with a [`StateError`]'s path: a missing or unreadable
+/// file, one of the wrong type, a foreign or other-version one and a
+/// damaged one are told apart by the variant, not by the text.
+#[derive(Debug)]
+pub enum Problem {
+    /// A file-system call on the path failed.
+    Io { doing: Doing, error: std::io::Error },
+    /// An entry that is not what ldprune keeps there: a symbolic link
+    /// (never followed), a FIFO, a device, a directory for a file, ...
+    Misplaced { is: fs::FileType, want: Want },
+    /// Longer than any state file ldprune writes (`cap`); not read.
+    TooBig { len: u64, cap: u64 },
+    /// [`StateDir::open`] of a path that is not a directory.
+    NoStateDirectory,
+    /// [`StateDir::create`] of a directory that holds other things.
+    Foreign,
+    /// The marker cannot be read (why), or holds something else (None).
+    NotStateDirectory(Option<Box<Problem>>),
+    /// The marker is that of another layout version (its line).
+    OtherFormat(String),
+    /// The file's container: not a state file of its kind, another
+    /// format version, damaged bytes, or a value that cannot be encoded.
+    Codec(codec::CodecError),
+    /// A link record that decodes but whose indices do not hold.
+    Damaged(record::RecordError),
+    /// A line of apply.log (1-based) that is not one.
+    LogLine(usize),
+    /// The decisions file or its lock (see [`decisions::DecisionsError`]).
+    Decisions(decisions::DecisionsError),
+}
+
+/// The file-system call of a [`Problem::Io`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doing {
+    Open,
+    Stat,
+    Read,
+    Write,
+    List,
+    Lock,
+    UseDirectory,
+    CreateDirectory,
+    RenameIntoPlace,
+}
+
+/// What belongs at a path (see [`Problem::Misplaced`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    File,
+    Directory,
 }
 
 impl StateError {
-    pub(crate) fn new(path: &Path, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(path: &Path, problem: Problem) -> Self {
         StateError {
             path: path.to_path_buf(),
-            problem: problem.into(),
+            problem,
+        }
+    }
+
+    pub(crate) fn io(path: &Path, doing: Doing, error: std::io::Error) -> Self {
+        StateError::new(path, Problem::Io { doing, error })
+    }
+
+    pub(crate) fn codec(path: &Path, e: codec::CodecError) -> Self {
+        StateError::new(path, Problem::Codec(e))
+    }
+
+    /// The file is damaged (rather than missing, unreadable, misplaced,
+    /// foreign, of another version or locked): writing it again (the link
+    /// recorded again, the merge run again) or removing it fixes it.
+    pub fn is_damage(&self) -> bool {
+        match &self.problem {
+            Problem::Codec(e) => e.is_damage(),
+            Problem::Damaged(_) => true,
+            Problem::Decisions(e) => e.is_damage(),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Doing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Doing::Open => "cannot open",
+            Doing::Stat => "cannot stat",
+            Doing::Read => "cannot read",
+            Doing::Write => "cannot write",
+            Doing::List => "cannot list",
+            Doing::Lock => "cannot lock",
+            Doing::UseDirectory => "cannot use directory",
+            Doing::CreateDirectory => "cannot create directory",
+            Doing::RenameIntoPlace => "cannot rename into place",
+        })
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Io { doing, error } => write!(f, "{doing}: {error}"),
+            Problem::Misplaced { is, .. } if is.is_symlink() => f.write_str(
+                "is a symbolic link; ldprune never follows links inside a state directory",
+            ),
+            Problem::Misplaced { is, want } => {
+                let want = match want {
+                    Want::File => "a regular file",
+                    Want::Directory => "a directory",
+                };
+                write!(f, "is {}, not {want}", entry::what(is))
+            }
+            Problem::TooBig { len, cap } => write!(
+                f,
+                "is {len} bytes, more than an ldprune state file can be ({cap})"
+            ),
+            Problem::NoStateDirectory => f.write_str("no such state directory"),
+            Problem::Foreign => {
+                f.write_str("exists, is not empty and is not an ldprune state directory")
+            }
+            Problem::NotStateDirectory(Some(why)) => {
+                write!(f, "not an ldprune state directory ({why})")
+            }
+            Problem::NotStateDirectory(None) => {
+                f.write_str("not an ldprune state directory (the marker holds something else)")
+            }
+            Problem::OtherFormat(line) => write!(
+                f,
+                "state directory of another format ({line:?}); this ldprune uses format {STATE_FORMAT}"
+            ),
+            Problem::Codec(e) => e.fmt(f),
+            Problem::Damaged(e) => write!(f, "damaged: {e}"),
+            Problem::LogLine(n) => write!(
+                f,
+                "line {n}: not an apply.log line (5 tab-separated fields)"
+            ),
+            Problem::Decisions(e) => e.fmt(f),
         }
     }
 }
@@ -74,7 +205,16 @@ impl fmt::Display for StateError {
     }
 }
 
-impl std::error::Error for StateError {}
+impl std::error::Error for StateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.problem {
+            Problem::Io { error, .. } => Some(error),
+            Problem::Codec(e) => Some(e),
+            Problem::Damaged(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// The records of a state directory, and the files that could not be used.
 #[derive(Debug, Default)]
@@ -104,7 +244,7 @@ impl StagedFile {
         }
         fs::rename(&self.temp, &self.dest).map_err(|e| {
             let _ = fs::remove_file(&self.temp);
-            StateError::new(&self.dest, format!("cannot rename into place: {e}"))
+            StateError::io(&self.dest, Doing::RenameIntoPlace, e)
         })?;
         Ok(self.dest)
     }
@@ -158,16 +298,12 @@ impl StateDir {
                     )
                 });
                 if foreign {
-                    return Err(StateError::new(
-                        root,
-                        "exists, is not empty and is not an ldprune state directory",
-                    ));
+                    return Err(StateError::new(root, Problem::Foreign));
                 }
             }
         }
         // The state directory itself may be a link (the user's choice).
-        fs::create_dir_all(root)
-            .map_err(|e| StateError::new(root, format!("cannot create directory: {e}")))?;
+        fs::create_dir_all(root).map_err(|e| StateError::io(root, Doing::CreateDirectory, e))?;
         for sub in ["links", "tmp", "applied"] {
             entry::ensure_dir(&root.join(sub))?;
         }
@@ -182,7 +318,7 @@ impl StateDir {
     /// Opens an existing state directory for reading.
     pub fn open(root: &Path) -> Result<StateDir, StateError> {
         if !root.is_dir() {
-            return Err(StateError::new(root, "no such state directory"));
+            return Err(StateError::new(root, Problem::NoStateDirectory));
         }
         let dir = StateDir {
             root: root.to_path_buf(),
@@ -202,17 +338,17 @@ impl StateDir {
         let bytes = entry::read(&marker, 256).map_err(|e| {
             StateError::new(
                 &marker,
-                format!("not an ldprune state directory ({})", e.problem),
+                Problem::NotStateDirectory(Some(Box::new(e.problem))),
             )
         })?;
         let text = String::from_utf8_lossy(&bytes);
         if text != marker_text() {
             let line = text.trim();
             let problem = match line.strip_prefix("ldprune state directory, format ") {
-                Some(v) if v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty() => format!(
-                    "state directory of another format ({line:?}); this ldprune uses format {STATE_FORMAT}"
-                ),
-                _ => "not an ldprune state directory (the marker holds something else)".into(),
+                Some(v) if v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty() => {
+                    Problem::OtherFormat(line.to_string())
+                }
+                _ => Problem::NotStateDirectory(None),
             };
             return Err(StateError::new(&marker, problem));
         }
@@ -253,7 +389,7 @@ impl StateDir {
         let bytes = codec::encode_with(FileKind::LinkRecord, RECORD_FORMAT, |out| {
             record::encode_record(out, record, more)
         })
-        .map_err(|e| StateError::new(&self.root, e))?;
+        .map_err(|e| StateError::codec(&self.root, e))?;
         let name = file_name(record.identity, &record.cwd, None, "rec");
         self.stage_bytes(&bytes, self.root.join("links").join(&name), &name)
     }
@@ -279,7 +415,7 @@ impl StateDir {
         let written = entry::open(&temp, OpenOptions::new().write(true).create_new(true)).and_then(
             |mut f| {
                 f.write_all(bytes)
-                    .map_err(|e| StateError::new(&temp, format!("cannot write: {e}")))
+                    .map_err(|e| StateError::io(&temp, Doing::Write, e))
             },
         );
         if let Err(e) = written {
@@ -294,10 +430,9 @@ impl StateDir {
         let links = self.root.join("links");
         entry::check_dir(&links)?;
         let mut paths = Vec::new();
-        let entries = fs::read_dir(&links)
-            .map_err(|e| StateError::new(&links, format!("cannot list: {e}")))?;
+        let entries = fs::read_dir(&links).map_err(|e| StateError::io(&links, Doing::List, e))?;
         for entry in entries {
-            let entry = entry.map_err(|e| StateError::new(&links, format!("cannot list: {e}")))?;
+            let entry = entry.map_err(|e| StateError::io(&links, Doing::List, e))?;
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "rec") {
                 paths.push(path);
@@ -422,9 +557,7 @@ pub fn load_head(path: &Path) -> Result<record::RecordHead, StateError> {
 /// Reads and checks one record file.
 pub fn load_record(path: &Path) -> Result<LinkRecord, StateError> {
     let record: LinkRecord = read_file(path, FileKind::LinkRecord, RECORD_FORMAT)?;
-    record
-        .validate()
-        .map_err(|e| StateError::new(path, format!("damaged: {e}")))?;
+    (record.validate()).map_err(|e| StateError::new(path, Problem::Damaged(e)))?;
     Ok(record)
 }
 
@@ -436,7 +569,7 @@ fn read_file<T: DeserializeOwned>(
     version: u32,
 ) -> Result<T, StateError> {
     let bytes = entry::read(path, entry::MAX_FILE)?;
-    codec::decode(kind, version, &bytes).map_err(|e| StateError::new(path, e))
+    codec::decode(kind, version, &bytes).map_err(|e| StateError::codec(path, e))
 }
 
 /// `<identity>-<hash of the directory (and output)>.<ext>`: one file per

@@ -14,7 +14,7 @@ use crate::elf::output::{Abi, DynSymbol, Layout, OutputSizes, VersionNeed};
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
 use crate::fasthash::{FxHashMap, FxHasher};
 use crate::identity::OutputKind;
-use crate::state::codec::{append, varint, varint128};
+use crate::state::codec::{CodecError, append, varint, varint128};
 
 /// Index into [`LinkRecord::strings`].
 pub type Str = u32;
@@ -279,27 +279,27 @@ impl LinkRecord {
 
     /// Checks that every index points inside its table, so that later code
     /// can index without checking. A record that fails this is damaged.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), RecordError> {
         if !self.strings.check() {
-            return Err("string table damaged".into());
+            return Err(RecordError::StringTable);
         }
         let n = self.strings.len() as u32;
         let bad_str = |s: Str| s >= n;
         if self.cstrings.iter().any(|&s| bad_str(s)) {
-            return Err("C string index out of range".into());
+            return Err(RecordError::CString);
         }
-        for (i, o) in self.objects.iter().enumerate() {
+        for (object, o) in self.objects.iter().enumerate() {
             let ns = o.sections.len() as u32;
             let ny = o.symbols.len() as u32;
             if o.sections
                 .iter()
                 .any(|s| bad_str(s.name) || s.group.is_some_and(bad_str))
             {
-                return Err(format!("object {i}: section name index out of range"));
+                return Err(RecordError::SectionName { object });
             }
             for s in &o.symbols {
                 if bad_str(s.name) || matches!(s.place, SymbolPlace::Section(x) if x >= ns) {
-                    return Err(format!("object {i}: symbol out of range"));
+                    return Err(RecordError::Symbol { object });
                 }
             }
             for &(from, to) in &o.edges {
@@ -309,13 +309,46 @@ impl LinkRecord {
                         Target::Section(s) => s < ns,
                     };
                 if !ok {
-                    return Err(format!("object {i}: edge out of range"));
+                    return Err(RecordError::Edge { object });
                 }
             }
         }
         Ok(())
     }
 }
+
+/// What [`LinkRecord::validate`] found pointing outside its table: the
+/// record decoded, but is damaged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordError {
+    /// The string pool's ends are out of order, past its text or inside
+    /// a character.
+    StringTable,
+    /// A C string's id is not a string.
+    CString,
+    /// A section's name or group of object number `object`.
+    SectionName { object: usize },
+    /// A symbol's name or section of object number `object`.
+    Symbol { object: usize },
+    /// A relocation edge's section or target of object number `object`.
+    Edge { object: usize },
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordError::StringTable => f.write_str("string table damaged"),
+            RecordError::CString => f.write_str("C string index out of range"),
+            RecordError::SectionName { object } => {
+                write!(f, "object {object}: section name index out of range")
+            }
+            RecordError::Symbol { object } => write!(f, "object {object}: symbol out of range"),
+            RecordError::Edge { object } => write!(f, "object {object}: edge out of range"),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
 
 /// Objects encoded one by one as Run-1 reads them, in the record's own
 /// encoding ([`ObjectRecord`]'s postcard bytes), so that a link's objects
@@ -463,7 +496,7 @@ pub(super) fn encode_record(
     out: &mut Vec<u8>,
     record: &LinkRecord,
     more: &EncodedObjects,
-) -> Result<(), String> {
+) -> Result<(), CodecError> {
     let r = record;
     append(
         out,
@@ -798,6 +831,43 @@ mod tests {
             .unwrap();
             assert!(parts == whole, "objects from {split} on encoded by hand");
         }
+    }
+
+    /// Each index that leaves its table is its own kind of damage, and
+    /// says which object.
+    #[test]
+    fn validate_names_the_index_out_of_range() {
+        let seed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fuzz/seeds/record/link1.rec"
+        ))
+        .unwrap();
+        let good: LinkRecord = crate::state::codec::decode(
+            crate::state::codec::FileKind::LinkRecord,
+            crate::state::RECORD_FORMAT,
+            &seed,
+        )
+        .unwrap();
+        assert_eq!(good.validate(), Ok(()));
+        let far = good.strings.len() as Str;
+        let mut r = good.clone();
+        r.cstrings.push(far);
+        assert_eq!(r.validate(), Err(RecordError::CString));
+        let mut r = good.clone();
+        let i = r
+            .objects
+            .iter()
+            .rposition(|o| !o.sections.is_empty() && !o.symbols.is_empty())
+            .expect("the seed has an object with sections and symbols");
+        let sections = r.objects[i].sections.len() as u32;
+        r.objects[i].edges.push((0, Target::Section(sections)));
+        assert_eq!(r.validate(), Err(RecordError::Edge { object: i }));
+        assert_eq!(
+            r.validate().unwrap_err().to_string(),
+            format!("object {i}: edge out of range")
+        );
+        r.objects[i].symbols[0].name = far;
+        assert_eq!(r.validate(), Err(RecordError::Symbol { object: i }));
     }
 
     #[test]

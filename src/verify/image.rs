@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::elf::output::OutputFacts;
 use crate::tree::{elf_files, read_elf};
 
+use super::VerifyError;
 use super::problem::Problem;
 
 /// Where a file is looked up: one of the roots, or the host's own `/`.
@@ -68,11 +69,11 @@ impl Image {
         roots: &[PathBuf],
         host: bool,
         sysroot: Option<PathBuf>,
-    ) -> Result<(Image, Vec<Problem>), String> {
+    ) -> Result<(Image, Vec<Problem>), VerifyError> {
         if let Some(s) = &sysroot
             && !s.is_dir()
         {
-            return Err(format!("sysroot {}: not a directory", s.display()));
+            return Err(VerifyError::SysrootNotADirectory(s.clone()));
         }
         let mut image = Image {
             roots: roots.to_vec(),
@@ -84,10 +85,10 @@ impl Image {
         };
         let mut problems = Vec::new();
         for root in roots {
-            let (files, bad) = elf_files(root)?;
+            let (files, bad) = elf_files(root).map_err(VerifyError::Root)?;
             problems.extend(bad.into_iter().map(|p| Problem::Unreadable {
                 file: p.path,
-                reason: p.reason,
+                reason: p.reason.to_string(),
             }));
             for f in files {
                 let inside = f.path.strip_prefix(root).unwrap_or(&f.path);

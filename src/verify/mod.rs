@@ -15,9 +15,11 @@ pub mod problem;
 mod search;
 
 use std::collections::HashSet;
+use std::fmt;
 use std::path::PathBuf;
 
 use crate::elf::types::Binding;
+use crate::tree::RootError;
 
 use bind::Exports;
 use closure::{Closure, closure};
@@ -66,6 +68,29 @@ pub struct HostLibrary {
     pub files: usize,
 }
 
+/// Why `verify` checked nothing: the roots or the sysroot it was given.
+/// (What is wrong inside the tree is a [`Problem`] of the report.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifyError {
+    NoRoots,
+    Root(RootError),
+    SysrootNotADirectory(PathBuf),
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyError::NoRoots => f.write_str("no root directory given"),
+            VerifyError::Root(e) => e.fmt(f),
+            VerifyError::SysrootNotADirectory(s) => {
+                write!(f, "sysroot {}: not a directory", s.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
 impl Report {
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
@@ -76,9 +101,9 @@ impl Report {
 /// layers of one image (a library in the first root hides the same path in
 /// the next). A root that is not a directory is an error; files that
 /// cannot be read are problems.
-pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, String> {
+pub fn verify(roots: &[PathBuf], options: &Options) -> Result<Report, VerifyError> {
     if roots.is_empty() {
-        return Err("no root directory given".to_string());
+        return Err(VerifyError::NoRoots);
     }
     let (mut image, mut problems) = Image::scan(roots, options.host, options.sysroot.clone())?;
     let files = image.objects.len(); // host files are added after these
