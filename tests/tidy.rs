@@ -191,7 +191,7 @@ fn the_rule_finds_a_downstream_name() {
 /// once, where the CLI prints it): a caller can tell a missing file from a
 /// damaged one only by the kind, never by searching text. The number only
 /// goes down: lower it when you type one of those left.
-const STRING_RESULTS_AT_MOST: usize = 14;
+const STRING_RESULTS_AT_MOST: usize = 11;
 
 /// The places in `text` where a `Result<...>` has `String` as its error:
 /// each `Result<` whose last top-level argument, up to its matching `>`,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::analysis::lists::ListError;
 use crate::analysis::machines::MixedMachines;
 use crate::plugin::options::OptionError;
+use crate::record::RecordError;
 use crate::report::image::ImageError;
 use crate::state::StateError;
 use crate::tree::RootError;
@@ -26,6 +27,7 @@ pub enum Error {
     Flags(FlagsError),
     Option(OptionError),
     Image(ImageError),
+    Record(RecordError),
     /// Options that do not go together, or one that is missing.
     Usage(&'static str),
     /// Record files that cannot be used, and no `--skip-bad`.
@@ -58,6 +60,7 @@ impl fmt::Display for Error {
             Error::Tree(e) => e.fmt(f),
             Error::Machines(e) => e.fmt(f),
             Error::Verify(e) => e.fmt(f),
+            Error::Record(e) => e.fmt(f),
             Error::Flags(e) => e.fmt(f),
             Error::Option(e) => e.fmt(f),
             Error::Image(e) => e.fmt(f),
@@ -111,5 +114,6 @@ from!(
     Flags(FlagsError),
     Option(OptionError),
     Image(ImageError),
+    Record(RecordError),
     Json(serde_json::Error),
 );

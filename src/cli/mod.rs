@@ -243,7 +243,7 @@ fn record_alone(
         .map_err(Error::CurrentDir)?
         .to_string_lossy()
         .into_owned();
-    crate::record::record_output_alone(host, argv, cwd, why, &state).map_err(Error::Text)?;
+    crate::record::record_output_alone(host, argv, cwd, why, &state)?;
     Ok(0)
 }
 

@@ -38,7 +38,7 @@ pub struct Failure(pub String);
 #[derive(Debug)]
 pub enum StartError {
     /// A wrong option or environment value: the user's error, always fatal.
-    Option(String),
+    Option(options::OptionError),
     /// The plugin cannot work (e.g. state directory unusable): fail-open,
     /// or a failed link when `strict` (read from the options) is set.
     Failure { failure: Failure, strict: bool },
@@ -74,7 +74,7 @@ impl Session {
         argv: Vec<String>,
         cwd: Option<PathBuf>,
     ) -> Result<(Option<Session>, Options), StartError> {
-        let opts = options::parse(&transfer.options, env).map_err(StartError::Option)?;
+        let opts = Options::parse(&transfer.options, env).map_err(StartError::Option)?;
         let strict = opts.strict;
         let fail = |m: String| StartError::Failure {
             failure: Failure(m),

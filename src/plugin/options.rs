@@ -124,13 +124,6 @@ impl fmt::Display for OptionError {
 
 impl std::error::Error for OptionError {}
 
-/// [`Options::parse`] with the error as text, for the plugin's start
-/// (`plugin/mod.rs`, whose `StartError::Option` holds a `String`): when
-/// that takes an [`OptionError`], this goes.
-pub fn parse(opts: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
-    Options::parse(opts, env).map_err(|e| e.to_string())
-}
-
 impl Options {
     /// Parses the plugin's options; `env` looks up environment variables.
     pub fn parse(
@@ -404,7 +397,7 @@ mod tests {
             Err(OptionError::LinkerWithoutOutput)
         );
         // The text the plugin's start reports.
-        let e = parse(&opts(&["output-linker=mold"]), |_| None).unwrap_err();
-        assert!(e.contains("needs output-as"), "{e}");
+        let e = Options::parse(&opts(&["output-linker=mold"]), |_| None).unwrap_err();
+        assert!(e.to_string().contains("needs output-as"), "{e}");
     }
 }

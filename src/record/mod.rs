@@ -26,6 +26,39 @@ pub use input::InputFile;
 use input::Intake;
 use reader::Reader;
 
+/// Why a link could not be recorded.
+#[derive(Debug)]
+pub enum RecordError {
+    /// The reading thread failed (a panic, its text): what it read is lost.
+    Reading(String),
+    /// `record-alone`: the output it stands for is no complete link.
+    OutputFailed {
+        output: PathBuf,
+        reason: String,
+    },
+    State(StateError),
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordError::Reading(why) => write!(f, "internal error reading the inputs: {why}"),
+            RecordError::OutputFailed { output, reason } => {
+                write!(f, "{}: {reason}", output.display())
+            }
+            RecordError::State(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+impl From<StateError> for RecordError {
+    fn from(e: StateError) -> Self {
+        RecordError::State(e)
+    }
+}
+
 /// What the linker tells the plugin about the link before any input.
 #[derive(Clone, Debug)]
 pub struct LinkInfo {
@@ -133,7 +166,7 @@ impl Recorder {
 
     /// Called from cleanup: reads the output and builds the record.
     /// `state` keeps what is known of the archives the link names.
-    pub fn finish(self, state: &StateDir) -> Result<Finished, String> {
+    pub fn finish(self, state: &StateDir) -> Result<Finished, RecordError> {
         let mut c = self.reader.finish()?;
         let kind = self.info.output_kind.unwrap_or(self.line.kind);
         let output = match &self.info.real_output {
@@ -325,7 +358,7 @@ pub fn record_output_alone(
     cwd: String,
     why: &str,
     state: &StateDir,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, RecordError> {
     let mut recorder = Recorder::new(
         LinkInfo {
             linker: format!("{linker} (its output alone)"),
@@ -343,10 +376,13 @@ pub fn record_output_alone(
     ));
     let finished = recorder.finish(state)?;
     if let LinkStatus::Failed { reason } = &finished.record.status {
-        return Err(format!("{}: {reason}", finished.output_path.display()));
+        return Err(RecordError::OutputFailed {
+            output: finished.output_path.clone(),
+            reason: reason.clone(),
+        });
     }
-    let pending = finished.stage(state).map_err(|e| e.to_string())?;
-    pending.publish(state).map_err(|e| e.to_string())
+    let pending = finished.stage(state)?;
+    Ok(pending.publish(state)?)
 }
 
 /// Whether the file at `path` is LLVM bitcode: what clang -flto writes

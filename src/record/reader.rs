@@ -20,6 +20,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::RecordError;
 use super::collect::Collected;
 use super::input::{InputFile, Intake, Job};
 
@@ -83,7 +84,8 @@ enum Mode {
         files: Arc<OpenFiles>,
         worker: JoinHandle<Collected>,
     },
-    /// The thread failed: its work is lost, the record cannot be made.
+    /// The thread panicked (its text): its work is lost, the record
+    /// cannot be made.
     Failed(String),
     /// Between states.
     Gone,
@@ -188,12 +190,14 @@ impl Reader {
     }
 
     /// Waits for the thread: everything the inputs gave.
-    pub fn finish(mut self) -> Result<Collected, String> {
+    pub fn finish(mut self) -> Result<Collected, RecordError> {
         self.finish_thread();
         match std::mem::replace(&mut self.mode, Mode::Gone) {
             Mode::Inline(c) => Ok(*c),
-            Mode::Failed(why) => Err(why),
-            Mode::Thread { .. } | Mode::Gone => Err("the inputs were not read".to_string()),
+            Mode::Failed(why) => Err(RecordError::Reading(why)),
+            Mode::Thread { .. } | Mode::Gone => {
+                Err(RecordError::Reading("the inputs were not read".to_string()))
+            }
         }
     }
 
@@ -266,7 +270,7 @@ impl Reader {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".to_string());
-                Mode::Failed(format!("internal error reading the inputs: {text}"))
+                Mode::Failed(text)
             }
         };
     }
