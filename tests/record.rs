@@ -529,13 +529,13 @@ fn output_as_stands_for_the_real_output() {
     );
 }
 
-/// Run-1 parses the inputs on a thread of its own while the linker goes on
-/// (src/record/reader.rs). The record must be the one reading them in
-/// claim_file makes: the same inputs, a small object, one past the first
-/// read (the rest read through a duplicated descriptor), one past the
-/// whole-read limit (read in ranges), archive members with a long name,
-/// fed through the library both ways, give equal records, and equal to
-/// the plugin's own objects.
+/// Run-1 parses inputs on a thread of its own from the first object over
+/// 1 MiB on (src/record/reader.rs). The record must be the one reading them
+/// in claim_file makes: the same inputs (a small object, one past the
+/// first read, one past the whole-read limit that starts the thread and is
+/// read in ranges through a duplicated descriptor, archive members with a
+/// long name on the thread), fed through the library both ways, give equal
+/// records, and equal to the plugin's own objects.
 fn threaded_reading(linker: Linker) {
     use ldprune::record::{InputFile, LinkInfo, Recorder};
     use ldprune::state::StateDir;

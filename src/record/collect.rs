@@ -106,14 +106,6 @@ impl Collected {
         bytes
     }
 
-    /// Nothing taken yet.
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
-            && self.incomplete.is_empty()
-            && self.shared_inputs.is_empty()
-            && self.scripts.is_empty()
-    }
-
     /// A note for the record's list of what was not analysed, in order with
     /// the inputs.
     pub fn note_incomplete(&mut self, what: String) {
