@@ -568,7 +568,32 @@ fn threaded_reading(linker: Linker) {
         "a_member_with_a_long_name.o",
         "b.o",
     ]));
-    f.link(&[
+    // Only an object of 1 MiB or more starts the thread: not libc.so.6,
+    // not an archive.
+    let thread_from = |out: &std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        text.lines().find_map(|l| {
+            l.split("a thread of its own from ")
+                .nth(1)
+                .map(str::to_string)
+        })
+    };
+    let out = f.link(&[
+        "-Wl,-plugin-opt=log=debug",
+        "-shared",
+        "-o",
+        "libs.so",
+        "small.o",
+        "medium.o",
+        "-Wl,--whole-archive",
+        "libm.a",
+        "-Wl,--no-whole-archive",
+        "-lc",
+    ]);
+    assert_eq!(thread_from(&out), None);
+    let out = f.link(&[
+        "-Wl,-plugin-opt=log=debug",
         "-shared",
         "-o",
         "libt.so",
@@ -579,6 +604,7 @@ fn threaded_reading(linker: Linker) {
         "libm.a",
         "-Wl,--no-whole-archive",
     ]);
+    assert_eq!(thread_from(&out).as_deref(), Some("big.o on"));
     let plugin = f.record("libt.so");
     assert!(plugin.incomplete.is_empty(), "{:?}", plugin.incomplete);
 

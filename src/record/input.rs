@@ -62,6 +62,11 @@ pub struct Job {
 }
 
 impl Job {
+    /// A relocatable object (by its first bytes).
+    pub fn is_object(&self) -> bool {
+        matches!(&self.first, Ok(b) if is_object(b))
+    }
+
     /// An object whose rest the reading thread must read through a
     /// descriptor of its own.
     pub fn wants_file(&self) -> bool {

@@ -111,65 +111,72 @@ impl Reader {
 
     /// Takes one input the linker offers (claim_file).
     pub fn add(&mut self, input: &InputFile) {
-        if self.threaded && input.size >= THREAD_FROM {
-            self.threaded = false;
-            self.start();
-        }
         match &mut self.mode {
-            Mode::Inline(c) => {
-                if let Some(job) = self.intake.read(input, false) {
-                    let buf = c.process(job, Some(input.file));
-                    self.intake.give_back(buf);
+            Mode::Inline(_) => {
+                // Read as the thread needs it if this may start it.
+                let may_start = self.threaded && input.size >= THREAD_FROM;
+                let Some(job) = self.intake.read(input, may_start) else {
+                    return;
+                };
+                if may_start && job.is_object() {
+                    self.threaded = false;
+                    self.start();
+                    if let Mode::Thread { .. } = self.mode {
+                        log::debug!("parsing on a thread of its own from {} on", input.name);
+                    }
                 }
+                self.take(job, input);
             }
             Mode::Thread { spent, .. } => {
                 // Never waits: takes only what the thread already gave back.
                 while let Ok(buf) = spent.try_recv() {
                     self.intake.give_back(buf);
                 }
-                let Some(mut job) = self.intake.read(input, true) else {
-                    return;
-                };
-                let wants_file = job.wants_file();
-                if wants_file {
-                    // The thread must get to the files queued before this
-                    // one, or it would never close them.
-                    self.send();
+                if let Some(job) = self.intake.read(input, true) {
+                    self.take(job, input);
                 }
-                if let Mode::Thread {
-                    batch,
-                    files,
-                    worker,
-                    ..
-                } = &mut self.mode
-                {
-                    if wants_file {
-                        let dup = if spare_descriptor() && files.take(worker) {
-                            let dup = input.file.try_clone().ok();
-                            if dup.is_none() {
-                                files.put_back();
-                            }
-                            dup
-                        } else {
-                            None
-                        };
-                        let Some(dup) = dup else {
-                            // No descriptor to spare (or no thread): the
-                            // thread finishes what it has, and this input
-                            // and the rest are read here, in order.
-                            self.finish_thread();
-                            if let Mode::Inline(c) = &mut self.mode {
-                                let buf = c.process(job, Some(input.file));
-                                self.intake.give_back(buf);
-                            }
-                            return;
-                        };
-                        job.file = Some(dup);
-                    }
-                    batch.push(job);
-                    if batch.len() >= BATCH || wants_file {
-                        self.send();
-                    }
+            }
+            Mode::Failed(_) | Mode::Gone => {}
+        }
+    }
+
+    /// Parses `job` here, or queues it for the thread.
+    fn take(&mut self, mut job: Job, input: &InputFile) {
+        let wants_file = job.wants_file();
+        if wants_file {
+            // The thread must get to the files queued before this one, or
+            // it would never close them.
+            self.send();
+        }
+        if let Mode::Thread { files, worker, .. } = &mut self.mode
+            && wants_file
+        {
+            let dup = if spare_descriptor() && files.take(worker) {
+                let dup = input.file.try_clone().ok();
+                if dup.is_none() {
+                    files.put_back();
+                }
+                dup
+            } else {
+                None
+            };
+            match dup {
+                Some(dup) => job.file = Some(dup),
+                // No descriptor to spare (or no thread): the thread
+                // finishes what it has, and this input and the rest are
+                // read here, in order.
+                None => self.finish_thread(),
+            }
+        }
+        match &mut self.mode {
+            Mode::Inline(c) => {
+                let buf = c.process(job, Some(input.file));
+                self.intake.give_back(buf);
+            }
+            Mode::Thread { batch, .. } => {
+                batch.push(job);
+                if batch.len() >= BATCH || wants_file {
+                    self.send();
                 }
             }
             Mode::Failed(_) | Mode::Gone => {}
