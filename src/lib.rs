@@ -13,7 +13,7 @@
 //! - [`tree`], [`verify`]: an installed tree's ELF files; do they still link
 //! - [`report`]: the image before and after Run-2, and the report's page
 //! - [`cli`]: the `ldprune` command's subcommands
-//! - [`fasthash`], [`glob`]: small helpers any layer may use
+//! - [`fasthash`], [`glob`], [`panics`]: small helpers any layer may use
 //!
 //! `tests/tidy.rs` checks the direction: which module may name which.
 
@@ -26,6 +26,7 @@ pub mod elf;
 pub mod fasthash;
 pub mod glob;
 pub mod identity;
+pub mod panics;
 pub mod plugin;
 pub mod record;
 pub mod report;

@@ -10,11 +10,15 @@ use std::path::{Path, PathBuf};
 const MAY_NAME: &[(&str, &[&str])] = &[
     ("fasthash", &[]),
     ("glob", &[]),
+    ("panics", &[]),
     ("elf", &["fasthash", "glob"]),
     ("identity", &["elf", "fasthash"]),
     ("tree", &["elf", "fasthash", "glob"]),
     ("state", &["elf", "identity", "fasthash"]),
-    ("record", &["elf", "identity", "state", "fasthash"]),
+    (
+        "record",
+        &["elf", "identity", "state", "fasthash", "panics"],
+    ),
     (
         "analysis",
         &["elf", "identity", "state", "fasthash", "glob"],
@@ -23,7 +27,9 @@ const MAY_NAME: &[(&str, &[&str])] = &[
     ("verify", &["elf", "identity", "tree", "fasthash", "glob"]),
     (
         "plugin",
-        &["elf", "identity", "state", "record", "apply", "fasthash"],
+        &[
+            "elf", "identity", "state", "record", "apply", "fasthash", "panics",
+        ],
     ),
     (
         "report",

@@ -29,6 +29,7 @@ use std::time::Duration;
 use super::RecordError;
 use super::collect::Collected;
 use super::input::{InputFile, Intake, Job};
+use crate::panics::panic_text;
 
 /// The size of object that starts the thread.
 const THREAD_FROM: u64 = 1 << 20;
@@ -292,14 +293,7 @@ impl Reader {
         drop(queue);
         self.mode = match worker.join() {
             Ok(c) => Mode::Inline(Box::new(c)),
-            Err(payload) => {
-                let text = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_string());
-                Mode::Failed(text)
-            }
+            Err(payload) => Mode::Failed(panic_text(payload.as_ref())),
         };
     }
 }
