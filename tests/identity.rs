@@ -92,6 +92,7 @@ fn interface_hash_follows_exports_not_relocations_or_locals() {
     let f = Fixture::new(Linker::Bfd);
     // No -fdata-sections: a local's name is not in a section name.
     const BASE: &str = "int a;\nstatic int s1, s2;\nint *q = &s1;\nint *r = &s2;\n\
+        __attribute__((section(\".data.ptrs\"))) int *u = &s1;\n\
         int f(void) { return a; }\n";
     let mut n = 0;
     let mut compile = |src: &str| {
@@ -101,18 +102,22 @@ fn interface_hash_follows_exports_not_relocations_or_locals() {
         f.gcc(&["-O2", "-fPIC", "-c", &c, "-o", &o]);
         hashes(&f.path(&o))
     };
-    let (structural, interface) = compile(BASE);
+    let (object, interface) = compile(BASE);
 
-    // Other relocation targets, another local name: same interface.
+    // Other relocation targets within one section, another local name: the
+    // recorded facts are the same, and so are both hashes.
     for same in [
         BASE.replace("q = &s1", "q = &s2")
             .replace("r = &s2", "r = &s1"),
         BASE.replace("s1", "t1"),
     ] {
-        let h = compile(&same);
-        assert_ne!(h.0, structural, "{same}");
-        assert_eq!(h.1, interface, "{same}");
+        assert_eq!(compile(&same), (object, interface), "{same}");
     }
+    // A new edge (.data.ptrs -> a): another object hash, the same interface.
+    let edge = BASE.replace("u = &s1", "u = &a");
+    let h = compile(&edge);
+    assert_ne!(h.0, object, "{edge}");
+    assert_eq!(h.1, interface, "{edge}");
     // Exports added, removed, renamed or hidden: another interface.
     for changed in [
         format!("{BASE}int g(void) {{ return 2; }}\n"),

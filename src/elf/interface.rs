@@ -1,6 +1,6 @@
 //! The interface hash of a relocatable object: what a hide list decided
 //! for a link depends on, and nothing else. It names the object in the link
-//! identity; the structural hash (relocations, locals, values) stays the
+//! identity; the object hash (edges, per-section counts) stays the
 //! record's business.
 //!
 //! Covered: machine and class; allocated non-debug sections (name, type,
@@ -63,8 +63,7 @@ impl InterfaceHasher {
         h.u64(u64::from(sh_type));
         h.u64(flags);
         h.u64(align);
-        // As in the structural hash: a merged string pool's size follows
-        // __FILE__ and build paths.
+        // A merged string pool's size follows __FILE__ and build paths.
         h.u64(if flags & elf::SHF_STRINGS.0 != 0 {
             0
         } else {

@@ -1,6 +1,6 @@
 //! Facts from one relocatable object: its allocated sections, its non-local
 //! symbols, the section -> symbol/section edges its relocations make, the
-//! identifier-like C strings of its read-only data, its structural hash and
+//! identifier-like C strings of its read-only data, its object hash and
 //! its interface hash (see [`super::interface`]).
 
 use object::elf;
@@ -146,18 +146,12 @@ where
         })
         .fold(0u64, u64::saturating_add)
         .min(file / 8) as usize;
-    let mut hasher = StructHasher::with_capacity(
-        b"ldprune-object-v1",
-        64 * (sections.len() + symtab.len()) + 40 * relocations,
-    );
-    hasher.u64(u64::from(header.e_machine(endian).0));
-    hasher.u64(u64::from(header.is_class_64()));
     let mut interface = InterfaceHasher::new(header.e_machine(endian).0, header.is_class_64());
 
     let mut facts = ObjectFacts {
         sections: Vec::with_capacity(sections.len()),
         symbols: Vec::with_capacity(symtab.len()),
-        edges: Vec::with_capacity(relocations),
+        edges: Vec::new(),
         // Growing it from nothing cost more than the scan (a dozen strings).
         cstrings: Vec::with_capacity(32),
         ..ObjectFacts::default()
@@ -167,7 +161,6 @@ where
     // Allocated sections are recorded; their index in the record replaces
     // the ELF index everywhere (`map[elf index]`).
     let mut map: Vec<Option<u32>> = vec![None; sections.len()];
-    let mut string_sections = vec![false; sections.len()];
     let machine = header.e_machine(endian);
     // (linked code section, its ARM index table), by ELF index.
     let mut exidx_links: Vec<(usize, usize)> = Vec::new();
@@ -188,18 +181,7 @@ where
         let name = raw_name;
         let size: u64 = section.sh_size(endian).into();
         let is_strings = flags & elf::SHF_STRINGS.0 != 0;
-        string_sections[index.0] = is_strings;
         map[index.0] = Some(facts.sections.len() as u32);
-
-        // Bytes, as the text they were (a non-UTF-8 name went in lossy
-        // before: the only names that hash otherwise now).
-        hasher.bytes(name);
-        hasher.u64(u64::from(sh_type.0));
-        hasher.u64(flags);
-        hasher.u64(section.sh_addralign(endian).into());
-        // The bytes of data are not structure, and neither is the size of a
-        // merged string pool: __FILE__ or a build path changes it.
-        hasher.u64(if is_strings { 0 } else { size });
 
         if is_read_only_data(sh_type, flags)
             && may_hold_strings(name, flags)
@@ -208,14 +190,10 @@ where
             collect_cstrings(bytes, is_strings, &mut facts.cstrings);
         }
         let group = groups.get(index.0).copied().flatten();
-        if let Some(g) = group {
-            hasher.bytes(g);
-        }
         let kind = section_kind(machine, sh_type, flags, name);
         if kind == SectionKind::ArmExidx {
             // The link is what ties the table to its code (an edge below).
             let link = section.sh_link(endian) as usize;
-            hasher.u64(link as u64);
             exidx_links.push((link, index.0));
         }
         interface.section(
@@ -254,12 +232,6 @@ where
         let raw_name = sym.name(endian, symtab.strings())?;
         slim_marker |= raw_name == LTO_SLIM_MARKER;
         let name = raw_name;
-        hasher.bytes(name);
-        hasher.u64(u64::from(sym.st_info().0));
-        hasher.u64(u64::from(sym.st_other().0));
-        hasher.u64(place_code(place));
-        hasher.u64(sym.st_value(endian).into());
-        hasher.u64(sym.st_size(endian).into());
         if sym.is_local() {
             // What the output's .symtab and .strtab lose with the section.
             if let SymbolPlace::Section(i) = place
@@ -290,6 +262,20 @@ where
         });
     }
 
+    // Edges as one integer each, ordered as `Ord` orders (u32, Target): a
+    // record index of a section is far below 2^31.
+    let key = |from: u32, to: Target| -> u64 {
+        let (variant, i) = match to {
+            Target::Symbol(i) => (0, i),
+            Target::Section(i) => (1, i),
+        };
+        (u64::from(from) << 33) | (variant << 32) | u64::from(i)
+    };
+    let mut keys: Vec<u64> = Vec::with_capacity(relocations.min(4096));
+    // Whether `keys` is still sorted: relocation sections mostly follow
+    // the order of the sections they relocate.
+    let mut in_order = true;
+
     // An ARM index table stays exactly when its code section does (ld's and
     // gold's --gc-sections): an edge from the code to the table, whose own
     // relocations lead on to .ARM.extab and the personality routines.
@@ -297,37 +283,40 @@ where
         if let (Some(Some(from)), Some(Some(to))) =
             (map.get(code).copied(), map.get(table).copied())
         {
-            facts.edges.push((from, Target::Section(to)));
+            keys.push(key(from, Target::Section(to)));
+            in_order = false;
         }
     }
 
     // Relocations of recorded sections become edges. What a relocation's
     // symbol stands for is worked out at its first use: an object's
     // relocations name few symbols, many times each.
+    let symbols_recorded = facts.symbols.len();
     let resolve = |r_sym: u32| -> Result<Resolved, ElfError> {
         let index = SymbolIndex(r_sym as usize);
         let sym = symtab.symbol(index)?;
         let elf_section = symtab.symbol_section(endian, sym, index)?;
         let section = elf_section.and_then(|s| map.get(s.0).copied().flatten());
-        let (code, target) = if let Some(Some(global)) = symbol_map.get(index.0).copied() {
-            // Symbols were hashed in table order: the index stands for the name.
-            (u64::from(r_sym), Some(Target::Symbol(global)))
-        } else {
-            (
-                section.map_or(u64::MAX, u64::from),
-                section.map(Target::Section),
-            )
+        let target = match symbol_map.get(index.0).copied() {
+            Some(Some(global)) => Some(Target::Symbol(global)),
+            _ => section.map(Target::Section),
         };
         Ok(Resolved {
-            code,
+            // Symbols first, then sections: one slot per target.
+            slot: match target {
+                Some(Target::Symbol(i)) => i as usize,
+                Some(Target::Section(i)) => symbols_recorded + i as usize,
+                None => usize::MAX,
+            },
             target,
-            // Addends into merged strings follow the strings' bytes.
-            into_strings: elf_section
-                .is_some_and(|s| string_sections.get(s.0).copied().unwrap_or(false)),
             section,
         })
     };
     let mut resolved: Vec<Option<Resolved>> = vec![None; symtab.len()];
+    // The section each target was last an edge of (+1): a relocation
+    // section names few targets, many times each, and its edges need no
+    // sort beyond their own few.
+    let mut last_from: Vec<u32> = vec![0; symbols_recorded + facts.sections.len()];
     let is_mips64el = header.is_mips64el(endian);
     let pointer = pointer_relocation(header.e_machine(endian));
     for section in sections.iter() {
@@ -344,17 +333,11 @@ where
                 .map_or_else(|_| Vec::new(), |b| fde_starts(b, endian)),
             _ => Vec::new(),
         };
-        let mut add = |offset: u64, r_type: u32, r_sym: u32, addend: i64| -> Result<(), ElfError> {
-            hasher.u64(u64::from(from));
-            hasher.u64(offset);
-            hasher.u64(u64::from(r_type));
-            if Some(r_type) == pointer
-                && let Some(s) = facts.sections.get_mut(from as usize)
-            {
-                s.pointers += 1;
-            }
+        let start = keys.len();
+        let mut pointers = 0u32;
+        let mut add = |offset: u64, r_type: u32, r_sym: u32| -> Result<(), ElfError> {
+            pointers += u32::from(Some(r_type) == pointer);
             if r_sym == 0 {
-                hasher.u64(addend as u64);
                 return Ok(());
             }
             let r = match resolved.get(r_sym as usize).copied().flatten() {
@@ -367,12 +350,12 @@ where
                     r
                 }
             };
-            hasher.u64(r.code);
-            if !r.into_strings {
-                hasher.u64(addend as u64);
-            }
-            if let Some(to) = r.target {
-                facts.edges.push((from, to));
+            if let Some(to) = r.target
+                && let Some(last) = last_from.get_mut(r.slot)
+                && *last != from + 1
+            {
+                *last = from + 1;
+                keys.push(key(from, to));
             }
             if !fdes.is_empty()
                 && let Ok(i) = fdes.binary_search_by_key(&offset, |f| f.0)
@@ -389,7 +372,6 @@ where
                     r.r_offset(endian).into(),
                     r.r_type(endian, is_mips64el).0,
                     r.r_sym(endian, is_mips64el),
-                    r.r_addend(endian).into(),
                 )?;
             }
         } else if let Some((rels, _)) = section.rel(endian, data)? {
@@ -398,27 +380,20 @@ where
                     r.r_offset(endian).into(),
                     r.r_type(endian).0,
                     r.r_sym(endian),
-                    0,
                 )?;
             }
         }
+        if let Some(s) = facts.sections.get_mut(from as usize) {
+            s.pointers = s.pointers.saturating_add(pointers);
+        }
+        keys[start..].sort_unstable();
+        in_order &= start == 0 || keys.get(start).is_none_or(|&k| k > keys[start - 1]);
     }
-    // Sorted as `Ord` orders (u32, Target), as one integer each (a record
-    // index of a section is far below 2^31).
-    let mut keys: Vec<u64> = facts
-        .edges
-        .iter()
-        .map(|&(from, to)| {
-            let (variant, i) = match to {
-                Target::Symbol(i) => (0, i),
-                Target::Section(i) => (1, i),
-            };
-            (u64::from(from) << 33) | (variant << 32) | u64::from(i)
-        })
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    facts.edges.clear();
+    // A section relocated twice, or tables: the whole list sorted again.
+    if !in_order {
+        keys.sort_unstable();
+        keys.dedup();
+    }
     facts.edges.extend(keys.iter().map(|&k| {
         let i = k as u32;
         let to = if k & (1 << 32) == 0 {
@@ -431,8 +406,8 @@ where
     facts.cstrings.sort_unstable();
     facts.cstrings.dedup();
     facts.lto = Lto::of(ir_sections, slim_marker);
-    facts.hash = hasher.finish();
     facts.interface = interface.finish();
+    facts.hash = object_hash(&facts, &keys);
     Ok(facts)
 }
 
@@ -453,14 +428,40 @@ pub(super) fn is_table(sh_type: elf::SectionType) -> bool {
 /// A relocation's symbol, as the relocation walk needs it.
 #[derive(Clone, Copy)]
 struct Resolved {
-    /// What the structural hash takes for it: the symbol's index if it is
-    /// recorded, else its section's record index (u64::MAX: none).
-    code: u64,
     target: Option<Target>,
-    /// Defined in a merged string section.
-    into_strings: bool,
+    /// The target's slot in `last_from` (usize::MAX: no target).
+    slot: usize,
     /// The record index of its section.
     section: Option<u32>,
+}
+
+/// The object hash: the interface hash and every recorded fact it does not
+/// cover (edges, per-section counts, C strings), so it changes exactly
+/// when the recorded facts of the object do (a merged string pool's size
+/// aside, as in the interface hash). `edge_keys` are the edges as
+/// `parse_as` sorted them.
+fn object_hash(facts: &ObjectFacts<'_>, edge_keys: &[u64]) -> Hash128 {
+    let strings: usize = facts.cstrings.iter().map(|c| c.len() + 8).sum();
+    let mut h = StructHasher::with_capacity(
+        b"ldprune-object-v2",
+        32 + 24 * facts.sections.len() + 8 * edge_keys.len() + strings,
+    );
+    h.u64(facts.interface.0 as u64);
+    h.u64((facts.interface.0 >> 64) as u64);
+    h.u64(facts.lto as u64);
+    for s in &facts.sections {
+        h.u64(u64::from(s.fdes) | u64::from(s.fde_bytes) << 32);
+        h.u64(u64::from(s.pointers) | u64::from(s.locals) << 32);
+        h.u64(u64::from(s.local_name_bytes));
+    }
+    h.u64(edge_keys.len() as u64);
+    for &k in edge_keys {
+        h.u64(k);
+    }
+    for c in &facts.cstrings {
+        h.str(c);
+    }
+    h.finish()
 }
 
 /// The relocation type of a whole pointer, for the machines ldprune
