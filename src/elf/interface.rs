@@ -16,11 +16,11 @@
 
 use object::elf;
 use object::read::elf::{FileHeader, SectionHeader, SectionTable, Sym, SymbolTable};
-use object::{Endianness, ReadRef, SymbolIndex};
+use object::{Endianness, LittleEndian, ReadRef, SymbolIndex};
 
 use super::hash::{Hash128, StructHasher};
 use super::object::{
-    comdat_groups, is_class_64, is_lto_section, is_table, place_code, symbol_place,
+    Layout, comdat_groups, is_lto_section, is_table, layout, place_code, symbol_place,
 };
 use super::types::{
     Binding, LTO_SLIM_MARKER, Lto, SymbolPlace, SymbolType, Visibility, binding_of, symbol_type_of,
@@ -125,10 +125,11 @@ fn summary<'data, R: ReadRef<'data>>(
     data: R,
     symbols: Option<&mut Vec<InterfaceSymbol<'data>>>,
 ) -> Result<InterfaceSummary, ElfError> {
-    if is_class_64(data)? {
-        summary_as::<elf::FileHeader64<Endianness>, R>(data, symbols)
-    } else {
-        summary_as::<elf::FileHeader32<Endianness>, R>(data, symbols)
+    match layout(data)? {
+        Layout::Little64 => summary_as::<elf::FileHeader64<LittleEndian>, R>(data, symbols),
+        Layout::Little32 => summary_as::<elf::FileHeader32<LittleEndian>, R>(data, symbols),
+        Layout::Any64 => summary_as::<elf::FileHeader64<Endianness>, R>(data, symbols),
+        Layout::Any32 => summary_as::<elf::FileHeader32<Endianness>, R>(data, symbols),
     }
 }
 
@@ -137,7 +138,7 @@ fn summary_as<'data, Elf, R>(
     mut out: Option<&mut Vec<InterfaceSymbol<'data>>>,
 ) -> Result<InterfaceSummary, ElfError>
 where
-    Elf: FileHeader<Endian = Endianness>,
+    Elf: FileHeader,
     R: ReadRef<'data>,
 {
     let header = Elf::parse(data)?;
@@ -225,10 +226,10 @@ where
 fn first_non_local<'data, Elf, R>(
     sections: &SectionTable<'data, Elf, R>,
     symtab: &SymbolTable<'data, Elf, R>,
-    endian: Endianness,
+    endian: Elf::Endian,
 ) -> usize
 where
-    Elf: FileHeader<Endian = Endianness>,
+    Elf: FileHeader,
     R: ReadRef<'data>,
 {
     let Ok(header) = sections.section(symtab.section()) else {
