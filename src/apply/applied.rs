@@ -115,8 +115,8 @@ pub(super) fn try_append_log(
 }
 
 /// Reads DIR/apply.log (missing: no lines); see [`StateDir::read_log`].
-pub fn read_log(state: &StateDir) -> Result<Vec<LogLine>, String> {
-    state.read_log().map_err(|e| e.to_string())
+pub fn read_log(state: &StateDir) -> Result<Vec<LogLine>, crate::state::StateError> {
+    state.read_log()
 }
 
 fn now_nanos() -> u64 {

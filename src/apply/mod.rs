@@ -44,7 +44,7 @@ use crate::identity::{
 use crate::record::InputFile;
 use crate::state::decisions::{LinkDecision, NameList, Pick};
 use crate::state::record::Linker;
-use crate::state::{StateDir, decisions};
+use crate::state::{StateDir, StateError, decisions};
 
 /// The kind of a symbol entry handed to the linker (LDPK_*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,14 +79,57 @@ pub struct ClaimSymbols {
     pub symbols: Vec<PluginSymbol>,
 }
 
+/// A name holding a NUL, which the linker would read shorter (only a
+/// damaged decisions file can have one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NulInName(pub String);
+
+impl std::fmt::Display for NulInName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "symbol name with NUL: {:?}", self.0)
+    }
+}
+
+/// Why the first object cannot be handed back by the name the linker gave.
+#[derive(Debug)]
+pub enum HandBackError {
+    /// The linker's descriptor cannot be examined.
+    Descriptor(std::io::Error),
+    /// The name does not open a file.
+    Name(String, std::io::Error),
+    /// The name opens another file than the one the linker read.
+    OtherFile(String),
+}
+
+impl std::fmt::Display for HandBackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandBackError::Descriptor(e) => write!(f, "the linker's descriptor: {e}"),
+            HandBackError::Name(name, e) => write!(f, "{name}: {e}"),
+            HandBackError::OtherFile(name) => write!(f, "{name} is not the file the linker read"),
+        }
+    }
+}
+
+/// A Run-2 link left unchanged for a fault ([`Unchanged::is_error`]) under
+/// `strict`: the plugin fails the link with this message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrictUnchanged {
+    pub output: String,
+    pub why: Unchanged,
+}
+
+impl std::fmt::Display for StrictUnchanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.output, self.why)
+    }
+}
+
 impl ClaimSymbols {
     /// Adds a string (no NUL inside: the linker would read a shorter name).
-    fn string(&mut self, s: &[u8]) -> Result<usize, String> {
+    fn string(&mut self, s: &[u8]) -> Result<usize, NulInName> {
         if s.contains(&0) {
-            return Err(format!(
-                "symbol name with NUL: {:?}",
-                String::from_utf8_lossy(s)
-            ));
+            return Err(NulInName(String::from_utf8_lossy(s).into_owned()));
         }
         let at = self.strings.len();
         self.strings.extend_from_slice(s);
@@ -220,7 +263,7 @@ impl Applier {
     /// to work: the linker re-reads the very file by its own name, so
     /// nothing is copied and no temporary directory is needed. An `Err` is
     /// an unchanged link that `strict` turns into a failed one.
-    pub fn claim_file(&mut self, input: &InputFile) -> Result<Claim, String> {
+    pub fn claim_file(&mut self, input: &InputFile) -> Result<Claim, StrictUnchanged> {
         if self.decided {
             return Ok(Claim::No);
         }
@@ -331,9 +374,9 @@ impl Applier {
         }
         let back = self
             .hand_back_path(input)
-            .map_err(|e| (Some(identity), Unchanged::CannotHandBack(e)))?;
+            .map_err(|e| (Some(identity), Unchanged::CannotHandBack(e.to_string())))?;
         let symbols = claim_symbols(&symbols, &hide)
-            .map_err(|e| (Some(identity), Unchanged::NoDecisions(e)))?;
+            .map_err(|e| (Some(identity), Unchanged::NoDecisions(e.to_string())))?;
         self.applied = Some((identity, hide));
         self.claimed = Some(back);
         Ok(Claim::Yes(symbols))
@@ -343,40 +386,48 @@ impl Applier {
     /// its own name for it, checked to be the file behind its descriptor
     /// (the same device and inode), since the linker resolves it in the same
     /// working directory.
-    fn hand_back_path(&self, input: &InputFile) -> Result<PathBuf, String> {
+    fn hand_back_path(&self, input: &InputFile) -> Result<PathBuf, HandBackError> {
         use std::os::unix::fs::MetadataExt;
-        let by_fd = input.file.metadata().map_err(|e| e.to_string())?;
+        let by_fd = input.file.metadata().map_err(HandBackError::Descriptor)?;
         let path = PathBuf::from(input.name);
-        let by_name = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", input.name))?;
+        let by_name =
+            std::fs::metadata(&path).map_err(|e| HandBackError::Name(input.name.to_string(), e))?;
         if (by_fd.dev(), by_fd.ino()) != (by_name.dev(), by_name.ino()) || !by_name.is_file() {
-            return Err(format!("{} is not the file the linker read", input.name));
+            return Err(HandBackError::OtherFile(input.name.to_string()));
         }
         Ok(path)
     }
 
     /// Logs why the link stays unchanged; `Err` when `strict` must fail it.
-    fn unchanged(&self, identity: Option<Hash128>, why: Unchanged) -> Result<Claim, String> {
+    fn unchanged(
+        &self,
+        identity: Option<Hash128>,
+        why: Unchanged,
+    ) -> Result<Claim, StrictUnchanged> {
         self.log(identity, &why);
         if self.strict && why.is_error() {
-            return Err(format!("{}: {why}", self.output));
+            return Err(StrictUnchanged {
+                output: self.output.clone(),
+                why,
+            });
         }
         Ok(Claim::No)
     }
 
     /// all_symbols_read: the claimed input, to add again as it is.
-    pub fn all_symbols_read(&mut self) -> Result<Option<PathBuf>, String> {
-        Ok(self.claimed.clone())
+    pub fn all_symbols_read(&mut self) -> Option<PathBuf> {
+        self.claimed.clone()
     }
 
     /// cleanup (runs on failure too): note what was achieved.
-    pub fn cleanup(&mut self) -> Result<(), String> {
+    pub fn cleanup(&mut self) -> Result<(), StateError> {
         let started = std::time::Instant::now();
         let r = self.cleanup_inner();
         log::debug!("run-2 cleanup in {:?}", started.elapsed());
         r
     }
 
-    fn cleanup_inner(&mut self) -> Result<(), String> {
+    fn cleanup_inner(&mut self) -> Result<(), StateError> {
         // A link without a relocatable input never waited for the workers:
         // they must not outlive the linker's use of this library.
         if let Some(p) = self.prehash.take() {
@@ -398,10 +449,7 @@ impl Applier {
             self.explain_failure();
             return Ok(());
         };
-        self.state
-            .write_applied(&rec)
-            .map(drop)
-            .map_err(|e| e.to_string())
+        self.state.write_applied(&rec).map(drop)
     }
 
     /// The linker is done (gold deletes a failed link's output only after
@@ -553,7 +601,10 @@ fn undefined_names(inputs: &[String]) -> HashSet<String> {
 /// The claimed object's own symbols, as the linker would read them, then
 /// a weak undefined hidden reference for each name of `hide`. `Err`: a
 /// name holds a NUL (only a damaged decisions file can have one).
-fn claim_symbols(symbols: &[InterfaceSymbol<'_>], hide: &NameList) -> Result<ClaimSymbols, String> {
+fn claim_symbols(
+    symbols: &[InterfaceSymbol<'_>],
+    hide: &NameList,
+) -> Result<ClaimSymbols, NulInName> {
     let bytes = symbols
         .iter()
         .map(|s| s.name.len() + 1 + s.group.map_or(0, |g| g.len() + 1))

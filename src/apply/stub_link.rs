@@ -223,7 +223,7 @@ fn object_target(path: &str) -> Option<Target> {
 }
 
 /// A fresh private directory for the stub object.
-fn tempdir() -> Result<std::path::PathBuf, String> {
+fn tempdir() -> std::io::Result<std::path::PathBuf> {
     let base = std::env::temp_dir();
     for attempt in 0..100u32 {
         let nanos = std::time::SystemTime::now()
@@ -236,8 +236,16 @@ fn tempdir() -> Result<std::path::PathBuf, String> {
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(format!("{}: {e}", dir.display())),
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", dir.display()),
+                ));
+            }
         }
     }
-    Err(format!("cannot create a directory in {}", base.display()))
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("cannot create a directory in {}", base.display()),
+    ))
 }

@@ -41,7 +41,7 @@ fn load_run2(input: &Input) -> Result<Run2, Error> {
             eprintln!("ldprune: error: {e} (skipped)");
         }
         applied.extend(good);
-        log.extend(read_log(&state).map_err(Error::Text)?);
+        log.extend(read_log(&state)?);
     }
     let applied = newest_by_identity(applied);
     let unchanged = still_unchanged(log, &applied.values().flatten().collect::<Vec<_>>());

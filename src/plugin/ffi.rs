@@ -424,17 +424,40 @@ unsafe fn claim_file_inner(
             }
             Err(e) => {
                 // Not claimed: the linker reads the file itself, unchanged.
-                return with_session(|_| Err(Failure(e)));
+                return with_session(|_| Err(Failure(e.to_string())));
             }
         }
     }
     status
 }
 
+/// Why the linker did not take a claimed file's symbols.
+#[derive(Debug)]
+enum AddSymbolsError {
+    /// The linker did not register the add_symbols service.
+    NoService,
+    /// More entries than a C int counts.
+    TooMany(usize),
+    /// The linker's status.
+    Refused(ld_plugin_status),
+}
+
+impl std::fmt::Display for AddSymbolsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AddSymbolsError::NoService => f.write_str("the linker offers no add_symbols"),
+            AddSymbolsError::TooMany(n) => write!(f, "too many symbols ({n})"),
+            AddSymbolsError::Refused(status) => {
+                write!(f, "the linker refused the symbols (status {status})")
+            }
+        }
+    }
+}
+
 /// Hands the linker a claimed file's symbols (add_symbols).
-fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(), String> {
+fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(), AddSymbolsError> {
     let Some(Some(add)) = ADD_SYMBOLS.get().copied() else {
-        return Err("the linker offers no add_symbols".into());
+        return Err(AddSymbolsError::NoService);
     };
     // The linker keeps pointers into what it is given (gold stores the
     // array and reads it later, bfd keeps the name strings): all of it must
@@ -474,7 +497,7 @@ fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(),
             resolution: LDPR_UNKNOWN as c_int,
         })
         .collect();
-    let n = c_int::try_from(entries.len()).map_err(|_| "too many symbols".to_string())?;
+    let n = c_int::try_from(entries.len()).map_err(|_| AddSymbolsError::TooMany(entries.len()))?;
     let entries: &'static [ld_plugin_symbol] = Vec::leak(entries);
     // SAFETY: a registered linker service; the entries and the strings they
     // point to are never freed.
@@ -483,7 +506,7 @@ fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(),
     if status == LDPS_OK {
         Ok(())
     } else {
-        Err(format!("the linker refused the symbols (status {status})"))
+        Err(AddSymbolsError::Refused(status))
     }
 }
 

@@ -172,7 +172,7 @@ impl Session {
                 }
                 Claim::No
             }
-            Stage::Applying(a) => a.claim_file(input).map_err(Failure)?,
+            Stage::Applying(a) => a.claim_file(input).map_err(|e| Failure(e.to_string()))?,
             _ => Claim::No,
         };
         self.claim_time += t.elapsed();
@@ -182,7 +182,7 @@ impl Session {
     /// all_symbols_read: in Run-2, the file to add in place of the claimed one.
     pub fn all_symbols_read(&mut self) -> Result<Option<PathBuf>, Failure> {
         match &mut self.stage {
-            Stage::Applying(a) => a.all_symbols_read().map_err(Failure),
+            Stage::Applying(a) => Ok(a.all_symbols_read()),
             _ => Ok(None),
         }
     }
