@@ -21,7 +21,7 @@ const SRC: &str = "#include <stdio.h>\n#include <assert.h>\n\
     int counter;\n\
     int work(int x) { assert(x >= 0); printf(\"%s %s %d\\n\", __FILE__, stamp, x); return ++counter + x; }\n";
 
-/// (structural hash, interface hash) of a relocatable object file.
+/// (object hash, interface hash) of a relocatable object file.
 fn hashes(path: &Path) -> (Hash128, Hash128) {
     let data = std::fs::read(path).unwrap();
     let facts = parse_object(&data[..]).unwrap();
@@ -61,8 +61,8 @@ fn object_hashes_ignore_names_paths_dates_and_debug_info() {
         "1700000000",
     );
     assert_eq!(h1, h2);
-    // Without debug info: the same interface (the structural hash may see
-    // other relocations).
+    // Without debug info: the same interface (the object hash may see
+    // other edges).
     assert_eq!(
         compile_with("-g0", "a/src.c", "nodebug.o", "1000000000").1,
         h1.1
@@ -79,7 +79,7 @@ fn object_hashes_ignore_names_paths_dates_and_debug_info() {
         &SRC.replace("++counter + x", "++counter + x + puts(\"x\")"),
     );
     let h3 = compile("c/src.c", "changed.o", "1000000000");
-    assert_ne!(h1.0, h3.0, "a structural change must change the hash");
+    assert_ne!(h1.0, h3.0, "a new edge must change the object hash");
     assert_ne!(h1.1, h3.1, "a new import must change the interface hash");
     assert_eq!(
         interface_hash_of_path(f.path("b/src.c").to_str().unwrap()),
@@ -153,7 +153,7 @@ const CXX_KINDS: &str = "#include <vector>\n#include <string>\n\
     int use(int x) { std::vector<int> v(x, 1); Box<long> b{x}; tls_name += 'a';\n\
         return (int)v.size() + (int)b.get() + shared_inline(x) + anon(x); }\n";
 
-/// The structural hash for comparison, after the fast path was checked
+/// The object hash for comparison, after the fast path was checked
 /// against the full parse on `data` and on copies with bogus symtab sh_info.
 fn check_fast_path(data: &[u8], what: &str) -> Hash128 {
     let full = parse_object(data).unwrap_or_else(|e| panic!("{what}: {e}"));

@@ -67,7 +67,8 @@ pub enum Target {
 
 #[derive(Clone, Debug, Default)]
 pub struct ObjectFacts<'d> {
-    /// Structural hash: what the recorded facts were built from.
+    /// Object hash: the interface hash and the recorded facts it does not
+    /// cover ([`object_hash`]).
     pub hash: Hash128,
     /// Interface hash: what names the object in a link identity.
     pub interface: Hash128,
