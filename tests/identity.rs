@@ -68,6 +68,34 @@ fn object_hashes_ignore_names_paths_dates_and_debug_info() {
         h1.1
     );
 
+    // A __FILE__ without a slash is an identifier-like C string, recorded
+    // (per link) for the dlsym analysis: it leaves both hashes alone.
+    f.write("foo.c", SRC).write("barbaz.c", SRC);
+    let bare = |src: &str, out: &str| {
+        f.run(
+            Command::new("gcc")
+                .env("SOURCE_DATE_EPOCH", "1000000000")
+                .args([
+                    "-O2",
+                    "-g",
+                    "-fPIC",
+                    "-ffunction-sections",
+                    "-fdata-sections",
+                ])
+                .args(["-c", src, "-o", out]),
+        );
+        let data = std::fs::read(f.path(out)).unwrap();
+        let file = src.to_string();
+        assert!(
+            parse_object(&data[..])
+                .unwrap()
+                .cstrings
+                .contains(&file.as_str())
+        );
+        hashes(&f.path(out))
+    };
+    assert_eq!(bare("foo.c", "foo.o"), bare("barbaz.c", "barbaz.o"));
+
     // Only structure counts: a change of code bytes alone (same size, same
     // references) keeps the hash, and the recorded graph stays true for it.
     f.write("b/src.c", &SRC.replace("++counter + x", "++counter - x"));

@@ -245,7 +245,7 @@ fn tempdir() -> std::io::Result<std::path::PathBuf> {
         }
     }
     Err(std::io::Error::new(
-        std::io::ErrorKind::AlreadyExists,
+        std::io::ErrorKind::Other,
         format!("cannot create a directory in {}", base.display()),
     ))
 }

@@ -139,12 +139,11 @@ where
     let sections = header.sections(endian, data)?;
     let symtab = sections.symbols(endian, data, elf::SHT_SYMTAB)?;
 
-    // Every vector gets its size up front: growing them cost 5M
-    // instructions (reallocations) for 600 small objects. Relocations of
-    // allocated sections (not of debug info), which make most of the
-    // hash's fields and the edges, are counted first. Headers can claim
-    // anything: no more than the file holds (an entry takes 8 bytes or
-    // more).
+    // Vectors get their size up front: growing them cost 5M instructions
+    // (reallocations) for 600 small objects. Relocations of allocated
+    // sections (not of debug info), which make the edges, are counted
+    // first. Headers can claim anything: no more than the file holds (an
+    // entry takes 8 bytes or more).
     let file = data.len().unwrap_or(0);
     let relocates_code_or_data = |s: &Elf::SectionHeader| {
         sections
@@ -399,7 +398,7 @@ where
                 && let Ok(i) = fdes.binary_search_by_key(&offset, |f| f.0)
                 && let Some(s) = r.section.and_then(|s| facts.sections.get_mut(s as usize))
             {
-                s.fdes += 1;
+                s.fdes = s.fdes.saturating_add(1);
                 s.fde_bytes = s.fde_bytes.saturating_add(fdes[i].1);
             }
         }
@@ -455,16 +454,16 @@ struct Resolved {
     section: Option<u32>,
 }
 
-/// The object hash: the interface hash and every recorded fact it does not
-/// cover (edges, per-section counts, C strings), so it changes exactly
-/// when the recorded facts of the object do (a merged string pool's size
-/// aside, as in the interface hash). `edge_keys` are the edges as
-/// `parse_as` sorted them.
+/// The object hash: the interface hash and the recorded facts of the
+/// object it does not cover (edges, per-section counts), so it changes
+/// exactly when those do (a merged string pool's size aside, as in the
+/// interface hash). Not the C strings: the record keeps them per link, and
+/// a `__FILE__` without a slash (`foo.c`) is one. `edge_keys` are the edges
+/// as `parse_as` sorted them.
 fn object_hash(facts: &ObjectFacts<'_>, edge_keys: &[u64]) -> Hash128 {
-    let strings: usize = facts.cstrings.iter().map(|c| c.len() + 8).sum();
     let mut h = StructHasher::with_capacity(
         b"ldprune-object-v2",
-        32 + 24 * facts.sections.len() + 8 * edge_keys.len() + strings,
+        32 + 24 * facts.sections.len() + 8 * edge_keys.len(),
     );
     h.u64(facts.interface.0 as u64);
     h.u64((facts.interface.0 >> 64) as u64);
@@ -477,9 +476,6 @@ fn object_hash(facts: &ObjectFacts<'_>, edge_keys: &[u64]) -> Hash128 {
     h.u64(edge_keys.len() as u64);
     for &k in edge_keys {
         h.u64(k);
-    }
-    for c in &facts.cstrings {
-        h.str(c);
     }
     h.finish()
 }
