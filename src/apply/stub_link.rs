@@ -244,8 +244,8 @@ fn tempdir() -> std::io::Result<std::path::PathBuf> {
             }
         }
     }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::Other,
-        format!("cannot create a directory in {}", base.display()),
-    ))
+    Err(std::io::Error::other(format!(
+        "cannot create a directory in {}",
+        base.display()
+    )))
 }
