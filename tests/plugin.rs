@@ -395,3 +395,84 @@ fn few_descriptors(linker: Linker) {
     assert!(records > 0, "no record written at any of the limits");
 }
 both_linkers!(few_descriptors_still_link, few_descriptors);
+
+/// A panic anywhere in the plugin (a hook on the linker's thread, Run-1's
+/// reading thread) ends on the fail-open path: the link succeeds with the
+/// output a link without the plugin writes and one warning naming the
+/// panic, and strict fails it. The panics are injected through
+/// LDPRUNE_TEST_PANIC, which only a debug build of the plugin (the tests')
+/// reads.
+fn injected_panics(linker: Linker) {
+    let f = fixture(linker);
+    // First on the command line and over 1 MiB: Run-1 reads it, and p.o
+    // after it, on its reading thread.
+    f.write(
+        "big.c",
+        "static const char big_table[2 << 20] = { 1 };\n\
+         int big_get(int i) { return big_table[i]; }\n",
+    );
+    f.gcc(&["-fPIC", "-c", "big.c"]);
+    let big = "big.o".to_string();
+    assert!(link(&f, std::slice::from_ref(&big), &[]).status.success());
+    let plain = std::fs::read(f.path("libp.so")).unwrap();
+    let state = f.state();
+    let run = |run: u32, at: &str, strict: bool| {
+        let mut args = vec![
+            load(),
+            opt(&format!("run={run}")),
+            opt(&format!("state={}", state.display())),
+            opt("log=debug"),
+            big.clone(),
+        ];
+        if strict {
+            args.push(opt("strict"));
+        }
+        let _ = std::fs::remove_file(f.path("libp.so"));
+        link(&f, &args, &[("LDPRUNE_TEST_PANIC", at)])
+    };
+    for (r, at) in [
+        (1, "claim_file"),
+        (1, "reader"),
+        (1, "cleanup"),
+        (2, "claim_file"),
+        (2, "cleanup"),
+    ] {
+        let out = run(r, at, false);
+        let e = stderr(&out);
+        assert!(out.status.success(), "Run-{r} {at}: {e}");
+        assert!(
+            e.contains(&format!("LDPRUNE_TEST_PANIC={at}")),
+            "Run-{r} {at}: {e}"
+        );
+        assert!(e.contains("unchanged"), "Run-{r} {at}: {e}");
+        if at == "reader" {
+            // The panic did happen on the thread.
+            assert!(e.contains("a thread of its own from big.o"), "{e}");
+        }
+        assert_eq!(
+            std::fs::read(f.path("libp.so")).unwrap(),
+            plain,
+            "Run-{r} {at}"
+        );
+        let out = run(r, at, true);
+        let e = stderr(&out);
+        assert!(!out.status.success(), "strict, Run-{r} {at}: {e}");
+        assert!(
+            e.contains(&format!("LDPRUNE_TEST_PANIC={at}")),
+            "strict, Run-{r} {at}: {e}"
+        );
+    }
+    // Nothing recorded by the links that failed.
+    let links = state.join("links");
+    assert_eq!(
+        std::fs::read_dir(&links).map_or(0, |d| d.count()),
+        0,
+        "no record from a link whose plugin panicked"
+    );
+    assert_eq!(
+        std::fs::read_dir(state.join("tmp")).map_or(0, |d| d.count()),
+        0,
+        "nothing half-written left behind"
+    );
+}
+both_linkers!(injected_panics_fail_open, injected_panics);

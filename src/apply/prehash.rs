@@ -16,6 +16,16 @@ pub struct Prehash {
     workers: Vec<JoinHandle<Hashes>>,
 }
 
+impl Drop for Prehash {
+    /// Dropped unfinished (a session given up mid-link): the workers must
+    /// not outlive the linker's use of this library.
+    fn drop(&mut self) {
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
 /// More threads than this only add start-up cost for typical links.
 const MAX_WORKERS: usize = 4;
 /// Below this many inputs one worker is enough.
@@ -59,9 +69,9 @@ impl Prehash {
 
     /// Waits for the workers. Inputs a worker could not hash (it panicked or
     /// never started) are missing: the caller hashes those itself.
-    pub fn finish(self) -> HashMap<String, Option<Hash128>> {
+    pub fn finish(mut self) -> HashMap<String, Option<Hash128>> {
         let mut all = HashMap::new();
-        for w in self.workers {
+        for w in std::mem::take(&mut self.workers) {
             if let Ok(hashes) = w.join() {
                 all.extend(hashes);
             }

@@ -156,6 +156,7 @@ impl Session {
     /// claim_file: Run-1 looks at the input and never claims it; Run-2 may
     /// claim the first relocatable input.
     pub fn claim_file(&mut self, input: &InputFile) -> Result<Claim, Failure> {
+        crate::panics::injected("claim_file");
         let t = std::time::Instant::now();
         let claim = match &mut self.stage {
             Stage::Recording(r) => {
@@ -181,6 +182,7 @@ impl Session {
 
     /// all_symbols_read: in Run-2, the file to add in place of the claimed one.
     pub fn all_symbols_read(&mut self) -> Result<Option<PathBuf>, Failure> {
+        crate::panics::injected("all_symbols_read");
         match &mut self.stage {
             Stage::Applying(a) => Ok(a.all_symbols_read()),
             _ => Ok(None),
@@ -190,6 +192,7 @@ impl Session {
     /// cleanup: the output is written (or the link failed). Build and stage
     /// the record.
     pub fn cleanup(&mut self) -> Result<(), Failure> {
+        crate::panics::injected("cleanup");
         flush_log();
         if let Stage::Applying(a) = &mut self.stage {
             log::debug!("claim_file {:?} in all", self.claim_time);

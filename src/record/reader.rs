@@ -83,6 +83,19 @@ pub struct Reader {
     threaded: bool,
 }
 
+impl Drop for Reader {
+    /// A session given up mid-link (a failure on the linker's thread) drops
+    /// its reader with the thread still running: the thread must not
+    /// outlive the linker's use of this library, so it is joined, after
+    /// the few batches already queued (the unsent one is dropped).
+    fn drop(&mut self) {
+        if let Mode::Thread { queue, worker, .. } = std::mem::replace(&mut self.mode, Mode::Gone) {
+            drop(queue);
+            let _ = worker.join();
+        }
+    }
+}
+
 enum Mode {
     Inline(Box<Collected>),
     Thread {
@@ -334,6 +347,7 @@ fn work(
 ) -> Collected {
     for batch in batches {
         for job in batch {
+            crate::panics::injected("reader");
             let had_file = job.file.is_some();
             // The job, and its descriptor, are gone when this returns.
             let _ = give_back.send(c.process(job, None));
