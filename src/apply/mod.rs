@@ -142,7 +142,15 @@ impl ClaimSymbols {
 #[derive(Debug)]
 pub enum Claim {
     No,
-    Yes(ClaimSymbols),
+    /// The entries to report, and the name under which the linker is to
+    /// read the file again at all_symbols_read: the plugin's interface
+    /// layer keeps it apart from the session, so that nothing a session
+    /// does after the claim (a failure, a panic) can keep the file out of
+    /// the link.
+    Yes {
+        symbols: ClaimSymbols,
+        hand_back: PathBuf,
+    },
 }
 
 /// How an apply.log line about a failed Run-2 link starts (report lists
@@ -221,8 +229,6 @@ pub struct Applier {
     decided: bool,
     /// Found in the decisions: this link's identity and the names to hide.
     applied: Option<(Hash128, NameList)>,
-    /// The claimed input, as the linker named it: handed back as it is.
-    claimed: Option<PathBuf>,
     /// Hashing of the command line's objects, started at onload.
     prehash: Option<prehash::Prehash>,
     created: std::time::Instant,
@@ -251,7 +257,6 @@ impl Applier {
             strict,
             decided: false,
             applied: None,
-            claimed: None,
             prehash,
             created: std::time::Instant::now(),
             explained: false,
@@ -378,8 +383,10 @@ impl Applier {
         let symbols = claim_symbols(&symbols, &hide)
             .map_err(|e| (Some(identity), Unchanged::NoDecisions(e.to_string())))?;
         self.applied = Some((identity, hide));
-        self.claimed = Some(back);
-        Ok(Claim::Yes(symbols))
+        Ok(Claim::Yes {
+            symbols,
+            hand_back: back,
+        })
     }
 
     /// The name under which the linker can open the claimed input again:
@@ -412,11 +419,6 @@ impl Applier {
             });
         }
         Ok(Claim::No)
-    }
-
-    /// all_symbols_read: the claimed input, to add again as it is.
-    pub fn all_symbols_read(&mut self) -> Option<PathBuf> {
-        self.claimed.clone()
     }
 
     /// cleanup (runs on failure too): note what was achieved.

@@ -30,6 +30,10 @@ static LOADED: AtomicBool = AtomicBool::new(false);
 /// linker may be tearing itself down).
 static LINKER_DONE: AtomicBool = AtomicBool::new(false);
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+/// The file Run-2 claimed, to add again at all_symbols_read: kept out of
+/// the session, so that a failure or panic of the session after the claim
+/// cannot keep the file's code out of the link.
+static HAND_BACK: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
 
 fn level_code(level: log::Level) -> c_int {
     match level {
@@ -411,12 +415,16 @@ unsafe fn claim_file_inner(
         claim = s.claim_file(&input)?;
         Ok(())
     });
-    if let Claim::Yes(symbols) = claim {
+    if let Claim::Yes { symbols, hand_back } = claim {
         // SAFETY: `handle` is the linker's handle for this file, passed back
         // during this claim_file call as the interface requires.
         let handle = unsafe { (*file).handle };
         match add_symbols(handle, symbols) {
             Ok(()) => {
+                match HAND_BACK.lock() {
+                    Ok(mut g) => *g = Some(hand_back),
+                    Err(poisoned) => *poisoned.into_inner() = Some(hand_back),
+                }
                 if !claimed.is_null() {
                     // SAFETY: as above.
                     unsafe { *claimed = 1 };
@@ -512,11 +520,11 @@ fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(),
 
 unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
     catch_unwind(|| {
-        let mut add: Option<std::path::PathBuf> = None;
-        let status = with_session(|s| {
-            add = s.all_symbols_read()?;
-            Ok(())
-        });
+        let status = with_session(|s| s.all_symbols_read());
+        let add = match HAND_BACK.lock() {
+            Ok(mut g) => g.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
         if let Some(path) = add {
             let result = match (
                 ADD_INPUT_FILE.get().copied().flatten(),

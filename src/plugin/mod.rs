@@ -180,13 +180,11 @@ impl Session {
         Ok(claim)
     }
 
-    /// all_symbols_read: in Run-2, the file to add in place of the claimed one.
-    pub fn all_symbols_read(&mut self) -> Result<Option<PathBuf>, Failure> {
+    /// all_symbols_read: nothing for the session to do (the claimed file
+    /// goes back by the interface layer, whatever happens here).
+    pub fn all_symbols_read(&mut self) -> Result<(), Failure> {
         crate::panics::injected("all_symbols_read");
-        match &mut self.stage {
-            Stage::Applying(a) => Ok(a.all_symbols_read()),
-            _ => Ok(None),
-        }
+        Ok(())
     }
 
     /// cleanup: the output is written (or the link failed). Build and stage
