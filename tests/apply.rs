@@ -1055,21 +1055,22 @@ fn probes_counted_not_listed() {
     assert!(!text.contains("links left unchanged by Run-2"), "{text}");
 }
 
-/// A panic in all_symbols_read, after Run-2 claimed the first object, must
-/// still hand that object back: its code stays in the link, which is
-/// applied (the hidden names went in with the claim), and the programs run
-/// as before; one warning names the panic, and strict fails the link. The
-/// panic is injected through LDPRUNE_TEST_PANIC (debug builds only).
+/// A panic after Run-2 claimed the first object (at a later input's
+/// claim_file, or in all_symbols_read) must still hand that object back:
+/// its code stays in the link, which is applied (the hidden names went in
+/// with the claim), and the programs run as before; one warning names the
+/// panic, and strict fails the link. The panics are injected through
+/// LDPRUNE_TEST_PANIC (debug builds only).
 fn panic_after_the_claim(linker: Linker) {
     let f = Fixture::new(linker);
     compile(&f);
     link_all(&f, 1);
     let before = outputs(&f);
     merge(&f);
-    let link = |output: &str, driver: &str, args: &[&str], strict: bool| {
+    let link = |at: &str, output: &str, driver: &str, args: &[&str], strict: bool| {
         let mut cmd = Command::new(driver);
         cmd.current_dir(f.dir.path())
-            .env("LDPRUNE_TEST_PANIC", "all_symbols_read")
+            .env("LDPRUNE_TEST_PANIC", at)
             .args(plugin_args(&f, 2))
             .args(["-o", output])
             .args(args)
@@ -1082,22 +1083,20 @@ fn panic_after_the_claim(linker: Linker) {
             + &String::from_utf8_lossy(&out.stdout);
         (out.status.success(), text)
     };
-    for (output, driver, args) in LINKS {
-        let (ok, text) = link(output, driver, args, false);
-        assert!(ok, "{output}: {text}");
-        assert!(
-            text.contains("LDPRUNE_TEST_PANIC=all_symbols_read"),
-            "{output}: {text}"
-        );
+    for at in ["later_claim_file", "all_symbols_read"] {
+        let panic = format!("LDPRUNE_TEST_PANIC={at}");
+        for (output, driver, args) in LINKS {
+            let (ok, text) = link(at, output, driver, args, false);
+            assert!(ok, "{at}, {output}: {text}");
+            assert!(text.contains(&panic), "{at}, {output}: {text}");
+        }
+        let core = exports(&f.path("libcore.so"));
+        assert!(!core.contains(&"core_unused".to_string()), "{at}");
+        assert!(core.contains(&"core_used".to_string()), "{at}");
+        assert_eq!(outputs(&f), before, "{at}");
+        let (ok, text) = link(at, "libcore.so", "gcc", LINKS[0].2, true);
+        assert!(!ok, "strict, {at}: {text}");
+        assert!(text.contains(&panic), "strict, {at}: {text}");
     }
-    assert!(!exports(&f.path("libcore.so")).contains(&"core_unused".to_string()));
-    assert!(exports(&f.path("libcore.so")).contains(&"core_used".to_string()));
-    assert_eq!(outputs(&f), before);
-    let (ok, text) = link("libcore.so", "gcc", LINKS[0].2, true);
-    assert!(!ok, "strict: {text}");
-    assert!(
-        text.contains("LDPRUNE_TEST_PANIC=all_symbols_read"),
-        "{text}"
-    );
 }
 both_linkers!(panic_after_the_claim, panic_after_the_claim);

@@ -61,6 +61,8 @@ pub struct Session {
     output: Option<PathBuf>,
     /// Time spent in claim_file, for the debug log.
     claim_time: std::time::Duration,
+    /// claim_file calls so far.
+    inputs: u32,
     /// A failure that fails the link even without `strict`.
     fatal: bool,
 }
@@ -138,6 +140,7 @@ impl Session {
             stage,
             output,
             claim_time: std::time::Duration::ZERO,
+            inputs: 0,
             fatal: false,
         };
         Ok((Some(session), opts))
@@ -156,7 +159,12 @@ impl Session {
     /// claim_file: Run-1 looks at the input and never claims it; Run-2 may
     /// claim the first relocatable input.
     pub fn claim_file(&mut self, input: &InputFile) -> Result<Claim, Failure> {
-        crate::panics::injected("claim_file");
+        self.inputs += 1;
+        crate::panics::injected(if self.inputs == 1 {
+            "claim_file"
+        } else {
+            "later_claim_file"
+        });
         let t = std::time::Instant::now();
         let claim = match &mut self.stage {
             Stage::Recording(r) => {
