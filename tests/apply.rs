@@ -1056,7 +1056,8 @@ fn probes_counted_not_listed() {
 }
 
 /// A panic after Run-2 claimed the first object (at a later input's
-/// claim_file, or in all_symbols_read) must still hand that object back:
+/// claim_file, in all_symbols_read or in cleanup) must still hand that
+/// object back:
 /// its code stays in the link, which is applied (the hidden names went in
 /// with the claim), and the programs run as before; one warning names the
 /// panic, and strict fails the link. The panics are injected through
@@ -1083,7 +1084,7 @@ fn panic_after_the_claim(linker: Linker) {
             + &String::from_utf8_lossy(&out.stdout);
         (out.status.success(), text)
     };
-    for at in ["later_claim_file", "all_symbols_read"] {
+    for at in ["later_claim_file", "all_symbols_read", "cleanup"] {
         let panic = format!("LDPRUNE_TEST_PANIC={at}");
         for (output, driver, args) in LINKS {
             let (ok, text) = link(at, output, driver, args, false);

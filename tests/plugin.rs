@@ -432,6 +432,9 @@ fn injected_panics(linker: Linker) {
     };
     for (r, at) in [
         (1, "claim_file"),
+        // p.o, after the thread started at big.o: the session given up
+        // with the thread running joins it.
+        (1, "later_claim_file"),
         (1, "reader"),
         (1, "cleanup"),
         (2, "claim_file"),
@@ -440,9 +443,10 @@ fn injected_panics(linker: Linker) {
         let out = run(r, at, false);
         let e = stderr(&out);
         assert!(out.status.success(), "Run-{r} {at}: {e}");
-        assert!(
-            e.contains(&format!("LDPRUNE_TEST_PANIC={at}")),
-            "Run-{r} {at}: {e}"
+        assert_eq!(
+            e.matches(&format!("LDPRUNE_TEST_PANIC={at}")).count(),
+            1,
+            "one warning, Run-{r} {at}: {e}"
         );
         assert!(e.contains("unchanged"), "Run-{r} {at}: {e}");
         if at == "reader" {
@@ -454,13 +458,17 @@ fn injected_panics(linker: Linker) {
             plain,
             "Run-{r} {at}"
         );
-        let out = run(r, at, true);
-        let e = stderr(&out);
-        assert!(!out.status.success(), "strict, Run-{r} {at}: {e}");
-        assert!(
-            e.contains(&format!("LDPRUNE_TEST_PANIC={at}")),
-            "strict, Run-{r} {at}: {e}"
-        );
+        // Strict (Run-1; Run-2 without decisions fails strict before any
+        // panic: tests/apply.rs has it with decisions).
+        if r == 1 {
+            let out = run(r, at, true);
+            let e = stderr(&out);
+            assert!(!out.status.success(), "strict, Run-{r} {at}: {e}");
+            assert!(
+                e.contains(&format!("LDPRUNE_TEST_PANIC={at}")),
+                "strict, Run-{r} {at}: {e}"
+            );
+        }
     }
     // Nothing recorded by the links that failed.
     let links = state.join("links");
