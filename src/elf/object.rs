@@ -357,7 +357,7 @@ where
             None => section.rel(endian, data)?.map(|(r, _)| r),
             Some(_) => None,
         };
-        let entries = rela.into_iter().flatten().map(|r| {
+        let entries = rela.into_iter().flatten().map(|r| -> (u64, u32, u32) {
             (
                 r.r_offset(endian).into(),
                 r.r_type(endian, is_mips64el).0,
@@ -372,7 +372,6 @@ where
             )
         }));
         for (offset, r_type, r_sym) in entries {
-            let offset: u64 = offset;
             pointers += u32::from(Some(r_type) == pointer);
             if r_sym == 0 {
                 continue;

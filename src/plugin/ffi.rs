@@ -421,10 +421,7 @@ unsafe fn claim_file_inner(
         let handle = unsafe { (*file).handle };
         match add_symbols(handle, symbols) {
             Ok(()) => {
-                match HAND_BACK.lock() {
-                    Ok(mut g) => *g = Some(hand_back),
-                    Err(poisoned) => *poisoned.into_inner() = Some(hand_back),
-                }
+                *HAND_BACK.lock().unwrap_or_else(|p| p.into_inner()) = Some(hand_back);
                 if !claimed.is_null() {
                     // SAFETY: as above.
                     unsafe { *claimed = 1 };
@@ -521,10 +518,7 @@ fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(),
 unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
     catch_unwind(|| {
         let status = with_session(|s| s.all_symbols_read());
-        let add = match HAND_BACK.lock() {
-            Ok(mut g) => g.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let add = HAND_BACK.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(path) = add {
             let result = match (
                 ADD_INPUT_FILE.get().copied().flatten(),
