@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::elf::hash::{Hash128, StructHasher};
 use crate::elf::interface::{InterfaceSummary, interface_summary};
-use crate::elf::sparse::{Parts, read_symbol_parts_into};
+use crate::elf::sparse::{Parts, WHOLE_OBJECT, read_symbol_parts_into};
 use crate::elf::{FileClass, classify};
+use object::ReadRef;
 
 /// What the link writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -219,9 +220,10 @@ pub fn interface_hash_of_path(path: &str) -> Option<Hash128> {
 }
 
 /// What identity (and the recorder, for objects it was never shown) needs
-/// to know of the file at `path`, if it is a relocatable ELF object. The
-/// head is checked first, so archives and libraries are not read; of an
-/// object only the symbol table and what locates it are read. Opened
+/// to know of the file at `path`, if it is a relocatable ELF object. A
+/// file up to [`WHOLE_OBJECT`] is read whole in one read; of a larger one
+/// the head is checked first, so archives and libraries are not read, and
+/// of an object only the symbol table and what locates it are read. Opened
 /// non-blocking and checked to be a regular file: a FIFO never hangs.
 pub fn read_interface_summary(path: &str) -> Option<InterfaceSummary> {
     read_interface_summary_with(&mut Parts::default(), path)
@@ -239,14 +241,25 @@ pub fn read_interface_summary_with(parts: &mut Parts, path: &str) -> Option<Inte
     if !meta.is_file() {
         return None;
     }
-    let mut head = [0u8; 64];
-    let n = (meta.len() as usize).min(head.len());
-    file.read_exact_at(&mut head[..n], 0).ok()?;
-    if classify(&head[..n]) != FileClass::Relocatable {
+    let len = meta.len();
+    let is_object = |head: &[u8]| classify(&head[..head.len().min(64)]) == FileClass::Relocatable;
+    // A small file is read whole at once, and classified from that.
+    if len > WHOLE_OBJECT {
+        let mut head = [0u8; 64];
+        file.read_exact_at(&mut head, 0).ok()?;
+        if !is_object(&head) {
+            return None;
+        }
+    }
+    read_symbol_parts_into(parts, len, |buf, at| file.read_exact_at(buf, at)).ok()?;
+    let head = (&*parts).read_bytes_at(0, len.min(64)).ok()?;
+    if !is_object(head) {
         return None;
     }
-    read_symbol_parts_into(parts, meta.len(), |buf, at| file.read_exact_at(buf, at)).ok()?;
-    interface_summary(&*parts).ok()
+    match parts.whole() {
+        Some(bytes) => interface_summary(bytes).ok(),
+        None => interface_summary(&*parts).ok(),
+    }
 }
 
 #[cfg(test)]

@@ -324,6 +324,48 @@ fn fast_interface_hash_equals_full_parse() {
     }
 }
 
+/// The interface hash of a path: small files are read whole in one read,
+/// larger ones in parts (header, section table, symbols); both agree with
+/// the full parse, and neither takes what is not an object.
+#[test]
+fn interface_hash_of_small_and_large_files() {
+    use ldprune::elf::sparse::WHOLE_OBJECT;
+    let f = Fixture::new(Linker::Bfd);
+    f.write("small.c", "int small_get(int i) { return i + 1; }\n")
+        .write(
+            "large.c",
+            "static const char table[100000] = { 1, 2, 3 };\n\
+         int large_get(int i) { return table[i]; }\n",
+        );
+    for (src, flags) in [("small.c", vec!["-O2"]), ("large.c", vec!["-O2", "-g"])] {
+        let obj = src.replace(".c", ".o");
+        f.run(
+            Command::new("gcc")
+                .args(&flags)
+                .args(["-c", src, "-o", &obj])
+                .current_dir(f.dir.path()),
+        );
+        let len = std::fs::metadata(f.path(&obj)).unwrap().len();
+        assert_eq!(len > WHOLE_OBJECT, src == "large.c", "{obj}: {len} bytes");
+        hashes(&f.path(&obj));
+    }
+    // Not objects: a short text file, and a library larger than a whole read.
+    f.write("script.ld", "INPUT(small.o)\n");
+    f.run(
+        Command::new("gcc")
+            .args(["-shared", "-o", "libl.so", "large.o", "small.o"])
+            .current_dir(f.dir.path()),
+    );
+    assert!(std::fs::metadata(f.path("libl.so")).unwrap().len() > WHOLE_OBJECT);
+    for path in ["script.ld", "libl.so"] {
+        assert_eq!(
+            interface_hash_of_path(f.path(path).to_str().unwrap()),
+            None,
+            "{path}"
+        );
+    }
+}
+
 fn identity_of_repeated_links(linker: Linker) {
     let f = Fixture::new(linker);
     f.write("lib.c", "int lib_fn(int x) { return x + 1; }\n")
