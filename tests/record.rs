@@ -679,3 +679,52 @@ fn threaded_reading(linker: Linker) {
     assert_eq!(threaded.cstrings, plugin.cstrings);
 }
 both_linkers!(threaded_reading_makes_the_same_record, threaded_reading);
+
+/// Run-1 records the output's symbols in `.dynsym` order (no sort in the
+/// link); a record loads with every list in name order, the order
+/// `parse_output` gives, and the PLT/GOT lists without repeats.
+fn output_lists(linker: Linker) {
+    let f = Fixture::new(linker);
+    // Exported functions that call each other: interposable, so through
+    // the library's own PLT.
+    let mut src = String::new();
+    for n in ["zeta", "omega", "kappa", "delta", "alpha", "mu", "beta"] {
+        src += &format!("int {n}(int x);\n");
+    }
+    for (n, next) in [
+        ("zeta", "omega"),
+        ("omega", "kappa"),
+        ("kappa", "delta"),
+        ("delta", "alpha"),
+        ("alpha", "mu"),
+        ("mu", "beta"),
+    ] {
+        src += &format!("int {n}(int x) {{ return x ? {next}(x - 1) : 0; }}\n");
+    }
+    src += "int beta(int x) { return x; }\nint counter;\nint *counter_ptr(void) { return &counter; }\n";
+    f.write("lists.c", &src);
+    f.compile("lists.c", &["-fPIC", "-O0"]);
+    f.link_identical(&["-shared", "-o", "liblists.so", "lists.o"]);
+    let r = f.record("liblists.so");
+    let bytes = std::fs::read(f.path("liblists.so")).unwrap();
+    let sorted = ldprune::elf::output::parse_output(&bytes[..]).unwrap();
+    let listed = ldprune::elf::output::parse_output_as_listed(&bytes[..]).unwrap();
+    assert_eq!(r.exports, sorted.exports);
+    assert_eq!(r.imports, sorted.imports);
+    assert_eq!(r.layout, sorted.layout);
+    assert!(
+        r.exports.is_sorted() && r.exports.len() >= 8,
+        "{:?}",
+        r.exports
+    );
+    assert!(!r.layout.plt_exports.is_empty(), "{:?}", r.layout);
+    for names in [&r.layout.plt_exports, &r.layout.got_exports] {
+        assert!(names.is_sorted_by(|a, b| a < b), "{names:?}");
+    }
+    // The same symbols as listed, in another order: what the file holds.
+    assert_ne!(listed.exports, sorted.exports, "{:?}", listed.exports);
+    let mut again = listed.clone();
+    again.sort();
+    assert_eq!(again, sorted);
+}
+both_linkers!(output_lists_sorted_on_load, output_lists);

@@ -229,7 +229,18 @@ pub struct OutputFacts {
     pub layout: Layout,
 }
 
+/// The facts of a finished output, each list sorted by name
+/// ([`OutputFacts::sort`]).
 pub fn parse_output<'data, R: ReadRef<'data>>(data: R) -> Result<OutputFacts, ElfError> {
+    let mut facts = parse_output_as_listed(data)?;
+    facts.sort();
+    Ok(facts)
+}
+
+/// The facts of a finished output with its symbols in `.dynsym` order:
+/// Run-1 records them so and the records' readers sort them
+/// (`LinkRecord::sort_lists`), out of the link.
+pub fn parse_output_as_listed<'data, R: ReadRef<'data>>(data: R) -> Result<OutputFacts, ElfError> {
     let ident = data
         .read_bytes_at(0, 16)
         .map_err(|_| ElfError::new("file too short for an ELF header"))?;
@@ -345,8 +356,6 @@ where
         copy_relocation(header.e_machine(endian)),
         slot_relocations(header.e_machine(endian)),
     )?;
-    // (has a PLT slot, has a GOT slot) of each export, in dynsym order.
-    let mut slots: Vec<(bool, bool)> = Vec::new();
     for (index, sym) in dynsym.enumerate() {
         if index.0 == 0 || sym.is_local() {
             continue;
@@ -395,41 +404,56 @@ where
             if relocated.has(index.0, Relocated::COPIED) {
                 facts.copy_imports.push(entry.clone());
             }
-            slots.push((
-                relocated.has(index.0, Relocated::PLT),
-                relocated.has(index.0, Relocated::GOT),
-            ));
+            if relocated.has(index.0, Relocated::PLT) {
+                facts.layout.plt_exports.push(entry.name.clone());
+            }
+            if relocated.has(index.0, Relocated::GOT) {
+                facts.layout.got_exports.push(entry.name.clone());
+            }
             facts.exports.push(entry);
         }
     }
-    // Unstable: entries that compare equal are equal in every field, and a
-    // stable sort of 7,000 exports cost 8M instructions in a Run-1 link.
-    fn name(e: &DynSymbol) -> &[u8] {
-        e.name.as_bytes()
+    read_version_nodes(&sections, endian, data, &mut facts)?;
+    Ok(facts)
+}
+
+impl OutputFacts {
+    /// Sorts its symbol lists by name, and its PLT and GOT name lists
+    /// without repeats: the order readers expect. Lists already in order
+    /// are only checked.
+    pub fn sort(&mut self) {
+        sort_symbols(&mut self.exports);
+        sort_symbols(&mut self.copy_imports);
+        sort_symbols(&mut self.imports);
+        sort_symbols(&mut self.unrelocated_imports);
+        self.layout.sort();
     }
-    let order = sort_by_name(&mut facts.exports, name);
-    sort_by_name(&mut facts.copy_imports, name);
-    sort_by_name(&mut facts.imports, name);
-    sort_by_name(&mut facts.unrelocated_imports, name);
-    // The exports with PLT and GOT slots, in the sorted exports' order:
-    // sorted by name without sorting again.
-    for (e, &i) in facts.exports.iter().zip(&order) {
-        let (plt, got) = slots[i as usize];
-        for (has, names) in [
-            (plt, &mut facts.layout.plt_exports),
-            (got, &mut facts.layout.got_exports),
+}
+
+impl Layout {
+    /// Sorts the PLT and GOT name lists and drops repeats.
+    pub fn sort(&mut self) {
+        for names in [
+            &mut self.plt_exports,
+            &mut self.got_exports,
+            &mut self.plt_imports,
+            &mut self.got_imports,
         ] {
-            if has && names.last() != Some(&e.name) {
-                names.push(e.name.clone());
+            if !names.is_sorted_by(|a, b| a < b) {
+                names.sort_unstable();
+                names.dedup();
             }
         }
     }
-    for names in [&mut facts.layout.plt_imports, &mut facts.layout.got_imports] {
-        names.sort_unstable();
-        names.dedup();
+}
+
+/// Sorts dynamic symbols into their `Ord` order (name first) unless they
+/// are in it. Unstable: entries that compare equal are equal in every
+/// field, and a stable sort of 7,000 exports cost 8M instructions.
+pub fn sort_symbols(symbols: &mut Vec<DynSymbol>) {
+    if !symbols.is_sorted() {
+        sort_by_name(symbols, |e| e.name.as_bytes());
     }
-    read_version_nodes(&sections, endian, data, &mut facts)?;
-    Ok(facts)
 }
 
 /// Sorts `items` into their `Ord` order, whose first key must be `name`,

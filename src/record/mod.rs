@@ -10,7 +10,7 @@ use std::fs::File;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::elf::output::{looks_complete, parse_output};
+use crate::elf::output::{looks_complete, parse_output_as_listed};
 use crate::elf::sparse::read_dynamic_parts;
 use crate::elf::types::Lto;
 use crate::identity::{
@@ -248,10 +248,12 @@ impl Recorder {
                     .as_ref()
                     .is_some_and(|v| !facts.version_defs.contains(v))
             };
+            // The first by name: the lists are in .dynsym order.
             if let Some(e) = facts
                 .exports
                 .iter()
-                .find(|e| !known(e) && !copied(e) && !crate::elf::is_linker_defined(&e.name))
+                .filter(|e| !known(e) && !copied(e) && !crate::elf::is_linker_defined(&e.name))
+                .min()
             {
                 c.incomplete.push(format!(
                     "exports {} which no recorded input defines",
@@ -262,7 +264,7 @@ impl Recorder {
             // comes from code another plugin claimed (LTO IR or bitcode in
             // an archive, which the command line does not show). Its
             // demands would be lost: the merge must take them all.
-            if let Some(i) = facts.imports.iter().find(|i| !known(i)) {
+            if let Some(i) = facts.imports.iter().filter(|i| !known(i)).min() {
                 c.incomplete.push(format!(
                     "imports {} which no recorded input references",
                     i.name
@@ -452,7 +454,9 @@ fn read_output(
     if kind == OutputKind::Rel {
         return (LinkStatus::Complete, None);
     }
-    match parse_output(&bytes) {
+    // In .dynsym order: the record's readers sort (`load_record`), so the
+    // link does not (7,200 exports: 4.7M instructions).
+    match parse_output_as_listed(&bytes) {
         Ok(f) => (LinkStatus::Complete, Some(f)),
         Err(e) => failed(format!("cannot read output {}: {e}", path.display())),
     }

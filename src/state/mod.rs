@@ -556,8 +556,9 @@ pub fn load_head(path: &Path) -> Result<record::RecordHead, StateError> {
 
 /// Reads and checks one record file.
 pub fn load_record(path: &Path) -> Result<LinkRecord, StateError> {
-    let record: LinkRecord = read_file(path, FileKind::LinkRecord, RECORD_FORMAT)?;
+    let mut record: LinkRecord = read_file(path, FileKind::LinkRecord, RECORD_FORMAT)?;
     (record.validate()).map_err(|e| StateError::new(path, Problem::Damaged(e)))?;
+    record.sort_lists();
     Ok(record)
 }
 

@@ -10,7 +10,7 @@ use crate::elf::hash::Hash128;
 use std::hash::Hasher;
 
 use crate::elf::object::Target;
-use crate::elf::output::{Abi, DynSymbol, Layout, OutputSizes, VersionNeed};
+use crate::elf::output::{Abi, DynSymbol, Layout, OutputSizes, VersionNeed, sort_symbols};
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
 use crate::fasthash::{FxHashMap, FxHasher};
 use crate::identity::OutputKind;
@@ -231,6 +231,15 @@ pub struct SymbolRecord {
 }
 
 impl LinkRecord {
+    /// Puts the output's symbol and PLT/GOT lists in name order: Run-1
+    /// records them in `.dynsym` order (sorting them cost the link more
+    /// than it costs a reader), records written before 2026-12 sorted.
+    pub fn sort_lists(&mut self) {
+        sort_symbols(&mut self.exports);
+        sort_symbols(&mut self.imports);
+        self.layout.sort();
+    }
+
     /// The string at `id`; "?" for an index a damaged record could hold.
     pub fn str(&self, id: Str) -> &str {
         self.strings.get(id).unwrap_or("?")
