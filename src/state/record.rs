@@ -574,6 +574,18 @@ impl StringPool {
         self.text.get(start..end)
     }
 
+    /// The bytes of `id`, as lookups compare them (no character
+    /// boundary checks on the hot path of interning).
+    fn bytes(&self, id: Str) -> Option<&[u8]> {
+        let i = id as usize;
+        let end = *self.ends.get(i)? as usize;
+        let start = match i.checked_sub(1) {
+            Some(p) => *self.ends.get(p)? as usize,
+            None => 0,
+        };
+        self.text.as_bytes().get(start..end)
+    }
+
     fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
@@ -620,7 +632,7 @@ impl StringTable {
     fn find(&self, h: u64, s: &str) -> Option<Str> {
         let mut id = *self.heads.get(&h)?;
         loop {
-            if self.pool.get(id) == Some(s) {
+            if self.pool.bytes(id) == Some(s.as_bytes()) {
                 return Some(id);
             }
             id = self.next[id as usize];
@@ -663,7 +675,7 @@ impl StringTable {
                 let head = *o.get();
                 let mut id = head;
                 loop {
-                    if pool.get(id) == Some(s) {
+                    if pool.bytes(id) == Some(s.as_bytes()) {
                         return id;
                     }
                     id = next[id as usize];
@@ -687,7 +699,7 @@ impl StringTable {
         if let Some(&head) = self.heads.get(&h) {
             let mut id = head;
             loop {
-                if self.pool.get(id).map(str::as_bytes) == Some(b) {
+                if self.pool.bytes(id) == Some(b) {
                     return id;
                 }
                 id = self.next[id as usize];
