@@ -21,13 +21,13 @@
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 
 use ldprune_linkargs::{LD_RELOCATABLE, ld_takes_value, split_response_file};
+use object::ReadRef;
 use serde::{Deserialize, Serialize};
 
 use crate::elf::hash::{Hash128, StructHasher};
 use crate::elf::interface::{InterfaceSummary, interface_summary};
 use crate::elf::sparse::{Parts, WHOLE_OBJECT, read_symbol_parts_into};
 use crate::elf::{FileClass, classify};
-use object::ReadRef;
 
 /// What the link writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -456,15 +456,12 @@ pub fn sort_symbols(symbols: &mut Vec<DynSymbol>) {
     }
 }
 
-/// Sorts `items` into their `Ord` order, whose first key must be `name`,
-/// and returns where each element came from. Each comparison first
+/// Sorts `items` into their `Ord` order, whose first key must be `name`.
+/// Each comparison first
 /// compares the names' first 16 bytes as one integer, and the elements
 /// move once, at the end: comparing and moving 7,200 exports with their
 /// `String`s cost 11.7M instructions in a Run-1 link.
-pub fn sort_by_name<T: Ord>(
-    items: &mut Vec<T>,
-    name: impl for<'a> Fn(&'a T) -> &'a [u8],
-) -> Vec<u32> {
+pub fn sort_by_name<T: Ord>(items: &mut Vec<T>, name: impl for<'a> Fn(&'a T) -> &'a [u8]) {
     // Zero-padded and big-endian: a smaller prefix means a smaller name
     // (padding is the least byte); equal prefixes fall back to `Ord`.
     let prefix = |b: &[u8]| {
@@ -488,7 +485,6 @@ pub fn sort_by_name<T: Ord>(
             .iter()
             .filter_map(|&(_, i)| slots.get_mut(i as usize).and_then(Option::take)),
     );
-    order.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Allocated sections (file offset, size, kind) cut into runs at the page

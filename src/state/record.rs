@@ -232,8 +232,9 @@ pub struct SymbolRecord {
 
 impl LinkRecord {
     /// Puts the output's symbol and PLT/GOT lists in name order: Run-1
-    /// records them in `.dynsym` order (sorting them cost the link more
-    /// than it costs a reader), records written before 2026-12 sorted.
+    /// records them in `.dynsym` order (a sort costs the link more than
+    /// it costs a reader); older records hold them sorted, which is only
+    /// checked.
     pub fn sort_lists(&mut self) {
         sort_symbols(&mut self.exports);
         sort_symbols(&mut self.imports);
