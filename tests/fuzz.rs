@@ -155,10 +155,12 @@ fn record(bytes: &[u8], _: &Scratch) {
         .into_iter()
         .flatten()
     {
-        if let Ok(r) = codec::decode::<LinkRecord>(FileKind::LinkRecord, RECORD_FORMAT, &b)
+        if let Ok(mut r) = codec::decode::<LinkRecord>(FileKind::LinkRecord, RECORD_FORMAT, &b)
             && r.validate().is_ok()
         {
-            // A record that validates must be usable: every name resolves.
+            // A record that validates must be usable: its lists sort (as
+            // load_record does), every name resolves.
+            r.sort_lists();
             for o in &r.objects {
                 for s in &o.symbols {
                     let _ = r.str(s.name);

@@ -13,6 +13,7 @@ use common::{Fixture, Linker};
 use ldprune::elf::hash::Hash128;
 use ldprune::elf::interface::interface_summary;
 use ldprune::elf::object::parse_object;
+use ldprune::elf::sparse::read_symbol_parts_only;
 use ldprune::elf::types::Lto;
 use ldprune::identity::{interface_hash_of_path, link_identity, parse_link_line};
 
@@ -188,6 +189,17 @@ fn check_fast_path(data: &[u8], what: &str) -> Hash128 {
     let fast = interface_summary(data).unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_eq!(fast.hash, full.interface, "{what}");
     assert_eq!(fast.lto, full.lto, "{what}");
+    // The parts a large object is read by (groups, extended indexes):
+    // the same, though these objects are small enough to be read whole.
+    let parts = read_symbol_parts_only(data.len() as u64, |buf, at| {
+        let at = at as usize;
+        buf.copy_from_slice(&data[at..at + buf.len()]);
+        Ok(())
+    })
+    .unwrap();
+    assert!(parts.whole().is_none(), "{what}: read whole");
+    let sparse = interface_summary(&parts).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(sparse, fast, "{what}: parts");
     assert_ne!(full.interface, full.hash, "{what}: two different hashes");
     // sh_info of .symtab should be the first non-local symbol; every wrong
     // value must leave the hash alone.

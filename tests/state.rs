@@ -137,6 +137,26 @@ fn damaged_and_foreign_records_are_named_and_skipped() {
     // Nothing deleted or rewritten.
     let after: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
     assert_eq!(before, after);
+
+    // Format 11 (the same encoding, its lists sorted) is still read, as
+    // the current one; 10 is refused by number.
+    use ldprune::state::{RECORD_FORMAT, RECORD_FORMAT_OLDEST};
+    let good = load_record(&paths[3]).unwrap();
+    let mut bytes = std::fs::read(&paths[3]).unwrap();
+    let older = f.dir.path().join("older.rec");
+    bytes[8] = RECORD_FORMAT_OLDEST as u8;
+    std::fs::write(&older, &bytes).unwrap();
+    assert_eq!(load_record(&older).unwrap(), good);
+    bytes[8] = (RECORD_FORMAT_OLDEST - 1) as u8;
+    std::fs::write(&older, &bytes).unwrap();
+    assert!(matches!(
+        load_record(&older).map_err(|e| e.problem),
+        Err(Problem::Codec(CodecError::Version {
+            found,
+            reads: RECORD_FORMAT,
+            ..
+        })) if found == RECORD_FORMAT_OLDEST - 1
+    ));
 }
 
 #[test]

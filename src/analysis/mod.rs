@@ -1047,15 +1047,24 @@ mod fixpoint_tests {
             reason: "ld returned 1".into(),
         };
         let bytes = encode(FileKind::LinkRecord, RECORD_FORMAT, &r).unwrap();
-        let head: RecordHead = decode_head(FileKind::LinkRecord, RECORD_FORMAT, &bytes).unwrap();
+        let head: RecordHead =
+            decode_head(FileKind::LinkRecord, RECORD_FORMAT..=RECORD_FORMAT, &bytes).unwrap();
         assert_eq!(head, RecordHead::of(&r));
         // Cut short, or of another version: not a head.
         assert_eq!(
-            decode_head::<RecordHead>(FileKind::LinkRecord, RECORD_FORMAT, &bytes[..40]),
+            decode_head::<RecordHead>(
+                FileKind::LinkRecord,
+                RECORD_FORMAT..=RECORD_FORMAT,
+                &bytes[..40]
+            ),
             None
         );
         assert_eq!(
-            decode_head::<RecordHead>(FileKind::LinkRecord, RECORD_FORMAT + 1, &bytes),
+            decode_head::<RecordHead>(
+                FileKind::LinkRecord,
+                RECORD_FORMAT + 1..=RECORD_FORMAT + 1,
+                &bytes
+            ),
             None
         );
     }

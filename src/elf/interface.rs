@@ -112,7 +112,8 @@ pub fn interface_summary<'data, R: ReadRef<'data>>(data: R) -> Result<InterfaceS
 
 /// The interface hash and the non-local symbols, from the headers, the
 /// section table, the symbol table and the groups alone (no code, no data,
-/// no relocations: [`super::sparse::read_symbol_parts`] reads just those).
+/// no relocations: of a large object [`super::sparse::read_symbol_parts`]
+/// reads just those).
 pub fn interface_symbols<'data, R: ReadRef<'data>>(
     data: R,
 ) -> Result<(InterfaceSummary, Vec<InterfaceSymbol<'data>>), ElfError> {

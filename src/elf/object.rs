@@ -450,16 +450,28 @@ fn sort_segment(keys: &mut Vec<u64>, start: usize, symbols: usize, bits: &mut Ve
         let i = (k as u32) as usize;
         if k & (1 << 32) == 0 { i } else { symbols + i }
     };
-    let slots = segment.iter().map(|&k| slot(k)).max().unwrap_or(0) + 1;
-    if bits.len() < slots.div_ceil(64) {
-        bits.resize(slots.div_ceil(64), 0);
+    let (low, high) = segment.iter().fold((usize::MAX, 0), |(lo, hi), &k| {
+        let s = slot(k);
+        (lo.min(s), hi.max(s))
+    });
+    // Only the words the segment's slots span are read back; a segment
+    // spread thin over a large object sorts (the scan would cost more).
+    let words = low / 64..high / 64 + 1;
+    if words.len() > 2 * segment.len() {
+        segment.sort_unstable();
+        return;
+    }
+    if bits.len() < words.end {
+        bits.resize(words.end, 0);
     }
     for &k in segment.iter() {
         let s = slot(k);
         bits[s / 64] |= 1 << (s % 64);
     }
     let mut n = start;
-    for (w, word) in bits.iter_mut().enumerate().take(slots.div_ceil(64)) {
+    let first = words.start;
+    for (w, word) in bits[words].iter_mut().enumerate() {
+        let w = first + w;
         while *word != 0 {
             let s = w * 64 + word.trailing_zeros() as usize;
             *word &= *word - 1;
@@ -770,6 +782,15 @@ mod tests {
             assert_eq!(&keys[2..], &want[..], "{n}");
             assert!(bits.iter().all(|&w| w == 0), "{n}: bits left set");
         }
+        // Spread thin over many slots (a large object): sorted, and the
+        // bitmap not grown to the span.
+        let mut keys: Vec<u64> = (0..40u64).rev().map(|i| key(7, true, i * 3000)).collect();
+        let mut want = keys.clone();
+        want.sort_unstable();
+        let mut bits = Vec::new();
+        sort_segment(&mut keys, 0, 5, &mut bits);
+        assert_eq!(keys, want);
+        assert!(bits.is_empty());
     }
 
     /// A 64-bit x86-64 object in either byte order: .text with the global

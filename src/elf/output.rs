@@ -389,7 +389,7 @@ where
         let version_marker = sym.st_shndx(endian) == elf::SHN_ABS
             && entry.version.as_deref() == Some(entry.name.as_str());
         if !defined {
-            // Import names are few: pushed as met, sorted below.
+            // Pushed as met: [`OutputFacts::sort`] orders the lists.
             if relocated.has(index.0, Relocated::PLT) {
                 facts.layout.plt_imports.push(entry.name.clone());
             }

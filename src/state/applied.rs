@@ -140,7 +140,7 @@ impl StateDir {
             .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "app"))
         {
-            match super::read_file(p, FileKind::Applied, APPLIED_FORMAT) {
+            match super::read_file(p, FileKind::Applied, APPLIED_FORMAT..=APPLIED_FORMAT) {
                 Ok(r) => good.push(r),
                 Err(e) => bad.push(e),
             }

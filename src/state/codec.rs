@@ -4,6 +4,7 @@
 //! or damaged file is recognised before anything is decoded.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use serde::{Serialize, de::DeserializeOwned};
 use xxhash_rust::xxh3::xxh3_64;
@@ -200,16 +201,26 @@ pub fn decode<T: DeserializeOwned>(
     version: u32,
     bytes: &[u8],
 ) -> Result<T, CodecError> {
+    decode_any(kind, version..=version, bytes)
+}
+
+/// [`decode`] of a file written in any of `versions` (whose encodings
+/// must be the same, read alike); an error names the newest.
+pub fn decode_any<T: DeserializeOwned>(
+    kind: FileKind,
+    versions: RangeInclusive<u32>,
+    bytes: &[u8],
+) -> Result<T, CodecError> {
     if bytes.len() < HEADER_LEN || &bytes[..8] != kind.magic() {
         return Err(CodecError::BadMagic(kind));
     }
     let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
     let found = word(8);
-    if found != version {
+    if !versions.contains(&found) {
         return Err(CodecError::Version {
             kind,
             found,
-            reads: version,
+            reads: *versions.end(),
         });
     }
     let len = u64::from_le_bytes(bytes[16..24].try_into().unwrap_or_default());
@@ -231,10 +242,18 @@ pub fn decode<T: DeserializeOwned>(
 /// them) from the file's start, without the payload's length and checksum
 /// (the start may be all there is). None if it is not such a file or the
 /// fields go beyond `bytes`.
-pub fn decode_head<T: DeserializeOwned>(kind: FileKind, version: u32, bytes: &[u8]) -> Option<T> {
+pub fn decode_head<T: DeserializeOwned>(
+    kind: FileKind,
+    versions: RangeInclusive<u32>,
+    bytes: &[u8],
+) -> Option<T> {
+    let version = bytes
+        .get(8..12)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes);
     if bytes.len() < HEADER_LEN
         || &bytes[..8] != kind.magic()
-        || bytes[8..12] != version.to_le_bytes()
+        || !version.is_some_and(|v| versions.contains(&v))
     {
         return None;
     }

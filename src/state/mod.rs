@@ -44,8 +44,13 @@ pub const STATE_FORMAT: u32 = 1;
 /// (`output_linker`). 10: what the prediction counts (section alignment,
 /// FDEs, whole-pointer relocations, named locals, the output's layout and
 /// its PLT/GOT slots of its own exports). 11: the PLT/GOT slots of its
-/// imports too.
-pub const RECORD_FORMAT: u32 = 11;
+/// imports too. 12: the output's symbol and PLT/GOT lists in `.dynsym`
+/// order, which [`load_record`] sorts (an older ldprune, which would
+/// search them as sorted, refuses the file by this number).
+pub const RECORD_FORMAT: u32 = 12;
+/// The oldest record format this ldprune reads: 11 is 12 with its lists
+/// sorted.
+pub const RECORD_FORMAT_OLDEST: u32 = 11;
 /// Version of the Run-2 result encoding. 2: the output's build-id and the
 /// linker that wrote the output.
 pub const APPLIED_FORMAT: u32 = 2;
@@ -546,7 +551,11 @@ pub fn load_head(path: &Path) -> Result<record::RecordHead, StateError> {
     let start = entry::open_read(path).ok().and_then(|file| {
         let mut bytes = Vec::with_capacity(START as usize);
         file.take(START).read_to_end(&mut bytes).ok()?;
-        codec::decode_head(FileKind::LinkRecord, RECORD_FORMAT, &bytes)
+        codec::decode_head(
+            FileKind::LinkRecord,
+            RECORD_FORMAT_OLDEST..=RECORD_FORMAT,
+            &bytes,
+        )
     });
     match start {
         Some(head) => Ok(head),
@@ -556,7 +565,11 @@ pub fn load_head(path: &Path) -> Result<record::RecordHead, StateError> {
 
 /// Reads and checks one record file.
 pub fn load_record(path: &Path) -> Result<LinkRecord, StateError> {
-    let mut record: LinkRecord = read_file(path, FileKind::LinkRecord, RECORD_FORMAT)?;
+    let mut record: LinkRecord = read_file(
+        path,
+        FileKind::LinkRecord,
+        RECORD_FORMAT_OLDEST..=RECORD_FORMAT,
+    )?;
     (record.validate()).map_err(|e| StateError::new(path, Problem::Damaged(e)))?;
     record.sort_lists();
     Ok(record)
@@ -567,10 +580,10 @@ pub fn load_record(path: &Path) -> Result<LinkRecord, StateError> {
 fn read_file<T: DeserializeOwned>(
     path: &Path,
     kind: FileKind,
-    version: u32,
+    versions: std::ops::RangeInclusive<u32>,
 ) -> Result<T, StateError> {
     let bytes = entry::read(path, entry::MAX_FILE)?;
-    codec::decode(kind, version, &bytes).map_err(|e| StateError::codec(path, e))
+    codec::decode_any(kind, versions, &bytes).map_err(|e| StateError::codec(path, e))
 }
 
 /// `<identity>-<hash of the directory (and output)>.<ext>`: one file per
