@@ -33,7 +33,7 @@ use ldprune::elf::sparse::read_dynamic_parts;
 use ldprune::state::codec::{self, FileKind};
 use ldprune::state::decisions;
 use ldprune::state::record::LinkRecord;
-use ldprune::state::{APPLIED_FORMAT, AppliedRecord, RECORD_FORMAT};
+use ldprune::state::{APPLIED_FORMAT, AppliedRecord, RECORD_FORMAT, RECORD_FORMAT_OLDEST};
 
 /// More than this (above what the thread held before) for one input is a
 /// crash: the inputs are a few KB.
@@ -155,7 +155,9 @@ fn record(bytes: &[u8], _: &Scratch) {
         .into_iter()
         .flatten()
     {
-        if let Ok(mut r) = codec::decode::<LinkRecord>(FileKind::LinkRecord, RECORD_FORMAT, &b)
+        // As load_record reads records (the seeds are of format 11).
+        let formats = RECORD_FORMAT_OLDEST..=RECORD_FORMAT;
+        if let Ok(mut r) = codec::decode_any::<LinkRecord>(FileKind::LinkRecord, formats, &b)
             && r.validate().is_ok()
         {
             // A record that validates must be usable: its lists sort (as

@@ -821,9 +821,9 @@ mod tests {
             "/tests/fuzz/seeds/record/link1.rec"
         ))
         .unwrap();
-        let mut record: LinkRecord = crate::state::codec::decode(
+        let mut record: LinkRecord = crate::state::codec::decode_any(
             crate::state::codec::FileKind::LinkRecord,
-            crate::state::RECORD_FORMAT,
+            crate::state::RECORD_FORMAT_OLDEST..=crate::state::RECORD_FORMAT,
             &seed,
         )
         .unwrap();
@@ -864,9 +864,9 @@ mod tests {
             "/tests/fuzz/seeds/record/link1.rec"
         ))
         .unwrap();
-        let good: LinkRecord = crate::state::codec::decode(
+        let good: LinkRecord = crate::state::codec::decode_any(
             crate::state::codec::FileKind::LinkRecord,
-            crate::state::RECORD_FORMAT,
+            crate::state::RECORD_FORMAT_OLDEST..=crate::state::RECORD_FORMAT,
             &seed,
         )
         .unwrap();
