@@ -114,11 +114,6 @@ pub(super) fn try_append_log(
     })
 }
 
-/// Reads DIR/apply.log (missing: no lines); see [`StateDir::read_log`].
-pub fn read_log(state: &StateDir) -> Result<Vec<LogLine>, crate::state::StateError> {
-    state.read_log()
-}
-
 fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -22,8 +22,7 @@ mod stub;
 mod stub_link;
 
 pub use applied::{
-    Achieved, AppliedRecord, LogLine, OtherLinkers, newest_by_identity, read_log, result_of,
-    still_unchanged,
+    Achieved, AppliedRecord, LogLine, OtherLinkers, newest_by_identity, result_of, still_unchanged,
 };
 pub use stub::{Target, stub_object};
 pub use stub_link::stub_link;

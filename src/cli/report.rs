@@ -15,8 +15,8 @@ use crate::analysis::probes::{is_probe, is_probe_path};
 use crate::analysis::version_nodes::emptied_version_nodes;
 use crate::analysis::{Analysis, ModuleResult};
 use crate::apply::{
-    Achieved, AppliedRecord, FAILED_PREFIX, LogLine, OtherLinkers, newest_by_identity, read_log,
-    result_of, still_unchanged,
+    Achieved, AppliedRecord, FAILED_PREFIX, LogLine, OtherLinkers, newest_by_identity, result_of,
+    still_unchanged,
 };
 use crate::elf::hash::Hash128;
 use crate::report::compress::Format;
@@ -41,7 +41,7 @@ fn load_run2(input: &Input) -> Result<Run2, Error> {
             eprintln!("ldprune: error: {e} (skipped)");
         }
         applied.extend(good);
-        log.extend(read_log(&state)?);
+        log.extend(state.read_log()?);
     }
     let applied = newest_by_identity(applied);
     let unchanged = still_unchanged(log, &applied.values().flatten().collect::<Vec<_>>());

@@ -247,14 +247,11 @@ pub fn decode_head<T: DeserializeOwned>(
     versions: RangeInclusive<u32>,
     bytes: &[u8],
 ) -> Option<T> {
-    let version = bytes
-        .get(8..12)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_le_bytes);
-    if bytes.len() < HEADER_LEN
-        || &bytes[..8] != kind.magic()
-        || !version.is_some_and(|v| versions.contains(&v))
-    {
+    if bytes.len() < HEADER_LEN || &bytes[..8] != kind.magic() {
+        return None;
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().ok()?);
+    if !versions.contains(&version) {
         return None;
     }
     postcard::take_from_bytes(&bytes[HEADER_LEN..])
