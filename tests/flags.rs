@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Fixture, Linker, ldprune, plugin};
+use common::{Fixture, Linker, ldprune, output_of, plugin};
 
 fn flags(f: &Fixture, run: &str, format: &str) -> String {
     let out = f.run(
@@ -88,21 +88,6 @@ fn make_format_is_read_by_make() {
         format!("2|{}|{}", cflags.trim_end(), ldflags.trim_end())
     );
     assert!(ldflags.contains("-Wl,-plugin-opt=run=2 "), "{ldflags}");
-}
-
-/// Runs a freshly copied executable. Another test thread that forks while
-/// the copy is being written inherits its writable descriptor until that
-/// child execs, and exec of the copy fails with ETXTBSY meanwhile: retry.
-fn output_of(cmd: &mut Command) -> std::process::Output {
-    for _ in 0..50 {
-        match cmd.output() {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
-            r => return r.unwrap(),
-        }
-    }
-    panic!("{cmd:?}: text file busy for a second");
 }
 
 #[test]

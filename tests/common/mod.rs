@@ -124,7 +124,7 @@ impl Fixture {
             }
             None => Command::new(&path),
         };
-        cmd.current_dir(self.dir.path()).output().unwrap()
+        output_of(cmd.current_dir(self.dir.path()))
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -146,7 +146,7 @@ impl Fixture {
 
     /// Runs a command in the fixture directory; panics with its output on failure.
     pub fn run(&self, cmd: &mut Command) -> Output {
-        let out = cmd.current_dir(self.dir.path()).output().unwrap();
+        let out = output_of(cmd.current_dir(self.dir.path()));
         assert!(
             out.status.success(),
             "{:?} failed:\n{}{}",
@@ -453,4 +453,19 @@ macro_rules! both_linkers {
             }
         }
     };
+}
+
+/// Runs `cmd` for its output. Another test thread that forks while a test
+/// copies an executable inherits the copy's writable descriptor until that
+/// child execs, and exec of the copy fails with ETXTBSY meanwhile: retry.
+pub fn output_of(cmd: &mut Command) -> Output {
+    for _ in 0..50 {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            r => return r.unwrap(),
+        }
+    }
+    panic!("{cmd:?}: text file busy for a second");
 }
