@@ -7,6 +7,11 @@ include!("plugin-api/bindgen.rs");
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // The plugin stays loaded until the linker exits (DF_1_NODELETE): ld.bfd
+    // closes plugins right after cleanup, before it removes the output of a
+    // failed link, and the plugin's last look at the output (at unload)
+    // must come after that, as it does in gold.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     #[cfg(feature = "regen-bindings")]
     {
         println!("cargo:rerun-if-changed=plugin-api");

@@ -551,8 +551,9 @@ unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
     status
 }
 
-/// Runs when the library is unloaded: bfd unloads right after cleanup, gold
-/// at exit (after deleting the output of a failed link).
+/// Runs as the linker exits (the library is never unloaded earlier: it is
+/// linked `-z nodelete`, see build.rs), after ld.bfd and gold have deleted
+/// the output of a failed link.
 extern "C" fn at_unload() {
     let _ = catch_unwind(|| finish_session(|s| s.unload()));
 }

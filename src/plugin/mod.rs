@@ -239,8 +239,8 @@ impl Session {
         Ok(())
     }
 
-    /// The plugin is unloaded (bfd) or the linker exits (gold): the output
-    /// is final, publish the record.
+    /// The linker exits (ld.bfd's dlclose leaves the plugin loaded, see
+    /// build.rs): the output is final, publish the record.
     pub fn unload(&mut self) -> Result<(), Failure> {
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         if let Stage::Applying(mut a) = stage {
