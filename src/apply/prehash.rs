@@ -1,7 +1,8 @@
 //! Run-2 needs the link identity at the first input, and the identity needs
 //! every command-line object read and hashed. That work starts at onload on
 //! worker threads: it overlaps the linker's own startup and uses the cores
-//! the single-threaded linker leaves idle.
+//! the single-threaded linker leaves idle. A small link starts none: the
+//! first input hashes its few objects itself.
 
 use std::collections::HashMap;
 use std::thread::JoinHandle;
@@ -30,19 +31,33 @@ impl Drop for Prehash {
 const MAX_WORKERS: usize = 4;
 /// Below this many inputs one worker is enough.
 const PER_WORKER: usize = 32;
+/// Up to this many inputs the first input hashes them itself: a thread
+/// costs more than it saves there (a program of six inputs on ld.bfd: the
+/// first input, 1.1 ms after onload, waited 1 ms for the worker; read on
+/// the linker's thread they take about 0.1 ms).
+const INLINE_UP_TO: usize = 16;
 
 impl Prehash {
     /// Starts hashing `inputs` (paths as the command line gives them; the
     /// ones that are not relocatable objects come back as None).
     pub fn start(inputs: &[String]) -> Prehash {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if inputs.len() <= INLINE_UP_TO {
+            return Prehash {
+                workers: Vec::new(),
+            };
+        }
         // All cores: the linker is mostly opening files while these run, and
         // its first input waits for them (measured: one worker per spare
-        // core left the first input waiting longer on 2 cores).
-        let n = inputs
-            .len()
-            .div_ceil(PER_WORKER)
-            .clamp(1, cores.min(MAX_WORKERS));
+        // core left the first input waiting longer on 2 cores). A small link
+        // gets one whatever the cores: counting them reads the process's
+        // cgroup files (14 system calls on the linker's thread).
+        let wanted = inputs.len().div_ceil(PER_WORKER);
+        let n = if wanted <= 1 {
+            1
+        } else {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            wanted.clamp(1, cores.min(MAX_WORKERS))
+        };
         let workers = (0..n)
             .filter_map(|w| {
                 // Interleaved shares: neighbours on the command line are
@@ -68,7 +83,8 @@ impl Prehash {
     }
 
     /// Waits for the workers. Inputs a worker could not hash (it panicked or
-    /// never started) are missing: the caller hashes those itself.
+    /// never started, or the link is small) are missing: the caller hashes
+    /// those itself.
     pub fn finish(mut self) -> HashMap<String, Option<Hash128>> {
         let mut all = HashMap::new();
         for w in std::mem::take(&mut self.workers) {

@@ -256,7 +256,29 @@ fn linker_name() -> String {
 
 /// The linker's command line, as the plugin sees it inside the linker.
 fn linker_argv() -> Vec<String> {
-    std::fs::read("/proc/self/cmdline")
+    // /proc reports no size: read into room for a long command line at
+    // once (std::fs::read asks the size, then starts at 32 bytes and
+    // doubles: 11 system calls).
+    let read = |mut f: File| {
+        use std::io::Read;
+        let mut b = vec![0u8; 64 << 10];
+        let mut n = 0;
+        loop {
+            if n == b.len() {
+                b.resize(n * 2, 0);
+            }
+            match f.read(&mut b[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        b.truncate(n);
+        Ok(b)
+    };
+    File::open("/proc/self/cmdline")
+        .and_then(read)
         .map(|b| {
             b.split(|&c| c == 0)
                 .filter(|a| !a.is_empty())

@@ -42,8 +42,11 @@ impl InputFile<'_> {
     }
 }
 
-/// The first read of an input: enough for most objects in one syscall.
+/// Inputs up to this size are read whole at once: most objects, in one
+/// syscall.
 const FIRST_READ: u64 = 64 << 10;
+/// Of a larger input, the first read: an ELF header.
+const HEAD_READ: u64 = 64;
 
 /// One input as claim_file read it: what reading it further needs after
 /// the linker's descriptor is gone.
@@ -101,14 +104,21 @@ impl Intake {
         if !self.seen.insert((input.name.to_string(), input.offset)) {
             return None;
         }
-        // One pread: an archive member's header, and the first FIRST_READ
-        // bytes of the member.
+        // One pread: an archive member's header, and the member's first
+        // bytes.
         let header = if input.offset >= archive::HEADER {
             archive::HEADER
         } else {
             0
         };
-        let first = input.size.min(FIRST_READ);
+        // All of a small input; of a larger one (a shared library, an
+        // archive, a large object) its ELF header, which says what it is:
+        // 64 KiB of libc.so.6 were read to learn that it is a library.
+        let first = if input.size <= FIRST_READ {
+            input.size
+        } else {
+            HEAD_READ
+        };
         // A spare keeps its length: only growing it beyond writes zeros.
         let mut bytes = self.spare.pop().unwrap_or_default();
         bytes.resize((header + first) as usize, 0);

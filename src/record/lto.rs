@@ -71,16 +71,25 @@ pub fn archives_with_ir(
             }
         }
     }
-    let mut found: Vec<String> = paths
+    // A gcc link names -lgcc four times: each library is searched for and
+    // read once.
+    let mut searched = crate::fasthash::FxHashSet::default();
+    let mut seen = crate::fasthash::FxHashSet::default();
+    let found: Vec<String> = paths
         .into_iter()
+        .filter(|p| !is_object(p))
         .map(String::from)
-        .chain(libs.iter().filter_map(|(l, st)| search(l, *st, &dirs)))
-        .filter(|p| !is_object(p) && is_archive(p))
+        .chain(
+            libs.iter()
+                .filter(|l| searched.insert(*l))
+                .filter_map(|(l, st)| search(l, *st, &dirs)),
+        )
+        .filter(|p| !is_object(p) && seen.insert(p.clone()))
+        .filter(|p| is_archive(p))
         .filter(|p| {
             FileKey::of(Path::new(p)).is_some_and(|k| cache.has_ir(k, || archive_has_ir(p)))
         })
         .collect();
-    found.dedup();
     found
 }
 

@@ -145,11 +145,12 @@ impl Recorder {
             // The identity Run-2 computes from the real link's -o.
             line.output = real.path.clone();
         }
+        let reader = Reader::new(threaded, line.inputs.len());
         Recorder {
             info,
             line,
             own_output,
-            reader: Reader::new(threaded),
+            reader,
         }
     }
 

@@ -114,11 +114,12 @@ enum Mode {
 }
 
 impl Reader {
-    /// `threaded`: large objects may start a thread of its own.
-    pub fn new(threaded: bool) -> Reader {
+    /// `threaded`: large objects may start a thread of its own. `inputs`:
+    /// how many the command line names ([`Collected::new`]).
+    pub fn new(threaded: bool, inputs: usize) -> Reader {
         Reader {
             intake: Intake::default(),
-            mode: Mode::Inline(Box::new(Collected::new())),
+            mode: Mode::Inline(Box::new(Collected::new(inputs))),
             threaded,
         }
     }
@@ -247,7 +248,7 @@ impl Reader {
             .name("ldprune-read".into())
             .spawn(move || match taken.recv() {
                 Ok(c) => work(*c, batches, give_back, &closed),
-                Err(_) => Collected::new(),
+                Err(_) => Collected::default(),
             });
         let worker = match spawned {
             Ok(w) => w,

@@ -70,6 +70,10 @@ pub fn check_dir(path: &Path) -> Result<(), StateError> {
 /// Creates the directory `path` if it is missing (its parent must exist),
 /// then checks it as [`check_dir`] does.
 pub fn ensure_dir(path: &Path) -> Result<(), StateError> {
+    // Mostly there already (every link of a build asks): one lstat then.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir()) {
+        return Ok(());
+    }
     match std::fs::create_dir(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}

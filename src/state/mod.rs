@@ -307,8 +307,12 @@ impl StateDir {
                 }
             }
         }
-        // The state directory itself may be a link (the user's choice).
-        fs::create_dir_all(root).map_err(|e| StateError::io(root, Doing::CreateDirectory, e))?;
+        // The state directory itself may be a link (the user's choice); it
+        // exists if its marker does.
+        if !has_marker {
+            fs::create_dir_all(root)
+                .map_err(|e| StateError::io(root, Doing::CreateDirectory, e))?;
+        }
         for sub in ["links", "tmp", "applied"] {
             entry::ensure_dir(&root.join(sub))?;
         }
