@@ -1101,3 +1101,83 @@ fn panic_after_the_claim(linker: Linker) {
     }
 }
 both_linkers!(panic_after_the_claim, panic_after_the_claim);
+
+/// The stub (lld and mold in Run-2) carries the control-flow protection
+/// property with every bit set: the linkers AND it over their inputs, so
+/// the output keeps what the build's objects have (x86 IBT/SHSTK from
+/// -fcf-protection, AArch64 BTI/PAC from -mbranch-protection) and gains
+/// nothing where they have none. Linked -nostdlib: Debian's crt files
+/// carry no such note.
+#[test]
+fn stub_keeps_control_flow_protection() {
+    let f = Fixture::new(Linker::Bfd);
+    f.write(
+        "p.c",
+        "int p_used(int x) { return x + 1; }\nint p_unused(int x) { return x * 3; }\n",
+    );
+    let feature = |so: &str| {
+        let out = f.run(Command::new("readelf").args(["-n", so]));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.contains(" feature:"))
+            .map(|l| l.split(" feature:").nth(1).unwrap_or("").trim().to_string())
+    };
+    let stub = |obj: &str, name: &str| {
+        let bytes = std::fs::read(f.path(obj)).unwrap();
+        let target = ldprune::apply::Target::of_object(&bytes).unwrap();
+        std::fs::write(
+            f.path(name),
+            ldprune::apply::stub_object(target, &["p_unused"]),
+        )
+        .unwrap();
+    };
+    // (gcc, flags, linkers, the feature the protected object brings)
+    let cases: &[(&str, &str, &[&str], &str)] = &[
+        (
+            "gcc",
+            "-fcf-protection=full",
+            &["bfd", "gold", "lld", "mold"],
+            "IBT, SHSTK",
+        ),
+        (
+            "aarch64-linux-gnu-gcc",
+            "-mbranch-protection=standard",
+            &["bfd"],
+            "BTI, PAC",
+        ),
+    ];
+    for (gcc, flag, linkers, want) in cases {
+        for (obj, flags) in [("prot.o", vec![*flag]), ("plain.o", vec![])] {
+            f.run(
+                Command::new(gcc)
+                    .args([
+                        "-O2",
+                        "-fPIC",
+                        "-ffunction-sections",
+                        "-c",
+                        "p.c",
+                        "-o",
+                        obj,
+                    ])
+                    .args(&flags),
+            );
+            stub(obj, "stub.o");
+            for linker in *linkers {
+                let link = |inputs: &[&str], out: &str| {
+                    f.run(
+                        Command::new(gcc)
+                            .arg(format!("-fuse-ld={linker}"))
+                            .args(["-shared", "-nostdlib", "-Wl,--gc-sections", "-o", out])
+                            .args(inputs),
+                    );
+                };
+                link(&[obj], "plain.so");
+                link(&["stub.o", obj], "stubbed.so");
+                let (plain, stubbed) = (feature("plain.so"), feature("stubbed.so"));
+                assert_eq!(stubbed, plain, "{gcc} {linker} {obj}");
+                let expected = (obj == "prot.o").then(|| want.to_string());
+                assert_eq!(plain, expected, "{gcc} {linker} {obj}");
+            }
+        }
+    }
+}

@@ -4,12 +4,37 @@
 //! make the definitions hidden (the most constraining visibility of a name
 //! wins) and --gc-sections drops them. Weak, so no archive member is
 //! pulled in for them; written directly, because an assembler drops
-//! `.weak` names nothing references.
+//! `.weak` names nothing references. On x86 and AArch64 it also carries
+//! the control-flow protection property, with every bit set
+//! ([`and_property`]): without it the output lost its IBT/SHSTK or BTI/PAC
+//! marking.
 
 const ET_REL: u16 = 1;
 const SHT_PROGBITS: u32 = 1;
 const SHT_SYMTAB: u32 = 2;
 const SHT_STRTAB: u32 = 3;
+const SHT_NOTE: u32 = 7;
+const SHF_ALLOC: u64 = 2;
+const NT_GNU_PROPERTY_TYPE_0: u32 = 5;
+const EM_386: u16 = 3;
+const EM_X86_64: u16 = 62;
+const EM_AARCH64: u16 = 183;
+const GNU_PROPERTY_X86_FEATURE_1_AND: u32 = 0xc000_0002;
+const GNU_PROPERTY_AARCH64_FEATURE_1_AND: u32 = 0xc000_0000;
+
+/// The control-flow protection property whose bits a linker ANDs over its
+/// inputs (x86 IBT/SHSTK, AArch64 BTI/PAC): an input without it clears
+/// the output's, so the stub carries it with every bit set, which leaves
+/// the AND of the other inputs as it is. Without it, a Run-2 output of
+/// objects built with -fcf-protection or -mbranch-protection lost its
+/// marking, silently (ld.bfd, gold, lld and mold alike).
+fn and_property(machine: u16) -> Option<u32> {
+    match machine {
+        EM_386 | EM_X86_64 => Some(GNU_PROPERTY_X86_FEATURE_1_AND),
+        EM_AARCH64 => Some(GNU_PROPERTY_AARCH64_FEATURE_1_AND),
+        _ => None,
+    }
+}
 const STB_WEAK: u8 = 2;
 const STT_NOTYPE: u8 = 0;
 const STV_HIDDEN: u8 = 2;
@@ -135,8 +160,9 @@ pub fn stub_object(t: Target, names: &[&str]) -> Vec<u8> {
         strtab.push(0);
     }
     // Section names; index 0 is the empty name.
-    let shstrtab = b"\0.strtab\0.symtab\0.note.GNU-stack\0.shstrtab\0";
-    let (n_strtab, n_symtab, n_note, n_shstrtab) = (1u32, 9, 17, 33);
+    let shstrtab = b"\0.strtab\0.symtab\0.note.GNU-stack\0.shstrtab\0.note.gnu.property\0";
+    let (n_strtab, n_symtab, n_note, n_shstrtab, n_property) = (1u32, 9, 17, 33, 43);
+    let property = and_property(t.machine);
 
     let mut o = Out {
         bytes: Vec::with_capacity(ehsize + strtab.len() + (names.len() + 1) * symsize + 512),
@@ -170,13 +196,28 @@ pub fn stub_object(t: Target, names: &[&str]) -> Vec<u8> {
     }
     let symtab_size = o.bytes.len() - symtab_off;
     o.align(if t.elf64 { 8 } else { 4 });
+    // One GNU property note: the AND property with every bit set, its
+    // descriptor padded to the word size.
+    let note_off = o.bytes.len();
+    if let Some(kind) = property {
+        let desc = if t.elf64 { 16 } else { 12 };
+        o.u32(4); // namesz
+        o.u32(desc);
+        o.u32(NT_GNU_PROPERTY_TYPE_0);
+        o.bytes.extend_from_slice(b"GNU\0");
+        o.u32(kind);
+        o.u32(4); // pr_datasz
+        o.u32(u32::MAX);
+        o.align(if t.elf64 { 8 } else { 4 });
+    }
+    let note_size = o.bytes.len() - note_off;
     let shoff = o.bytes.len();
     // [0] null
     o.bytes.resize(shoff + shsize, 0);
     let section = |o: &mut Out, name, kind, off: usize, size: usize, link, info, align, entsize| {
         o.u32(name);
         o.u32(kind);
-        o.word(0); // flags
+        o.word(if kind == SHT_NOTE { SHF_ALLOC } else { 0 });
         o.word(0); // addr
         o.word(off as u64);
         o.word(size as u64);
@@ -222,6 +263,12 @@ pub fn stub_object(t: Target, names: &[&str]) -> Vec<u8> {
         1,
         0,
     );
+    // [5] .note.gnu.property, for the machines that have the property.
+    if property.is_some() {
+        section(
+            &mut o, n_property, SHT_NOTE, note_off, note_size, 0, 0, word, 0,
+        );
+    }
 
     let mut h = Out {
         bytes: Vec::with_capacity(ehsize),
@@ -245,7 +292,7 @@ pub fn stub_object(t: Target, names: &[&str]) -> Vec<u8> {
     h.u16(0); // phentsize
     h.u16(0); // phnum
     h.u16(shsize as u16);
-    h.u16(5); // shnum
+    h.u16(if property.is_some() { 6 } else { 5 }); // shnum
     h.u16(4); // shstrndx
     o.bytes[..ehsize].copy_from_slice(&h.bytes);
     o.bytes
@@ -308,6 +355,56 @@ mod tests {
         let info = st_info.0;
         let other = st_other.0;
         assert_eq!((other & 3, info >> 4), (STV_HIDDEN, STB_WEAK));
+    }
+
+    #[test]
+    fn property_note_for_x86_and_aarch64_only() {
+        use object::{Object, ObjectSection};
+        for (t, want) in [
+            (x86_64(), Some(GNU_PROPERTY_X86_FEATURE_1_AND)),
+            (
+                Target {
+                    elf64: false,
+                    machine: EM_386,
+                    ..x86_64()
+                },
+                Some(GNU_PROPERTY_X86_FEATURE_1_AND),
+            ),
+            (
+                Target {
+                    machine: EM_AARCH64,
+                    ..x86_64()
+                },
+                Some(GNU_PROPERTY_AARCH64_FEATURE_1_AND),
+            ),
+            (
+                Target {
+                    big_endian: true,
+                    machine: 21,
+                    ..x86_64()
+                },
+                None,
+            ),
+        ] {
+            let bytes = stub_object(t, &["f"]);
+            let file = object::File::parse(&bytes[..]).unwrap();
+            let note = file.section_by_name(".note.gnu.property");
+            let Some(kind) = want else {
+                assert!(note.is_none(), "{t:?}");
+                continue;
+            };
+            let data = note.unwrap().data().unwrap();
+            let word = |i: usize| u32::from_le_bytes(data[i * 4..i * 4 + 4].try_into().unwrap());
+            // namesz, descsz, type, "GNU\0", pr_type, pr_datasz, pr_data
+            let desc = if t.elf64 { 16 } else { 12 };
+            assert_eq!(
+                (word(0), word(1), word(2)),
+                (4, desc, NT_GNU_PROPERTY_TYPE_0)
+            );
+            assert_eq!(&data[12..16], b"GNU\0");
+            assert_eq!((word(4), word(5), word(6)), (kind, 4, u32::MAX), "{t:?}");
+            assert_eq!(data.len(), 16 + desc as usize);
+        }
     }
 
     #[test]
