@@ -1181,3 +1181,64 @@ fn stub_keeps_control_flow_protection() {
         }
     }
 }
+
+/// ld.bfd takes the hidden references of a small link from a stub object
+/// added after the inputs, claiming nothing (a claimed file handed back
+/// makes it read every archive and --as-needed library after it again);
+/// a link that hides a thread-local name keeps the claim (ld.bfd refuses
+/// an untyped reference to a TLS definition); gold always claims. The
+/// stub is gone after the link.
+fn bfd_takes_a_stub_unless_a_name_is_tls(linker: Linker) {
+    let f = Fixture::new(linker);
+    compile(&f);
+    link_all(&f, 1);
+    let before = outputs(&f);
+    merge(&f);
+    let trace = |output: &str| {
+        let (_, driver, args) = LINKS.iter().find(|l| l.0 == output).unwrap();
+        let out = f.run(
+            Command::new(driver)
+                .args(plugin_args(&f, 2))
+                .args(["-Wl,-t", "-o", output])
+                .args(*args)
+                .arg("-Wl,-rpath,$ORIGIN"),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let crti_reads = |t: &str| t.lines().filter(|l| l.ends_with("/crti.o")).count();
+    let bfd = linker == Linker::Bfd;
+    // libcore.so hides core_tls_unused: the claim, on both linkers.
+    let core = trace("libcore.so");
+    assert!(!core.contains("/state/tmp/stub.o"), "{core}");
+    if bfd {
+        assert_eq!(crti_reads(&core), 2, "{core}");
+    }
+    let names = exports(&f.path("libcore.so"));
+    assert!(!names.contains(&"core_tls_unused".to_string()), "{names:?}");
+    assert!(
+        !names.contains(&"core_for_util_unused".to_string()),
+        "{names:?}"
+    );
+    // libutil.so hides util_unused, defined in util.o: a stub on ld.bfd.
+    let util = trace("libutil.so");
+    assert_eq!(util.contains("/state/tmp/stub.o"), bfd, "{util}");
+    if bfd {
+        assert_eq!(crti_reads(&util), 1, "{util}");
+    }
+    assert_eq!(exports(&f.path("libutil.so")), ["util_used"]);
+    if bfd {
+        // Collected, as through the claim.
+        assert!(!symtab(&f.path("libutil.so")).contains("util_unused"));
+    }
+    for output in ["libshapes.so", "prog", "cxxprog"] {
+        link_one(&f, 2, output);
+    }
+    assert_eq!(outputs(&f), before);
+    let tmp: Vec<_> = std::fs::read_dir(f.state().join("tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "{tmp:?}");
+    assert_eq!(apply_log(&f), "");
+}
+both_linkers!(
+    bfd_takes_a_stub_unless_a_name_is_tls,
+    bfd_takes_a_stub_unless_a_name_is_tls
+);

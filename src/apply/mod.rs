@@ -32,13 +32,13 @@ use std::path::{Path, PathBuf};
 
 use crate::elf::hash::Hash128;
 use crate::elf::interface::{InterfaceSymbol, interface_symbols};
-use crate::elf::sparse::read_symbol_parts;
+use crate::elf::sparse::{Parts, read_symbol_parts};
 use crate::elf::types::{Binding, Lto, SymbolPlace, SymbolType, Visibility};
 use crate::elf::{FileClass, classify};
 use crate::fasthash::FxHashSet;
 use crate::identity::{
-    LinkLine, interface_hash_of_path, link_directory, link_identity, loads_other_plugins,
-    parse_link_line,
+    LinkLine, OutputKind, interface_hash_of_path, link_directory, link_identity,
+    loads_other_plugins, parse_link_line,
 };
 use crate::record::InputFile;
 use crate::state::decisions::{LinkDecision, NameList, Pick};
@@ -150,6 +150,11 @@ pub enum Claim {
         symbols: ClaimSymbols,
         hand_back: PathBuf,
     },
+    /// Nothing claimed: the stub object at this path, holding the hidden
+    /// references, is to be added at all_symbols_read (ld.bfd; see
+    /// [`Applier::uses_stub`]). Kept apart from the session as a claimed
+    /// file is: once decided, it goes in whatever the session does after.
+    Stub(PathBuf),
 }
 
 /// How an apply.log line about a failed Run-2 link starts (report lists
@@ -178,6 +183,8 @@ pub enum Unchanged {
     /// The name the linker gave the first object does not open the file it
     /// read: handing it back by name could add another file.
     CannotHandBack(String),
+    /// The linker did not take the stub object (ld.bfd's add_input_file).
+    StubRefused(String),
 }
 
 impl Unchanged {
@@ -190,7 +197,10 @@ impl Unchanged {
     pub fn is_error(&self) -> bool {
         matches!(
             self,
-            Unchanged::NoDecisions(_) | Unchanged::Unreadable(_) | Unchanged::CannotHandBack(_)
+            Unchanged::NoDecisions(_)
+                | Unchanged::Unreadable(_)
+                | Unchanged::CannotHandBack(_)
+                | Unchanged::StubRefused(_)
         )
     }
 }
@@ -211,6 +221,7 @@ impl std::fmt::Display for Unchanged {
             Unchanged::CannotHandBack(e) => {
                 write!(f, "cannot hand the first object back unchanged ({e})")
             }
+            Unchanged::StubRefused(e) => write!(f, "the linker did not take the stub ({e})"),
         }
     }
 }
@@ -357,6 +368,14 @@ impl Applier {
             applied::append_log(&self.state, Some(identity), &self.cwd, &self.output, &note);
             log::warn!("{}: {note}", self.output);
         }
+        if !decided.is_empty()
+            && self.uses_stub()
+            && stub_is_safe(&self.line.inputs, &decided)
+            && let Some(path) = self.write_stub(&parts, &decided)
+        {
+            self.applied = Some((identity, decided));
+            return Ok(Claim::Stub(path));
+        }
         // A name the claimed object defines itself stays: a hidden entry
         // next to its own definition would only hide it from the claimed copy.
         // Rarely any: the object's few names are looked up in the list, and
@@ -386,6 +405,53 @@ impl Applier {
             symbols,
             hand_back: back,
         })
+    }
+
+    /// ld.bfd takes the hidden references from a stub object added at
+    /// all_symbols_read, claiming nothing: a claimed file handed back makes
+    /// it read again every archive and --as-needed library after the claimed
+    /// one (the first), 8M instructions and 2-2.5 ms of a small link; an
+    /// added file with nothing claimed goes after the last input. gold
+    /// keeps the claim: it roots --gc-sections at every exported definition
+    /// as the object is read, so the references must come first. Only for
+    /// a small link, whose objects are read again to see that the stub is
+    /// safe ([`stub_is_safe`]; a large one would pay that here); not for
+    /// -r (the stub's references would stay in the output object), nor
+    /// with --dependency-file (it would list the stub, which is removed).
+    fn uses_stub(&self) -> bool {
+        self.linker == Linker::Bfd
+            && self.line.inputs.len() <= prehash::INLINE_UP_TO
+            && self.line.kind != OutputKind::Rel
+            && !self
+                .line
+                .args
+                .iter()
+                .any(|a| a.starts_with("--dependency-file"))
+    }
+
+    /// The stub of `names` in the state directory's tmp/, for the target of
+    /// the first object (`parts`); None (the claim is used instead) if it
+    /// cannot be written.
+    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Option<PathBuf> {
+        let head = object::ReadRef::read_bytes_at(parts, 0, 64.min(parts.len())).ok()?;
+        let target = stub::Target::of_object(head)?;
+        let refs: Vec<&str> = names.iter().map(hidden_reference).collect();
+        let bytes = stub::stub_object(target, &refs);
+        match self.state.write_scratch(&bytes, "stub.o") {
+            Ok(path) => Some(path),
+            Err(e) => {
+                log::debug!("{e}: the first object is claimed instead of a stub");
+                None
+            }
+        }
+    }
+
+    /// The linker did not take the stub: nothing was claimed, so the link
+    /// goes on unchanged; `Err` when `strict` must fail it.
+    pub fn stub_refused(&mut self, why: String) -> Result<(), StrictUnchanged> {
+        let identity = self.applied.take().map(|(id, _)| id);
+        self.unchanged(identity, Unchanged::StubRefused(why))
+            .map(drop)
     }
 
     /// The name under which the linker can open the claimed input again:
@@ -553,13 +619,13 @@ fn hidden_reference(spelled: &str) -> &str {
     spelled
 }
 
-/// Names that the relocatable objects at `inputs` reference (not weakly)
-/// and none of them defines.
-fn undefined_names(inputs: &[String]) -> HashSet<String> {
-    let (mut undefined, mut defined) = (HashSet::new(), HashSet::new());
+/// Calls `f` with the non-local symbols of each relocatable object among
+/// `inputs` (paths as the command line gives them); other files and what
+/// cannot be read are skipped. Opened as identity's reads are: never
+/// blocks on a FIFO, regular files only.
+fn each_object_symbol(inputs: &[String], mut f: impl FnMut(&InterfaceSymbol<'_>)) {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
     for path in inputs {
-        use std::os::unix::fs::{FileExt, OpenOptionsExt};
-        // As identity's reads: never blocks on a FIFO, regular files only.
         let Ok(file) = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
@@ -576,27 +642,65 @@ fn undefined_names(inputs: &[String]) -> HashSet<String> {
         }) else {
             continue;
         };
+        let mut head = [0u8; 64];
+        let n = (len as usize).min(head.len());
+        if file.read_exact_at(&mut head[..n], 0).is_err()
+            || classify(&head[..n]) != FileClass::Relocatable
+        {
+            continue;
+        }
         let Ok(parts) = read_symbol_parts(len, |b, at| file.read_exact_at(b, at)) else {
             continue;
         };
         let Ok((_, symbols)) = interface_symbols(&parts) else {
             continue;
         };
-        for s in symbols {
-            let name = String::from_utf8_lossy(s.name);
-            match (s.place, s.binding) {
-                (SymbolPlace::Undefined, Binding::Weak) => {}
-                (SymbolPlace::Undefined, _) => {
-                    undefined.insert(name.into_owned());
-                }
-                _ => {
-                    defined.insert(hidden_reference(&name).to_string());
-                }
+        symbols.iter().for_each(&mut f);
+    }
+}
+
+/// Names that the relocatable objects at `inputs` reference (not weakly)
+/// and none of them defines.
+fn undefined_names(inputs: &[String]) -> HashSet<String> {
+    let (mut undefined, mut defined) = (HashSet::new(), HashSet::new());
+    each_object_symbol(inputs, |s| {
+        let name = String::from_utf8_lossy(s.name);
+        match (s.place, s.binding) {
+            (SymbolPlace::Undefined, Binding::Weak) => {}
+            (SymbolPlace::Undefined, _) => {
+                undefined.insert(name.into_owned());
+            }
+            _ => {
+                defined.insert(hidden_reference(&name).to_string());
             }
         }
-    }
+    });
     undefined.retain(|n| !defined.contains(n));
     undefined
+}
+
+/// Whether a stub may carry the references to `hide` on ld.bfd: its
+/// references are untyped, and ld.bfd refuses an untyped reference to a
+/// thread-local definition (a failed link). So every name must be defined
+/// by an object of the command line, and not as TLS; a name defined in an
+/// archive member or anywhere as TLS leaves the claim, whose references
+/// the linker does not type-check.
+fn stub_is_safe(inputs: &[String], hide: &NameList) -> bool {
+    let (mut plain, mut tls) = (FxHashSet::default(), FxHashSet::default());
+    each_object_symbol(inputs, |s| {
+        if s.place != SymbolPlace::Undefined {
+            let name = hidden_reference(std::str::from_utf8(s.name).unwrap_or("")).to_string();
+            if s.kind == SymbolType::Tls {
+                tls.insert(name);
+            } else {
+                plain.insert(name);
+            }
+        }
+    });
+    hide.iter().all(|n| {
+        let n = hidden_reference(n);
+        plain.contains(n) && !tls.contains(n)
+    })
 }
 
 /// The claimed object's own symbols, as the linker would read them, then

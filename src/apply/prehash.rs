@@ -35,7 +35,7 @@ const PER_WORKER: usize = 32;
 /// costs more than it saves there (a program of six inputs on ld.bfd: the
 /// first input, 1.1 ms after onload, waited 1 ms for the worker; read on
 /// the linker's thread they take about 0.1 ms).
-const INLINE_UP_TO: usize = 16;
+pub(super) const INLINE_UP_TO: usize = 16;
 
 impl Prehash {
     /// Starts hashing `inputs` (paths as the command line gives them; the

@@ -61,6 +61,15 @@ impl Parts {
         self.used
     }
 
+    /// The length of the file the parts are of.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// All of the file, when it was read whole ([`WHOLE_OBJECT`]): a plain
     /// slice parses faster than a lookup of the range per read.
     pub fn whole(&self) -> Option<&[u8]> {

@@ -34,6 +34,11 @@ static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 /// the session, so that a failure or panic of the session after the claim
 /// cannot keep the file's code out of the link.
 static HAND_BACK: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+/// The stub object Run-2 adds at all_symbols_read on ld.bfd (nothing
+/// claimed), kept out of the session for the same reason; then, once the
+/// linker has it, the file to remove as the linker exits.
+static STUB: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+static STUB_ADDED: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
 
 fn level_code(level: log::Level) -> c_int {
     match level {
@@ -437,6 +442,10 @@ unsafe fn claim_file_inner(
         claim = s.claim_file(&input)?;
         Ok(())
     });
+    if let Claim::Stub(path) = claim {
+        *STUB.lock().unwrap_or_else(|p| p.into_inner()) = Some(path);
+        return status;
+    }
     if let Claim::Yes { symbols, hand_back } = claim {
         // SAFETY: `handle` is the linker's handle for this file, passed back
         // during this claim_file call as the interface requires.
@@ -537,29 +546,48 @@ fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(),
     }
 }
 
+/// Adds `path` to the link (add_input_file, during all_symbols_read).
+fn add_input_file(path: &std::path::Path) -> Result<(), String> {
+    match (
+        ADD_INPUT_FILE.get().copied().flatten(),
+        CString::new(path.as_os_str().as_encoded_bytes()),
+    ) {
+        (Some(f), Ok(c)) => {
+            // SAFETY: a registered linker service, called with a
+            // NUL-terminated path that stays valid during the call.
+            let st = unsafe { f(c.as_ptr()) };
+            (st == LDPS_OK)
+                .then_some(())
+                .ok_or(format!("add_input_file refused {}", path.display()))
+        }
+        (None, _) => Err("the linker offers no add_input_file".to_string()),
+        (_, Err(_)) => Err(format!("{}: a path with a NUL byte", path.display())),
+    }
+}
+
 unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
     catch_unwind(|| {
         let status = with_session(|s| s.all_symbols_read());
         let add = HAND_BACK.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(path) = add {
-            let result = match (
-                ADD_INPUT_FILE.get().copied().flatten(),
-                CString::new(path.as_os_str().as_encoded_bytes()),
-            ) {
-                (Some(f), Ok(c)) => {
-                    // SAFETY: a registered linker service, called with a
-                    // NUL-terminated path that stays valid during the call.
-                    let st = unsafe { f(c.as_ptr()) };
-                    (st == LDPS_OK)
-                        .then_some(())
-                        .ok_or(format!("add_input_file refused {}", path.display()))
+        if let Some(path) = add
+            && let Err(e) = add_input_file(&path)
+        {
+            // The claimed file's contents cannot come back: this link fails.
+            message(LDPL_ERROR as c_int, &format!("ldprune: {e}"));
+            return LDPS_ERR;
+        }
+        let stub = STUB.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(path) = stub {
+            match add_input_file(&path) {
+                Ok(()) => *STUB_ADDED.lock().unwrap_or_else(|p| p.into_inner()) = Some(path),
+                Err(e) => {
+                    // Nothing was claimed: the link goes on unchanged.
+                    let _ = std::fs::remove_file(&path);
+                    let refused = with_session(|s| s.stub_refused(e));
+                    if refused != LDPS_OK {
+                        return refused;
+                    }
                 }
-                _ => Err("the linker offers no add_input_file".to_string()),
-            };
-            if let Err(e) = result {
-                // The claimed file's contents cannot come back: this link fails.
-                message(LDPL_ERROR as c_int, &format!("ldprune: {e}"));
-                return LDPS_ERR;
             }
         }
         status
@@ -578,6 +606,10 @@ unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
 /// the output of a failed link.
 extern "C" fn at_unload() {
     let _ = catch_unwind(|| finish_session(|s| s.unload()));
+    let stub = STUB_ADDED.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(path) = stub {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 #[used]

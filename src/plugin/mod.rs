@@ -204,6 +204,14 @@ impl Session {
         Ok(())
     }
 
+    /// ld.bfd did not take Run-2's stub object: the link goes on unchanged.
+    pub fn stub_refused(&mut self, why: String) -> Result<(), Failure> {
+        match &mut self.stage {
+            Stage::Applying(a) => a.stub_refused(why).map_err(|e| Failure(e.to_string())),
+            _ => Ok(()),
+        }
+    }
+
     /// cleanup: the output is written (or the link failed). Build and stage
     /// the record.
     pub fn cleanup(&mut self) -> Result<(), Failure> {

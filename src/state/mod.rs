@@ -434,6 +434,14 @@ impl StateDir {
         Ok(StagedFile { temp, dest })
     }
 
+    /// Writes `bytes` to a new file in tmp/ that this process hands to the
+    /// linker (Run-2's stub object on ld.bfd) and removes when the linker is
+    /// done; one left behind shows in `status` as a leftover.
+    pub fn write_scratch(&self, bytes: &[u8], name: &str) -> Result<PathBuf, StateError> {
+        self.stage_bytes(bytes, PathBuf::new(), name)
+            .map(|s| s.temp)
+    }
+
     /// Paths of all link records, sorted (so every reader sees one order).
     pub fn record_paths(&self) -> Result<Vec<PathBuf>, StateError> {
         let links = self.root.join("links");
