@@ -25,7 +25,7 @@ use object::ReadRef;
 use serde::{Deserialize, Serialize};
 
 use crate::elf::hash::{Hash128, StructHasher};
-use crate::elf::interface::{InterfaceSummary, interface_summary};
+use crate::elf::interface::{InterfaceSummary, interface_summary, interface_symbols};
 use crate::elf::sparse::{Parts, WHOLE_OBJECT, read_symbol_parts_into};
 use crate::elf::{FileClass, classify};
 
@@ -232,6 +232,44 @@ pub fn read_interface_summary(path: &str) -> Option<InterfaceSummary> {
 /// [`read_interface_summary`] reading into `parts`, whose buffers a caller
 /// that reads many objects reuses.
 pub fn read_interface_summary_with(parts: &mut Parts, path: &str) -> Option<InterfaceSummary> {
+    read_object_into(parts, path)?;
+    match parts.whole() {
+        Some(bytes) => interface_summary(bytes).ok(),
+        None => interface_summary(&*parts).ok(),
+    }
+}
+
+/// A name an object defines, as its symbol table spells it, and whether
+/// it is thread-local.
+pub type Definition = (String, bool);
+
+/// [`read_interface_summary_with`], and the names the object defines:
+/// Run-2 on ld.bfd checks them before it hands the linker a stub.
+pub fn read_interface_definitions_with(
+    parts: &mut Parts,
+    path: &str,
+) -> Option<(InterfaceSummary, Vec<Definition>)> {
+    read_object_into(parts, path)?;
+    let (summary, symbols) = match parts.whole() {
+        Some(bytes) => interface_symbols(bytes).ok()?,
+        None => interface_symbols(&*parts).ok()?,
+    };
+    let defined = symbols
+        .iter()
+        .filter(|s| s.place != crate::elf::types::SymbolPlace::Undefined)
+        .map(|s| {
+            (
+                String::from_utf8_lossy(s.name).into_owned(),
+                s.kind == crate::elf::types::SymbolType::Tls,
+            )
+        })
+        .collect();
+    Some((summary, defined))
+}
+
+/// Reads what the interface hash needs of the relocatable object at
+/// `path` into `parts`; None for anything else.
+fn read_object_into(parts: &mut Parts, path: &str) -> Option<()> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -253,13 +291,7 @@ pub fn read_interface_summary_with(parts: &mut Parts, path: &str) -> Option<Inte
     }
     read_symbol_parts_into(parts, len, |buf, at| file.read_exact_at(buf, at)).ok()?;
     let head = (&*parts).read_bytes_at(0, len.min(64)).ok()?;
-    if !is_object(head) {
-        return None;
-    }
-    match parts.whole() {
-        Some(bytes) => interface_summary(bytes).ok(),
-        None => interface_summary(&*parts).ok(),
-    }
+    is_object(head).then_some(())
 }
 
 #[cfg(test)]

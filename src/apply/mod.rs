@@ -256,7 +256,9 @@ impl Applier {
         strict: bool,
     ) -> Applier {
         let line = parse_link_line(&argv);
-        let prehash = Some(prehash::Prehash::start(&line.inputs));
+        // ld.bfd may take a stub, if the command line's objects define
+        // the names (see Applier::uses_stub): the workers collect them.
+        let prehash = Some(prehash::Prehash::start(&line.inputs, linker == Linker::Bfd));
         let output = output.unwrap_or_else(|| line.output.clone());
         Applier {
             state,
@@ -333,7 +335,7 @@ impl Applier {
             input.size
         );
         let first = input.name;
-        let known = self
+        let (known, defined) = self
             .prehash
             .take()
             .map(prehash::Prehash::finish)
@@ -370,7 +372,10 @@ impl Applier {
         }
         if !decided.is_empty()
             && self.uses_stub()
-            && stub_is_safe(&self.line.inputs, &decided)
+            && match &defined {
+                Some(sets) => prehash::all_plain(sets, decided.iter().map(hidden_reference)),
+                None => stub_is_safe(&self.line.inputs, &decided),
+            }
             && let Some(path) = self.write_stub(&parts, &decided)
         {
             self.applied = Some((identity, decided));
@@ -413,14 +418,13 @@ impl Applier {
     /// one (the first), 8M instructions and 2-2.5 ms of a small link; an
     /// added file with nothing claimed goes after the last input. gold
     /// keeps the claim: it roots --gc-sections at every exported definition
-    /// as the object is read, so the references must come first. Only for
-    /// a small link, whose objects are read again to see that the stub is
-    /// safe ([`stub_is_safe`]; a large one would pay that here); not for
-    /// -r (the stub's references would stay in the output object), nor
+    /// as the object is read, so the references must come first. Only where
+    /// it is safe ([`stub_is_safe`]: the hashing workers collect the names
+    /// the objects define, a small link reads its few objects again); not
+    /// for -r (the stub's references would stay in the output object), nor
     /// with --dependency-file (it would list the stub, which is removed).
     fn uses_stub(&self) -> bool {
         self.linker == Linker::Bfd
-            && self.line.inputs.len() <= prehash::INLINE_UP_TO
             && self.line.kind != OutputKind::Rel
             && !self
                 .line
@@ -623,7 +627,7 @@ fn hidden_reference(spelled: &str) -> &str {
 /// `inputs` (paths as the command line gives them); other files and what
 /// cannot be read are skipped. Opened as identity's reads are: never
 /// blocks on a FIFO, regular files only.
-fn each_object_symbol(inputs: &[String], mut f: impl FnMut(&InterfaceSymbol<'_>)) {
+fn each_object_symbol(inputs: &[String], mut f: impl FnMut(Lto, &InterfaceSymbol<'_>)) {
     use std::os::unix::fs::{FileExt, OpenOptionsExt};
     for path in inputs {
         let Ok(file) = std::fs::OpenOptions::new()
@@ -652,10 +656,10 @@ fn each_object_symbol(inputs: &[String], mut f: impl FnMut(&InterfaceSymbol<'_>)
         let Ok(parts) = read_symbol_parts(len, |b, at| file.read_exact_at(b, at)) else {
             continue;
         };
-        let Ok((_, symbols)) = interface_symbols(&parts) else {
+        let Ok((summary, symbols)) = interface_symbols(&parts) else {
             continue;
         };
-        symbols.iter().for_each(&mut f);
+        symbols.iter().for_each(|s| f(summary.lto, s));
     }
 }
 
@@ -663,7 +667,7 @@ fn each_object_symbol(inputs: &[String], mut f: impl FnMut(&InterfaceSymbol<'_>)
 /// and none of them defines.
 fn undefined_names(inputs: &[String]) -> HashSet<String> {
     let (mut undefined, mut defined) = (HashSet::new(), HashSet::new());
-    each_object_symbol(inputs, |s| {
+    each_object_symbol(inputs, |_, s| {
         let name = String::from_utf8_lossy(s.name);
         match (s.place, s.binding) {
             (SymbolPlace::Undefined, Binding::Weak) => {}
@@ -684,23 +688,18 @@ fn undefined_names(inputs: &[String]) -> HashSet<String> {
 /// thread-local definition (a failed link). So every name must be defined
 /// by an object of the command line, and not as TLS; a name defined in an
 /// archive member or anywhere as TLS leaves the claim, whose references
-/// the linker does not type-check.
+/// the linker does not type-check. Nor may it be defined by LTO IR: GCC's
+/// LTO plugin takes its resolutions before a stub is added, and would no
+/// longer see the name as used by IR alone (it internalizes what a claim
+/// hides: PREVAILING_DEF_IRONLY).
 fn stub_is_safe(inputs: &[String], hide: &NameList) -> bool {
-    let (mut plain, mut tls) = (FxHashSet::default(), FxHashSet::default());
-    each_object_symbol(inputs, |s| {
-        if s.place != SymbolPlace::Undefined {
-            let name = hidden_reference(std::str::from_utf8(s.name).unwrap_or("")).to_string();
-            if s.kind == SymbolType::Tls {
-                tls.insert(name);
-            } else {
-                plain.insert(name);
-            }
+    let mut defined = prehash::Defined::default();
+    each_object_symbol(inputs, |lto, s| {
+        if s.place != SymbolPlace::Undefined && !lto.has_ir() {
+            defined.insert(&String::from_utf8_lossy(s.name), s.kind == SymbolType::Tls);
         }
     });
-    hide.iter().all(|n| {
-        let n = hidden_reference(n);
-        plain.contains(n) && !tls.contains(n)
-    })
+    prehash::all_plain(&[defined], hide.iter().map(hidden_reference))
 }
 
 /// The claimed object's own symbols, as the linker would read them, then

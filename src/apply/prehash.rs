@@ -9,12 +9,52 @@ use std::thread::JoinHandle;
 
 use crate::elf::hash::Hash128;
 use crate::elf::sparse::Parts;
-use crate::identity::read_interface_summary_with;
+use crate::fasthash::FxHashSet;
+use crate::identity::{Definition, read_interface_definitions_with, read_interface_summary_with};
 
 type Hashes = Vec<(String, Option<Hash128>)>;
 
+/// What one worker read: the hashes, and when asked the names its objects
+/// define.
+type Work = (Hashes, Option<Defined>);
+
 pub struct Prehash {
-    workers: Vec<JoinHandle<Hashes>>,
+    workers: Vec<JoinHandle<Work>>,
+}
+
+/// Names the objects of the command line define, plain and thread-local,
+/// in the spelling of [`super::hidden_reference`] (one set per worker).
+#[derive(Default)]
+pub struct Defined {
+    plain: FxHashSet<String>,
+    tls: FxHashSet<String>,
+}
+
+impl Defined {
+    fn add(&mut self, defs: Vec<Definition>) {
+        for (name, tls) in defs {
+            self.insert(&name, tls);
+        }
+    }
+
+    /// One definition of `name` (spelled as in a symbol table).
+    pub fn insert(&mut self, name: &str, tls: bool) {
+        let name = super::hidden_reference(name).to_string();
+        if tls {
+            self.tls.insert(name);
+        } else {
+            self.plain.insert(name);
+        }
+    }
+}
+
+/// Whether every name `n` (a hidden reference) is defined plainly by some
+/// object in `sets` and as TLS by none.
+pub fn all_plain(sets: &[Defined], names: impl IntoIterator<Item = impl AsRef<str>>) -> bool {
+    names.into_iter().all(|n| {
+        let n = n.as_ref();
+        sets.iter().any(|d| d.plain.contains(n)) && !sets.iter().any(|d| d.tls.contains(n))
+    })
 }
 
 impl Drop for Prehash {
@@ -35,12 +75,13 @@ const PER_WORKER: usize = 32;
 /// costs more than it saves there (a program of six inputs on ld.bfd: the
 /// first input, 1.1 ms after onload, waited 1 ms for the worker; read on
 /// the linker's thread they take about 0.1 ms).
-pub(super) const INLINE_UP_TO: usize = 16;
+const INLINE_UP_TO: usize = 16;
 
 impl Prehash {
     /// Starts hashing `inputs` (paths as the command line gives them; the
     /// ones that are not relocatable objects come back as None).
-    pub fn start(inputs: &[String]) -> Prehash {
+    /// `definitions`: also collect the names the objects define.
+    pub fn start(inputs: &[String], definitions: bool) -> Prehash {
         if inputs.len() <= INLINE_UP_TO {
             return Prehash {
                 workers: Vec::new(),
@@ -68,13 +109,28 @@ impl Prehash {
                     .spawn(move || {
                         // One read buffer for all of this worker's objects.
                         let mut parts = Parts::default();
-                        share
+                        let mut defined = definitions.then(Defined::default);
+                        let hashes = share
                             .into_iter()
                             .map(|p| {
-                                let h = read_interface_summary_with(&mut parts, &p).map(|s| s.hash);
+                                let h =
+                                    match &mut defined {
+                                        None => read_interface_summary_with(&mut parts, &p)
+                                            .map(|s| s.hash),
+                                        // LTO IR's definitions are not the
+                                        // linker's to see: left out.
+                                        Some(d) => read_interface_definitions_with(&mut parts, &p)
+                                            .map(|(s, defs)| {
+                                                if !s.lto.has_ir() {
+                                                    d.add(defs);
+                                                }
+                                                s.hash
+                                            }),
+                                    };
                                 (p, h)
                             })
-                            .collect()
+                            .collect();
+                        (hashes, defined)
                     })
                     .ok()
             })
@@ -84,14 +140,25 @@ impl Prehash {
 
     /// Waits for the workers. Inputs a worker could not hash (it panicked or
     /// never started, or the link is small) are missing: the caller hashes
-    /// those itself.
-    pub fn finish(mut self) -> HashMap<String, Option<Hash128>> {
+    /// those itself. The definitions, if asked for, only when every worker
+    /// delivered them (else a name could seem undefined that is not, or
+    /// plain that is TLS elsewhere: the caller then reads the objects).
+    pub fn finish(mut self) -> (HashMap<String, Option<Hash128>>, Option<Vec<Defined>>) {
         let mut all = HashMap::new();
+        let mut sets = Some(Vec::new());
+        let started = !self.workers.is_empty();
         for w in std::mem::take(&mut self.workers) {
-            if let Ok(hashes) = w.join() {
-                all.extend(hashes);
+            match w.join() {
+                Ok((hashes, defined)) => {
+                    all.extend(hashes);
+                    match (defined, &mut sets) {
+                        (Some(d), Some(v)) => v.push(d),
+                        _ => sets = None,
+                    }
+                }
+                Err(_) => sets = None,
             }
         }
-        all
+        (all, sets.filter(|_| started))
     }
 }
