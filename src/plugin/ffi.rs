@@ -546,23 +546,40 @@ fn add_symbols(handle: *mut std::ffi::c_void, claim: ClaimSymbols) -> Result<(),
     }
 }
 
-/// Adds `path` to the link (add_input_file, during all_symbols_read).
-fn add_input_file(path: &std::path::Path) -> Result<(), String> {
-    match (
-        ADD_INPUT_FILE.get().copied().flatten(),
-        CString::new(path.as_os_str().as_encoded_bytes()),
-    ) {
-        (Some(f), Ok(c)) => {
-            // SAFETY: a registered linker service, called with a
-            // NUL-terminated path that stays valid during the call.
-            let st = unsafe { f(c.as_ptr()) };
-            (st == LDPS_OK)
-                .then_some(())
-                .ok_or(format!("add_input_file refused {}", path.display()))
+/// Why the linker did not take a file added to the link.
+#[derive(Debug)]
+enum AddInputError {
+    /// The linker did not register the add_input_file service.
+    NoService,
+    NulInPath(std::path::PathBuf),
+    Refused(std::path::PathBuf),
+}
+
+impl std::fmt::Display for AddInputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AddInputError::NoService => f.write_str("the linker offers no add_input_file"),
+            AddInputError::NulInPath(p) => write!(f, "{}: a path with a NUL byte", p.display()),
+            AddInputError::Refused(p) => write!(f, "add_input_file refused {}", p.display()),
         }
-        (None, _) => Err("the linker offers no add_input_file".to_string()),
-        (_, Err(_)) => Err(format!("{}: a path with a NUL byte", path.display())),
     }
+}
+
+/// Adds `path` to the link (add_input_file, during all_symbols_read).
+fn add_input_file(path: &std::path::Path) -> Result<(), AddInputError> {
+    let f = ADD_INPUT_FILE
+        .get()
+        .copied()
+        .flatten()
+        .ok_or(AddInputError::NoService)?;
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| AddInputError::NulInPath(path.to_path_buf()))?;
+    // SAFETY: a registered linker service, called with a NUL-terminated
+    // path that stays valid during the call.
+    let st = unsafe { f(c.as_ptr()) };
+    (st == LDPS_OK)
+        .then_some(())
+        .ok_or_else(|| AddInputError::Refused(path.to_path_buf()))
 }
 
 unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
@@ -583,7 +600,7 @@ unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
                 Err(e) => {
                     // Nothing was claimed: the link goes on unchanged.
                     let _ = std::fs::remove_file(&path);
-                    let refused = with_session(|s| s.stub_refused(e));
+                    let refused = with_session(|s| s.stub_refused(e.to_string()));
                     if refused != LDPS_OK {
                         return refused;
                     }
