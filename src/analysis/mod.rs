@@ -41,7 +41,7 @@ use crate::elf::types::SectionKind;
 use crate::fasthash::{FxHashMap, FxHashSet};
 use crate::glob::glob;
 use crate::identity::OutputKind;
-use crate::state::record::{LinkRecord, RecordHead};
+use crate::state::record::{LinkRecord, Linker, RecordHead};
 use consumers::ConsumerFile;
 use graph::{Edge, Graph, Name, Sec, plain};
 use rules::{LibraryUse, PinReason};
@@ -67,6 +67,10 @@ pub enum NameCause {
     /// A record whose graph is not analysed imports it (older record of an
     /// output, or an incomplete one).
     ImportedByRecord(usize),
+    /// The output of this record, linked by gold or mold, imports it: those
+    /// keep an import that only code --gc-sections removes refers to, as
+    /// long as a library of the link defines it.
+    KeptImport(usize),
     /// A C string of this record's read-only data spells it, and its output
     /// imports a dlsym-like function (`Analysis::record_lookup`).
     CString(usize),
@@ -530,9 +534,22 @@ pub fn analyse_built(built: Built, consumers: Vec<ConsumerFile>, opts: &Options)
             }
         }
         let opaque = !is_module[i] || !r.incomplete.is_empty();
-        if opaque && r.kind != OutputKind::Rel {
+        // gold and mold write a .dynsym import that only removed code
+        // refers to when a library of the link defines the name: a Run-2
+        // output linked against an older build of that library (a tree
+        // relinked out of order, another package's Run-1 library) keeps
+        // the import, and every later link against it fails if the name
+        // went. So what such an output imports in Run-1 stays exported
+        // (the cascade stops there; ld.bfd and lld drop those imports).
+        let keeps_dead_imports = matches!(r.output_linker, Linker::Gold | Linker::Mold);
+        if r.kind != OutputKind::Rel && (opaque || keeps_dead_imports) {
             for im in &r.imports {
-                seeds.push((im.name.clone(), NameCause::ImportedByRecord(i)));
+                let cause = if opaque {
+                    NameCause::ImportedByRecord(i)
+                } else {
+                    NameCause::KeptImport(i)
+                };
+                seeds.push((im.name.clone(), cause));
             }
         }
     }

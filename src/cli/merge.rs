@@ -737,6 +737,14 @@ fn chain(a: &Analysis, mut cause: NameCause) -> Vec<String> {
                 ));
                 return lines;
             }
+            NameCause::KeptImport(i) => {
+                let r = &a.records[*i];
+                lines.push(format!(
+                    "<- imported by {} ({} keeps an import that only removed code uses)",
+                    r.output, r.output_linker
+                ));
+                return lines;
+            }
             NameCause::CString(i) => {
                 let r = &a.records[*i];
                 let f = a.record_lookup[*i].as_deref().unwrap_or("?");

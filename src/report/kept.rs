@@ -42,6 +42,7 @@ pub fn pin_label(p: &PinReason) -> &'static str {
 pub fn cause_label(c: &NameCause) -> &'static str {
     match c {
         NameCause::ImportedBy(_) | NameCause::ImportedByRecord(_) => "imported by a module",
+        NameCause::KeptImport(_) => "imported by a module linked by gold or mold",
         NameCause::ImportedByFile(_) => "imported by a file without a record",
         NameCause::CString(_) | NameCause::CStringInFile(_) => {
             "named by a C string where names are looked up"
