@@ -524,6 +524,7 @@ pub fn analyse_built(built: Built, consumers: Vec<ConsumerFile>, opts: &Options)
         .map(|f| lookup.first_of(f.imports.iter().map(|i| i.name.as_str())))
         .collect();
     let mut seeds: Vec<(String, NameCause)> = Vec::new();
+    let mut kept_imports: Vec<(String, NameCause)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         if !record_in_scope[i] {
             continue;
@@ -542,14 +543,14 @@ pub fn analyse_built(built: Built, consumers: Vec<ConsumerFile>, opts: &Options)
         // went. So what such an output imports in Run-1 stays exported
         // (the cascade stops there; ld.bfd and lld drop those imports).
         let keeps_dead_imports = matches!(r.output_linker, Linker::Gold | Linker::Mold);
-        if r.kind != OutputKind::Rel && (opaque || keeps_dead_imports) {
+        if r.kind != OutputKind::Rel && opaque {
             for im in &r.imports {
-                let cause = if opaque {
-                    NameCause::ImportedByRecord(i)
-                } else {
-                    NameCause::KeptImport(i)
-                };
-                seeds.push((im.name.clone(), cause));
+                seeds.push((im.name.clone(), NameCause::ImportedByRecord(i)));
+            }
+        } else if r.kind != OutputKind::Rel && keeps_dead_imports {
+            // After the fixpoint: a name live code imports says so.
+            for im in &r.imports {
+                kept_imports.push((im.name.clone(), NameCause::KeptImport(i)));
             }
         }
     }
@@ -600,6 +601,12 @@ pub fn analyse_built(built: Built, consumers: Vec<ConsumerFile>, opts: &Options)
         }
     }
     progress("following references", 0, 1);
+    w.run(&graph, &export_index);
+    for (name, cause) in kept_imports {
+        if let Some(n) = graph.names.lookup(&name) {
+            w.demand(&graph, &export_index, n, cause);
+        }
+    }
     w.run(&graph, &export_index);
     progress("following references", 1, 1);
 
