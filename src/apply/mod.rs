@@ -430,7 +430,7 @@ impl Applier {
                 .line
                 .args
                 .iter()
-                .any(|a| a.starts_with("--dependency-file"))
+                .any(|a| a.trim_start_matches('-').starts_with("dependency-file"))
     }
 
     /// The stub of `names` in the state directory's tmp/, for the target of

@@ -20,19 +20,27 @@ const EM_386: u16 = 3;
 const EM_X86_64: u16 = 62;
 const EM_AARCH64: u16 = 183;
 const GNU_PROPERTY_X86_FEATURE_1_AND: u32 = 0xc000_0002;
+const GNU_PROPERTY_X86_FEATURE_2_USED: u32 = 0xc001_0001;
+const GNU_PROPERTY_X86_ISA_1_USED: u32 = 0xc001_0002;
 const GNU_PROPERTY_AARCH64_FEATURE_1_AND: u32 = 0xc000_0000;
 
-/// The control-flow protection property whose bits a linker ANDs over its
-/// inputs (x86 IBT/SHSTK, AArch64 BTI/PAC): an input without it clears
-/// the output's, so the stub carries it with every bit set, which leaves
-/// the AND of the other inputs as it is. Without it, a Run-2 output of
-/// objects built with -fcf-protection or -mbranch-protection lost its
-/// marking, silently (ld.bfd, gold, lld and mold alike).
-fn and_property(machine: u16) -> Option<u32> {
+/// The GNU properties a linker merges so that an input without them
+/// clears them in the output, with the values that leave the other
+/// inputs' merge as it is, sorted by type: the control-flow protection
+/// bits, ANDed (x86 IBT/SHSTK, AArch64 BTI/PAC: every bit set), and on x86
+/// the "used" features and ISA, which ld.bfd ORs but drops when an input
+/// lacks them (0). Without them, a Run-2 output of objects built with
+/// -fcf-protection or -mbranch-protection lost its marking, silently
+/// (ld.bfd, gold, lld and mold alike).
+fn and_property(machine: u16) -> &'static [(u32, u32)] {
     match machine {
-        EM_386 | EM_X86_64 => Some(GNU_PROPERTY_X86_FEATURE_1_AND),
-        EM_AARCH64 => Some(GNU_PROPERTY_AARCH64_FEATURE_1_AND),
-        _ => None,
+        EM_386 | EM_X86_64 => &[
+            (GNU_PROPERTY_X86_FEATURE_1_AND, u32::MAX),
+            (GNU_PROPERTY_X86_FEATURE_2_USED, 0),
+            (GNU_PROPERTY_X86_ISA_1_USED, 0),
+        ],
+        EM_AARCH64 => &[(GNU_PROPERTY_AARCH64_FEATURE_1_AND, u32::MAX)],
+        _ => &[],
     }
 }
 const STB_WEAK: u8 = 2;
@@ -199,16 +207,19 @@ pub fn stub_object(t: Target, names: &[&str]) -> Vec<u8> {
     // One GNU property note: the AND property with every bit set, its
     // descriptor padded to the word size.
     let note_off = o.bytes.len();
-    if let Some(kind) = property {
-        let desc = if t.elf64 { 16 } else { 12 };
+    if !property.is_empty() {
+        // Each property: type, size 4, value, padded to the word size.
+        let each = if t.elf64 { 16 } else { 12 };
         o.u32(4); // namesz
-        o.u32(desc);
+        o.u32((each * property.len()) as u32);
         o.u32(NT_GNU_PROPERTY_TYPE_0);
         o.bytes.extend_from_slice(b"GNU\0");
-        o.u32(kind);
-        o.u32(4); // pr_datasz
-        o.u32(u32::MAX);
-        o.align(if t.elf64 { 8 } else { 4 });
+        for &(kind, value) in property {
+            o.u32(kind);
+            o.u32(4); // pr_datasz
+            o.u32(value);
+            o.align(if t.elf64 { 8 } else { 4 });
+        }
     }
     let note_size = o.bytes.len() - note_off;
     let shoff = o.bytes.len();
@@ -264,7 +275,7 @@ pub fn stub_object(t: Target, names: &[&str]) -> Vec<u8> {
         0,
     );
     // [5] .note.gnu.property, for the machines that have the property.
-    if property.is_some() {
+    if !property.is_empty() {
         section(
             &mut o, n_property, SHT_NOTE, note_off, note_size, 0, 0, word, 0,
         );
@@ -292,7 +303,7 @@ pub fn stub_object(t: Target, names: &[&str]) -> Vec<u8> {
     h.u16(0); // phentsize
     h.u16(0); // phnum
     h.u16(shsize as u16);
-    h.u16(if property.is_some() { 6 } else { 5 }); // shnum
+    h.u16(if property.is_empty() { 5 } else { 6 }); // shnum
     h.u16(4); // shstrndx
     o.bytes[..ehsize].copy_from_slice(&h.bytes);
     o.bytes
@@ -396,14 +407,21 @@ mod tests {
             let data = note.unwrap().data().unwrap();
             let word = |i: usize| u32::from_le_bytes(data[i * 4..i * 4 + 4].try_into().unwrap());
             // namesz, descsz, type, "GNU\0", pr_type, pr_datasz, pr_data
-            let desc = if t.elf64 { 16 } else { 12 };
+            let each = if t.elf64 { 16 } else { 12 };
+            let count = and_property(t.machine).len();
+            let desc = each * count;
             assert_eq!(
                 (word(0), word(1), word(2)),
-                (4, desc, NT_GNU_PROPERTY_TYPE_0)
+                (4, desc as u32, NT_GNU_PROPERTY_TYPE_0)
             );
             assert_eq!(&data[12..16], b"GNU\0");
+            // The AND property first, every bit set; x86's "used" ones 0.
             assert_eq!((word(4), word(5), word(6)), (kind, 4, u32::MAX), "{t:?}");
-            assert_eq!(data.len(), 16 + desc as usize);
+            for i in 1..count {
+                let at = 4 + i * each / 4;
+                assert_eq!((word(at + 1), word(at + 2)), (4, 0), "{t:?}");
+            }
+            assert_eq!(data.len(), 16 + desc);
         }
     }
 

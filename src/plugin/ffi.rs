@@ -162,6 +162,8 @@ fn fail_written_link(session: &mut Session, failure: Failure) -> ! {
             let _ = std::fs::remove_file(&p);
         }
     }
+    // _exit skips at_unload.
+    remove_stub();
     // SAFETY: flushing every C stream (NULL) and ending the process are
     // always valid calls; _exit skips the exit handlers that are already
     // running (bfd's cleanup is one of them).
@@ -623,9 +625,17 @@ unsafe extern "C" fn cleanup_hook() -> ld_plugin_status {
 /// the output of a failed link.
 extern "C" fn at_unload() {
     let _ = catch_unwind(|| finish_session(|s| s.unload()));
-    let stub = STUB_ADDED.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(path) = stub {
-        let _ = std::fs::remove_file(path);
+    remove_stub();
+}
+
+/// Removes Run-2's stub object: added, or written and never added (a link
+/// that failed before all_symbols_read).
+fn remove_stub() {
+    for slot in [&STUB, &STUB_ADDED] {
+        let stub = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(path) = stub {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
