@@ -1318,3 +1318,46 @@ fn gold_keeps_dead_imports_so_the_merge_keeps_their_names() {
         "{text}"
     );
 }
+
+/// Under `--wrap=foo` the linker turns a reference to `foo` into one to
+/// `__wrap_foo`: a hidden reference to `foo` would hide `__wrap_foo`,
+/// which a program imports, and keep `foo`. Run-2 leaves wrapped names
+/// exported; the program links and runs against the Run-2 library.
+fn wrapped_names_stay(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "w.c",
+        "int foo(void) { return 1; }\nint __wrap_foo(void) { return 40; }\nint bar(void) { return foo() + 1; }\n",
+    )
+    .compile("w.c", &[]);
+    f.write(
+        "m.c",
+        "#include <stdio.h>\nint bar(void); int __wrap_foo(void);\nint main(void) { printf(\"%d\\n\", bar() + __wrap_foo()); return 0; }\n",
+    )
+    .compile("m.c", &[]);
+    let link = |run: u32, out: &str, args: &[&str]| {
+        f.run(
+            Command::new("gcc")
+                .args(plugin_args(&f, run))
+                .args(["-o", out])
+                .args(args)
+                .arg("-Wl,-rpath,$ORIGIN"),
+        );
+    };
+    let lib: &[&str] = &["-shared", "w.o", "-Wl,--wrap=foo"];
+    let prog: &[&str] = &["m.o", "-L.", "-lw"];
+    link(1, "libw.so", lib);
+    link(1, "prog", prog);
+    let before = String::from_utf8_lossy(&f.run_program("prog").stdout).into_owned();
+    assert_eq!(before, "42\n");
+    merge(&f);
+    link(2, "libw.so", lib);
+    let names = exports(&f.path("libw.so"));
+    assert!(names.contains(&"__wrap_foo".to_string()), "{names:?}");
+    link(2, "prog", prog);
+    assert_eq!(
+        String::from_utf8_lossy(&f.run_program("prog").stdout),
+        before
+    );
+}
+both_linkers!(wrapped_names_stay, wrapped_names_stay);

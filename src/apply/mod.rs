@@ -363,9 +363,20 @@ impl Applier {
             Err(e) => return Err((Some(identity), Unchanged::NoDecisions(e.to_string()))),
         };
         let directory = link_directory(&self.cwd, &self.output);
-        let Some((decided, note)) = hide_list(found, &directory) else {
+        let Some((mut decided, note)) = hide_list(found, &directory) else {
             return Err((Some(identity), Unchanged::NotInDecisions));
         };
+        // Under --wrap=X the linker turns a reference to X into one to
+        // __wrap_X: a hidden reference to X would hide __wrap_X instead,
+        // and X would stay. Such names stay exported, as they were.
+        let wrapped = wrapped_names(&self.line.args);
+        if !wrapped.is_empty()
+            && decided
+                .iter()
+                .any(|n| wrapped.contains(hidden_reference(n)))
+        {
+            decided.retain(|n| !wrapped.contains(hidden_reference(n)));
+        }
         if let Some(note) = note {
             applied::append_log(&self.state, Some(identity), &self.cwd, &self.output, &note);
             log::warn!("{}: {note}", self.output);
@@ -621,6 +632,26 @@ fn hidden_reference(spelled: &str) -> &str {
         from = at + 1;
     }
     spelled
+}
+
+/// The names of the command line's `--wrap=NAME` (`-wrap`, or the name as
+/// the next argument).
+fn wrapped_names(args: &[String]) -> FxHashSet<&str> {
+    let mut names = FxHashSet::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let a = a.as_str();
+        match a.trim_start_matches('-') {
+            "wrap" if a.starts_with('-') => names.extend(it.next().map(String::as_str)),
+            w if a.starts_with('-') => {
+                if let Some(n) = w.strip_prefix("wrap=") {
+                    names.insert(n);
+                }
+            }
+            _ => {}
+        }
+    }
+    names
 }
 
 /// Calls `f` with the non-local symbols of each relocatable object among
