@@ -1273,6 +1273,17 @@ fn bfd_takes_a_stub_unless_a_name_is_tls(linker: Linker) {
     let tmp: Vec<_> = std::fs::read_dir(f.state().join("tmp")).unwrap().collect();
     assert!(tmp.is_empty(), "{tmp:?}");
     assert_eq!(apply_log(&f), "");
+    // A stub that cannot be written (DIR/tmp read-only): the claim, and the
+    // link is applied all the same.
+    if bfd {
+        let _ro = common::Tmpfs::mount(f.state().join("tmp"), "ro,size=64k");
+        let util = trace("libutil.so");
+        assert!(!util.contains("/state/tmp/stub.o"), "{util}");
+        assert_eq!(crti_reads(&util), 2, "{util}");
+        assert_eq!(exports(&f.path("libutil.so")), ["util_used"]);
+        link_one(&f, 2, "prog");
+        assert_eq!(outputs(&f), before);
+    }
 }
 both_linkers!(
     bfd_takes_a_stub_unless_a_name_is_tls,

@@ -370,11 +370,7 @@ impl Applier {
         // __wrap_X: a hidden reference to X would hide __wrap_X instead,
         // and X would stay. Such names stay exported, as they were.
         let wrapped = wrapped_names(&self.line.args);
-        if !wrapped.is_empty()
-            && decided
-                .iter()
-                .any(|n| wrapped.contains(hidden_reference(n)))
-        {
+        if !wrapped.is_empty() {
             decided.retain(|n| !wrapped.contains(hidden_reference(n)));
         }
         if let Some(note) = note {
@@ -383,10 +379,9 @@ impl Applier {
         }
         if !decided.is_empty()
             && self.uses_stub()
-            && match &defined {
-                Some(sets) => prehash::all_plain(sets, decided.iter().map(hidden_reference)),
-                None => stub_is_safe(&self.line.inputs, &decided),
-            }
+            && defined
+                .as_deref()
+                .is_some_and(|sets| prehash::all_plain(sets, decided.iter().map(hidden_reference)))
             && let Some(path) = self.write_stub(&parts, &decided)
         {
             self.applied = Some((identity, decided));
@@ -430,10 +425,10 @@ impl Applier {
     /// added file with nothing claimed goes after the last input. gold
     /// keeps the claim: it roots --gc-sections at every exported definition
     /// as the object is read, so the references must come first. Only where
-    /// it is safe ([`stub_is_safe`]: the hashing workers collect the names
-    /// the objects define, a small link reads its few objects again); not
-    /// for -r (the stub's references would stay in the output object), nor
-    /// with --dependency-file (it would list the stub, which is removed).
+    /// it is safe ([`prehash::all_plain`], from the definitions the identity's
+    /// reads collect); not for -r (the stub's references would stay in the
+    /// output object), nor with --dependency-file (it would list the stub,
+    /// which is removed).
     fn uses_stub(&self) -> bool {
         self.linker == Linker::Bfd
             && self.line.kind != OutputKind::Rel
@@ -658,7 +653,7 @@ fn wrapped_names(args: &[String]) -> FxHashSet<&str> {
 /// `inputs` (paths as the command line gives them); other files and what
 /// cannot be read are skipped. Opened as identity's reads are: never
 /// blocks on a FIFO, regular files only.
-fn each_object_symbol(inputs: &[String], mut f: impl FnMut(Lto, &InterfaceSymbol<'_>)) {
+fn each_object_symbol(inputs: &[String], mut f: impl FnMut(&InterfaceSymbol<'_>)) {
     use std::os::unix::fs::{FileExt, OpenOptionsExt};
     for path in inputs {
         let Ok(file) = std::fs::OpenOptions::new()
@@ -687,10 +682,10 @@ fn each_object_symbol(inputs: &[String], mut f: impl FnMut(Lto, &InterfaceSymbol
         let Ok(parts) = read_symbol_parts(len, |b, at| file.read_exact_at(b, at)) else {
             continue;
         };
-        let Ok((summary, symbols)) = interface_symbols(&parts) else {
+        let Ok((_, symbols)) = interface_symbols(&parts) else {
             continue;
         };
-        symbols.iter().for_each(|s| f(summary.lto, s));
+        symbols.iter().for_each(&mut f);
     }
 }
 
@@ -698,7 +693,7 @@ fn each_object_symbol(inputs: &[String], mut f: impl FnMut(Lto, &InterfaceSymbol
 /// and none of them defines.
 fn undefined_names(inputs: &[String]) -> HashSet<String> {
     let (mut undefined, mut defined) = (HashSet::new(), HashSet::new());
-    each_object_symbol(inputs, |_, s| {
+    each_object_symbol(inputs, |s| {
         let name = String::from_utf8_lossy(s.name);
         match (s.place, s.binding) {
             (SymbolPlace::Undefined, Binding::Weak) => {}
@@ -712,25 +707,6 @@ fn undefined_names(inputs: &[String]) -> HashSet<String> {
     });
     undefined.retain(|n| !defined.contains(n));
     undefined
-}
-
-/// Whether a stub may carry the references to `hide` on ld.bfd: its
-/// references are untyped, and ld.bfd refuses an untyped reference to a
-/// thread-local definition (a failed link). So every name must be defined
-/// by an object of the command line, and not as TLS; a name defined in an
-/// archive member or anywhere as TLS leaves the claim, whose references
-/// the linker does not type-check. Nor may it be defined by LTO IR: GCC's
-/// LTO plugin takes its resolutions before a stub is added, and would no
-/// longer see the name as used by IR alone (it internalizes what a claim
-/// hides: PREVAILING_DEF_IRONLY).
-fn stub_is_safe(inputs: &[String], hide: &NameList) -> bool {
-    let mut defined = prehash::Defined::default();
-    each_object_symbol(inputs, |lto, s| {
-        if s.place != SymbolPlace::Undefined && !lto.has_ir() {
-            defined.insert(&String::from_utf8_lossy(s.name), s.kind == SymbolType::Tls);
-        }
-    });
-    prehash::all_plain(&[defined], hide.iter().map(hidden_reference))
 }
 
 /// The claimed object's own symbols, as the linker would read them, then

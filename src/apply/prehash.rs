@@ -1,8 +1,10 @@
 //! Run-2 needs the link identity at the first input, and the identity needs
 //! every command-line object read and hashed. That work starts at onload on
 //! worker threads: it overlaps the linker's own startup and uses the cores
-//! the single-threaded linker leaves idle. A small link starts none: the
-//! first input hashes its few objects itself.
+//! the single-threaded linker leaves idle. A small link starts none: its
+//! few objects are read at the first input, on the linker's thread. On
+//! ld.bfd the same reads also collect the names the objects define, which
+//! decide whether the link may take a stub object (`Applier::uses_stub`).
 
 use std::collections::HashMap;
 use std::thread::JoinHandle;
@@ -20,6 +22,12 @@ type Work = (Hashes, Option<Defined>);
 
 pub struct Prehash {
     workers: Vec<JoinHandle<Work>>,
+    /// Workers started for; one that could not be spawned leaves its
+    /// share unread (the caller hashes it) and the definitions unknown.
+    wanted: usize,
+    /// A small link's inputs, read in [`Prehash::finish`].
+    inline: Option<Vec<String>>,
+    definitions: bool,
 }
 
 /// Names the objects of the command line define, plain and thread-local,
@@ -31,25 +39,29 @@ pub struct Defined {
 }
 
 impl Defined {
+    /// Definitions as symbol tables spell them (`foo@@V2` is kept as
+    /// `foo`, as a hidden reference names it).
     fn add(&mut self, defs: Vec<Definition>) {
-        for (name, tls) in defs {
-            self.insert(&name, tls);
-        }
-    }
-
-    /// One definition of `name` (spelled as in a symbol table).
-    pub fn insert(&mut self, name: &str, tls: bool) {
-        let name = super::hidden_reference(name).to_string();
-        if tls {
-            self.tls.insert(name);
-        } else {
-            self.plain.insert(name);
+        for (mut name, tls) in defs {
+            name.truncate(super::hidden_reference(&name).len());
+            if tls {
+                self.tls.insert(name);
+            } else {
+                self.plain.insert(name);
+            }
         }
     }
 }
 
-/// Whether every name `n` (a hidden reference) is defined plainly by some
-/// object in `sets` and as TLS by none.
+/// Whether a stub may carry the references to `names` on ld.bfd: its
+/// references are untyped, and ld.bfd refuses an untyped reference to a
+/// thread-local definition (a failed link). So every name must be defined
+/// by an object of the command line, and as TLS by none; a name defined
+/// in an archive member or anywhere as TLS leaves the claim, whose
+/// references the linker does not type-check. Objects with LTO IR do not
+/// count ([`read_share`]): GCC's LTO plugin takes its resolutions before a
+/// stub is added, and would no longer internalize a name only IR defines
+/// (PREVAILING_DEF_IRONLY, as a claim gets it).
 pub fn all_plain(sets: &[Defined], names: impl IntoIterator<Item = impl AsRef<str>>) -> bool {
     names.into_iter().all(|n| {
         let n = n.as_ref();
@@ -85,6 +97,9 @@ impl Prehash {
         if inputs.len() <= INLINE_UP_TO {
             return Prehash {
                 workers: Vec::new(),
+                wanted: 0,
+                inline: Some(inputs.to_vec()),
+                definitions,
             };
         }
         // All cores: the linker is mostly opening files while these run, and
@@ -106,59 +121,71 @@ impl Prehash {
                 let share: Vec<String> = inputs.iter().skip(w).step_by(n).cloned().collect();
                 std::thread::Builder::new()
                     .name("ldprune-hash".into())
-                    .spawn(move || {
-                        // One read buffer for all of this worker's objects.
-                        let mut parts = Parts::default();
-                        let mut defined = definitions.then(Defined::default);
-                        let hashes = share
-                            .into_iter()
-                            .map(|p| {
-                                let h =
-                                    match &mut defined {
-                                        None => read_interface_summary_with(&mut parts, &p)
-                                            .map(|s| s.hash),
-                                        // LTO IR's definitions are not the
-                                        // linker's to see: left out.
-                                        Some(d) => read_interface_definitions_with(&mut parts, &p)
-                                            .map(|(s, defs)| {
-                                                if !s.lto.has_ir() {
-                                                    d.add(defs);
-                                                }
-                                                s.hash
-                                            }),
-                                    };
-                                (p, h)
-                            })
-                            .collect();
-                        (hashes, defined)
-                    })
+                    .spawn(move || read_share(share, definitions))
                     .ok()
             })
             .collect();
-        Prehash { workers }
+        Prehash {
+            workers,
+            wanted: n,
+            inline: None,
+            definitions,
+        }
     }
 
-    /// Waits for the workers. Inputs a worker could not hash (it panicked or
-    /// never started, or the link is small) are missing: the caller hashes
-    /// those itself. The definitions, if asked for, only when every worker
-    /// delivered them (else a name could seem undefined that is not, or
-    /// plain that is TLS elsewhere: the caller then reads the objects).
+    /// Waits for the workers (or reads a small link's objects here).
+    /// Inputs a worker could not hash (it panicked or never started) are
+    /// missing: the caller hashes those itself. The definitions, if asked
+    /// for, only when every share was read (else a name could seem
+    /// undefined that is not, or plain that is TLS elsewhere).
     pub fn finish(mut self) -> (HashMap<String, Option<Hash128>>, Option<Vec<Defined>>) {
+        let mut sets = self.definitions.then(Vec::new);
+        let done: Vec<Option<Work>> = match self.inline.take() {
+            Some(inputs) => vec![Some(read_share(inputs, self.definitions))],
+            None => {
+                if self.workers.len() < self.wanted {
+                    sets = None;
+                }
+                self.workers.drain(..).map(|w| w.join().ok()).collect()
+            }
+        };
         let mut all = HashMap::new();
-        let mut sets = Some(Vec::new());
-        let started = !self.workers.is_empty();
-        for w in std::mem::take(&mut self.workers) {
-            match w.join() {
-                Ok((hashes, defined)) => {
+        for work in done {
+            match work {
+                Some((hashes, defined)) => {
                     all.extend(hashes);
                     match (defined, &mut sets) {
                         (Some(d), Some(v)) => v.push(d),
                         _ => sets = None,
                     }
                 }
-                Err(_) => sets = None,
+                None => sets = None,
             }
         }
-        (all, sets.filter(|_| started))
+        (all, sets)
     }
+}
+
+/// Hashes the objects of `share`, and with `definitions` collects what
+/// they define (objects with LTO IR left out: their definitions are not
+/// the linker's to see). One read buffer for all of them.
+fn read_share(share: Vec<String>, definitions: bool) -> Work {
+    let mut parts = Parts::default();
+    let mut defined = definitions.then(Defined::default);
+    let hashes = share
+        .into_iter()
+        .map(|p| {
+            let h = match &mut defined {
+                None => read_interface_summary_with(&mut parts, &p).map(|s| s.hash),
+                Some(d) => read_interface_definitions_with(&mut parts, &p).map(|(s, defs)| {
+                    if !s.lto.has_ir() {
+                        d.add(defs);
+                    }
+                    s.hash
+                }),
+            };
+            (p, h)
+        })
+        .collect();
+    (hashes, defined)
 }
