@@ -43,6 +43,7 @@ use crate::identity::{
 use crate::record::InputFile;
 use crate::state::decisions::{LinkDecision, NameList, Pick};
 use crate::state::record::Linker;
+use crate::state::scratch::Scratch;
 use crate::state::{StateDir, StateError, decisions};
 
 /// The kind of a symbol entry handed to the linker (LDPK_*).
@@ -150,11 +151,11 @@ pub enum Claim {
         symbols: ClaimSymbols,
         hand_back: PathBuf,
     },
-    /// Nothing claimed: the stub object at this path, holding the hidden
-    /// references, is to be added at all_symbols_read (ld.bfd; see
-    /// [`Applier::uses_stub`]). Kept apart from the session as a claimed
-    /// file is: once decided, it goes in whatever the session does after.
-    Stub(PathBuf),
+    /// Nothing claimed: this stub object, holding the hidden references, is
+    /// to be added at all_symbols_read (ld.bfd; see [`Applier::uses_stub`]).
+    /// Kept apart from the session as a claimed file is: once decided, it
+    /// goes in whatever the session does after.
+    Stub(Scratch),
 }
 
 /// How an apply.log line about a failed Run-2 link starts (report lists
@@ -382,10 +383,10 @@ impl Applier {
             && defined
                 .as_deref()
                 .is_some_and(|sets| prehash::all_plain(sets, decided.iter().map(hidden_reference)))
-            && let Some(path) = self.write_stub(&parts, &decided)
+            && let Some(stub) = self.write_stub(&parts, &decided)
         {
             self.applied = Some((identity, decided));
-            return Ok(Claim::Stub(path));
+            return Ok(Claim::Stub(stub));
         }
         // A name the claimed object defines itself stays: a hidden entry
         // next to its own definition would only hide it from the claimed copy.
@@ -439,16 +440,16 @@ impl Applier {
                 .any(|a| a.trim_start_matches('-').starts_with("dependency-file"))
     }
 
-    /// The stub of `names` in the state directory's tmp/, for the target of
-    /// the first object (`parts`); None (the claim is used instead) if it
-    /// cannot be written.
-    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Option<PathBuf> {
+    /// The stub of `names`, a scratch file of the state directory (unnamed
+    /// where it can be), for the target of the first object (`parts`); None
+    /// (the claim is used instead) if it cannot be written.
+    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Option<Scratch> {
         let head = object::ReadRef::read_bytes_at(parts, 0, 64.min(parts.len())).ok()?;
         let target = stub::Target::of_object(head)?;
         let refs: Vec<&str> = names.iter().map(hidden_reference).collect();
         let bytes = stub::stub_object(target, &refs);
         match self.state.write_scratch(&bytes, "stub.o") {
-            Ok(path) => Some(path),
+            Ok(stub) => Some(stub),
             Err(e) => {
                 log::debug!("{e}: the first object is claimed instead of a stub");
                 None

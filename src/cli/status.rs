@@ -57,11 +57,21 @@ pub fn run(dir: &Path, json: bool) -> Result<i32, StateError> {
         eprintln!("ldprune: error: {e}");
         warnings.push(format!("{e} (not used)"));
     }
-    let temps = state.leftover_temps();
-    if !temps.is_empty() {
+    let (abandoned, busy): (Vec<_>, Vec<_>) = state
+        .leftover_temps()
+        .into_iter()
+        .partition(|t| t.abandoned);
+    if !abandoned.is_empty() {
         warnings.push(format!(
-            "{} unfinished file(s) in {} (links killed while recording; safe to delete)",
-            temps.len(),
+            "{} unfinished file(s) in {} left by links that no longer run (killed while writing; safe to delete)",
+            abandoned.len(),
+            dir.join("tmp").display()
+        ));
+    }
+    if !busy.is_empty() {
+        warnings.push(format!(
+            "{} file(s) in {} may belong to links still running (written in the last hour or by a live process): do not delete them while a build runs",
+            busy.len(),
             dir.join("tmp").display()
         ));
     }

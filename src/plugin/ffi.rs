@@ -17,6 +17,7 @@ use crate::apply::{Claim, ClaimSymbols, SymbolKind};
 use crate::elf::types::Visibility;
 use crate::identity::OutputKind;
 use crate::record::InputFile;
+use crate::state::scratch::Scratch;
 
 /// The linker's message callback (variadic; called with "%s" only).
 static MESSAGE: OnceLock<ld_plugin_message> = OnceLock::new();
@@ -37,8 +38,8 @@ static HAND_BACK: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
 /// The stub object Run-2 adds at all_symbols_read on ld.bfd (nothing
 /// claimed), kept out of the session for the same reason; then, once the
 /// linker has it, the file to remove as the linker exits.
-static STUB: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
-static STUB_ADDED: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+static STUB: Mutex<Option<Scratch>> = Mutex::new(None);
+static STUB_ADDED: Mutex<Option<Scratch>> = Mutex::new(None);
 
 fn level_code(level: log::Level) -> c_int {
     match level {
@@ -444,8 +445,8 @@ unsafe fn claim_file_inner(
         claim = s.claim_file(&input)?;
         Ok(())
     });
-    if let Claim::Stub(path) = claim {
-        *STUB.lock().unwrap_or_else(|p| p.into_inner()) = Some(path);
+    if let Claim::Stub(stub) = claim {
+        *STUB.lock().unwrap_or_else(|p| p.into_inner()) = Some(stub);
         return status;
     }
     if let Claim::Yes { symbols, hand_back } = claim {
@@ -596,12 +597,12 @@ unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
             return LDPS_ERR;
         }
         let stub = STUB.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(path) = stub {
-            match add_input_file(&path) {
-                Ok(()) => *STUB_ADDED.lock().unwrap_or_else(|p| p.into_inner()) = Some(path),
+        if let Some(stub) = stub {
+            match add_input_file(stub.path()) {
+                Ok(()) => *STUB_ADDED.lock().unwrap_or_else(|p| p.into_inner()) = Some(stub),
                 Err(e) => {
                     // Nothing was claimed: the link goes on unchanged.
-                    let _ = std::fs::remove_file(&path);
+                    stub.remove();
                     let refused = with_session(|s| s.stub_refused(e.to_string()));
                     if refused != LDPS_OK {
                         return refused;
@@ -633,8 +634,8 @@ extern "C" fn at_unload() {
 fn remove_stub() {
     for slot in [&STUB, &STUB_ADDED] {
         let stub = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(path) = stub {
-            let _ = std::fs::remove_file(path);
+        if let Some(stub) = stub {
+            stub.remove();
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod codec;
 pub mod decisions;
 pub mod entry;
 pub mod record;
+pub mod scratch;
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -434,14 +435,6 @@ impl StateDir {
         Ok(StagedFile { temp, dest })
     }
 
-    /// Writes `bytes` to a new file in tmp/ that this process hands to the
-    /// linker (Run-2's stub object on ld.bfd) and removes when the linker is
-    /// done; one left behind shows in `status` as a leftover.
-    pub fn write_scratch(&self, bytes: &[u8], name: &str) -> Result<PathBuf, StateError> {
-        self.stage_bytes(bytes, PathBuf::new(), name)
-            .map(|s| s.temp)
-    }
-
     /// Paths of all link records, sorted (so every reader sees one order).
     pub fn record_paths(&self) -> Result<Vec<PathBuf>, StateError> {
         let links = self.root.join("links");
@@ -457,18 +450,6 @@ impl StateDir {
         }
         paths.sort();
         Ok(paths)
-    }
-
-    /// Files left in `tmp/` by writers that never finished (killed links).
-    pub fn leftover_temps(&self) -> Vec<PathBuf> {
-        if entry::check_dir(&self.root.join("tmp")).is_err() {
-            return Vec::new();
-        }
-        let mut v: Vec<PathBuf> = fs::read_dir(self.root.join("tmp"))
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        v.sort();
-        v
     }
 
     /// Loads every record; a file that cannot be used is returned as an
