@@ -36,6 +36,8 @@ pub struct Prehash {
 pub struct Defined {
     plain: FxHashSet<String>,
     tls: FxHashSet<String>,
+    /// An object of the share carries LTO IR (see [`all_plain`]).
+    ir: bool,
 }
 
 impl Defined {
@@ -58,11 +60,15 @@ impl Defined {
 /// thread-local definition (a failed link). So every name must be defined
 /// by an object of the command line, and as TLS by none; a name defined
 /// in an archive member or anywhere as TLS leaves the claim, whose
-/// references the linker does not type-check. Objects with LTO IR do not
-/// count ([`read_share`]): GCC's LTO plugin takes its resolutions before a
-/// stub is added, and would no longer internalize a name only IR defines
-/// (PREVAILING_DEF_IRONLY, as a claim gets it).
+/// references the linker does not type-check. No LTO link takes a stub:
+/// GCC's LTO plugin takes its resolutions before a stub is added, and would
+/// no longer internalize a hidden name IR defines (PREVAILING_DEF_IRONLY,
+/// as a claim gets it), also where a plain object defines it too (C++
+/// inline functions); the IR's own symbol table is not read here.
 pub fn all_plain(sets: &[Defined], names: impl IntoIterator<Item = impl AsRef<str>>) -> bool {
+    if sets.iter().any(|d| d.ir) {
+        return false;
+    }
     names.into_iter().all(|n| {
         let n = n.as_ref();
         sets.iter().any(|d| d.plain.contains(n)) && !sets.iter().any(|d| d.tls.contains(n))
@@ -167,8 +173,8 @@ impl Prehash {
 }
 
 /// Hashes the objects of `share`, and with `definitions` collects what
-/// they define (objects with LTO IR left out: their definitions are not
-/// the linker's to see). One read buffer for all of them.
+/// they define (an object with LTO IR only marks the set: see
+/// [`all_plain`]). One read buffer for all of them.
 fn read_share(share: Vec<String>, definitions: bool) -> Work {
     let mut parts = Parts::default();
     let mut defined = definitions.then(Defined::default);
@@ -178,7 +184,9 @@ fn read_share(share: Vec<String>, definitions: bool) -> Work {
             let h = match &mut defined {
                 None => read_interface_summary_with(&mut parts, &p).map(|s| s.hash),
                 Some(d) => read_interface_definitions_with(&mut parts, &p).map(|(s, defs)| {
-                    if !s.lto.has_ir() {
+                    if s.lto.has_ir() {
+                        d.ir = true;
+                    } else {
                         d.add(defs);
                     }
                     s.hash
