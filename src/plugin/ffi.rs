@@ -40,6 +40,9 @@ static HAND_BACK: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
 /// linker has it, the file to remove as the linker exits.
 static STUB: Mutex<Option<Scratch>> = Mutex::new(None);
 static STUB_ADDED: Mutex<Option<Scratch>> = Mutex::new(None);
+/// Run-2's hidden references are in the link (claimed, or the stub is to
+/// be added): a later failure no longer leaves the link unchanged.
+static APPLIED: AtomicBool = AtomicBool::new(false);
 
 fn level_code(level: log::Level) -> c_int {
     match level {
@@ -111,6 +114,16 @@ fn report(session: Option<&mut Session>, failure: Failure) -> ld_plugin_status {
             &format!("ldprune: {} (strict)", failure.0),
         );
         LDPS_ERR
+    } else if APPLIED.load(Ordering::Acquire) {
+        message(
+            LDPL_WARNING as c_int,
+            &format!(
+                "ldprune: {}; the link goes on applied (Run-2's hidden names are in it), \
+                 but what it did is not noted in the state directory: report does not count it",
+                failure.0
+            ),
+        );
+        LDPS_OK
     } else {
         message(
             LDPL_WARNING as c_int,
@@ -447,6 +460,7 @@ unsafe fn claim_file_inner(
     });
     if let Claim::Stub(stub) = claim {
         *STUB.lock().unwrap_or_else(|p| p.into_inner()) = Some(stub);
+        APPLIED.store(true, Ordering::Release);
         return status;
     }
     if let Claim::Yes { symbols, hand_back } = claim {
@@ -456,6 +470,7 @@ unsafe fn claim_file_inner(
         match add_symbols(handle, symbols) {
             Ok(()) => {
                 *HAND_BACK.lock().unwrap_or_else(|p| p.into_inner()) = Some(hand_back);
+                APPLIED.store(true, Ordering::Release);
                 if !claimed.is_null() {
                     // SAFETY: as above.
                     unsafe { *claimed = 1 };
@@ -602,6 +617,7 @@ unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
                 Ok(()) => *STUB_ADDED.lock().unwrap_or_else(|p| p.into_inner()) = Some(stub),
                 Err(e) => {
                     // Nothing was claimed: the link goes on unchanged.
+                    APPLIED.store(false, Ordering::Release);
                     stub.remove();
                     let refused = with_session(|s| s.stub_refused(e.to_string()));
                     if refused != LDPS_OK {
