@@ -176,6 +176,10 @@ pub enum Unchanged {
     /// The first object is slim LTO IR, or fat with another plugin on the
     /// command line: that plugin decides for IR, a claim would take it away.
     FirstIsLtoIr,
+    /// Another plugin (LTO) adds its output at all_symbols_read, before
+    /// which a claimed input handed back would go, reordering the
+    /// constructors and destructors; and no stub was possible.
+    LtoOutputFirst,
     /// No relocatable input reached this plugin (another plugin claimed
     /// them all, e.g. all LTO IR with -nostartfiles).
     NothingToClaim,
@@ -215,6 +219,9 @@ impl std::fmt::Display for Unchanged {
             Unchanged::NoDecisions(e) => write!(f, "no usable decisions ({e})"),
             Unchanged::FirstIsArchiveMember => f.write_str("first object is an archive member"),
             Unchanged::FirstIsLtoIr => f.write_str("first object is LTO IR"),
+            Unchanged::LtoOutputFirst => f.write_str(
+                "LTO output is added at all_symbols_read, where a claimed input would go too (constructor and destructor order would change)",
+            ),
             Unchanged::NothingToClaim => f.write_str(
                 "no relocatable input reached the plugin (all claimed by another plugin, e.g. LTO IR)",
             ),
@@ -336,11 +343,20 @@ impl Applier {
             input.size
         );
         let first = input.name;
-        let (known, defined) = self
+        // Unknown (never started) counts as IR, as an unread share does.
+        let prehash::Finished {
+            hashes: known,
+            ir,
+            defined,
+        } = self
             .prehash
             .take()
             .map(prehash::Prehash::finish)
-            .unwrap_or_default();
+            .unwrap_or(prehash::Finished {
+                hashes: Default::default(),
+                ir: true,
+                defined: None,
+            });
         let identity = link_identity(&self.line, |p| {
             if p == first {
                 Some(summary.hash)
@@ -407,6 +423,9 @@ impl Applier {
             self.applied = Some((identity, hide));
             return Ok(Claim::No);
         }
+        if self.lto_adds_output(ir, |p| known.get(p).is_some_and(Option::is_some)) {
+            return Err((Some(identity), Unchanged::LtoOutputFirst));
+        }
         let back = self
             .hand_back_path(input)
             .map_err(|e| (Some(identity), Unchanged::CannotHandBack(e.to_string())))?;
@@ -417,6 +436,37 @@ impl Applier {
             symbols,
             hand_back: back,
         })
+    }
+
+    /// Whether another plugin (GCC's LTO plugin, loaded before ours) will
+    /// claim inputs and add its output at all_symbols_read. A file Run-2
+    /// claims is handed back there too, after that output; and both
+    /// linkers put every file added there together: ld.bfd after the first
+    /// claimed input (ldlang.c, the plugin's replacement files), gold
+    /// ahead of every object read after the first claim (it defers their
+    /// layout until the added files are in). Claiming crti.o/Scrt1.o
+    /// would put the LTO output before crtbeginS.o: .init_array and
+    /// .fini_array reversed against crtbegin's entries, so a library's
+    /// C++ statics were destroyed before its own destructor functions ran
+    /// (tests/lto.rs). No other input is safe either: archives searched
+    /// after the claim (libgcc.a) may add members after any of them.
+    /// `ir`: an object of the command line carries LTO IR; `is_object`:
+    /// which command-line paths are objects (no archives). A link with
+    /// LLVM bitcode is recorded incomplete, so has nothing to hide.
+    fn lto_adds_output(&self, ir: bool, is_object: impl Fn(&str) -> bool) -> bool {
+        if !loads_other_plugins(&self.line.args) {
+            return false;
+        }
+        if ir {
+            return true;
+        }
+        let mut cache = crate::state::archive_ir::ArchiveIr::load(&self.state);
+        let found = crate::record::lto::archives_with_ir(&self.line.args, is_object, &mut cache);
+        // Only a cache: a link that cannot save it finds out again.
+        if let Err(e) = cache.save(&self.state) {
+            log::debug!("{e}");
+        }
+        !found.is_empty()
     }
 
     /// ld.bfd takes the hidden references from a stub object added at
