@@ -423,7 +423,10 @@ impl Applier {
             self.applied = Some((identity, hide));
             return Ok(Claim::No);
         }
-        if self.lto_adds_output(ir, |p| known.get(p).is_some_and(Option::is_some)) {
+        let checked = std::time::Instant::now();
+        let lto = self.lto_adds_output(ir, |p| known.get(p).is_some_and(Option::is_some));
+        log::debug!("LTO output check in {:?}", checked.elapsed());
+        if lto {
             return Err((Some(identity), Unchanged::LtoOutputFirst));
         }
         let back = self
