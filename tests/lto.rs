@@ -203,14 +203,14 @@ both_linkers!(fat_objects_recorded_slim_incomplete, fat_objects_recorded);
 /// identities match. GCC's plugin adds its output at all_symbols_read,
 /// where a claimed input would go too (see `lto_ctor_order`), so Run-2
 /// claims nothing: ld.bfd takes the stub where every hidden name has a
-/// plain definition on the command line (fat objects count: their machine
-/// code defines what LTO keeps), and the names are hidden and, with
+/// plain definition on the command line or in a member of an archive with
+/// IR (fat objects count: their machine code defines what LTO keeps), and
+/// the names are hidden and, with
 /// `-ffunction-sections` in the link (GCC 12 does not carry it from the
 /// compiles into the LTO output), collected; LTO keeps them exported from
-/// its unit (the stub comes after its resolutions). A hidden name that
-/// only an archive member defines, and every such link on gold, is left
-/// unchanged, logged, byte-identical to the plain LTO link. The program
-/// behaves the same, verify is clean.
+/// its unit (the stub comes after its resolutions). Every such link on
+/// gold is left unchanged, logged, byte-identical to the plain LTO link.
+/// The program behaves the same, verify is clean.
 fn lto_run2(linker: Linker) {
     // Run-1 as the wrappers link (-fno-lto: the code of every object, the
     // archive member too), and as `ldprune flags` leaves it (-flto: GCC's
@@ -269,9 +269,9 @@ fn lto_run2_after(linker: Linker, run1: &str, lib: &[&str]) {
     assert!(first.contains("crti.o"), "{err}");
     link(&f, 2, &with("-flto", EXE));
 
-    // ld.bfd's stub needs a plain definition of every hidden name on the
-    // command line: LIB has part_unused only in its archive.
-    let applied = linker == Linker::Bfd && lib != LIB;
+    // ld.bfd takes the stub: every hidden name has a plain definition, on
+    // the command line or (LIB) in a member of an archive with IR.
+    let applied = linker == Linker::Bfd;
     let log = apply_log(&f);
     if !applied {
         assert!(
@@ -618,3 +618,47 @@ fn lto_ctor_order(linker: Linker) {
     assert!(exports(&f.path("pie")).contains(&"pie_unused".to_string()));
 }
 both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
+
+/// An LTO link whose hidden names ld.bfd's stub cannot carry (a
+/// thread-local one: ld.bfd refuses the stub's untyped reference to it)
+/// has no safe way left, since a claim would reorder it: unchanged,
+/// logged, byte-identical to the plain LTO link, on both linkers.
+fn lto_no_stub(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "t.c",
+        "__thread int tls_unused;\nint t_used(void) { return 1; }\nint t_unused(void) { return 2; }\n",
+    );
+    f.write(
+        "tu.c",
+        "int t_used(void);\nint main(void) { return t_used() - 1; }\n",
+    );
+    for name in ["t.c", "tu.c"] {
+        let mut args = FAT.to_vec();
+        args.push(name);
+        f.gcc(&args);
+    }
+    let lib = ["-shared", "-o", "libt.so", "t.o"];
+    let user = ["-o", "tu", "tu.o", "-L.", "-lt", "-Wl,-rpath,$ORIGIN"];
+    link(&f, 1, &with("-fno-lto", &lib));
+    link(&f, 1, &with("-fno-lto", &user));
+    f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+    link(&f, 2, &with("-flto", &lib));
+    let log = apply_log(&f);
+    assert!(
+        log.contains("\tlibt.so\t") && log.contains("LTO output"),
+        "{log}"
+    );
+    let kept = exports(&f.path("libt.so"));
+    assert!(kept.contains(&"tls_unused".to_string()), "{kept:?}");
+    std::fs::rename(f.path("libt.so"), f.path("libt.so.run2")).unwrap();
+    f.run(
+        Command::new("gcc")
+            .arg(f.linker.flag())
+            .args(with("-flto", &[&["-Wl,--gc-sections"], &lib[..]].concat())),
+    );
+    let same =
+        std::fs::read(f.path("libt.so")).unwrap() == std::fs::read(f.path("libt.so.run2")).unwrap();
+    assert!(same, "unchanged, but not as the plain LTO link");
+}
+both_linkers!(lto_without_a_stub_unchanged, lto_no_stub);

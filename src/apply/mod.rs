@@ -394,15 +394,31 @@ impl Applier {
             applied::append_log(&self.state, Some(identity), &self.cwd, &self.output, &note);
             log::warn!("{}: {note}", self.output);
         }
+        let is_object = |p: &str| known.get(p).is_some_and(Option::is_some);
+        // The command line's archives with IR members, looked up once.
+        let mut ir_archives: Option<Vec<String>> = None;
         if !decided.is_empty()
             && self.uses_stub()
-            && defined
-                .as_deref()
-                .is_some_and(|sets| prehash::all_plain(sets, decided.iter().map(hidden_reference)))
-            && let Some(stub) = self.write_stub(&parts, &decided)
+            && let Some(sets) = defined.as_deref()
         {
-            self.applied = Some((identity, decided));
-            return Ok(Claim::Stub(stub));
+            let names = || decided.iter().map(hidden_reference);
+            let mut plain = prehash::all_plain(sets.iter(), names());
+            // In an LTO link the stub is the only way: the members of
+            // archives with IR count too (their machine code, as for the
+            // command line's fat objects).
+            if !plain && loads_other_plugins(&self.line.args) {
+                let archives = ir_archives.get_or_insert_with(|| self.ir_archives(is_object));
+                let members: Option<Vec<prehash::Defined>> = archives
+                    .iter()
+                    .map(|a| crate::record::lto::archive_definitions(a).map(prehash::Defined::of))
+                    .collect();
+                plain = !archives.is_empty()
+                    && members.is_some_and(|m| prehash::all_plain(sets.iter().chain(&m), names()));
+            }
+            if plain && let Some(stub) = self.write_stub(&parts, &decided) {
+                self.applied = Some((identity, decided));
+                return Ok(Claim::Stub(stub));
+            }
         }
         // A name the claimed object defines itself stays: a hidden entry
         // next to its own definition would only hide it from the claimed copy.
@@ -423,8 +439,14 @@ impl Applier {
             self.applied = Some((identity, hide));
             return Ok(Claim::No);
         }
+        // Another plugin will add its LTO output at all_symbols_read, where
+        // the claimed input would go too (see Applier::ir_archives).
         let checked = std::time::Instant::now();
-        let lto = self.lto_adds_output(ir, |p| known.get(p).is_some_and(Option::is_some));
+        let lto = loads_other_plugins(&self.line.args)
+            && (ir
+                || !ir_archives
+                    .get_or_insert_with(|| self.ir_archives(is_object))
+                    .is_empty());
         log::debug!("LTO output check in {:?}", checked.elapsed());
         if lto {
             return Err((Some(identity), Unchanged::LtoOutputFirst));
@@ -441,35 +463,31 @@ impl Applier {
         })
     }
 
-    /// Whether another plugin (GCC's LTO plugin, loaded before ours) will
-    /// claim inputs and add its output at all_symbols_read. A file Run-2
-    /// claims is handed back there too, after that output; and both
-    /// linkers put every file added there together: ld.bfd after the first
-    /// claimed input (ldlang.c, the plugin's replacement files), gold
-    /// ahead of every object read after the first claim (it defers their
-    /// layout until the added files are in). Claiming crti.o/Scrt1.o
-    /// would put the LTO output before crtbeginS.o: .init_array and
-    /// .fini_array reversed against crtbegin's entries, so a library's
-    /// C++ statics were destroyed before its own destructor functions ran
-    /// (tests/lto.rs). No other input is safe either: archives searched
-    /// after the claim (libgcc.a) may add members after any of them.
-    /// `ir`: an object of the command line carries LTO IR; `is_object`:
-    /// which command-line paths are objects (no archives). A link with
-    /// LLVM bitcode is recorded incomplete, so has nothing to hide.
-    fn lto_adds_output(&self, ir: bool, is_object: impl Fn(&str) -> bool) -> bool {
-        if !loads_other_plugins(&self.line.args) {
-            return false;
-        }
-        if ir {
-            return true;
-        }
+    /// The archives of the command line that hold LTO IR members
+    /// (`DIR/archives.ldpa` caches the answer by file). With an IR object
+    /// of the command line, they tell whether another plugin (GCC's LTO
+    /// plugin, loaded before ours) will claim inputs and add its output at
+    /// all_symbols_read. A file Run-2 claims is handed back there too,
+    /// after that output; and both linkers put every file added there
+    /// together: ld.bfd after the first claimed input (ldlang.c, the
+    /// plugin's replacement files), gold ahead of every object read after
+    /// the first claim (it defers their layout until the added files are
+    /// in). Claiming crti.o/Scrt1.o would put the LTO output before
+    /// crtbeginS.o: .init_array and .fini_array reversed against
+    /// crtbegin's entries, so a library's C++ statics were destroyed
+    /// before its own destructor functions ran (tests/lto.rs). No other
+    /// input is safe either: archives searched after the claim (libgcc.a)
+    /// may add members after any of them. `is_object`: which
+    /// command-line paths are objects. A link with LLVM bitcode is
+    /// recorded incomplete, so has nothing to hide.
+    fn ir_archives(&self, is_object: impl Fn(&str) -> bool) -> Vec<String> {
         let mut cache = crate::state::archive_ir::ArchiveIr::load(&self.state);
         let found = crate::record::lto::archives_with_ir(&self.line.args, is_object, &mut cache);
         // Only a cache: a link that cannot save it finds out again.
         if let Err(e) = cache.save(&self.state) {
             log::debug!("{e}");
         }
-        !found.is_empty()
+        found
     }
 
     /// ld.bfd takes the hidden references from a stub object added at

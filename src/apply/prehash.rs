@@ -53,6 +53,14 @@ pub struct Defined {
 }
 
 impl Defined {
+    /// The set of `defs` (an archive's, in an LTO link: see
+    /// `Applier::decide`).
+    pub fn of(defs: Vec<Definition>) -> Defined {
+        let mut d = Defined::default();
+        d.add(defs);
+        d
+    }
+
     /// Definitions as symbol tables spell them (`foo@@V2` is kept as
     /// `foo`, as a hidden reference names it).
     fn add(&mut self, defs: Vec<Definition>) {
@@ -70,18 +78,22 @@ impl Defined {
 /// Whether a stub may carry the references to `names` on ld.bfd: its
 /// references are untyped, and ld.bfd refuses an untyped reference to a
 /// thread-local definition (a failed link). So every name must be defined
-/// by an object of the command line, and as TLS by none; a name defined
-/// in an archive member or anywhere as TLS leaves the claim, whose
-/// references the linker does not type-check. A fat LTO object's
+/// by an object of the command line (in an LTO link, or by a member of an
+/// archive with IR members), and as TLS by none; a name defined in another
+/// archive member or anywhere as TLS leaves the claim, whose references
+/// the linker does not type-check. A fat LTO object's
 /// definitions are those of its machine code, which name what the LTO
 /// output defines (a stub arrives after GCC's plugin took its
 /// resolutions, so the names stay exported from the LTO unit, as
 /// PREVAILING_DEF_IRONLY_EXP); a slim one shows none, so a name only it
 /// defines leaves the stub out.
-pub fn all_plain(sets: &[Defined], names: impl IntoIterator<Item = impl AsRef<str>>) -> bool {
+pub fn all_plain<'a>(
+    sets: impl Iterator<Item = &'a Defined> + Clone,
+    names: impl IntoIterator<Item = impl AsRef<str>>,
+) -> bool {
     names.into_iter().all(|n| {
         let n = n.as_ref();
-        sets.iter().any(|d| d.plain.contains(n)) && !sets.iter().any(|d| d.tls.contains(n))
+        sets.clone().any(|d| d.plain.contains(n)) && !sets.clone().any(|d| d.tls.contains(n))
     })
 }
 
