@@ -521,9 +521,10 @@ fn ctor_arrays(path: &Path) -> [Vec<String>; 2] {
 /// [user_dtor, __do_global_dtors_aux]), and the library's static was
 /// destroyed before its destructor function used it. ld.bfd takes the stub
 /// (nothing claimed: it goes after the LTO output) and hides the name;
-/// gold has no safe place and leaves the link unchanged, logged; the
-/// program, which hides a name only a linker-defined symbol's stub could
-/// not, stays unchanged on both.
+/// gold has no safe place and leaves the link unchanged, logged. The
+/// program (`--hide-executable-exports`) hides linker-defined names too
+/// (`_end` and the like), which no object defines, so it takes no stub
+/// and stays unchanged on both.
 fn lto_ctor_order(linker: Linker) {
     let f = Fixture::new(linker);
     for (name, text) in [("cx.cpp", CXX_LIB), ("u.c", CXX_USER), ("pie.cpp", CXX_PIE)] {
