@@ -8,7 +8,9 @@
 //! drops within it). Archive members the LTO plugin claimed are not named
 //! anywhere, so a link with an archive holding IR members is incomplete:
 //! this module finds those archives (given by path, or as `-lNAME` through
-//! the `-L` directories, as the linker searches them).
+//! the `-L` directories, as the linker searches them). Run-2 asks the same
+//! of its link (GCC's plugin will add its output: no claim), and what
+//! those archives' members define (ld.bfd's stub).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
