@@ -2,8 +2,10 @@
 //! compile fat objects (`-flto -ffat-lto-objects`); Run-1 links them with
 //! `-fno-lto`, so the linker uses their machine code and the plugin records
 //! it; Run-2 links them with `-flto`: GCC's plugin (loaded before ours)
-//! claims them, ldprune claims crti.o/Scrt1.o, and the names it hides get
-//! the resolution PREVAILING_DEF_IRONLY, so LTO internalizes and drops them.
+//! claims them and adds its output at all_symbols_read. ldprune claims
+//! nothing there (a claimed crti.o/Scrt1.o would be handed back beside
+//! that output, before crtbeginS.o, reversing constructors and
+//! destructors): ld.bfd takes the stub, gold stays unchanged, logged.
 
 mod common;
 
@@ -198,8 +200,17 @@ fn fat_objects_recorded(linker: Linker) {
 both_linkers!(fat_objects_recorded_slim_incomplete, fat_objects_recorded);
 
 /// Run-1 -fno-lto, merge, Run-2 -flto over the same fat objects: the
-/// identities match, the unused exports are internalized by LTO and gone
-/// with their code, the program behaves the same, verify is clean.
+/// identities match. GCC's plugin adds its output at all_symbols_read,
+/// where a claimed input would go too (see `lto_ctor_order`), so Run-2
+/// claims nothing: ld.bfd takes the stub where every hidden name has a
+/// plain definition on the command line or in a member of an archive with
+/// IR (fat objects count: their machine code defines what LTO keeps), and
+/// the names are hidden and, with
+/// `-ffunction-sections` in the link (GCC 12 does not carry it from the
+/// compiles into the LTO output), collected; LTO keeps them exported from
+/// its unit (the stub comes after its resolutions). Every such link on
+/// gold is left unchanged, logged, byte-identical to the plain LTO link.
+/// The program behaves the same, verify is clean.
 fn lto_run2(linker: Linker) {
     // Run-1 as the wrappers link (-fno-lto: the code of every object, the
     // archive member too), and as `ldprune flags` leaves it (-flto: GCC's
@@ -213,12 +224,16 @@ fn lto_run2_after(linker: Linker, run1: &str, lib: &[&str]) {
     let f = Fixture::new(linker);
     compile(&f);
     // What the build makes without ldprune: LTO, --gc-sections.
-    f.run(
-        Command::new("gcc")
-            .arg(f.linker.flag())
-            .args(["-O2", "-flto", "-Wl,--gc-sections"])
-            .args(["-shared", "-o", "libref.so", "a.o", "b.o", "libpart.a"]),
-    );
+    let plain = |out: &str| {
+        let args = lib.iter().map(|a| if *a == "libx.so" { out } else { a });
+        f.run(
+            Command::new("gcc")
+                .arg(f.linker.flag())
+                .args(["-O2", "-flto", "-ffunction-sections", "-Wl,--gc-sections"])
+                .args(args),
+        )
+    };
+    plain("libref.so");
     let reference = exports(&f.path("libref.so"));
     for name in ["unused_big", "unused_two", "helper_used"] {
         assert!(reference.contains(&name.to_string()), "{reference:?}");
@@ -239,10 +254,13 @@ fn lto_run2_after(linker: Linker, run1: &str, lib: &[&str]) {
             .arg("-Wl,-plugin-opt=run=2")
             .arg(format!("-Wl,-plugin-opt=state={}", f.state().display()))
             .arg("-Wl,-plugin-opt=log=debug")
-            .args(with("-flto", &[&["-save-temps"], lib].concat())),
+            .args(with(
+                "-flto",
+                &[&["-ffunction-sections", "-save-temps"], lib].concat(),
+            )),
     );
     // GCC's plugin, loaded first, took the fat objects: the first input
-    // ldprune saw and claimed is crti.o.
+    // ldprune saw is crti.o, and it is not claimed.
     let err = String::from_utf8_lossy(&out.stderr);
     let first = err
         .lines()
@@ -250,27 +268,33 @@ fn lto_run2_after(linker: Linker, run1: &str, lib: &[&str]) {
         .unwrap_or("");
     assert!(first.contains("crti.o"), "{err}");
     link(&f, 2, &with("-flto", EXE));
-    assert_eq!(
-        apply_log(&f),
-        "",
-        "both -flto links found their Run-1 records"
-    );
 
-    let res = std::fs::read_to_string(f.path("libx.so.res")).unwrap();
-    // gold resolves a name a plain object also defines as PREVAILING_DEF
-    // whatever ldprune does (ld.bfd: PREVAILING_DEF_IRONLY): LTO keeps the
-    // code, the output still hides the name.
-    let weak_on_gold = lib == LIB_WEAK && linker == Linker::Gold;
-    let internal: &[&str] = if weak_on_gold {
-        &[]
-    } else {
-        &["unused_big", "unused_two", "part_unused", "helper_used"]
-    };
-    for name in internal {
+    // ld.bfd takes the stub: every hidden name has a plain definition, on
+    // the command line or (LIB) in a member of an archive with IR.
+    let applied = linker == Linker::Bfd;
+    let log = apply_log(&f);
+    if !applied {
         assert!(
-            res.lines()
-                .any(|l| l.ends_with(&format!(" PREVAILING_DEF_IRONLY {name}"))),
-            "{name} not internal to the LTO unit:\n{res}"
+            log.lines().count() == 1 && log.contains("\tlibx.so\t") && log.contains("LTO output"),
+            "{log}"
+        );
+        std::fs::rename(f.path("libx.so"), f.path("libx.so.run2")).unwrap();
+        plain("libx.so");
+        let same = std::fs::read(f.path("libx.so")).unwrap()
+            == std::fs::read(f.path("libx.so.run2")).unwrap();
+        assert!(same, "unchanged, but not as the plain LTO link");
+        assert_eq!(f.run(&mut Command::new(f.path("prog"))).stdout, before);
+        return;
+    }
+    assert_eq!(log, "", "both -flto links found their Run-1 records");
+    let res = std::fs::read_to_string(f.path("libx.so.res")).unwrap();
+    // The stub comes after GCC's plugin took its resolutions: the names
+    // stay exported from the LTO unit (the output hides them).
+    for name in ["unused_big", "unused_two", "helper_used"] {
+        assert!(
+            res.lines().any(|l| l.ends_with(&format!(" {name}"))
+                && !l.contains(" PREVAILING_DEF_IRONLY ")),
+            "{name}:\n{res}"
         );
     }
     let after = exports(&f.path("libx.so"));
@@ -282,12 +306,7 @@ fn lto_run2_after(linker: Linker, run1: &str, lib: &[&str]) {
     kept.sort();
     assert_eq!(kept, ["api_hello", "api_used"]);
     let nm = symtab(&f.path("libx.so"));
-    let gone: &[&str] = if weak_on_gold {
-        &[]
-    } else {
-        &["unused_big", "unused_two", "part_unused"]
-    };
-    for name in gone {
+    for name in ["unused_big", "unused_two", "part_unused"] {
         assert!(!nm.contains(name), "{name} still in libx.so:\n{nm}");
     }
     assert!(
@@ -304,7 +323,7 @@ fn lto_run2_after(linker: Linker, run1: &str, lib: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
-both_linkers!(lto_run2_internalizes_hidden_names, lto_run2);
+both_linkers!(lto_run2_stub_or_unchanged, lto_run2);
 
 /// A fat first object reaches ldprune only when no LTO plugin took it (a
 /// -fno-lto link, -nostartfiles): claimed and applied like a plain one.
@@ -432,3 +451,215 @@ fn clang_bitcode(linker: Linker) {
     );
 }
 both_linkers!(clang_bitcode_recorded_incomplete, clang_bitcode);
+
+/// A C++ library whose destructor function uses a static object: its
+/// C++ destructor runs from crtbeginS.o's `.fini_array` entry
+/// (`__do_global_dtors_aux`, which calls `__cxa_finalize`), and
+/// `.fini_array` runs backwards, so the user's destructor sees the object
+/// alive only while crtbeginS.o's entry comes first.
+const CXX_LIB: &str = r#"
+#include <cstdio>
+struct Res {
+    int live;
+    Res() : live(1) { std::puts("static ctor"); }
+    ~Res() { live = 0; std::puts("static dtor"); }
+};
+static Res res;
+__attribute__((constructor)) static void user_ctor() { std::printf("user ctor sees %d\n", res.live); }
+__attribute__((destructor)) static void user_dtor() { std::printf("user dtor sees %d\n", res.live); }
+extern "C" int api_used(int x) { return x + res.live; }
+extern "C" __attribute__((noinline)) int cx_unused(int x) { std::printf("unused %d\n", x); return x * 7; }
+"#;
+
+const CXX_USER: &str = r#"
+#include <stdio.h>
+extern "C" int api_used(int);
+int main(void) { printf("main %d\n", api_used(1)); return 0; }
+"#;
+
+/// The same in a program exporting a name (`-rdynamic`) nothing imports.
+const CXX_PIE: &str = r#"
+#include <cstdio>
+struct Res {
+    int live;
+    Res() : live(1) { std::puts("static ctor"); }
+    ~Res() { live = 0; std::puts("static dtor"); }
+};
+static Res res;
+__attribute__((constructor)) static void user_ctor() { std::printf("user ctor sees %d\n", res.live); }
+__attribute__((destructor)) static void user_dtor() { std::printf("user dtor sees %d\n", res.live); }
+extern "C" __attribute__((noinline)) int pie_unused(int x) { std::printf("unused %d\n", x); return x * 7; }
+int main() { std::printf("main %d\n", res.live); return 0; }
+"#;
+
+/// The functions `.init_array` and `.fini_array` of `path` point at, in
+/// their order (an entry no function symbol names is its address).
+fn ctor_arrays(path: &Path) -> [Vec<String>; 2] {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let bytes = std::fs::read(path).unwrap();
+    let elf = object::File::parse(&*bytes).unwrap();
+    let names: std::collections::HashMap<u64, String> = elf
+        .symbols()
+        .filter(|s| s.kind() == object::SymbolKind::Text)
+        .filter_map(|s| Some((s.address(), s.name().ok()?.to_string())))
+        .collect();
+    [".init_array", ".fini_array"].map(|name| {
+        let data = elf.section_by_name(name).unwrap().data().unwrap().to_vec();
+        data.chunks_exact(8)
+            .map(|c| {
+                let at = u64::from_le_bytes(c.try_into().unwrap());
+                names.get(&at).cloned().unwrap_or(format!("{at:#x}"))
+            })
+            .collect()
+    })
+}
+
+/// Run-2 with GCC's LTO keeps the constructor and destructor order of a
+/// plain LTO link. GCC's plugin adds its output at all_symbols_read, and
+/// both linkers put a claimed input handed back there with it: claiming
+/// crti.o/Scrt1.o put the LTO output before crtbeginS.o (`.fini_array`
+/// [user_dtor, __do_global_dtors_aux]), and the library's static was
+/// destroyed before its destructor function used it. ld.bfd takes the stub
+/// (nothing claimed: it goes after the LTO output) and hides the name;
+/// gold has no safe place and leaves the link unchanged, logged. The
+/// program (`--hide-executable-exports`) hides linker-defined names too
+/// (`_end` and the like), which no object defines, so it takes no stub
+/// and stays unchanged on both.
+fn lto_ctor_order(linker: Linker) {
+    let f = Fixture::new(linker);
+    for (name, text) in [("cx.cpp", CXX_LIB), ("u.c", CXX_USER), ("pie.cpp", CXX_PIE)] {
+        f.write(name, text);
+        let mut args = FAT.to_vec();
+        args.push(name);
+        f.gxx(&args);
+    }
+    let lib = ["-shared", "-o", "libcx.so", "cx.o"];
+    let user = ["-o", "user", "u.o", "-L.", "-lcx", "-Wl,-rpath,$ORIGIN"];
+    let pie = ["-rdynamic", "-o", "pie", "pie.o"];
+    // The plain LTO links, without the plugin.
+    let plain = |args: &[&str], out: &str| {
+        let mut a = with("-flto", &["-Wl,--gc-sections"]);
+        a.extend_from_slice(args);
+        let o = a.iter().position(|x| *x == "-o").unwrap() + 1;
+        a[o] = out;
+        f.run(Command::new("g++").arg(f.linker.flag()).args(&a));
+    };
+    plain(&lib, "libref.so");
+    plain(&pie, "pieref");
+    let ref_arrays = ctor_arrays(&f.path("libref.so"));
+    assert_eq!(ref_arrays[1][0], "__do_global_dtors_aux", "{ref_arrays:?}");
+
+    for args in [&lib[..], &user[..], &pie[..]] {
+        f.link_in_run(
+            1,
+            "g++",
+            &with("-fno-lto", &[&["-Wl,--gc-sections"], args].concat()),
+        );
+    }
+    let ran = |exe: &str| String::from_utf8(f.run_program(exe).stdout).unwrap();
+    assert!(ran("user").contains("user dtor sees 1\nstatic dtor"));
+    f.run(
+        ldprune()
+            .args(["merge", "--hide-executable-exports", "--state"])
+            .arg(f.state()),
+    );
+    for args in [&lib[..], &pie[..]] {
+        f.link_in_run(
+            2,
+            "g++",
+            &with("-flto", &[&["-Wl,--gc-sections"], args].concat()),
+        );
+    }
+
+    assert_eq!(ctor_arrays(&f.path("libcx.so")), ref_arrays);
+    assert_eq!(ctor_arrays(&f.path("pie")), ctor_arrays(&f.path("pieref")));
+    // The program with the Run-2 library prints what it prints with the
+    // plain LTO library: the destructor function before the static's.
+    let with_run2 = ran("user");
+    std::fs::copy(f.path("libref.so"), f.path("libcx.so.run2")).unwrap();
+    std::fs::rename(f.path("libcx.so"), f.path("libcx.so.kept")).unwrap();
+    std::fs::rename(f.path("libcx.so.run2"), f.path("libcx.so")).unwrap();
+    let with_plain = ran("user");
+    std::fs::rename(f.path("libcx.so.kept"), f.path("libcx.so")).unwrap();
+    assert_eq!(with_run2, with_plain);
+    assert!(
+        with_run2.contains("user dtor sees 1\nstatic dtor"),
+        "{with_run2}"
+    );
+    assert_eq!(ran("pie"), ran("pieref"));
+
+    let log = apply_log(&f);
+    let lto_first = |out: &str| {
+        log.lines()
+            .any(|l| l.contains(&format!("\t{out}\t")) && l.contains("LTO output"))
+    };
+    let lib_exports = exports(&f.path("libcx.so"));
+    match linker {
+        Linker::Bfd => {
+            assert!(!lto_first("libcx.so"), "{log}");
+            assert!(lib_exports.contains(&"api_used".to_string()));
+            assert!(
+                !lib_exports.contains(&"cx_unused".to_string()),
+                "{lib_exports:?}"
+            );
+        }
+        Linker::Gold => {
+            assert!(lto_first("libcx.so"), "{log}");
+            assert!(lib_exports.contains(&"cx_unused".to_string()));
+            // Byte-identical to the plain link of the same name (the
+            // output's name is its base version's).
+            std::fs::rename(f.path("libcx.so"), f.path("libcx.so.run2")).unwrap();
+            plain(&lib, "libcx.so");
+            let same = std::fs::read(f.path("libcx.so")).unwrap()
+                == std::fs::read(f.path("libcx.so.run2")).unwrap();
+            assert!(same, "gold: Run-2 differs from the plain LTO link");
+        }
+    }
+    assert!(lto_first("pie"), "{log}");
+    assert!(exports(&f.path("pie")).contains(&"pie_unused".to_string()));
+}
+both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
+
+/// An LTO link whose hidden names ld.bfd's stub cannot carry (a
+/// thread-local one: ld.bfd refuses the stub's untyped reference to it)
+/// has no safe way left, since a claim would reorder it: unchanged,
+/// logged, byte-identical to the plain LTO link, on both linkers.
+fn lto_no_stub(linker: Linker) {
+    let f = Fixture::new(linker);
+    f.write(
+        "t.c",
+        "__thread int tls_unused;\nint t_used(void) { return 1; }\nint t_unused(void) { return 2; }\n",
+    );
+    f.write(
+        "tu.c",
+        "int t_used(void);\nint main(void) { return t_used() - 1; }\n",
+    );
+    for name in ["t.c", "tu.c"] {
+        let mut args = FAT.to_vec();
+        args.push(name);
+        f.gcc(&args);
+    }
+    let lib = ["-shared", "-o", "libt.so", "t.o"];
+    let user = ["-o", "tu", "tu.o", "-L.", "-lt", "-Wl,-rpath,$ORIGIN"];
+    link(&f, 1, &with("-fno-lto", &lib));
+    link(&f, 1, &with("-fno-lto", &user));
+    f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+    link(&f, 2, &with("-flto", &lib));
+    let log = apply_log(&f);
+    assert!(
+        log.contains("\tlibt.so\t") && log.contains("LTO output"),
+        "{log}"
+    );
+    let kept = exports(&f.path("libt.so"));
+    assert!(kept.contains(&"tls_unused".to_string()), "{kept:?}");
+    std::fs::rename(f.path("libt.so"), f.path("libt.so.run2")).unwrap();
+    f.run(
+        Command::new("gcc")
+            .arg(f.linker.flag())
+            .args(with("-flto", &[&["-Wl,--gc-sections"], &lib[..]].concat())),
+    );
+    let same =
+        std::fs::read(f.path("libt.so")).unwrap() == std::fs::read(f.path("libt.so.run2")).unwrap();
+    assert!(same, "unchanged, but not as the plain LTO link");
+}
+both_linkers!(lto_without_a_stub_unchanged, lto_no_stub);

@@ -176,6 +176,10 @@ pub enum Unchanged {
     /// The first object is slim LTO IR, or fat with another plugin on the
     /// command line: that plugin decides for IR, a claim would take it away.
     FirstIsLtoIr,
+    /// Another plugin (LTO) adds its output at all_symbols_read, before
+    /// which a claimed input handed back would go, reordering the
+    /// constructors and destructors; and no stub was possible.
+    LtoOutputFirst,
     /// No relocatable input reached this plugin (another plugin claimed
     /// them all, e.g. all LTO IR with -nostartfiles).
     NothingToClaim,
@@ -215,6 +219,9 @@ impl std::fmt::Display for Unchanged {
             Unchanged::NoDecisions(e) => write!(f, "no usable decisions ({e})"),
             Unchanged::FirstIsArchiveMember => f.write_str("first object is an archive member"),
             Unchanged::FirstIsLtoIr => f.write_str("first object is LTO IR"),
+            Unchanged::LtoOutputFirst => f.write_str(
+                "LTO output is added at all_symbols_read, where a claimed input would go too (constructor and destructor order would change)",
+            ),
             Unchanged::NothingToClaim => f.write_str(
                 "no relocatable input reached the plugin (all claimed by another plugin, e.g. LTO IR)",
             ),
@@ -336,11 +343,20 @@ impl Applier {
             input.size
         );
         let first = input.name;
-        let (known, defined) = self
+        // Unknown (never started) counts as IR, as an unread share does.
+        let prehash::Finished {
+            hashes: known,
+            ir,
+            defined,
+        } = self
             .prehash
             .take()
             .map(prehash::Prehash::finish)
-            .unwrap_or_default();
+            .unwrap_or(prehash::Finished {
+                hashes: Default::default(),
+                ir: true,
+                defined: None,
+            });
         let identity = link_identity(&self.line, |p| {
             if p == first {
                 Some(summary.hash)
@@ -378,15 +394,31 @@ impl Applier {
             applied::append_log(&self.state, Some(identity), &self.cwd, &self.output, &note);
             log::warn!("{}: {note}", self.output);
         }
+        let is_object = |p: &str| known.get(p).is_some_and(Option::is_some);
+        // The command line's archives with IR members, looked up once.
+        let mut ir_archives: Option<Vec<String>> = None;
         if !decided.is_empty()
             && self.uses_stub()
-            && defined
-                .as_deref()
-                .is_some_and(|sets| prehash::all_plain(sets, decided.iter().map(hidden_reference)))
-            && let Some(stub) = self.write_stub(&parts, &decided)
+            && let Some(sets) = defined.as_deref()
         {
-            self.applied = Some((identity, decided));
-            return Ok(Claim::Stub(stub));
+            let names = || decided.iter().map(hidden_reference);
+            let mut plain = prehash::all_plain(sets.iter(), names());
+            // In an LTO link the stub is the only way: the members of
+            // archives with IR count too (their machine code, as for the
+            // command line's fat objects).
+            if !plain && loads_other_plugins(&self.line.args) {
+                let archives = ir_archives.get_or_insert_with(|| self.ir_archives(is_object));
+                let members: Option<Vec<prehash::Defined>> = archives
+                    .iter()
+                    .map(|a| crate::record::lto::archive_definitions(a).map(prehash::Defined::of))
+                    .collect();
+                plain = !archives.is_empty()
+                    && members.is_some_and(|m| prehash::all_plain(sets.iter().chain(&m), names()));
+            }
+            if plain && let Some(stub) = self.write_stub(&parts, &decided) {
+                self.applied = Some((identity, decided));
+                return Ok(Claim::Stub(stub));
+            }
         }
         // A name the claimed object defines itself stays: a hidden entry
         // next to its own definition would only hide it from the claimed copy.
@@ -407,6 +439,18 @@ impl Applier {
             self.applied = Some((identity, hide));
             return Ok(Claim::No);
         }
+        // Another plugin will add its LTO output at all_symbols_read, where
+        // the claimed input would go too (see Applier::ir_archives).
+        let checked = std::time::Instant::now();
+        let lto = loads_other_plugins(&self.line.args)
+            && (ir
+                || !ir_archives
+                    .get_or_insert_with(|| self.ir_archives(is_object))
+                    .is_empty());
+        log::debug!("LTO output check in {:?}", checked.elapsed());
+        if lto {
+            return Err((Some(identity), Unchanged::LtoOutputFirst));
+        }
         let back = self
             .hand_back_path(input)
             .map_err(|e| (Some(identity), Unchanged::CannotHandBack(e.to_string())))?;
@@ -417,6 +461,33 @@ impl Applier {
             symbols,
             hand_back: back,
         })
+    }
+
+    /// The archives of the command line that hold LTO IR members
+    /// (`DIR/archives.ldpa` caches the answer by file). With an IR object
+    /// of the command line, they tell whether another plugin (GCC's LTO
+    /// plugin, loaded before ours) will claim inputs and add its output at
+    /// all_symbols_read. A file Run-2 claims is handed back there too,
+    /// after that output; and both linkers put every file added there
+    /// together: ld.bfd after the first claimed input (ldlang.c, the
+    /// plugin's replacement files), gold ahead of every object read after
+    /// the first claim (it defers their layout until the added files are
+    /// in). Claiming crti.o/Scrt1.o would put the LTO output before
+    /// crtbeginS.o: .init_array and .fini_array reversed against
+    /// crtbegin's entries, so a library's C++ statics were destroyed
+    /// before its own destructor functions ran (tests/lto.rs). No other
+    /// input is safe either: archives searched after the claim (libgcc.a)
+    /// may add members after any of them. `is_object`: which
+    /// command-line paths are objects. A link with LLVM bitcode is
+    /// recorded incomplete, so has nothing to hide.
+    fn ir_archives(&self, is_object: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut cache = crate::state::archive_ir::ArchiveIr::load(&self.state);
+        let found = crate::record::lto::archives_with_ir(&self.line.args, is_object, &mut cache);
+        // Only a cache: a link that cannot save it finds out again.
+        if let Err(e) = cache.save(&self.state) {
+            log::debug!("{e}");
+        }
+        found
     }
 
     /// ld.bfd takes the hidden references from a stub object added at

@@ -5,6 +5,9 @@
 //! few objects are read at the first input, on the linker's thread. On
 //! ld.bfd the same reads also collect the names the objects define, which
 //! decide whether the link may take a stub object (`Applier::uses_stub`).
+//! On both linkers they note whether an object carries LTO IR: another
+//! plugin then adds its output at all_symbols_read, where a claimed input
+//! handed back would go too (`Applier::decide`).
 
 use std::collections::HashMap;
 use std::thread::JoinHandle;
@@ -16,9 +19,20 @@ use crate::identity::{Definition, read_interface_definitions_with, read_interfac
 
 type Hashes = Vec<(String, Option<Hash128>)>;
 
-/// What one worker read: the hashes, and when asked the names its objects
-/// define.
-type Work = (Hashes, Option<Defined>);
+/// What one worker read: the hashes, whether an object carries LTO IR,
+/// and when asked the names its objects define.
+type Work = (Hashes, bool, Option<Defined>);
+
+/// What [`Prehash::finish`] gives: the hashes by path, whether an object
+/// of the command line carries LTO IR, and the definitions if asked for
+/// and complete.
+pub struct Finished {
+    pub hashes: HashMap<String, Option<Hash128>>,
+    /// An object carries LTO IR, or a share went unread (unknown counts as
+    /// IR: it keeps Run-2 from the claim, the side that could reorder).
+    pub ir: bool,
+    pub defined: Option<Vec<Defined>>,
+}
 
 pub struct Prehash {
     workers: Vec<JoinHandle<Work>>,
@@ -36,11 +50,17 @@ pub struct Prehash {
 pub struct Defined {
     plain: FxHashSet<String>,
     tls: FxHashSet<String>,
-    /// An object of the share carries LTO IR (see [`all_plain`]).
-    ir: bool,
 }
 
 impl Defined {
+    /// The set of `defs` (an archive's, in an LTO link: see
+    /// `Applier::decide`).
+    pub fn of(defs: Vec<Definition>) -> Defined {
+        let mut d = Defined::default();
+        d.add(defs);
+        d
+    }
+
     /// Definitions as symbol tables spell them (`foo@@V2` is kept as
     /// `foo`, as a hidden reference names it).
     fn add(&mut self, defs: Vec<Definition>) {
@@ -58,20 +78,22 @@ impl Defined {
 /// Whether a stub may carry the references to `names` on ld.bfd: its
 /// references are untyped, and ld.bfd refuses an untyped reference to a
 /// thread-local definition (a failed link). So every name must be defined
-/// by an object of the command line, and as TLS by none; a name defined
-/// in an archive member or anywhere as TLS leaves the claim, whose
-/// references the linker does not type-check. No LTO link takes a stub:
-/// GCC's LTO plugin takes its resolutions before a stub is added, and would
-/// no longer internalize a hidden name IR defines (PREVAILING_DEF_IRONLY,
-/// as a claim gets it), also where a plain object defines it too (C++
-/// inline functions); the IR's own symbol table is not read here.
-pub fn all_plain(sets: &[Defined], names: impl IntoIterator<Item = impl AsRef<str>>) -> bool {
-    if sets.iter().any(|d| d.ir) {
-        return false;
-    }
+/// by an object of the command line (in an LTO link, or by a member of an
+/// archive with IR members), and as TLS by none; a name defined in another
+/// archive member or anywhere as TLS leaves the claim, whose references
+/// the linker does not type-check. A fat LTO object's
+/// definitions are those of its machine code, which name what the LTO
+/// output defines (a stub arrives after GCC's plugin took its
+/// resolutions, so the names stay exported from the LTO unit, as
+/// PREVAILING_DEF_IRONLY_EXP); a slim one shows none, so a name only it
+/// defines leaves the stub out.
+pub fn all_plain<'a>(
+    sets: impl Iterator<Item = &'a Defined> + Clone,
+    names: impl IntoIterator<Item = impl AsRef<str>>,
+) -> bool {
     names.into_iter().all(|n| {
         let n = n.as_ref();
-        sets.iter().any(|d| d.plain.contains(n)) && !sets.iter().any(|d| d.tls.contains(n))
+        sets.clone().any(|d| d.plain.contains(n)) && !sets.clone().any(|d| d.tls.contains(n))
     })
 }
 
@@ -144,13 +166,15 @@ impl Prehash {
     /// missing: the caller hashes those itself. The definitions, if asked
     /// for, only when every share was read (else a name could seem
     /// undefined that is not, or plain that is TLS elsewhere).
-    pub fn finish(mut self) -> (HashMap<String, Option<Hash128>>, Option<Vec<Defined>>) {
+    pub fn finish(mut self) -> Finished {
         let mut sets = self.definitions.then(Vec::new);
+        let mut ir = false;
         let done: Vec<Option<Work>> = match self.inline.take() {
             Some(inputs) => vec![Some(read_share(inputs, self.definitions))],
             None => {
                 if self.workers.len() < self.wanted {
                     sets = None;
+                    ir = true;
                 }
                 self.workers.drain(..).map(|w| w.join().ok()).collect()
             }
@@ -158,42 +182,51 @@ impl Prehash {
         let mut all = HashMap::new();
         for work in done {
             match work {
-                Some((hashes, defined)) => {
+                Some((hashes, has_ir, defined)) => {
                     all.extend(hashes);
+                    ir |= has_ir;
                     match (defined, &mut sets) {
                         (Some(d), Some(v)) => v.push(d),
                         _ => sets = None,
                     }
                 }
-                None => sets = None,
+                None => {
+                    sets = None;
+                    ir = true;
+                }
             }
         }
-        (all, sets)
+        Finished {
+            hashes: all,
+            ir,
+            defined: sets,
+        }
     }
 }
 
-/// Hashes the objects of `share`, and with `definitions` collects what
-/// they define (an object with LTO IR only marks the set: see
-/// [`all_plain`]). One read buffer for all of them.
+/// Hashes the objects of `share`, notes whether one carries LTO IR, and
+/// with `definitions` collects what they define (see [`all_plain`]). One
+/// read buffer for all of them.
 fn read_share(share: Vec<String>, definitions: bool) -> Work {
     let mut parts = Parts::default();
     let mut defined = definitions.then(Defined::default);
+    let mut ir = false;
     let hashes = share
         .into_iter()
         .map(|p| {
             let h = match &mut defined {
-                None => read_interface_summary_with(&mut parts, &p).map(|s| s.hash),
+                None => read_interface_summary_with(&mut parts, &p).map(|s| {
+                    ir |= s.lto.has_ir();
+                    s.hash
+                }),
                 Some(d) => read_interface_definitions_with(&mut parts, &p).map(|(s, defs)| {
-                    if s.lto.has_ir() {
-                        d.ir = true;
-                    } else {
-                        d.add(defs);
-                    }
+                    ir |= s.lto.has_ir();
+                    d.add(defs);
                     s.hash
                 }),
             };
             (p, h)
         })
         .collect();
-    (hashes, defined)
+    (hashes, ir, defined)
 }

@@ -8,15 +8,18 @@
 //! drops within it). Archive members the LTO plugin claimed are not named
 //! anywhere, so a link with an archive holding IR members is incomplete:
 //! this module finds those archives (given by path, or as `-lNAME` through
-//! the `-L` directories, as the linker searches them).
+//! the `-L` directories, as the linker searches them). Run-2 asks the same
+//! of its link (GCC's plugin will add its output: no claim), and what
+//! those archives' members define (ld.bfd's stub).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::elf::archive::HEADER;
-use crate::elf::interface::interface_summary;
+use crate::elf::interface::{interface_summary, interface_symbols};
 use crate::elf::sparse::read_symbol_parts;
+use crate::elf::types::{SymbolPlace, SymbolType};
 use crate::elf::{FileClass, classify};
 use crate::state::archive_ir::{ArchiveIr, FileKey};
 
@@ -116,53 +119,104 @@ fn is_archive(path: &str) -> bool {
         && classify(&magic) == FileClass::Archive
 }
 
-/// Whether the file at `path` is an archive with an IR or bitcode member.
-/// Only the member headers and the members' symbol parts are read.
-fn archive_has_ir(path: &str) -> bool {
-    let Ok(file) = File::open(path) else {
-        return false;
-    };
-    let Ok(len) = file.metadata().map(|m| m.len()) else {
-        return false;
-    };
+/// One member of an archive, as [`for_each_member`] shows it.
+enum Member<'a> {
+    Bitcode,
+    /// A relocatable ELF object: its symbol parts.
+    Object(&'a crate::elf::sparse::Parts),
+    /// Anything else (a linker script, a member that cannot be read).
+    Other,
+}
+
+/// Calls `f` on each member of the archive at `path` until it returns
+/// false. Only the member headers and the members' symbol parts are read.
+/// None if `path` is no archive or a member header is damaged.
+fn for_each_member(path: &str, mut f: impl FnMut(Member) -> bool) -> Option<()> {
+    let file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
     let mut magic = [0u8; 8];
-    if file.read_exact_at(&mut magic, 0).is_err() || classify(&magic) != FileClass::Archive {
-        return false;
+    file.read_exact_at(&mut magic, 0).ok()?;
+    if classify(&magic) != FileClass::Archive {
+        return None;
     }
     let mut pos = 8u64;
     while pos + HEADER <= len {
         let mut h = [0u8; HEADER as usize];
         if file.read_exact_at(&mut h, pos).is_err() || &h[58..60] != b"`\n" {
-            return false;
+            return None;
         }
-        let Some(size) = std::str::from_utf8(&h[48..58])
+        let size = std::str::from_utf8(&h[48..58])
             .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-        else {
-            return false;
-        };
+            .and_then(|s| s.trim().parse::<u64>().ok())?;
         let data = pos + HEADER;
         let size = size.min(len.saturating_sub(data));
         if !h.starts_with(b"/ ") && !h.starts_with(b"// ") && !h.starts_with(b"/SYM64/") {
             let mut head = [0u8; 64];
             let n = (size as usize).min(head.len());
-            if file.read_exact_at(&mut head[..n], data).is_ok() {
-                if is_bitcode(&head[..n]) {
-                    return true;
+            let go = if file.read_exact_at(&mut head[..n], data).is_err() {
+                f(Member::Other)
+            } else if is_bitcode(&head[..n]) {
+                f(Member::Bitcode)
+            } else if classify(&head[..n]) == FileClass::Relocatable {
+                match read_symbol_parts(size, |buf, at| file.read_exact_at(buf, data + at)) {
+                    Ok(parts) => f(Member::Object(&parts)),
+                    Err(_) => f(Member::Other),
                 }
-                if classify(&head[..n]) == FileClass::Relocatable
-                    && let Ok(parts) =
-                        read_symbol_parts(size, |buf, at| file.read_exact_at(buf, data + at))
-                    && interface_summary(&parts).is_ok_and(|s| s.lto.has_ir())
-                {
-                    return true;
-                }
+            } else {
+                f(Member::Other)
+            };
+            if !go {
+                return Some(());
             }
         }
         // Members start at even offsets.
         pos = data + size + (size & 1);
     }
-    false
+    Some(())
+}
+
+/// Whether the file at `path` is an archive with an IR or bitcode member.
+fn archive_has_ir(path: &str) -> bool {
+    let mut ir = false;
+    for_each_member(path, |m| {
+        ir = match m {
+            Member::Bitcode => true,
+            Member::Object(parts) => interface_summary(parts).is_ok_and(|s| s.lto.has_ir()),
+            Member::Other => false,
+        };
+        !ir
+    });
+    ir
+}
+
+/// What the relocatable members of the archive at `path` define (each
+/// name as its symbol table spells it, and whether it is thread-local),
+/// the machine code's of fat LTO members included. None if a member
+/// cannot be read or is LLVM bitcode: then what it defines is unknown.
+pub fn archive_definitions(path: &str) -> Option<Vec<crate::identity::Definition>> {
+    let mut all = Vec::new();
+    let mut known = true;
+    for_each_member(path, |m| {
+        match m {
+            Member::Object(parts) => match interface_symbols(parts) {
+                Ok((_, symbols)) => all.extend(
+                    symbols
+                        .iter()
+                        .filter(|s| s.place != SymbolPlace::Undefined)
+                        .map(|s| {
+                            (
+                                String::from_utf8_lossy(s.name).into_owned(),
+                                s.kind == SymbolType::Tls,
+                            )
+                        }),
+                ),
+                Err(_) => known = false,
+            },
+            Member::Bitcode | Member::Other => {}
+        }
+        known
+    })?;
+    known.then_some(all)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 mod collect;
 mod input;
-mod lto;
+pub(crate) mod lto;
 mod reader;
 
 use std::fs::File;
