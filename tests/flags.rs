@@ -277,6 +277,29 @@ fn autotools_with_lto() {
     assert!(log.lines().all(|l| l.contains("\tconftest\t")), "{log}");
 }
 
+/// A plain build with LTO whose link commands do not repeat CFLAGS (a
+/// hand-written Makefile): GCC's LTO output gets function sections only
+/// from the link's own flags, so `ldprune flags` puts them in LDFLAGS too,
+/// and the hidden names' code goes as well as their exports.
+#[test]
+fn plain_lto_link_drops_hidden_code() {
+    let f = Fixture::new(Linker::Bfd);
+    f.write("a.c", LIB_A).write("b.c", LIB_B).write("p.c", PROG);
+    let build = "rm -f *.o libx.so prog\n\
+        for c in a b; do /usr/bin/gcc -O2 -flto -fPIC $CFLAGS -c $c.c; done\n\
+        /usr/bin/gcc -O2 -flto -fPIC $CFLAGS -c p.c\n\
+        /usr/bin/gcc -shared -flto $LDFLAGS -o libx.so a.o b.o\n\
+        /usr/bin/gcc -flto $LDFLAGS -o prog p.o -L. -lx -Wl,-rpath,'$ORIGIN'\n";
+    let exports = two_runs(&f, ".", build);
+    assert!(!exports.contains(&"unused_two".to_string()), "{exports:?}");
+    let nm = f.run(Command::new("nm").arg(f.path("libx.so")));
+    let nm = String::from_utf8_lossy(&nm.stdout);
+    assert!(
+        !nm.contains("unused_two") && !nm.contains("unused_big"),
+        "{nm}"
+    );
+}
+
 /// Meson with `-Db_lto=true` (it adds -flto when compiling and linking),
 /// `ldprune flags` in the environment, the real gcc: LTO kept, fat
 /// objects, the unused exports gone after Run-2.

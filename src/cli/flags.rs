@@ -152,8 +152,14 @@ impl Flags {
     /// LDFLAGS. No `-fno-lto`: a build system may put LDFLAGS after its own
     /// `-flto` at link time but before it at compile time (CMake), and a
     /// link without LTO over slim objects silently adds none of their code.
+    /// The section flags again: GCC's LTO output has function sections only
+    /// if the link command asks (it does not take them from the compiles),
+    /// and without them `--gc-sections` keeps the code of names Run-2 hid
+    /// in an LTO link; a link without LTO ignores them.
     pub fn ldflags(&self) -> Vec<String> {
         vec![
+            "-ffunction-sections".to_string(),
+            "-fdata-sections".to_string(),
             "-Wl,--gc-sections".to_string(),
             format!("-Wl,-plugin,{}", self.plugin.display()),
             format!("-Wl,-plugin-opt=run={}", self.run.number()),
@@ -503,7 +509,8 @@ mod tests {
         );
         assert_eq!(
             f.render(Format::Ldflags),
-            "-Wl,--gc-sections -Wl,-plugin,/opt/lp/lib/ldprune/libldprune.so \
+            "-ffunction-sections -fdata-sections -Wl,--gc-sections \
+             -Wl,-plugin,/opt/lp/lib/ldprune/libldprune.so \
              -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=/var/tmp/st\n"
         );
         let shell = f.render(Format::Shell);
@@ -516,7 +523,10 @@ mod tests {
         assert!(shell.contains("export LDPRUNE_STATE=/var/tmp/st\n"));
         assert!(shell.contains("export PATH=/opt/lp/lib/ldprune/wrappers\"${PATH:+:$PATH}\"\n"));
         let make = flags(Run::Apply, false).render(Format::Make);
-        assert!(make.contains("LDFLAGS = -Wl,--gc-sections "), "{make}");
+        assert!(
+            make.contains("LDFLAGS = -ffunction-sections -fdata-sections -Wl,--gc-sections "),
+            "{make}"
+        );
         assert!(make.contains("-Wl,-plugin-opt=run=2 "), "{make}");
         assert!(make.contains("export LDPRUNE_RUN = 2\n"));
         assert!(!make.contains("PATH"), "no wrappers, no PATH: {make}");
@@ -532,7 +542,8 @@ mod tests {
     #[test]
     fn dpkg_format() {
         let cflags = "'-ffunction-sections -fdata-sections -ffat-lto-objects'";
-        let ldflags = "'-Wl,--gc-sections -Wl,-plugin,/opt/lp/lib/ldprune/libldprune.so \
+        let ldflags = "'-ffunction-sections -fdata-sections -Wl,--gc-sections \
+                       -Wl,-plugin,/opt/lp/lib/ldprune/libldprune.so \
                        -Wl,-plugin-opt=run=1 -Wl,-plugin-opt=state=/var/tmp/st'";
         let mut expected: String = ["C", "CXX", "OBJC", "OBJCXX", "F", "FC"]
             .iter()
