@@ -92,8 +92,7 @@ const LIB: &[&str] = &["-shared", "-o", "libx.so", "a.o", "b.o", "libpart.a"];
 /// The library without the archive: every object on the command line.
 const LIB_OBJECTS: &[&str] = &["-shared", "-o", "libx.so", "a.o", "b.o", "part.o"];
 /// The library with [`WEAK`]: every hidden name has a plain definition
-/// too, but IR's prevails and LTO must still internalize it (ld.bfd takes no
-/// stub in an LTO link).
+/// too (IR's prevails), so ld.bfd's stub may carry them all.
 const LIB_WEAK: &[&str] = &[
     "-shared",
     "-o",
@@ -619,6 +618,94 @@ fn lto_ctor_order(linker: Linker) {
     assert!(exports(&f.path("pie")).contains(&"pie_unused".to_string()));
 }
 both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
+
+/// IR the command line does not show: an archive of fat objects named by a
+/// linker script (`-lwrap`, `libwrap.so` = `INPUT ( libir.a )`) and a thin
+/// archive. GCC's plugin claims their members all the same, so a claim
+/// would reorder the constructors: Run-2 follows the script (ld.bfd's stub
+/// carries the archive members' names; gold stays unchanged) and takes a
+/// thin archive, whose members it does not read, as IR (unchanged on
+/// both). Before, both links claimed crti.o and the `.fini_array` came
+/// out reversed.
+fn lto_ir_behind(linker: Linker) {
+    // Each in its own state: two libraries defining the same names keep
+    // them (either could serve a program).
+    let cases: [(&str, &[&str]); 2] = [
+        ("libs.so", &["plain.o", "-L.", "-lwrap"]),
+        ("libt.so", &["plain.o", "libthin.a"]),
+    ];
+    for (out, inputs) in cases {
+        let f = Fixture::new(linker);
+        f.write("cx.cpp", CXX_LIB);
+        let mut args = FAT.to_vec();
+        args.push("cx.cpp");
+        f.gxx(&args);
+        f.write(
+            "plain.c",
+            "int api_used(int);\nint plain_entry(int x) { return api_used(x); }\n",
+        );
+        f.gcc(&["-O2", "-fPIC", "-c", "plain.c"]);
+        f.write(
+            "main.c",
+            "int plain_entry(int);\nint main(void) { return plain_entry(1) == 2 ? 0 : 1; }\n",
+        );
+        f.gcc(&["-O2", "-c", "main.c"]);
+        f.run(Command::new("ar").args(["rcs", "libir.a", "cx.o"]));
+        f.run(Command::new("ar").args(["rcsT", "libthin.a", "cx.o"]));
+        f.write("libwrap.so", "INPUT ( libir.a )\n");
+        let lib: Vec<&str> = [&["-shared", "-o", out][..], inputs].concat();
+        let link = |run: u32, lto: &str, args: &[&str]| {
+            f.link_in_run(
+                run,
+                "g++",
+                &with(lto, &[&["-Wl,--gc-sections"], args].concat()),
+            );
+        };
+        // The plain LTO link, without the plugin.
+        let mut plain = with("-flto", &["-Wl,--gc-sections"]);
+        plain.extend_from_slice(&lib);
+        let o = plain.iter().position(|a| *a == "-o").unwrap() + 1;
+        plain[o] = "ref.so";
+        f.run(Command::new("g++").arg(f.linker.flag()).args(&plain));
+        let reference = ctor_arrays(&f.path("ref.so"));
+        assert_eq!(reference[1][0], "__do_global_dtors_aux", "{reference:?}");
+
+        link(1, "-fno-lto", &lib);
+        let name = format!("-l{}", &out[3..out.len() - 3]);
+        link(
+            1,
+            "-fno-lto",
+            &["-o", "p", "main.o", "-L.", &name, "-Wl,-rpath,$ORIGIN"],
+        );
+        f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+        let hidden = f.run(
+            ldprune()
+                .args(["explain", "--state"])
+                .arg(f.state())
+                .arg("cx_unused"),
+        );
+        assert!(
+            String::from_utf8_lossy(&hidden.stdout).contains("HIDDEN"),
+            "{out}: the merge hides cx_unused"
+        );
+        link(2, "-flto", &lib);
+        assert_eq!(ctor_arrays(&f.path(out)), reference, "{out}");
+        assert!(f.run_program("p").status.success());
+
+        let log = apply_log(&f);
+        let unchanged = log.contains("LTO output");
+        let names = exports(&f.path(out));
+        if out == "libs.so" && linker == Linker::Bfd {
+            // The script followed: the archive's members tell the stub.
+            assert!(!unchanged, "{log}");
+            assert!(!names.contains(&"cx_unused".to_string()), "{names:?}");
+        } else {
+            assert!(unchanged, "{out}: {log}");
+            assert!(names.contains(&"cx_unused".to_string()), "{names:?}");
+        }
+    }
+}
+both_linkers!(lto_ir_behind_scripts_and_thin_archives, lto_ir_behind);
 
 /// An LTO link whose hidden names ld.bfd's stub cannot carry (a
 /// thread-local one: ld.bfd refuses the stub's untyped reference to it)

@@ -396,7 +396,7 @@ impl Applier {
         }
         let is_object = |p: &str| known.get(p).is_some_and(Option::is_some);
         // The command line's archives with IR members, looked up once.
-        let mut ir_archives: Option<Vec<String>> = None;
+        let mut ir_inputs: Option<crate::record::lto::IrInputs> = None;
         if !decided.is_empty()
             && self.uses_stub()
             && let Some(sets) = defined.as_deref()
@@ -407,7 +407,9 @@ impl Applier {
             // archives with IR count too (their machine code, as for the
             // command line's fat objects).
             if !plain && loads_other_plugins(&self.line.args) {
-                let archives = ir_archives.get_or_insert_with(|| self.ir_archives(is_object));
+                let archives = &ir_inputs
+                    .get_or_insert_with(|| self.ir_inputs(is_object))
+                    .archives;
                 let members: Option<Vec<prehash::Defined>> = archives
                     .iter()
                     .map(|a| crate::record::lto::archive_definitions(a).map(prehash::Defined::of))
@@ -440,13 +442,17 @@ impl Applier {
             return Ok(Claim::No);
         }
         // Another plugin will add its LTO output at all_symbols_read, where
-        // the claimed input would go too (see Applier::ir_archives).
+        // the claimed input would go too (see Applier::ir_inputs). An input
+        // whose IR cannot be ruled out counts as IR.
         let checked = std::time::Instant::now();
         let lto = loads_other_plugins(&self.line.args)
-            && (ir
-                || !ir_archives
-                    .get_or_insert_with(|| self.ir_archives(is_object))
-                    .is_empty());
+            && (ir || {
+                let found = ir_inputs.get_or_insert_with(|| self.ir_inputs(is_object));
+                if let Some(why) = &found.unknown {
+                    log::debug!("LTO IR not ruled out: {why}");
+                }
+                !found.archives.is_empty() || found.unknown.is_some()
+            });
         log::debug!("LTO output check in {:?}", checked.elapsed());
         if lto {
             return Err((Some(identity), Unchanged::LtoOutputFirst));
@@ -464,7 +470,8 @@ impl Applier {
     }
 
     /// The archives of the command line that hold LTO IR members
-    /// (`DIR/archives.ldpa` caches the answer by file). With an IR object
+    /// (`DIR/archives.ldpa` caches the answer by file), and any input whose
+    /// IR cannot be ruled out ([`crate::record::lto::ir_inputs`]). With an IR object
     /// of the command line, they tell whether another plugin (GCC's LTO
     /// plugin, loaded before ours) will claim inputs and add its output at
     /// all_symbols_read. A file Run-2 claims is handed back there too,
@@ -480,9 +487,9 @@ impl Applier {
     /// may add members after any of them. `is_object`: which
     /// command-line paths are objects. A link with LLVM bitcode is
     /// recorded incomplete, so has nothing to hide.
-    fn ir_archives(&self, is_object: impl Fn(&str) -> bool) -> Vec<String> {
+    fn ir_inputs(&self, is_object: impl Fn(&str) -> bool) -> crate::record::lto::IrInputs {
         let mut cache = crate::state::archive_ir::ArchiveIr::load(&self.state);
-        let found = crate::record::lto::archives_with_ir(&self.line.args, is_object, &mut cache);
+        let found = crate::record::lto::ir_inputs(&self.line.args, is_object, &mut cache);
         // Only a cache: a link that cannot save it finds out again.
         if let Err(e) = cache.save(&self.state) {
             log::debug!("{e}");

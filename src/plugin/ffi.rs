@@ -603,7 +603,8 @@ fn add_input_file(path: &std::path::Path) -> Result<(), AddInputError> {
 
 unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
     catch_unwind(|| {
-        let status = with_session(|s| s.all_symbols_read());
+        // The claimed file and the stub first: whatever the session says
+        // after cannot have said "applied" of a stub ld.bfd then refused.
         let add = HAND_BACK.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(path) = add
             && let Err(e) = add_input_file(&path)
@@ -627,7 +628,7 @@ unsafe extern "C" fn all_symbols_read_hook() -> ld_plugin_status {
                 }
             }
         }
-        status
+        with_session(|s| s.all_symbols_read())
     })
     .unwrap_or(LDPS_OK)
 }

@@ -208,7 +208,12 @@ impl Session {
     pub fn stub_refused(&mut self, why: String) -> Result<(), Failure> {
         match &mut self.stage {
             Stage::Applying(a) => a.stub_refused(why).map_err(|e| Failure(e.to_string())),
-            _ => Ok(()),
+            // Given up after the stub was decided (its warning said
+            // "applied"): say what became of the link.
+            _ => {
+                log::warn!("ld.bfd refused the stub object ({why}): the link goes on unchanged");
+                Ok(())
+            }
         }
     }
 

@@ -37,6 +37,197 @@ pub fn archives_with_ir(
     is_object: impl Fn(&str) -> bool,
     cache: &mut ArchiveIr,
 ) -> Vec<String> {
+    let (dirs, libs, paths) = inputs_of(args);
+    // A gcc link names -lgcc four times: each library is searched for and
+    // read once.
+    let mut searched = crate::fasthash::FxHashSet::default();
+    let mut seen = crate::fasthash::FxHashSet::default();
+    let found: Vec<String> = paths
+        .into_iter()
+        .filter(|p| !is_object(p))
+        .map(String::from)
+        .chain(
+            libs.iter()
+                .filter(|l| searched.insert(*l))
+                .filter_map(|(l, st)| search(l, *st, &dirs)),
+        )
+        .filter(|p| !is_object(p) && seen.insert(p.clone()))
+        .filter(|p| is_archive(p))
+        .filter(|p| {
+            FileKey::of(Path::new(p)).is_some_and(|k| cache.has_ir(k, || archive_has_ir(p)))
+        })
+        .collect();
+    found
+}
+
+/// What Run-2 must know of a link before it may claim an input while
+/// another plugin is loaded: the archives with IR members, and the first
+/// input whose IR it cannot rule out (unknown counts as IR there: a claim
+/// in an LTO link reorders constructors). Unknown: a `-l` the `-L`
+/// directories do not hold (ld.bfd's own search directories may), a thin
+/// archive, a file that cannot be read or classified, a linker script
+/// entry that cannot be found. Linker scripts (`libc.so`, `libgcc_s.so`)
+/// are followed: their `INPUT`, `GROUP` and `AS_NEEDED` files and `-l`
+/// names, looked up in the current directory, the script's and the `-L`
+/// directories (every match is checked).
+pub fn ir_inputs(
+    args: &[String],
+    is_object: impl Fn(&str) -> bool,
+    cache: &mut ArchiveIr,
+) -> IrInputs {
+    let (dirs, libs, paths) = inputs_of(args);
+    let mut walk = Walk {
+        dirs: &dirs,
+        cache,
+        seen: crate::fasthash::FxHashSet::default(),
+        found: IrInputs::default(),
+    };
+    let mut searched = crate::fasthash::FxHashSet::default();
+    for p in paths {
+        if !is_object(p) {
+            walk.file(p, None, 0);
+        }
+    }
+    for (l, st) in &libs {
+        if searched.insert((l, st)) {
+            walk.lib(l, *st, 0);
+        }
+    }
+    walk.found
+}
+
+/// See [`ir_inputs`].
+#[derive(Debug, Default)]
+pub struct IrInputs {
+    pub archives: Vec<String>,
+    /// The first input whose IR is unknown, and why.
+    pub unknown: Option<String>,
+}
+
+/// Linker scripts naming scripts: deeper than this is unknown.
+const SCRIPT_DEPTH: u32 = 8;
+
+struct Walk<'a, 'c> {
+    dirs: &'a [&'a str],
+    cache: &'c mut ArchiveIr,
+    seen: crate::fasthash::FxHashSet<String>,
+    found: IrInputs,
+}
+
+impl Walk<'_, '_> {
+    fn unknown(&mut self, why: String) {
+        self.found.unknown.get_or_insert(why);
+    }
+
+    fn lib(&mut self, lib: &str, is_static: bool, depth: u32) {
+        match search(lib, is_static, self.dirs) {
+            Some(p) => self.file(&p, None, depth),
+            None => self.unknown(format!("-l{lib} is in no -L directory")),
+        }
+    }
+
+    /// The input at `path` (a script's entry: `script_dir` too).
+    fn file(&mut self, path: &str, script_dir: Option<&Path>, depth: u32) {
+        let mut candidates: Vec<String> = Vec::new();
+        if Path::new(path).is_absolute() || script_dir.is_none() {
+            candidates.push(path.to_string());
+        } else {
+            candidates.push(path.to_string());
+            candidates.extend(script_dir.map(|d| d.join(path).display().to_string()));
+            candidates.extend(self.dirs.iter().map(|d| format!("{d}/{path}")));
+            candidates.retain(|c| Path::new(c).is_file());
+            if candidates.is_empty() {
+                return self.unknown(format!("{path} (named in a linker script) not found"));
+            }
+        }
+        for c in candidates {
+            if self.seen.insert(c.clone()) {
+                self.one(&c, depth);
+            }
+        }
+    }
+
+    fn one(&mut self, path: &str, depth: u32) {
+        let mut head = [0u8; 64];
+        let n = match File::open(path).and_then(|f| {
+            let len = f.metadata()?.len().min(64) as usize;
+            f.read_exact_at(&mut head[..len], 0).map(|()| len)
+        }) {
+            Ok(n) => n,
+            Err(e) => return self.unknown(format!("{path}: {e}")),
+        };
+        match classify(&head[..n]) {
+            FileClass::SharedObject | FileClass::Executable => {}
+            FileClass::Archive => {
+                let ir = FileKey::of(Path::new(path))
+                    .map(|k| self.cache.has_ir(k, || archive_has_ir(path)));
+                match ir {
+                    Some(true) => self.found.archives.push(path.to_string()),
+                    Some(false) => {}
+                    None => self.unknown(format!("{path}: cannot stat")),
+                }
+            }
+            FileClass::Relocatable => {
+                let ir = crate::identity::read_interface_summary(path).map(|s| s.lto.has_ir());
+                if ir != Some(false) {
+                    self.unknown(format!("{path}: an object with IR or unreadable"));
+                }
+            }
+            FileClass::Text if depth < SCRIPT_DEPTH => self.script(path, depth + 1),
+            FileClass::ThinArchive => self.unknown(format!("{path}: a thin archive")),
+            _ => self.unknown(format!("{path}: not an input ldprune knows")),
+        }
+    }
+
+    /// The files a linker script names in INPUT, GROUP and AS_NEEDED.
+    fn script(&mut self, path: &str, depth: u32) {
+        let text = match std::fs::read(path) {
+            Ok(t) if t.len() <= 1 << 20 => t,
+            _ => return self.unknown(format!("{path}: cannot read the linker script")),
+        };
+        let dir = Path::new(path).parent().map(Path::to_path_buf);
+        for entry in script_inputs(&String::from_utf8_lossy(&text)) {
+            match entry.strip_prefix("-l") {
+                Some(l) => self.lib(l, false, depth),
+                None => self.file(&entry, dir.as_deref(), depth),
+            }
+        }
+    }
+}
+
+/// The file names and `-l` names of a linker script's INPUT, GROUP and
+/// AS_NEEDED lists (comments removed).
+fn script_inputs(text: &str) -> Vec<String> {
+    let mut clean = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("/*") {
+        clean.push_str(&rest[..i]);
+        clean.push(' ');
+        rest = rest[i + 2..].split_once("*/").map_or("", |(_, r)| r);
+    }
+    clean.push_str(rest);
+    let tokens: Vec<&str> = clean
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+        .filter(|t| !t.is_empty())
+        .collect();
+    // Tokens between an INPUT/GROUP keyword and the end of its list: a
+    // list's parentheses are gone, so a list ends at the next keyword.
+    let mut out = Vec::new();
+    let mut inside = false;
+    for t in tokens {
+        match t {
+            "INPUT" | "GROUP" | "AS_NEEDED" => inside = true,
+            _ if t.chars().all(|c| c.is_ascii_uppercase() || c == '_') => inside = false,
+            _ if inside => out.push(t.to_string()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The `-L` directories, `-l` libraries (with whether `-Bstatic` was in
+/// force) and file paths of a link command line.
+fn inputs_of(args: &[String]) -> (Vec<&str>, Vec<(String, bool)>, Vec<&str>) {
     let mut dirs: Vec<&str> = Vec::new();
     let mut libs: Vec<(String, bool)> = Vec::new(); // (-l value, static)
     let mut paths: Vec<&str> = Vec::new();
@@ -74,26 +265,7 @@ pub fn archives_with_ir(
             }
         }
     }
-    // A gcc link names -lgcc four times: each library is searched for and
-    // read once.
-    let mut searched = crate::fasthash::FxHashSet::default();
-    let mut seen = crate::fasthash::FxHashSet::default();
-    let found: Vec<String> = paths
-        .into_iter()
-        .filter(|p| !is_object(p))
-        .map(String::from)
-        .chain(
-            libs.iter()
-                .filter(|l| searched.insert(*l))
-                .filter_map(|(l, st)| search(l, *st, &dirs)),
-        )
-        .filter(|p| !is_object(p) && seen.insert(p.clone()))
-        .filter(|p| is_archive(p))
-        .filter(|p| {
-            FileKey::of(Path::new(p)).is_some_and(|k| cache.has_ir(k, || archive_has_ir(p)))
-        })
-        .collect();
-    found
+    (dirs, libs, paths)
 }
 
 /// Where the linker finds `-lNAME` (`-l:FILE`): in each directory, the
@@ -212,7 +384,9 @@ pub fn archive_definitions(path: &str) -> Option<Vec<crate::identity::Definition
                 ),
                 Err(_) => known = false,
             },
-            Member::Bitcode | Member::Other => {}
+            // What these define is unknown (Other: also a member that
+            // cannot be read).
+            Member::Bitcode | Member::Other => known = false,
         }
         known
     })?;
@@ -222,6 +396,30 @@ pub fn archive_definitions(path: &str) -> Option<Vec<crate::identity::Definition
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linker_script_inputs() {
+        let libc = "/* GNU ld script\n   Use the shared library. */\n\
+            OUTPUT_FORMAT(elf64-x86-64)\n\
+            GROUP ( /lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libc_nonshared.a  \
+            AS_NEEDED ( /lib64/ld-linux-x86-64.so.2 ) )\n";
+        assert_eq!(
+            script_inputs(libc),
+            [
+                "/lib/x86_64-linux-gnu/libc.so.6",
+                "/usr/lib/x86_64-linux-gnu/libc_nonshared.a",
+                "/lib64/ld-linux-x86-64.so.2"
+            ]
+        );
+        assert_eq!(
+            script_inputs("GROUP ( libgcc_s.so.1 -lgcc )"),
+            ["libgcc_s.so.1", "-lgcc"]
+        );
+        assert_eq!(
+            script_inputs("INPUT(a.o, libb.a) SEARCH_DIR(/x) INPUT(c.o)"),
+            ["a.o", "libb.a", "c.o"]
+        );
+    }
 
     #[test]
     fn library_search_follows_the_linker() {

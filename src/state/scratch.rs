@@ -141,11 +141,13 @@ impl Leftover {
 }
 
 /// The writer's process id in a temp name (`NAME.PID.NANOS.N.tmp`).
+/// As bytes: the NAME part may be any file name.
 fn writer_pid(path: &Path) -> Option<u32> {
-    let name = path.file_name()?.to_str()?;
-    let mut fields = name.strip_suffix(".tmp")?.rsplitn(4, '.');
+    use std::os::unix::ffi::OsStrExt;
+    let name = path.file_name()?.as_bytes();
+    let mut fields = name.strip_suffix(b".tmp")?.rsplitn(4, |&b| b == b'.');
     let (_n, _nanos, pid) = (fields.next()?, fields.next()?, fields.next()?);
-    pid.parse().ok()
+    std::str::from_utf8(pid).ok()?.parse().ok()
 }
 
 fn process_exists(pid: u32) -> bool {
@@ -162,6 +164,9 @@ mod tests {
         assert_eq!(writer_pid(p), Some(4242));
         let p = Path::new("/d/tmp/a.b.rec.17.99.0.tmp");
         assert_eq!(writer_pid(p), Some(17));
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"n\xff.rec.31.99.0.tmp");
+        assert_eq!(writer_pid(Path::new(odd)), Some(31));
         assert_eq!(writer_pid(Path::new("/d/tmp/junk")), None);
         assert_eq!(writer_pid(Path::new("/d/tmp/x.y.tmp")), None);
     }
