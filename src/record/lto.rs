@@ -110,7 +110,8 @@ const SCRIPT_DEPTH: u32 = 8;
 struct Walk<'a, 'c> {
     dirs: &'a [&'a str],
     cache: &'c mut ArchiveIr,
-    seen: crate::fasthash::FxHashSet<String>,
+    /// (device, inode) of the files looked at.
+    seen: crate::fasthash::FxHashSet<(u64, u64)>,
     found: IrInputs,
 }
 
@@ -126,34 +127,35 @@ impl Walk<'_, '_> {
         }
     }
 
-    /// The input at `path` (a script's entry: `script_dir` too).
+    /// The input at `path` (a script's entry: `script_dir` too). Each file
+    /// once (a merged /usr shows one file under several names).
     fn file(&mut self, path: &str, script_dir: Option<&Path>, depth: u32) {
-        let mut candidates: Vec<String> = Vec::new();
-        if Path::new(path).is_absolute() || script_dir.is_none() {
-            candidates.push(path.to_string());
-        } else {
-            candidates.push(path.to_string());
+        use std::os::unix::fs::MetadataExt;
+        let mut candidates: Vec<String> = vec![path.to_string()];
+        if !Path::new(path).is_absolute() && script_dir.is_some() {
             candidates.extend(script_dir.map(|d| d.join(path).display().to_string()));
             candidates.extend(self.dirs.iter().map(|d| format!("{d}/{path}")));
-            candidates.retain(|c| Path::new(c).is_file());
-            if candidates.is_empty() {
-                return self.unknown(format!("{path} (named in a linker script) not found"));
-            }
         }
+        let mut any = false;
         for c in candidates {
-            if self.seen.insert(c.clone()) {
+            let Ok(m) = std::fs::metadata(&c) else {
+                continue;
+            };
+            any = true;
+            if m.is_file() && self.seen.insert((m.dev(), m.ino())) {
                 self.one(&c, depth);
             }
+        }
+        if !any {
+            self.unknown(format!("{path}: not found"));
         }
     }
 
     fn one(&mut self, path: &str, depth: u32) {
         let mut head = [0u8; 64];
-        let n = match File::open(path).and_then(|f| {
-            let len = f.metadata()?.len().min(64) as usize;
-            f.read_exact_at(&mut head[..len], 0).map(|()| len)
-        }) {
-            Ok(n) => n,
+        let read = File::open(path).and_then(|f| f.read_at(&mut head, 0).map(|n| (f, n)));
+        let (file, n) = match read {
+            Ok(r) => r,
             Err(e) => return self.unknown(format!("{path}: {e}")),
         };
         match classify(&head[..n]) {
@@ -173,18 +175,21 @@ impl Walk<'_, '_> {
                     self.unknown(format!("{path}: an object with IR or unreadable"));
                 }
             }
-            FileClass::Text if depth < SCRIPT_DEPTH => self.script(path, depth + 1),
+            FileClass::Text if depth < SCRIPT_DEPTH => self.script(path, file, depth + 1),
             FileClass::ThinArchive => self.unknown(format!("{path}: a thin archive")),
             _ => self.unknown(format!("{path}: not an input ldprune knows")),
         }
     }
 
     /// The files a linker script names in INPUT, GROUP and AS_NEEDED.
-    fn script(&mut self, path: &str, depth: u32) {
-        let text = match std::fs::read(path) {
-            Ok(t) if t.len() <= 1 << 20 => t,
-            _ => return self.unknown(format!("{path}: cannot read the linker script")),
-        };
+    fn script(&mut self, path: &str, file: File, depth: u32) {
+        use std::io::Read;
+        let mut text = Vec::new();
+        // No script is a megabyte: a larger file is not read.
+        let read = file.take(1 << 20).read_to_end(&mut text);
+        if read.is_err() || text.len() >= 1 << 20 {
+            return self.unknown(format!("{path}: cannot read the linker script"));
+        }
         let dir = Path::new(path).parent().map(Path::to_path_buf);
         for entry in script_inputs(&String::from_utf8_lossy(&text)) {
             match entry.strip_prefix("-l") {
