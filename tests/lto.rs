@@ -451,12 +451,11 @@ fn clang_bitcode(linker: Linker) {
 }
 both_linkers!(clang_bitcode_recorded_incomplete, clang_bitcode);
 
-/// A C++ library whose destructor function uses a static object: its
-/// C++ destructor runs from crtbeginS.o's `.fini_array` entry
-/// (`__do_global_dtors_aux`, which calls `__cxa_finalize`), and
-/// `.fini_array` runs backwards, so the user's destructor sees the object
-/// alive only while crtbeginS.o's entry comes first.
-const CXX_LIB: &str = r#"
+/// A C++ static object and constructor and destructor functions that use
+/// it: the part [`CXX_LIB`] and [`CXX_PIE`] share.
+macro_rules! static_and_destructor {
+    () => {
+        r#"
 #include <cstdio>
 struct Res {
     int live;
@@ -466,9 +465,21 @@ struct Res {
 static Res res;
 __attribute__((constructor)) static void user_ctor() { std::printf("user ctor sees %d\n", res.live); }
 __attribute__((destructor)) static void user_dtor() { std::printf("user dtor sees %d\n", res.live); }
-extern "C" int api_used(int x) { return x + res.live; }
+"#
+    };
+}
+
+/// A C++ library whose destructor function uses a static object: its
+/// C++ destructor runs from crtbeginS.o's `.fini_array` entry
+/// (`__do_global_dtors_aux`, which calls `__cxa_finalize`), and
+/// `.fini_array` runs backwards, so the user's destructor sees the object
+/// alive only while crtbeginS.o's entry comes first.
+const CXX_LIB: &str = concat!(
+    static_and_destructor!(),
+    r#"extern "C" int api_used(int x) { return x + res.live; }
 extern "C" __attribute__((noinline)) int cx_unused(int x) { std::printf("unused %d\n", x); return x * 7; }
-"#;
+"#
+);
 
 const CXX_USER: &str = r#"
 #include <stdio.h>
@@ -477,19 +488,12 @@ int main(void) { printf("main %d\n", api_used(1)); return 0; }
 "#;
 
 /// The same in a program exporting a name (`-rdynamic`) nothing imports.
-const CXX_PIE: &str = r#"
-#include <cstdio>
-struct Res {
-    int live;
-    Res() : live(1) { std::puts("static ctor"); }
-    ~Res() { live = 0; std::puts("static dtor"); }
-};
-static Res res;
-__attribute__((constructor)) static void user_ctor() { std::printf("user ctor sees %d\n", res.live); }
-__attribute__((destructor)) static void user_dtor() { std::printf("user dtor sees %d\n", res.live); }
-extern "C" __attribute__((noinline)) int pie_unused(int x) { std::printf("unused %d\n", x); return x * 7; }
+const CXX_PIE: &str = concat!(
+    static_and_destructor!(),
+    r#"extern "C" __attribute__((noinline)) int pie_unused(int x) { std::printf("unused %d\n", x); return x * 7; }
 int main() { std::printf("main %d\n", res.live); return 0; }
-"#;
+"#
+);
 
 /// The functions `.init_array` and `.fini_array` of `path` point at, in
 /// their order (an entry no function symbol names is its address).
