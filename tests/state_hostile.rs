@@ -317,3 +317,36 @@ fn status_reports_misplaced_entries() {
         st.out
     );
 }
+
+/// status tells files of tmp/ that a running link may still be writing
+/// (its process alive, or written within the hour: a link of another PID
+/// namespace) from those of links that are gone, and calls only the
+/// latter safe to delete. Unfinished files are no error: exit 0.
+#[test]
+fn status_tells_running_links_files_from_abandoned_ones() {
+    let f = recorded(Linker::Bfd);
+    let tmp = f.state().join("tmp");
+    // This test's own pid: a live writer. Above pid_max: a gone one.
+    let live = tmp.join(format!("x.rec.{}.1.0.tmp", std::process::id()));
+    let gone = tmp.join("y.rec.999999999.1.0.tmp");
+    let fresh_gone = tmp.join("z.rec.999999998.1.0.tmp");
+    let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    for p in [&live, &gone, &fresh_gone] {
+        let file = std::fs::File::create(p).unwrap();
+        if p != &fresh_gone {
+            file.set_modified(old).unwrap();
+        }
+    }
+    let st = bounded(&f, ldprune().args(["status", "--state", "state"]), 30).unwrap();
+    assert_eq!(st.code, Some(0), "{}", st.out);
+    assert!(
+        st.out.contains("1 unfinished file(s)") && st.out.contains("safe to delete"),
+        "{}",
+        st.out
+    );
+    assert!(
+        st.out.contains("2 file(s) in ") && st.out.contains("may belong to links still running"),
+        "{}",
+        st.out
+    );
+}
