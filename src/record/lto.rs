@@ -37,27 +37,7 @@ pub fn archives_with_ir(
     is_object: impl Fn(&str) -> bool,
     cache: &mut ArchiveIr,
 ) -> Vec<String> {
-    let (dirs, libs, paths) = inputs_of(args);
-    // A gcc link names -lgcc four times: each library is searched for and
-    // read once.
-    let mut searched = crate::fasthash::FxHashSet::default();
-    let mut seen = crate::fasthash::FxHashSet::default();
-    let found: Vec<String> = paths
-        .into_iter()
-        .filter(|p| !is_object(p))
-        .map(String::from)
-        .chain(
-            libs.iter()
-                .filter(|l| searched.insert(*l))
-                .filter_map(|(l, st)| search(l, *st, &dirs)),
-        )
-        .filter(|p| !is_object(p) && seen.insert(p.clone()))
-        .filter(|p| is_archive(p))
-        .filter(|p| {
-            FileKey::of(Path::new(p)).is_some_and(|k| cache.has_ir(k, || archive_has_ir(p)))
-        })
-        .collect();
-    found
+    walk(args, is_object, cache, false).archives
 }
 
 /// What Run-2 must know of a link before it may claim an input while
@@ -75,13 +55,26 @@ pub fn ir_inputs(
     is_object: impl Fn(&str) -> bool,
     cache: &mut ArchiveIr,
 ) -> IrInputs {
+    walk(args, is_object, cache, true)
+}
+
+/// The inputs of `args` that `is_object` does not claim, each file once;
+/// `follow_scripts`: also what linker scripts name ([`ir_inputs`]).
+fn walk(
+    args: &[String],
+    is_object: impl Fn(&str) -> bool,
+    cache: &mut ArchiveIr,
+    follow_scripts: bool,
+) -> IrInputs {
     let (dirs, libs, paths) = inputs_of(args);
     let mut walk = Walk {
         dirs: &dirs,
         cache,
+        follow_scripts,
         seen: crate::fasthash::FxHashSet::default(),
         found: IrInputs::default(),
     };
+    // A gcc link names -lgcc four times: each is searched for once.
     let mut searched = crate::fasthash::FxHashSet::default();
     for p in paths {
         if !is_object(p) {
@@ -110,6 +103,7 @@ const SCRIPT_DEPTH: u32 = 8;
 struct Walk<'a, 'c> {
     dirs: &'a [&'a str],
     cache: &'c mut ArchiveIr,
+    follow_scripts: bool,
     /// (device, inode) of the files looked at.
     seen: crate::fasthash::FxHashSet<(u64, u64)>,
     found: IrInputs,
@@ -142,8 +136,10 @@ impl Walk<'_, '_> {
                 continue;
             };
             any = true;
-            if m.is_file() && self.seen.insert((m.dev(), m.ino())) {
-                self.one(&c, depth);
+            if let Some(key) = FileKey::of_metadata(&m)
+                && self.seen.insert((m.dev(), m.ino()))
+            {
+                self.one(&c, key, depth);
             }
         }
         if !any {
@@ -151,7 +147,7 @@ impl Walk<'_, '_> {
         }
     }
 
-    fn one(&mut self, path: &str, depth: u32) {
+    fn one(&mut self, path: &str, key: FileKey, depth: u32) {
         let mut head = [0u8; 64];
         let read = File::open(path).and_then(|f| f.read_at(&mut head, 0).map(|n| (f, n)));
         let (file, n) = match read {
@@ -161,12 +157,8 @@ impl Walk<'_, '_> {
         match classify(&head[..n]) {
             FileClass::SharedObject | FileClass::Executable => {}
             FileClass::Archive => {
-                let ir = FileKey::of(Path::new(path))
-                    .map(|k| self.cache.has_ir(k, || archive_has_ir(path)));
-                match ir {
-                    Some(true) => self.found.archives.push(path.to_string()),
-                    Some(false) => {}
-                    None => self.unknown(format!("{path}: cannot stat")),
+                if self.cache.has_ir(key, || archive_has_ir(path)) {
+                    self.found.archives.push(path.to_string());
                 }
             }
             FileClass::Relocatable => {
@@ -175,6 +167,7 @@ impl Walk<'_, '_> {
                     self.unknown(format!("{path}: an object with IR or unreadable"));
                 }
             }
+            FileClass::Text if !self.follow_scripts => {}
             FileClass::Text if depth < SCRIPT_DEPTH => self.script(path, file, depth + 1),
             FileClass::ThinArchive => self.unknown(format!("{path}: a thin archive")),
             _ => self.unknown(format!("{path}: not an input ldprune knows")),
@@ -287,13 +280,6 @@ fn search(lib: &str, is_static: bool, dirs: &[&str]) -> Option<String> {
             .map(|n| format!("{d}/{n}"))
             .find(|p| std::path::Path::new(p).is_file())
     })
-}
-
-/// Whether the file at `path` starts like an archive.
-fn is_archive(path: &str) -> bool {
-    let mut magic = [0u8; 8];
-    File::open(path).is_ok_and(|f| f.read_exact_at(&mut magic, 0).is_ok())
-        && classify(&magic) == FileClass::Archive
 }
 
 /// One member of an archive, as [`for_each_member`] shows it.

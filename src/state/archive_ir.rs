@@ -18,7 +18,7 @@
 //! is ignored (and replaced by the next write).
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{StateDir, StateError, entry};
 use crate::fasthash::FxHashMap;
@@ -37,8 +37,8 @@ pub struct FileKey {
 }
 
 impl FileKey {
-    pub fn of(path: &Path) -> Option<FileKey> {
-        let m = std::fs::metadata(path).ok()?;
+    /// The key of a stat'ed file; None if it is no regular file.
+    pub fn of_metadata(m: &std::fs::Metadata) -> Option<FileKey> {
         m.is_file().then(|| FileKey {
             dev: m.dev(),
             ino: m.ino(),
@@ -139,14 +139,14 @@ mod tests {
         let state = StateDir::create(dir.path()).unwrap();
         let archive = dir.path().join("libx.a");
         std::fs::write(&archive, b"!<arch>\n").unwrap();
-        let key = FileKey::of(&archive).unwrap();
+        let key = FileKey::of_metadata(&std::fs::metadata(&archive).unwrap()).unwrap();
         let mut cache = ArchiveIr::load(&state);
         assert!(cache.has_ir(key, || true));
         cache.save(&state).unwrap();
         let mut again = ArchiveIr::load(&state);
         assert!(again.has_ir(key, || panic!("asked again")));
         std::fs::write(&archive, b"!<arch>\nmore").unwrap();
-        let changed = FileKey::of(&archive).unwrap();
+        let changed = FileKey::of_metadata(&std::fs::metadata(&archive).unwrap()).unwrap();
         assert!(!again.has_ir(changed, || false));
         // A damaged file is no answer.
         std::fs::write(path(&state), "ldprune archive-ir 1\n1 2 x\n").unwrap();
