@@ -1326,13 +1326,7 @@ fn gold_keeps_dead_imports_so_the_merge_keeps_their_names() {
     assert_eq!(outputs(&f), before);
     assert!(exports(&f.path("libcore.so")).contains(&"core_for_util_unused".to_string()));
     assert_eq!(exports(&f.path("libutil.so")), ["util_used"]);
-    let out = f.run(
-        ldprune()
-            .args(["explain", "--state"])
-            .arg(f.state())
-            .arg("core_for_util_unused"),
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = f.explain("core_for_util_unused");
     assert!(
         text.contains("KEPT")
             && text.contains("libutil.so")

@@ -111,13 +111,7 @@ fn cascade(linker: Linker) {
         // gold links, and explain says so.
         assert_eq!(hidden(&a, "libb3.so"), Vec::<String>::new());
         assert_eq!(hidden(&a, "libc3.so"), Vec::<String>::new());
-        let out = ldprune()
-            .args(["explain", "--state"])
-            .arg(f.state())
-            .arg("b_unused")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = f.explain("b_unused");
         assert!(
             text.contains("KEPT") && text.contains("liba3.so") && text.contains("gold keeps"),
             "{text}"

@@ -27,17 +27,6 @@ fn merge(f: &Fixture, extra: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn explain(f: &Fixture, name: &str) -> String {
-    let out = f.run(
-        ldprune()
-            .arg("explain")
-            .arg("--state")
-            .arg(f.state())
-            .arg(name),
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The dynamic exports of `file`, by `nm -D --defined-only`.
 fn nm_exports(f: &Fixture, file: &str) -> Vec<String> {
     let out = f.run(
@@ -111,9 +100,9 @@ fn linker_defined_names(linker: Linker) {
     assert_eq!(run(&f, "prog"), "2\n");
     if linker == Linker::Gold {
         assert!(
-            explain(&f, "_end").contains("HIDDEN"),
+            f.explain("_end").contains("HIDDEN"),
             "{}",
-            explain(&f, "_end")
+            f.explain("_end")
         );
     }
 }
@@ -226,19 +215,19 @@ fn strings_where_a_lookup_reaches(linker: Linker) {
     }
     link_lookup_fixture(&f, 1);
     merge(&f, &[]);
-    let why = explain(&f, "lib_unused_fn");
+    let why = f.explain("lib_unused_fn");
     assert!(why.contains("HIDDEN"), "{why}");
-    let why = explain(&f, "lib_by_dlsym");
+    let why = f.explain("lib_by_dlsym");
     assert!(
         why.contains("prog_dl spells it, and it imports dlsym"),
         "{why}"
     );
-    let why = explain(&f, "lib_by_gmodule");
+    let why = f.explain("lib_by_gmodule");
     assert!(
         why.contains("prog_gm spells it, and it imports g_module_symbol (libgmodule-2.0.so.0"),
         "{why}"
     );
-    let why = explain(&f, "lib_by_wrapper");
+    let why = f.explain("lib_by_wrapper");
     assert!(
         why.contains("imports my_find (exported by libwrap.so) -> dlsym"),
         "{why}"

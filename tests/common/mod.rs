@@ -135,6 +135,19 @@ impl Fixture {
         self.path("state")
     }
 
+    /// What `ldprune explain` says of `name` in this fixture's state.
+    #[allow(dead_code)]
+    pub fn explain(&self, name: &str) -> String {
+        let out = self.run(
+            ldprune()
+                .arg("explain")
+                .arg("--state")
+                .arg(self.state())
+                .arg(name),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn write(&self, name: &str, text: &str) -> &Self {
         let p = self.path(name);
         if let Some(parent) = p.parent() {
