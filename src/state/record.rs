@@ -12,7 +12,7 @@ use std::hash::Hasher;
 use crate::elf::object::Target;
 use crate::elf::output::{Abi, DynSymbol, Layout, OutputSizes, VersionNeed, sort_symbols};
 use crate::elf::types::{Binding, SectionKind, SymbolPlace, SymbolType, Visibility};
-use crate::fasthash::{FxHashMap, FxHasher};
+use crate::fasthash::FxHasher;
 use crate::identity::OutputKind;
 use crate::state::codec::{CodecError, append, varint, varint128};
 
@@ -610,13 +610,22 @@ impl StringPool {
     }
 }
 
-/// Builds a record's string pool: each distinct string once. Names are
-/// found by hash; a chain links the rare names whose hashes collide.
+/// Builds a record's string pool: each distinct string once. An open
+/// addressed table of ids with each id's hash beside it: one probe
+/// sequence finds a name or the free slot for it, bytes are compared only
+/// where the hashes match, and growing moves ids without hashing a name
+/// again. (A map from hash to a chain of ids probed twice for each new
+/// name and checked its UTF-8 before knowing it was new: 215
+/// instructions a name in a C++ link of long names.)
 #[derive(Default)]
 pub struct StringTable {
     pool: StringPool,
-    heads: FxHashMap<u64, Str>,
-    next: Vec<Str>,
+    /// Id + 1 per slot (0: free); a power of two long, at most half full.
+    slots: Vec<u32>,
+    /// 64 - log2(slots.len()): a hash's top bits pick its first slot.
+    shift: u32,
+    /// The hash of each id.
+    hashes: Vec<u64>,
 }
 
 impl StringTable {
@@ -630,88 +639,98 @@ impl StringTable {
         h.finish()
     }
 
-    fn find(&self, h: u64, s: &str) -> Option<Str> {
-        let mut id = *self.heads.get(&h)?;
+    /// The id of `b` (hash `h`), or the free slot where it would go.
+    fn probe(&self, h: u64, b: &[u8]) -> Result<Str, usize> {
+        let mask = self.slots.len().wrapping_sub(1);
+        // An empty table (shift 64 would overflow) has no slot at all.
+        let mut i = h.checked_shr(self.shift).unwrap_or(0) as usize & mask;
         loop {
-            if self.pool.bytes(id) == Some(s.as_bytes()) {
-                return Some(id);
+            match self.slots.get(i).copied() {
+                None | Some(0) => return Err(i),
+                Some(s) => {
+                    let id = s - 1;
+                    if self.hashes.get(id as usize) == Some(&h) && self.pool.bytes(id) == Some(b) {
+                        return Ok(id);
+                    }
+                }
             }
-            id = self.next[id as usize];
-            if id == Str::MAX {
-                return None;
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Room for one more name: the table stays at most half full, so every
+    /// probe ends at a free slot.
+    fn reserve_one(&mut self) {
+        if (self.pool.len() + 1) * 2 <= self.slots.len() {
+            return;
+        }
+        let len = (self.slots.len() * 2).max(64);
+        self.rebuild(len);
+    }
+
+    fn rebuild(&mut self, len: usize) {
+        let len = len.next_power_of_two();
+        self.slots = vec![0; len];
+        self.shift = 64 - len.trailing_zeros();
+        let mask = len - 1;
+        for (id, &h) in self.hashes.iter().enumerate() {
+            let mut i = (h >> self.shift) as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
             }
+            self.slots[i] = id as u32 + 1;
         }
     }
 
     /// A table with room for `names` names without growing (Run-1 interns
-    /// tens of thousands: each doubling rehashes them all).
+    /// tens of thousands: each doubling moves them all).
     pub fn with_capacity(names: usize) -> StringTable {
-        StringTable {
+        let mut t = StringTable {
             pool: StringPool {
                 text: String::with_capacity(names * 16),
                 ends: Vec::with_capacity(names),
             },
-            heads: FxHashMap::with_capacity_and_hasher(names, Default::default()),
-            next: Vec::with_capacity(names),
-        }
+            slots: Vec::new(),
+            shift: 64,
+            hashes: Vec::with_capacity(names),
+        };
+        t.rebuild(names.saturating_mul(2).max(64));
+        t
     }
 
     pub fn intern(&mut self, s: &str) -> Str {
         self.intern_hashed(Self::hash(s), s)
     }
 
-    /// [`Self::intern`] of `s` whose hash is `h`.
     fn intern_hashed(&mut self, h: u64, s: &str) -> Str {
-        use std::collections::hash_map::Entry;
-        // One probe of the map whether the name is new or not.
-        let (pool, next) = (&mut self.pool, &mut self.next);
-        match self.heads.entry(h) {
-            Entry::Vacant(v) => {
-                let id = pool.push(s);
-                next.push(Str::MAX);
-                v.insert(id);
-                id
-            }
-            Entry::Occupied(mut o) => {
-                let head = *o.get();
-                let mut id = head;
-                loop {
-                    if pool.bytes(id) == Some(s.as_bytes()) {
-                        return id;
-                    }
-                    id = next[id as usize];
-                    if id == Str::MAX {
-                        break;
-                    }
-                }
-                let id = pool.push(s);
-                next.push(head);
-                o.insert(id);
-                id
-            }
+        self.reserve_one();
+        match self.probe(h, s.as_bytes()) {
+            Ok(id) => id,
+            Err(slot) => self.insert_at(slot, h, s),
         }
     }
 
-    /// [`Self::intern`] of the text of `b`: UTF-8 is checked only for a
-    /// name not interned yet, and a name that is not UTF-8 is interned
-    /// lossy (its own bytes then never match, so it is checked each time).
+    fn insert_at(&mut self, slot: usize, h: u64, s: &str) -> Str {
+        let id = self.pool.push(s);
+        self.hashes.push(h);
+        if let Some(free) = self.slots.get_mut(slot) {
+            *free = id + 1;
+        }
+        id
+    }
+
+    /// [`Self::intern`] of a name as the object spells it: its UTF-8 is
+    /// checked once, when it is new (a name that is not UTF-8 is interned
+    /// lossily).
     pub fn intern_bytes(&mut self, b: &[u8]) -> Str {
         let h = Self::hash_bytes(b);
-        if let Some(&head) = self.heads.get(&h) {
-            let mut id = head;
-            loop {
-                if self.pool.bytes(id) == Some(b) {
-                    return id;
-                }
-                id = self.next[id as usize];
-                if id == Str::MAX {
-                    break;
-                }
-            }
-        }
-        match std::str::from_utf8(b) {
-            Ok(s) => self.intern_hashed(h, s),
-            Err(_) => self.intern(&String::from_utf8_lossy(b)),
+        self.reserve_one();
+        match self.probe(h, b) {
+            Ok(id) => id,
+            Err(slot) => match std::str::from_utf8(b) {
+                Ok(s) => self.insert_at(slot, h, s),
+                Err(_) => self.intern(&String::from_utf8_lossy(b)),
+            },
         }
     }
 
@@ -725,12 +744,12 @@ impl StringTable {
     }
 
     pub fn contains(&self, s: &str) -> bool {
-        self.find(Self::hash(s), s).is_some()
+        self.lookup(s).is_some()
     }
 
     /// The id of `s`, if interned.
     pub fn lookup(&self, s: &str) -> Option<Str> {
-        self.find(Self::hash(s), s)
+        self.probe(Self::hash(s), s.as_bytes()).ok()
     }
 
     /// The string of `id` ("?" for an id it never gave out).
@@ -746,6 +765,34 @@ impl StringTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ids in first-seen order whatever the table's size, through several
+    /// doublings; every name found again; a name that is not UTF-8 once,
+    /// lossily.
+    #[test]
+    fn string_table_ids_survive_growth() {
+        assert_eq!(StringTable::default().lookup("x"), None);
+        for mut t in [StringTable::default(), StringTable::with_capacity(0)] {
+            let names: Vec<String> = (0..5000).map(|i| format!("_ZN{i}name{}", i % 7)).collect();
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(t.intern_bytes(n.as_bytes()), i as Str);
+                assert_eq!(t.intern(&names[i / 2]), (i / 2) as Str);
+            }
+            assert_eq!(t.len(), names.len());
+            assert!(
+                names
+                    .iter()
+                    .enumerate()
+                    .all(|(i, n)| t.lookup(n) == Some(i as Str))
+            );
+            assert_eq!(t.lookup("absent"), None);
+            let bad = t.intern_bytes(b"a\xffb");
+            assert_eq!(t.intern_bytes(b"a\xffb"), bad);
+            assert_eq!(t.str(bad), "a\u{fffd}b");
+            assert_eq!(t.intern(""), t.intern_bytes(b""));
+            assert_eq!(t.into_pool().len(), names.len() + 2);
+        }
+    }
 
     fn object(n: u32) -> ObjectRecord {
         ObjectRecord {
