@@ -1284,6 +1284,31 @@ fn bfd_takes_a_stub_unless_a_name_is_tls(linker: Linker) {
     let tmp: Vec<_> = std::fs::read_dir(f.state().join("tmp")).unwrap().collect();
     assert!(tmp.is_empty(), "{tmp:?}");
     assert_eq!(apply_log(&f), "");
+    // Where there is no unnamed file (no O_TMPFILE, no /proc; forced
+    // here, the tests' plugin being a debug build): a named stub in
+    // DIR/tmp, the same output, and the file gone after the link.
+    if bfd {
+        let (_, driver, args) = LINKS.iter().find(|l| l.0 == "libutil.so").unwrap();
+        let out = f.run(
+            Command::new(driver)
+                .env("LDPRUNE_TEST_NO_TMPFILE", "1")
+                .args(plugin_args(&f, 2))
+                .args(["-Wl,-t", "-o", "libutil.so"])
+                .args(*args)
+                .arg("-Wl,-rpath,$ORIGIN"),
+        );
+        let util = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(util.contains("/state/tmp/stub.o."), "not named: {util}");
+        assert!(!util.contains("/proc/self/fd/"), "{util}");
+        assert_eq!(crti_reads(&util), 1, "{util}");
+        assert_eq!(exports(&f.path("libutil.so")), ["util_used"]);
+        assert!(!symtab(&f.path("libutil.so")).contains("util_unused"));
+        assert_eq!(outputs(&f), before);
+        let tmp: Vec<_> = std::fs::read_dir(f.state().join("tmp")).unwrap().collect();
+        assert!(tmp.is_empty(), "named stub left: {tmp:?}");
+        assert_eq!(apply_log(&f), "");
+    }
     // A stub that cannot be written (DIR/tmp read-only): the claim, and the
     // link is applied all the same.
     if bfd {
