@@ -624,21 +624,28 @@ fn lto_ctor_order(linker: Linker) {
 both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
 
 /// IR the command line does not show: an archive of fat objects named by a
-/// linker script (`-lwrap`, `libwrap.so` = `INPUT ( libir.a )`) and a thin
-/// archive. GCC's plugin claims their members all the same, so a claim
-/// would reorder the constructors: Run-2 follows the script (ld.bfd's stub
-/// carries the archive members' names; gold stays unchanged) and takes a
-/// thin archive, whose members it does not read, as IR (unchanged on
-/// both). Before, both links claimed crti.o and the `.fini_array` came
-/// out reversed.
+/// linker script (`-lwrap`, `libwrap.so` = `INPUT ( libir.a )`; `-linc`,
+/// a script that INCLUDEs that one; `-lup`, `INPUT ( IR )`, a file named
+/// in capitals) and a thin archive. GCC's plugin claims their members all
+/// the same, so a claim would reorder the constructors: Run-2 follows the
+/// scripts (ld.bfd's stub carries the archive members' names; gold stays
+/// unchanged) and takes a thin archive, whose members it does not read, as
+/// IR (unchanged on both). Before, both links claimed crti.o and the
+/// `.fini_array` came out reversed (INCLUDE and `IR` until 2026-11-30).
 fn lto_ir_behind(linker: Linker) {
     // Each in its own state: two libraries defining the same names keep
     // them (either could serve a program).
-    let cases: [(&str, &[&str]); 2] = [
+    let cases: [(&str, &[&str]); 4] = [
         ("libs.so", &["plain.o", "-L.", "-lwrap"]),
         ("libt.so", &["plain.o", "libthin.a"]),
+        ("libi.so", &["plain.o", "-L.", "-linc"]),
+        ("libu.so", &["plain.o", "-L.", "-lup"]),
     ];
     for (out, inputs) in cases {
+        // gold crashes on INCLUDE in an input script, plugin or not.
+        if out == "libi.so" && linker == Linker::Gold {
+            continue;
+        }
         let f = Fixture::new(linker);
         f.write("cx.cpp", CXX_LIB);
         let mut args = FAT.to_vec();
@@ -657,6 +664,10 @@ fn lto_ir_behind(linker: Linker) {
         f.run(Command::new("ar").args(["rcs", "libir.a", "cx.o"]));
         f.run(Command::new("ar").args(["rcsT", "libthin.a", "cx.o"]));
         f.write("libwrap.so", "INPUT ( libir.a )\n");
+        f.write("libinc.so", "INCLUDE inner.ld\n");
+        f.write("inner.ld", "/* the archive */ INPUT ( libir.a )\n");
+        f.write("libup.so", "INPUT ( IR )\n");
+        std::fs::copy(f.path("libir.a"), f.path("IR")).unwrap();
         let lib: Vec<&str> = [&["-shared", "-o", out][..], inputs].concat();
         let link = |run: u32, lto: &str, args: &[&str]| {
             f.link_in_run(
@@ -693,7 +704,7 @@ fn lto_ir_behind(linker: Linker) {
         let log = apply_log(&f);
         let unchanged = log.contains("LTO output");
         let names = exports(&f.path(out));
-        if out == "libs.so" && linker == Linker::Bfd {
+        if out != "libt.so" && linker == Linker::Bfd {
             // The script followed: the archive's members tell the stub.
             assert!(!unchanged, "{log}");
             assert!(!names.contains(&"cx_unused".to_string()), "{names:?}");

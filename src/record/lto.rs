@@ -46,9 +46,10 @@ pub fn archives_with_ir(
 /// in an LTO link reorders constructors). Unknown: a `-l` the `-L`
 /// directories do not hold (ld.bfd's own search directories may), a thin
 /// archive, a file that cannot be read or classified, a linker script
-/// entry that cannot be found. Linker scripts (`libc.so`, `libgcc_s.so`)
-/// are followed: their `INPUT`, `GROUP` and `AS_NEEDED` files and `-l`
-/// names, looked up in the current directory, the script's and the `-L`
+/// entry that cannot be found. Linker scripts (`libc.so`, `libgcc_s.so`,
+/// and those of `-T`) are followed: their `INPUT`, `GROUP`, `AS_NEEDED`
+/// and `STARTUP` files and `-l` names, and the scripts they `INCLUDE`,
+/// looked up in the current directory, the script's and the `-L`
 /// directories (every match is checked).
 pub fn ir_inputs(
     args: &[String],
@@ -66,7 +67,12 @@ fn walk(
     cache: &mut ArchiveIr,
     follow_scripts: bool,
 ) -> IrInputs {
-    let (dirs, libs, paths) = inputs_of(args);
+    let Inputs {
+        dirs,
+        libs,
+        paths,
+        scripts,
+    } = inputs_of(args);
     let mut walk = Walk {
         dirs: &dirs,
         cache,
@@ -85,6 +91,10 @@ fn walk(
         if searched.insert((l, st)) {
             walk.lib(l, *st, 0);
         }
+    }
+    // Found as a script's entries are (the current directory, then -L).
+    for s in scripts {
+        walk.file(s, Some(Path::new(".")), 0);
     }
     walk.found
 }
@@ -193,42 +203,98 @@ impl Walk<'_, '_> {
     }
 }
 
-/// The file names and `-l` names of a linker script's INPUT, GROUP and
-/// AS_NEEDED lists (comments removed).
-fn script_inputs(text: &str) -> Vec<String> {
-    let mut clean = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("/*") {
-        clean.push_str(&rest[..i]);
-        clean.push(' ');
-        rest = rest[i + 2..].split_once("*/").map_or("", |(_, r)| r);
-    }
-    clean.push_str(rest);
-    let tokens: Vec<&str> = clean
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
-        .filter(|t| !t.is_empty())
-        .collect();
-    // Tokens between an INPUT/GROUP keyword and the end of its list: a
-    // list's parentheses are gone, so a list ends at the next keyword.
+/// A token of a linker script: a name (a quoted one is never a keyword),
+/// or a parenthesis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token<'a> {
+    Name(&'a str),
+    Quoted(&'a str),
+    Open,
+    Close,
+}
+
+/// The tokens of a linker script that matter to [`script_inputs`]:
+/// comments dropped; commas, semicolons and white space separate.
+fn script_tokens(text: &str) -> Vec<Token<'_>> {
     let mut out = Vec::new();
-    let mut inside = false;
-    for t in tokens {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',' || c == ';');
+        let Some(c) = rest.chars().next() else {
+            return out;
+        };
+        if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r);
+        } else if c == '(' || c == ')' {
+            out.push(if c == '(' { Token::Open } else { Token::Close });
+            rest = &rest[1..];
+        } else if let Some(after) = rest.strip_prefix('"') {
+            let (name, r) = after.split_once('"').unwrap_or((after, ""));
+            out.push(Token::Quoted(name));
+            rest = r;
+        } else {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"'))
+                .unwrap_or(rest.len());
+            // "/*" inside a name starts a comment, as for ld.
+            let end = rest[..end].find("/*").unwrap_or(end);
+            out.push(Token::Name(&rest[..end]));
+            rest = &rest[end..];
+        }
+    }
+}
+
+/// The file names and `-l` names a linker script adds to the link: the
+/// lists of INPUT, GROUP (AS_NEEDED lists inside them) and STARTUP, and
+/// the scripts it INCLUDEs, which may add more. A name is a keyword only
+/// where ld reads one (`INPUT(IR)` names a file `IR`).
+fn script_inputs(text: &str) -> Vec<String> {
+    let tokens = script_tokens(text);
+    let mut out = Vec::new();
+    // Parentheses open in the INPUT, GROUP or STARTUP list being read.
+    let mut depth = 0u32;
+    let mut i = 0;
+    while let Some(&t) = tokens.get(i) {
+        i += 1;
+        let next = tokens.get(i).copied();
         match t {
-            "INPUT" | "GROUP" | "AS_NEEDED" => inside = true,
-            _ if t.chars().all(|c| c.is_ascii_uppercase() || c == '_') => inside = false,
-            _ if inside => out.push(t.to_string()),
+            Token::Open if depth > 0 => depth += 1,
+            Token::Close if depth > 0 => depth -= 1,
+            // Its list's parenthesis is counted next.
+            Token::Name("AS_NEEDED") if depth > 0 && next == Some(Token::Open) => {}
+            Token::Name(n) | Token::Quoted(n) if depth > 0 => out.push(n.to_string()),
+            Token::Name("INPUT" | "GROUP" | "STARTUP") if next == Some(Token::Open) => {
+                depth = 1;
+                i += 1;
+            }
+            Token::Name("INCLUDE") => {
+                if let Some(Token::Name(n) | Token::Quoted(n)) = next {
+                    out.push(n.to_string());
+                    i += 1;
+                }
+            }
             _ => {}
         }
     }
     out
 }
 
-/// The `-L` directories, `-l` libraries (with whether `-Bstatic` was in
-/// force) and file paths of a link command line.
-fn inputs_of(args: &[String]) -> (Vec<&str>, Vec<(String, bool)>, Vec<&str>) {
+/// What a link command line names: `-L` directories, `-l` libraries
+/// (with whether `-Bstatic` was in force), file paths, and the linker
+/// scripts of `-T` and `-dT` (their INPUT and GROUP lists add files too).
+#[derive(Default)]
+struct Inputs<'a> {
+    dirs: Vec<&'a str>,
+    libs: Vec<(String, bool)>,
+    paths: Vec<&'a str>,
+    scripts: Vec<&'a str>,
+}
+
+fn inputs_of(args: &[String]) -> Inputs<'_> {
     let mut dirs: Vec<&str> = Vec::new();
     let mut libs: Vec<(String, bool)> = Vec::new(); // (-l value, static)
     let mut paths: Vec<&str> = Vec::new();
+    let mut scripts: Vec<&str> = Vec::new();
     let mut is_static = false;
     let mut i = 0;
     while i < args.len() {
@@ -242,6 +308,10 @@ fn inputs_of(args: &[String]) -> (Vec<&str>, Vec<(String, bool)>, Vec<&str>) {
             }
             "-l" | "--library" => {
                 libs.extend(next.map(|l| (l.to_string(), is_static)));
+                i += 1;
+            }
+            "-T" | "--script" | "-dT" | "--default-script" => {
+                scripts.extend(next);
                 i += 1;
             }
             "-Bstatic" | "-static" | "-dn" | "-non_shared" => is_static = true,
@@ -259,11 +329,37 @@ fn inputs_of(args: &[String]) -> (Vec<&str>, Vec<(String, bool)>, Vec<&str>) {
                     .or_else(|| a.strip_prefix("-l"))
                 {
                     libs.push((l.to_string(), is_static));
+                } else if let Some(t) = a
+                    .strip_prefix("--script=")
+                    .or_else(|| a.strip_prefix("--default-script="))
+                    .or_else(|| a.strip_prefix("-dT"))
+                    .or_else(|| a.strip_prefix("-T").filter(|t| !is_section_address(t)))
+                {
+                    scripts.push(t);
                 }
             }
         }
     }
-    (dirs, libs, paths)
+    Inputs {
+        dirs,
+        libs,
+        paths,
+        scripts,
+    }
+}
+
+/// `-Ttext=ADDR` and the like: a `-T` option that names no script.
+fn is_section_address(t: &str) -> bool {
+    [
+        "text",
+        "data",
+        "bss",
+        "text-segment",
+        "rodata-segment",
+        "ldata-segment",
+    ]
+    .iter()
+    .any(|s| t.strip_prefix(s).is_some_and(|r| r.starts_with('=')))
 }
 
 /// Where the linker finds `-lNAME` (`-l:FILE`): in each directory, the
@@ -410,6 +506,40 @@ mod tests {
             script_inputs("INPUT(a.o, libb.a) SEARCH_DIR(/x) INPUT(c.o)"),
             ["a.o", "libb.a", "c.o"]
         );
+        // INCLUDE adds a script's inputs; a name in capitals is a file
+        // where a list holds it; a quoted name is one name.
+        assert_eq!(
+            script_inputs("INCLUDE inner.ld\nINPUT(IR LIB_A) STARTUP(s.o) INPUT(\"a b.a\");"),
+            ["inner.ld", "IR", "LIB_A", "s.o", "a b.a"]
+        );
+        assert_eq!(
+            script_inputs("SECTIONS { .x : { INCLUDE \"frag.ld\" } } OUTPUT_FORMAT(elf64-x86-64)"),
+            ["frag.ld"]
+        );
+        assert_eq!(script_inputs("GROUP(a/*c*/b) INPUT("), ["a", "b"]);
+    }
+
+    #[test]
+    fn command_line_scripts() {
+        let args: Vec<String> = [
+            "-T",
+            "a.ld",
+            "-Tb.ld",
+            "--script=c.ld",
+            "-dT",
+            "d.ld",
+            "--default-script=e.ld",
+            "-Ttext=0x1000",
+            "-Ttext",
+            "0x2000",
+            "-Tbss=0",
+            "x.o",
+        ]
+        .map(String::from)
+        .to_vec();
+        let found = inputs_of(&args);
+        assert_eq!(found.scripts, ["a.ld", "b.ld", "c.ld", "d.ld", "e.ld"]);
+        assert_eq!(found.paths, ["x.o"]);
     }
 
     #[test]
