@@ -626,20 +626,28 @@ both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
 /// IR the command line does not show: an archive of fat objects named by a
 /// linker script (`-lwrap`, `libwrap.so` = `INPUT ( libir.a )`; `-linc`,
 /// a script that INCLUDEs that one; `-lup`, `INPUT ( IR )`, a file named
-/// in capitals) and a thin archive. GCC's plugin claims their members all
+/// in capitals; `-Bstatic st.ld`, `INPUT ( -lir )`, where libir.so is
+/// there too) and a thin archive. GCC's plugin claims their members all
 /// the same, so a claim would reorder the constructors: Run-2 follows the
 /// scripts (ld.bfd's stub carries the archive members' names; gold stays
 /// unchanged) and takes a thin archive, whose members it does not read, as
 /// IR (unchanged on both). Before, both links claimed crti.o and the
-/// `.fini_array` came out reversed (INCLUDE and `IR` until 2026-11-30).
+/// `.fini_array` came out reversed (INCLUDE, `IR` and a script's `-l`
+/// under `-Bstatic` until 2026-11-30).
 fn lto_ir_behind(linker: Linker) {
     // Each in its own state: two libraries defining the same names keep
     // them (either could serve a program).
-    let cases: [(&str, &[&str]); 4] = [
+    let cases: [(&str, &[&str]); 5] = [
         ("libs.so", &["plain.o", "-L.", "-lwrap"]),
         ("libt.so", &["plain.o", "libthin.a"]),
         ("libi.so", &["plain.o", "-L.", "-linc"]),
         ("libu.so", &["plain.o", "-L.", "-lup"]),
+        // The script's -lir under -Bstatic: libir.a, though libir.so is
+        // beside it.
+        (
+            "libb.so",
+            &["plain.o", "-L.", "-Wl,-Bstatic", "st.ld", "-Wl,-Bdynamic"],
+        ),
     ];
     for (out, inputs) in cases {
         // gold crashes on INCLUDE in an input script, plugin or not.
@@ -668,6 +676,11 @@ fn lto_ir_behind(linker: Linker) {
         f.write("inner.ld", "/* the archive */ INPUT ( libir.a )\n");
         f.write("libup.so", "INPUT ( IR )\n");
         std::fs::copy(f.path("libir.a"), f.path("IR")).unwrap();
+        f.write("st.ld", "INPUT ( -lir )\n");
+        if out == "libb.so" {
+            f.write("other.c", "int api_used(int x) { return x + 100; }\n");
+            f.gcc(&["-fPIC", "-shared", "-o", "libir.so", "other.c"]);
+        }
         let lib: Vec<&str> = [&["-shared", "-o", out][..], inputs].concat();
         let link = |run: u32, lto: &str, args: &[&str]| {
             f.link_in_run(

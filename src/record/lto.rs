@@ -77,13 +77,15 @@ fn walk(
         dirs: &dirs,
         cache,
         follow_scripts,
+        static_libs: false,
         seen: crate::fasthash::FxHashSet::default(),
         found: IrInputs::default(),
     };
     // A gcc link names -lgcc four times: each is searched for once.
     let mut searched = crate::fasthash::FxHashSet::default();
-    for p in paths {
+    for (p, st) in paths {
         if !is_object(p) {
+            walk.static_libs = st;
             walk.file(p, None, 0);
         }
     }
@@ -93,7 +95,8 @@ fn walk(
         }
     }
     // Found as a script's entries are (the current directory, then -L).
-    for s in scripts {
+    for (s, st) in scripts {
+        walk.static_libs = st;
         walk.file(s, Some(Path::new(".")), 0);
     }
     walk.found
@@ -114,8 +117,11 @@ struct Walk<'a, 'c> {
     dirs: &'a [&'a str],
     cache: &'c mut ArchiveIr,
     follow_scripts: bool,
-    /// (device, inode) of the files looked at.
-    seen: crate::fasthash::FxHashSet<(u64, u64)>,
+    /// `-Bstatic` was in force where the script being read is named: its
+    /// `-l` names are archives only, as for the linker.
+    static_libs: bool,
+    /// (device, inode, `static_libs`) of the files looked at.
+    seen: crate::fasthash::FxHashSet<(u64, u64, bool)>,
     found: IrInputs,
 }
 
@@ -147,7 +153,7 @@ impl Walk<'_, '_> {
             };
             any = true;
             if let Some(key) = FileKey::of_metadata(&m)
-                && self.seen.insert((m.dev(), m.ino()))
+                && self.seen.insert((m.dev(), m.ino(), self.static_libs))
             {
                 self.one(&c, key, depth);
             }
@@ -167,7 +173,9 @@ impl Walk<'_, '_> {
         match classify(&head[..n]) {
             FileClass::SharedObject | FileClass::Executable => {}
             FileClass::Archive => {
-                if self.cache.has_ir(key, || archive_has_ir(path)) {
+                if self.cache.has_ir(key, || archive_has_ir(path))
+                    && !self.found.archives.iter().any(|a| a == path)
+                {
                     self.found.archives.push(path.to_string());
                 }
             }
@@ -196,7 +204,7 @@ impl Walk<'_, '_> {
         let dir = Path::new(path).parent().map(Path::to_path_buf);
         for entry in script_inputs(&String::from_utf8_lossy(&text)) {
             match entry.strip_prefix("-l") {
-                Some(l) => self.lib(l, false, depth),
+                Some(l) => self.lib(l, self.static_libs, depth),
                 None => self.file(&entry, dir.as_deref(), depth),
             }
         }
@@ -286,16 +294,18 @@ fn script_inputs(text: &str) -> Vec<String> {
 struct Inputs<'a> {
     dirs: Vec<&'a str>,
     libs: Vec<(String, bool)>,
-    paths: Vec<&'a str>,
-    scripts: Vec<&'a str>,
+    /// With whether `-Bstatic` was in force (for the `-l` of scripts).
+    paths: Vec<(&'a str, bool)>,
+    scripts: Vec<(&'a str, bool)>,
 }
 
 fn inputs_of(args: &[String]) -> Inputs<'_> {
     let mut dirs: Vec<&str> = Vec::new();
     let mut libs: Vec<(String, bool)> = Vec::new(); // (-l value, static)
-    let mut paths: Vec<&str> = Vec::new();
-    let mut scripts: Vec<&str> = Vec::new();
+    let mut paths: Vec<(&str, bool)> = Vec::new();
+    let mut scripts: Vec<(&str, bool)> = Vec::new();
     let mut is_static = false;
+    let mut pushed: Vec<bool> = Vec::new(); // --push-state
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -311,12 +321,14 @@ fn inputs_of(args: &[String]) -> Inputs<'_> {
                 i += 1;
             }
             "-T" | "--script" | "-dT" | "--default-script" => {
-                scripts.extend(next);
+                scripts.extend(next.map(|s| (s, is_static)));
                 i += 1;
             }
             "-Bstatic" | "-static" | "-dn" | "-non_shared" => is_static = true,
             "-Bdynamic" | "-dy" | "-call_shared" => is_static = false,
-            _ if !a.starts_with('-') => paths.push(a),
+            "--push-state" => pushed.push(is_static),
+            "--pop-state" => is_static = pushed.pop().unwrap_or(is_static),
+            _ if !a.starts_with('-') => paths.push((a, is_static)),
             _ if ldprune_linkargs::ld_takes_value(a.as_bytes()) => i += 1,
             _ => {
                 if let Some(d) = a
@@ -335,7 +347,7 @@ fn inputs_of(args: &[String]) -> Inputs<'_> {
                     .or_else(|| a.strip_prefix("-dT"))
                     .or_else(|| a.strip_prefix("-T").filter(|t| !is_section_address(t)))
                 {
-                    scripts.push(t);
+                    scripts.push((t, is_static));
                 }
             }
         }
@@ -538,8 +550,32 @@ mod tests {
         .map(String::from)
         .to_vec();
         let found = inputs_of(&args);
-        assert_eq!(found.scripts, ["a.ld", "b.ld", "c.ld", "d.ld", "e.ld"]);
-        assert_eq!(found.paths, ["x.o"]);
+        let names: Vec<&str> = found.scripts.iter().map(|p| p.0).collect();
+        assert_eq!(names, ["a.ld", "b.ld", "c.ld", "d.ld", "e.ld"]);
+        assert_eq!(found.paths, [("x.o", false)]);
+        let args = [
+            "a.ld",
+            "-Bstatic",
+            "b.ld",
+            "-Bdynamic",
+            "c.ld",
+            "--push-state",
+            "-static",
+            "d.ld",
+            "--pop-state",
+            "e.ld",
+        ]
+        .map(String::from);
+        assert_eq!(
+            inputs_of(&args).paths,
+            [
+                ("a.ld", false),
+                ("b.ld", true),
+                ("c.ld", false),
+                ("d.ld", true),
+                ("e.ld", false)
+            ]
+        );
     }
 
     #[test]
