@@ -627,17 +627,18 @@ both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
 /// linker script (`-lwrap`, `libwrap.so` = `INPUT ( libir.a )`; `-linc`,
 /// a script that INCLUDEs that one; `-lup`, `INPUT ( IR )`, a file named
 /// in capitals; `-Bstatic st.ld`, `INPUT ( -lir )`, where libir.so is
-/// there too) and a thin archive. GCC's plugin claims their members all
+/// there too; `-lir` where an earlier `-L` directory has another target's
+/// libir.so and libir.a) and a thin archive. GCC's plugin claims their members all
 /// the same, so a claim would reorder the constructors: Run-2 follows the
 /// scripts (ld.bfd's stub carries the archive members' names; gold stays
 /// unchanged) and takes a thin archive, whose members it does not read, as
 /// IR (unchanged on both). Before, both links claimed crti.o and the
-/// `.fini_array` came out reversed (INCLUDE, `IR` and a script's `-l`
-/// under `-Bstatic` until 2026-11-30).
+/// `.fini_array` came out reversed (INCLUDE, `IR`, a script's `-l` under
+/// `-Bstatic` and another target's library until 2026-11-30).
 fn lto_ir_behind(linker: Linker) {
     // Each in its own state: two libraries defining the same names keep
     // them (either could serve a program).
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 6] = [
         ("libs.so", &["plain.o", "-L.", "-lwrap"]),
         ("libt.so", &["plain.o", "libthin.a"]),
         ("libi.so", &["plain.o", "-L.", "-linc"]),
@@ -648,6 +649,9 @@ fn lto_ir_behind(linker: Linker) {
             "libb.so",
             &["plain.o", "-L.", "-Wl,-Bstatic", "st.ld", "-Wl,-Bdynamic"],
         ),
+        // -lir in `other` is another target's (.so and .a): both linkers
+        // skip both ("skipping incompatible") and take ./libir.a.
+        ("libk.so", &["plain.o", "-Lother", "-L.", "-lir"]),
     ];
     for (out, inputs) in cases {
         // gold crashes on INCLUDE in an input script, plugin or not.
@@ -677,9 +681,25 @@ fn lto_ir_behind(linker: Linker) {
         f.write("libup.so", "INPUT ( IR )\n");
         std::fs::copy(f.path("libir.a"), f.path("IR")).unwrap();
         f.write("st.ld", "INPUT ( -lir )\n");
+        f.write("other.c", "int api_used(int x) { return x + 100; }\n");
         if out == "libb.so" {
-            f.write("other.c", "int api_used(int x) { return x + 100; }\n");
             f.gcc(&["-fPIC", "-shared", "-o", "libir.so", "other.c"]);
+        }
+        if out == "libk.so" {
+            // i386 (gold reads no AArch64): the compiler and ld.bfd make
+            // it without multilib's libraries.
+            std::fs::create_dir(f.path("other")).unwrap();
+            f.gcc(&["-m32", "-fPIC", "-c", "other.c", "-o", "other/o.o"]);
+            let so = [
+                "-m",
+                "elf_i386",
+                "-shared",
+                "-o",
+                "other/libir.so",
+                "other/o.o",
+            ];
+            f.run(Command::new("ld.bfd").args(so));
+            f.run(Command::new("ar").args(["rcs", "other/libir.a", "other/o.o"]));
         }
         let lib: Vec<&str> = [&["-shared", "-o", out][..], inputs].concat();
         let link = |run: u32, lto: &str, args: &[&str]| {

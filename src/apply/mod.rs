@@ -408,7 +408,7 @@ impl Applier {
             // command line's fat objects).
             if !plain && loads_other_plugins(&self.line.args) {
                 let archives = &ir_inputs
-                    .get_or_insert_with(|| self.ir_inputs(is_object))
+                    .get_or_insert_with(|| self.ir_inputs(is_object, &parts))
                     .archives;
                 let members: Option<Vec<prehash::Defined>> = archives
                     .iter()
@@ -447,7 +447,7 @@ impl Applier {
         let checked = std::time::Instant::now();
         let lto = loads_other_plugins(&self.line.args)
             && (ir || {
-                let found = ir_inputs.get_or_insert_with(|| self.ir_inputs(is_object));
+                let found = ir_inputs.get_or_insert_with(|| self.ir_inputs(is_object, &parts));
                 if let Some(why) = &found.unknown {
                     log::debug!("LTO IR not ruled out: {why}");
                 }
@@ -485,11 +485,20 @@ impl Applier {
     /// before its own destructor functions ran (tests/lto.rs). No other
     /// input is safe either: archives searched after the claim (libgcc.a)
     /// may add members after any of them. `is_object`: which
-    /// command-line paths are objects. A link with LLVM bitcode is
-    /// recorded incomplete, so has nothing to hide.
-    fn ir_inputs(&self, is_object: impl Fn(&str) -> bool) -> crate::record::lto::IrInputs {
+    /// command-line paths are objects; `first`: the first object, whose
+    /// target a library `-l` finds must have (the linkers skip others). A
+    /// link with LLVM bitcode is recorded incomplete, so has nothing to
+    /// hide.
+    fn ir_inputs(
+        &self,
+        is_object: impl Fn(&str) -> bool,
+        first: &Parts,
+    ) -> crate::record::lto::IrInputs {
         let mut cache = crate::state::archive_ir::ArchiveIr::load(&self.state);
-        let found = crate::record::lto::ir_inputs(&self.line.args, is_object, &mut cache);
+        let target = object::ReadRef::read_bytes_at(first, 0, 20)
+            .ok()
+            .and_then(crate::record::lto::Machine::of_elf);
+        let found = crate::record::lto::ir_inputs(&self.line.args, is_object, &mut cache, target);
         // Only a cache: a link that cannot save it finds out again.
         if let Err(e) = cache.save(&self.state) {
             log::debug!("{e}");

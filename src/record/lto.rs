@@ -37,7 +37,7 @@ pub fn archives_with_ir(
     is_object: impl Fn(&str) -> bool,
     cache: &mut ArchiveIr,
 ) -> Vec<String> {
-    walk(args, is_object, cache, false).archives
+    walk(args, is_object, cache, false, None).archives
 }
 
 /// What Run-2 must know of a link before it may claim an input while
@@ -50,13 +50,35 @@ pub fn archives_with_ir(
 /// and those of `-T`) are followed: their `INPUT`, `GROUP`, `AS_NEEDED`
 /// and `STARTUP` files and `-l` names, and the scripts they `INCLUDE`,
 /// looked up in the current directory, the script's and the `-L`
-/// directories (every match is checked).
+/// directories (every match is checked). A `-l` search skips libraries of
+/// another target than `target` (the link's first object), as the linkers
+/// do ("skipping incompatible").
 pub fn ir_inputs(
     args: &[String],
     is_object: impl Fn(&str) -> bool,
     cache: &mut ArchiveIr,
+    target: Option<Machine>,
 ) -> IrInputs {
-    walk(args, is_object, cache, true)
+    walk(args, is_object, cache, true, target)
+}
+
+/// The ELF class, byte order and machine of an ELF header: what makes a
+/// library another target's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Machine {
+    class: u8,
+    data: u8,
+    machine: [u8; 2],
+}
+
+impl Machine {
+    pub fn of_elf(head: &[u8]) -> Option<Machine> {
+        (head.len() >= 20 && head.starts_with(b"\x7fELF")).then(|| Machine {
+            class: head[4],
+            data: head[5],
+            machine: [head[18], head[19]],
+        })
+    }
 }
 
 /// The inputs of `args` that `is_object` does not claim, each file once;
@@ -66,6 +88,7 @@ fn walk(
     is_object: impl Fn(&str) -> bool,
     cache: &mut ArchiveIr,
     follow_scripts: bool,
+    target: Option<Machine>,
 ) -> IrInputs {
     let Inputs {
         dirs,
@@ -77,6 +100,7 @@ fn walk(
         dirs: &dirs,
         cache,
         follow_scripts,
+        target,
         static_libs: false,
         seen: crate::fasthash::FxHashSet::default(),
         found: IrInputs::default(),
@@ -117,6 +141,7 @@ struct Walk<'a, 'c> {
     dirs: &'a [&'a str],
     cache: &'c mut ArchiveIr,
     follow_scripts: bool,
+    target: Option<Machine>,
     /// `-Bstatic` was in force where the script being read is named: its
     /// `-l` names are archives only, as for the linker.
     static_libs: bool,
@@ -131,7 +156,7 @@ impl Walk<'_, '_> {
     }
 
     fn lib(&mut self, lib: &str, is_static: bool, depth: u32) {
-        match search(lib, is_static, self.dirs) {
+        match search(lib, is_static, self.dirs, self.target) {
             Some(p) => self.file(&p, None, depth),
             None => self.unknown(format!("-l{lib} is in no -L directory")),
         }
@@ -375,8 +400,9 @@ fn is_section_address(t: &str) -> bool {
 }
 
 /// Where the linker finds `-lNAME` (`-l:FILE`): in each directory, the
-/// shared library first unless static, then the archive.
-fn search(lib: &str, is_static: bool, dirs: &[&str]) -> Option<String> {
+/// shared library first unless static, then the archive; one of another
+/// target than `target` is skipped.
+fn search(lib: &str, is_static: bool, dirs: &[&str], target: Option<Machine>) -> Option<String> {
     let names: Vec<String> = match lib.strip_prefix(':') {
         Some(file) => vec![file.to_string()],
         None if is_static => vec![format!("lib{lib}.a")],
@@ -386,8 +412,47 @@ fn search(lib: &str, is_static: bool, dirs: &[&str]) -> Option<String> {
         names
             .iter()
             .map(|n| format!("{d}/{n}"))
-            .find(|p| std::path::Path::new(p).is_file())
+            .find(|p| std::path::Path::new(p).is_file() && !other_target(p, target))
     })
+}
+
+/// Whether the file at `path` is an ELF file, or an archive whose first
+/// member is one, of another target than `target`.
+fn other_target(path: &str, target: Option<Machine>) -> bool {
+    let Some(target) = target else {
+        return false;
+    };
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 20];
+    let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at).is_ok();
+    if !read(&mut head[..8], 0) {
+        return false;
+    }
+    if classify(&head[..8]) != FileClass::Archive {
+        return read(&mut head, 0) && Machine::of_elf(&head).is_some_and(|m| m != target);
+    }
+    // The first member that is not the symbol table or the long names.
+    let mut pos = 8u64;
+    for _ in 0..4 {
+        let mut h = [0u8; HEADER as usize];
+        if !read(&mut h, pos) || &h[58..60] != b"`\n" {
+            return false;
+        }
+        let Some(size) = std::str::from_utf8(&h[48..58])
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+        else {
+            return false;
+        };
+        if !h.starts_with(b"/ ") && !h.starts_with(b"// ") && !h.starts_with(b"/SYM64/") {
+            return read(&mut head, pos + HEADER)
+                && Machine::of_elf(&head).is_some_and(|m| m != target);
+        }
+        pos += HEADER + size + (size & 1);
+    }
+    false
 }
 
 /// One member of an archive, as [`for_each_member`] shows it.
@@ -590,6 +655,7 @@ mod tests {
         std::fs::write(b.join("libq.a"), "").unwrap();
         let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
         let dirs = [a, b];
+        let search = |l, st, d: &[&str]| super::search(l, st, d, None);
         assert_eq!(search("z", false, &dirs), Some(format!("{a}/libz.a")));
         assert_eq!(search("q", false, &dirs), Some(format!("{b}/libq.so")));
         assert_eq!(search("q", true, &dirs), Some(format!("{b}/libq.a")));
