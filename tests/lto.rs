@@ -792,3 +792,61 @@ fn lto_no_stub(linker: Linker) {
     assert!(same, "unchanged, but not as the plain LTO link");
 }
 both_linkers!(lto_without_a_stub_unchanged, lto_no_stub);
+
+/// ld.bfd's stub is the only way in an LTO link: where it cannot be
+/// written (DIR/tmp read-only), the link stays unchanged, byte-identical
+/// to the plain LTO link, and the warning and apply.log say why (not "LTO
+/// output", a reason that is no fault); `strict` fails the link, as for
+/// any Run-2 result the state directory cannot take. Before, the stub's
+/// failure was a debug line and `strict` linked unchanged, exit 0.
+#[test]
+fn lto_stub_unwritable_is_a_fault() {
+    let f = Fixture::new(Linker::Bfd);
+    f.write(
+        "t.c",
+        "int t_used(void) { return 1; }\nint t_unused(void) { return 2; }\n",
+    );
+    f.write(
+        "tu.c",
+        "int t_used(void);\nint main(void) { return t_used() - 1; }\n",
+    );
+    for name in ["t.c", "tu.c"] {
+        let mut args = FAT.to_vec();
+        args.push(name);
+        f.gcc(&args);
+    }
+    let lib = ["-shared", "-o", "libt.so", "t.o"];
+    let user = ["-o", "tu", "tu.o", "-L.", "-lt", "-Wl,-rpath,$ORIGIN"];
+    link(&f, 1, &with("-fno-lto", &lib));
+    link(&f, 1, &with("-fno-lto", &user));
+    f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+    let _ro = common::Tmpfs::mount(f.state().join("tmp"), "ro,size=64k");
+    let run2 = |strict: bool| {
+        let mut c = Command::new("gcc");
+        c.current_dir(f.dir.path())
+            .args(f.plugin_args().iter().map(|a| a.replace("run=1", "run=2")))
+            .args(with("-flto", &[&["-Wl,--gc-sections"], &lib[..]].concat()));
+        if strict {
+            c.arg("-Wl,-plugin-opt=strict");
+        }
+        common::output_of(&mut c)
+    };
+    let strict = run2(true);
+    let said = String::from_utf8_lossy(&strict.stderr).into_owned();
+    assert!(!strict.status.success(), "strict linked: {said}");
+    assert!(said.contains("stub"), "{said}");
+    let loose = run2(false);
+    let said = String::from_utf8_lossy(&loose.stderr).into_owned();
+    assert!(loose.status.success(), "{said}");
+    assert!(said.contains("cannot write the stub"), "{said}");
+    assert!(apply_log(&f).contains("cannot write the stub"));
+    std::fs::rename(f.path("libt.so"), f.path("libt.so.run2")).unwrap();
+    f.run(
+        Command::new("gcc")
+            .arg(f.linker.flag())
+            .args(with("-flto", &[&["-Wl,--gc-sections"], &lib[..]].concat())),
+    );
+    let same =
+        std::fs::read(f.path("libt.so")).unwrap() == std::fs::read(f.path("libt.so.run2")).unwrap();
+    assert!(same, "unchanged, but not as the plain LTO link");
+}

@@ -190,6 +190,9 @@ pub enum Unchanged {
     CannotHandBack(String),
     /// The linker did not take the stub object (ld.bfd's add_input_file).
     StubRefused(String),
+    /// The stub object, the only way in an LTO link, cannot be written
+    /// (the state directory's tmp/ is full or read-only).
+    StubUnwritable(String),
 }
 
 impl Unchanged {
@@ -206,6 +209,7 @@ impl Unchanged {
                 | Unchanged::Unreadable(_)
                 | Unchanged::CannotHandBack(_)
                 | Unchanged::StubRefused(_)
+                | Unchanged::StubUnwritable(_)
         )
     }
 }
@@ -230,6 +234,10 @@ impl std::fmt::Display for Unchanged {
                 write!(f, "cannot hand the first object back unchanged ({e})")
             }
             Unchanged::StubRefused(e) => write!(f, "the linker did not take the stub ({e})"),
+            Unchanged::StubUnwritable(e) => write!(
+                f,
+                "cannot write the stub object ({e}), and a claim would change the LTO link's constructor order"
+            ),
         }
     }
 }
@@ -397,6 +405,9 @@ impl Applier {
         let is_object = |p: &str| known.get(p).is_some_and(Option::is_some);
         // The command line's archives with IR members, looked up once.
         let mut ir_inputs: Option<crate::record::lto::IrInputs> = None;
+        // Why a stub the link could take was not written: the reason an
+        // LTO link stays unchanged then.
+        let mut stub_error: Option<String> = None;
         if !decided.is_empty()
             && self.uses_stub()
             && let Some(sets) = defined.as_deref()
@@ -417,9 +428,17 @@ impl Applier {
                 plain = !archives.is_empty()
                     && members.is_some_and(|m| prehash::all_plain(sets.iter().chain(&m), names()));
             }
-            if plain && let Some(stub) = self.write_stub(&parts, &decided) {
-                self.applied = Some((identity, decided));
-                return Ok(Claim::Stub(stub));
+            if plain {
+                match self.write_stub(&parts, &decided) {
+                    Ok(stub) => {
+                        self.applied = Some((identity, decided));
+                        return Ok(Claim::Stub(stub));
+                    }
+                    Err(e) => {
+                        log::debug!("{e}: the first object is claimed instead of a stub");
+                        stub_error = Some(e);
+                    }
+                }
             }
         }
         // A name the claimed object defines itself stays: a hidden entry
@@ -455,7 +474,8 @@ impl Applier {
             });
         log::debug!("LTO output check in {:?}", checked.elapsed());
         if lto {
-            return Err((Some(identity), Unchanged::LtoOutputFirst));
+            let why = stub_error.map_or(Unchanged::LtoOutputFirst, Unchanged::StubUnwritable);
+            return Err((Some(identity), why));
         }
         let back = self
             .hand_back_path(input)
@@ -528,20 +548,19 @@ impl Applier {
     }
 
     /// The stub of `names`, a scratch file of the state directory (unnamed
-    /// where it can be), for the target of the first object (`parts`); None
-    /// (the claim is used instead) if it cannot be written.
-    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Option<Scratch> {
-        let head = object::ReadRef::read_bytes_at(parts, 0, 64.min(parts.len())).ok()?;
-        let target = stub::Target::of_object(head)?;
+    /// where it can be), for the target of the first object (`parts`);
+    /// `Err` says why it cannot be written (then the claim is the way, if
+    /// any).
+    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Result<Scratch, String> {
+        let target = object::ReadRef::read_bytes_at(parts, 0, 64.min(parts.len()))
+            .ok()
+            .and_then(stub::Target::of_object)
+            .ok_or("the first object's ELF header is not one a stub can copy")?;
         let refs: Vec<&str> = names.iter().map(hidden_reference).collect();
         let bytes = stub::stub_object(target, &refs);
-        match self.state.write_scratch(&bytes, "stub.o") {
-            Ok(stub) => Some(stub),
-            Err(e) => {
-                log::debug!("{e}: the first object is claimed instead of a stub");
-                None
-            }
-        }
+        self.state
+            .write_scratch(&bytes, "stub.o")
+            .map_err(|e| e.to_string())
     }
 
     /// The linker did not take the stub: nothing was claimed, so the link
