@@ -628,17 +628,19 @@ both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
 /// a script that INCLUDEs that one; `-lup`, `INPUT ( IR )`, a file named
 /// in capitals; `-Bstatic st.ld`, `INPUT ( -lir )`, where libir.so is
 /// there too; `-lir` where an earlier `-L` directory has another target's
-/// libir.so and libir.a) and a thin archive. GCC's plugin claims their members all
+/// libir.so and libir.a; a script in the `--sysroot` naming an absolute
+/// path, which both linkers take in the sysroot) and a thin archive. GCC's plugin claims their members all
 /// the same, so a claim would reorder the constructors: Run-2 follows the
 /// scripts (ld.bfd's stub carries the archive members' names; gold stays
 /// unchanged) and takes a thin archive, whose members it does not read, as
 /// IR (unchanged on both). Before, both links claimed crti.o and the
 /// `.fini_array` came out reversed (INCLUDE, `IR`, a script's `-l` under
-/// `-Bstatic` and another target's library until 2026-11-30).
+/// `-Bstatic`, another target's library and the sysroot until
+/// 2026-11-30).
 fn lto_ir_behind(linker: Linker) {
     // Each in its own state: two libraries defining the same names keep
     // them (either could serve a program).
-    let cases: [(&str, &[&str]); 6] = [
+    let cases: [(&str, &[&str]); 7] = [
         ("libs.so", &["plain.o", "-L.", "-lwrap"]),
         ("libt.so", &["plain.o", "libthin.a"]),
         ("libi.so", &["plain.o", "-L.", "-linc"]),
@@ -652,6 +654,12 @@ fn lto_ir_behind(linker: Linker) {
         // -lir in `other` is another target's (.so and .a): both linkers
         // skip both ("skipping incompatible") and take ./libir.a.
         ("libk.so", &["plain.o", "-Lother", "-L.", "-lir"]),
+        // A script in the sysroot names /ABS/host/libx.a: the linkers read
+        // sr/ABS/host/libx.a (IR), not the plain archive of that name.
+        (
+            "libr.so",
+            &["plain.o", "-Wl,--sysroot=sr", "-Lsr/lib", "-lsw"],
+        ),
     ];
     for (out, inputs) in cases {
         // gold crashes on INCLUDE in an input script, plugin or not.
@@ -684,6 +692,18 @@ fn lto_ir_behind(linker: Linker) {
         f.write("other.c", "int api_used(int x) { return x + 100; }\n");
         if out == "libb.so" {
             f.gcc(&["-fPIC", "-shared", "-o", "libir.so", "other.c"]);
+        }
+        if out == "libr.so" {
+            let host = f.path("host");
+            let in_root = f.path(&format!("sr{}", host.display()));
+            std::fs::create_dir_all(&in_root).unwrap();
+            std::fs::create_dir_all(f.path("sr/lib")).unwrap();
+            std::fs::create_dir_all(&host).unwrap();
+            std::fs::copy(f.path("libir.a"), in_root.join("libx.a")).unwrap();
+            f.gcc(&["-fPIC", "-c", "other.c", "-o", "host/other.o"]);
+            f.run(Command::new("ar").args(["rcs", "host/libx.a", "host/other.o"]));
+            let script = format!("INPUT ( {}/libx.a )\n", host.display());
+            f.write("sr/lib/libsw.so", &script);
         }
         if out == "libk.so" {
             // i386 (gold reads no AArch64): the compiler and ld.bfd make

@@ -95,9 +95,25 @@ fn walk(
         libs,
         paths,
         scripts,
+        sysroot,
     } = inputs_of(args);
+    // `-L=DIR` and `-L$SYSROOTDIR` are in the sysroot; without --sysroot
+    // (ld's own default is not known here) such a directory is unknown.
+    let mut unresolved = None;
+    let dirs: Vec<String> = dirs
+        .iter()
+        .filter_map(|d| match in_sysroot(d, sysroot) {
+            Some(Some(d)) => Some(d),
+            Some(None) => {
+                unresolved.get_or_insert(format!("-L{d}: no --sysroot"));
+                None
+            }
+            None => Some(d.to_string()),
+        })
+        .collect();
     let mut walk = Walk {
         dirs: &dirs,
+        sysroot,
         cache,
         follow_scripts,
         target,
@@ -123,7 +139,22 @@ fn walk(
         walk.static_libs = st;
         walk.file(s, Some(Path::new(".")), 0);
     }
+    if let Some(why) = unresolved
+        && !libs.is_empty()
+    {
+        walk.unknown(why);
+    }
     walk.found
+}
+
+/// A path of a linker script or a `-L` directory that names the sysroot
+/// (`=/usr/lib`, `$SYSROOT/usr/lib`): Some(the path in `sysroot`, None
+/// without one); None: an ordinary path.
+fn in_sysroot(path: &str, sysroot: Option<&str>) -> Option<Option<String>> {
+    let rest = path
+        .strip_prefix('=')
+        .or_else(|| path.strip_prefix("$SYSROOT"))?;
+    Some(sysroot.map(|s| format!("{}{rest}", s.trim_end_matches('/'))))
 }
 
 /// See [`ir_inputs`].
@@ -138,7 +169,9 @@ pub struct IrInputs {
 const SCRIPT_DEPTH: u32 = 8;
 
 struct Walk<'a, 'c> {
-    dirs: &'a [&'a str],
+    dirs: &'a [String],
+    /// `--sysroot`: a script's absolute names may be in it.
+    sysroot: Option<&'a str>,
     cache: &'c mut ArchiveIr,
     follow_scripts: bool,
     target: Option<Machine>,
@@ -167,9 +200,21 @@ impl Walk<'_, '_> {
     fn file(&mut self, path: &str, script_dir: Option<&Path>, depth: u32) {
         use std::os::unix::fs::MetadataExt;
         let mut candidates: Vec<String> = vec![path.to_string()];
-        if !Path::new(path).is_absolute() && script_dir.is_some() {
-            candidates.extend(script_dir.map(|d| d.join(path).display().to_string()));
-            candidates.extend(self.dirs.iter().map(|d| format!("{d}/{path}")));
+        if let Some(dir) = script_dir {
+            match in_sysroot(path, self.sysroot) {
+                Some(Some(p)) => candidates = vec![p],
+                Some(None) => return self.unknown(format!("{path}: no --sysroot")),
+                // ld looks for an absolute name of a script in the sysroot
+                // in the sysroot first: both are checked.
+                None if Path::new(path).is_absolute() => {
+                    let root = self.sysroot.map(|s| s.trim_end_matches('/'));
+                    candidates.extend(root.map(|s| format!("{s}{path}")));
+                }
+                None => {
+                    candidates.push(dir.join(path).display().to_string());
+                    candidates.extend(self.dirs.iter().map(|d| format!("{d}/{path}")));
+                }
+            }
         }
         let mut any = false;
         for c in candidates {
@@ -322,6 +367,8 @@ struct Inputs<'a> {
     /// With whether `-Bstatic` was in force (for the `-l` of scripts).
     paths: Vec<(&'a str, bool)>,
     scripts: Vec<(&'a str, bool)>,
+    /// The last `--sysroot`.
+    sysroot: Option<&'a str>,
 }
 
 fn inputs_of(args: &[String]) -> Inputs<'_> {
@@ -329,6 +376,7 @@ fn inputs_of(args: &[String]) -> Inputs<'_> {
     let mut libs: Vec<(String, bool)> = Vec::new(); // (-l value, static)
     let mut paths: Vec<(&str, bool)> = Vec::new();
     let mut scripts: Vec<(&str, bool)> = Vec::new();
+    let mut sysroot = None;
     let mut is_static = false;
     let mut pushed: Vec<bool> = Vec::new(); // --push-state
     let mut i = 0;
@@ -351,6 +399,10 @@ fn inputs_of(args: &[String]) -> Inputs<'_> {
             }
             "-Bstatic" | "-static" | "-dn" | "-non_shared" => is_static = true,
             "-Bdynamic" | "-dy" | "-call_shared" => is_static = false,
+            "--sysroot" => {
+                sysroot = next.or(sysroot);
+                i += 1;
+            }
             "--push-state" => pushed.push(is_static),
             "--pop-state" => is_static = pushed.pop().unwrap_or(is_static),
             _ if !a.starts_with('-') => paths.push((a, is_static)),
@@ -366,6 +418,8 @@ fn inputs_of(args: &[String]) -> Inputs<'_> {
                     .or_else(|| a.strip_prefix("-l"))
                 {
                     libs.push((l.to_string(), is_static));
+                } else if let Some(s) = a.strip_prefix("--sysroot=") {
+                    sysroot = Some(s);
                 } else if let Some(t) = a
                     .strip_prefix("--script=")
                     .or_else(|| a.strip_prefix("--default-script="))
@@ -382,6 +436,7 @@ fn inputs_of(args: &[String]) -> Inputs<'_> {
         libs,
         paths,
         scripts,
+        sysroot,
     }
 }
 
@@ -402,7 +457,7 @@ fn is_section_address(t: &str) -> bool {
 /// Where the linker finds `-lNAME` (`-l:FILE`): in each directory, the
 /// shared library first unless static, then the archive; one of another
 /// target than `target` is skipped.
-fn search(lib: &str, is_static: bool, dirs: &[&str], target: Option<Machine>) -> Option<String> {
+fn search(lib: &str, is_static: bool, dirs: &[String], target: Option<Machine>) -> Option<String> {
     let names: Vec<String> = match lib.strip_prefix(':') {
         Some(file) => vec![file.to_string()],
         None if is_static => vec![format!("lib{lib}.a")],
@@ -644,6 +699,24 @@ mod tests {
     }
 
     #[test]
+    fn sysroot_paths() {
+        let args = ["--sysroot", "/a", "-L=/lib", "--sysroot=/sr/"].map(String::from);
+        let found = inputs_of(&args);
+        assert_eq!(found.sysroot, Some("/sr/"));
+        assert_eq!(found.dirs, ["=/lib"]);
+        assert_eq!(
+            in_sysroot("=/lib", Some("/sr/")),
+            Some(Some("/sr/lib".into()))
+        );
+        assert_eq!(
+            in_sysroot("$SYSROOT/lib", Some("/sr")),
+            Some(Some("/sr/lib".into()))
+        );
+        assert_eq!(in_sysroot("=/lib", None), Some(None));
+        assert_eq!(in_sysroot("/lib", Some("/sr")), None);
+    }
+
+    #[test]
     fn library_search_follows_the_linker() {
         let t = tempfile::tempdir().unwrap();
         let (a, b) = (t.path().join("a"), t.path().join("b"));
@@ -654,8 +727,8 @@ mod tests {
         std::fs::write(b.join("libq.so"), "").unwrap();
         std::fs::write(b.join("libq.a"), "").unwrap();
         let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-        let dirs = [a, b];
-        let search = |l, st, d: &[&str]| super::search(l, st, d, None);
+        let dirs = [a.to_string(), b.to_string()];
+        let search = |l, st, d: &[String]| super::search(l, st, d, None);
         assert_eq!(search("z", false, &dirs), Some(format!("{a}/libz.a")));
         assert_eq!(search("q", false, &dirs), Some(format!("{b}/libq.so")));
         assert_eq!(search("q", true, &dirs), Some(format!("{b}/libq.a")));
