@@ -626,8 +626,8 @@ both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
 /// IR the command line does not show: an archive of fat objects named by a
 /// linker script (`-lwrap`, `libwrap.so` = `INPUT ( libir.a )`; `-linc`,
 /// a script that INCLUDEs that one; `-lup`, `INPUT ( IR )`, a file named
-/// in capitals; `-Bstatic st.ld`, `INPUT ( -lir )`, where libir.so is
-/// there too; `-lir` where an earlier `-L` directory has another target's
+/// in capitals; `-Bstatic st.ld` or `-Bstatic -lsw2`, `INPUT ( -lir )`,
+/// where libir.so is there too; `-lir` where an earlier `-L` directory has another target's
 /// libir.so and libir.a; a script in the `--sysroot` naming an absolute
 /// path, which both linkers take in the sysroot) and a thin archive. GCC's plugin claims their members all
 /// the same, so a claim would reorder the constructors: Run-2 follows the
@@ -640,7 +640,7 @@ both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
 fn lto_ir_behind(linker: Linker) {
     // Each in its own state: two libraries defining the same names keep
     // them (either could serve a program).
-    let cases: [(&str, &[&str]); 7] = [
+    let cases: [(&str, &[&str]); 8] = [
         ("libs.so", &["plain.o", "-L.", "-lwrap"]),
         ("libt.so", &["plain.o", "libthin.a"]),
         ("libi.so", &["plain.o", "-L.", "-linc"]),
@@ -650,6 +650,11 @@ fn lto_ir_behind(linker: Linker) {
         (
             "libb.so",
             &["plain.o", "-L.", "-Wl,-Bstatic", "st.ld", "-Wl,-Bdynamic"],
+        ),
+        // The same in a script -l finds under -Bstatic (libsw2.a).
+        (
+            "libd.so",
+            &["plain.o", "-L.", "-Wl,-Bstatic", "-lsw2", "-Wl,-Bdynamic"],
         ),
         // -lir in `other` is another target's (.so and .a): both linkers
         // skip both ("skipping incompatible") and take ./libir.a.
@@ -690,7 +695,8 @@ fn lto_ir_behind(linker: Linker) {
         std::fs::copy(f.path("libir.a"), f.path("IR")).unwrap();
         f.write("st.ld", "INPUT ( -lir )\n");
         f.write("other.c", "int api_used(int x) { return x + 100; }\n");
-        if out == "libb.so" {
+        f.write("libsw2.a", "INPUT ( -lir )\n");
+        if out == "libb.so" || out == "libd.so" {
             f.gcc(&["-fPIC", "-shared", "-o", "libir.so", "other.c"]);
         }
         if out == "libr.so" {

@@ -131,6 +131,8 @@ fn walk(
     }
     for (l, st) in &libs {
         if searched.insert((l, st)) {
+            // A script `-l` finds (libc.so) reads its own `-l` so too.
+            walk.static_libs = *st;
             walk.lib(l, *st, 0);
         }
     }
