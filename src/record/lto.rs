@@ -700,6 +700,38 @@ mod tests {
         );
     }
 
+    /// Scripts that name themselves or each other end (each file is read
+    /// once); a script too large to read, or too deep, is unknown.
+    #[test]
+    fn script_cycles_end() {
+        let t = tempfile::tempdir().unwrap();
+        let p = |n: &str| t.path().join(n).display().to_string();
+        std::fs::write(p("a.ld"), format!("INPUT ( {} {} )", p("b.ld"), p("a.ld"))).unwrap();
+        std::fs::write(
+            p("b.ld"),
+            format!("INCLUDE {}\nGROUP ( {} )", p("b.ld"), p("a.ld")),
+        )
+        .unwrap();
+        let walk = |args: &[String]| ir_inputs(args, |_| false, &mut ArchiveIr::default(), None);
+        let found = walk(&[p("a.ld")]);
+        assert!(
+            found.archives.is_empty() && found.unknown.is_none(),
+            "{found:?}"
+        );
+        let mut big = String::from("INPUT ( ");
+        while big.len() <= 1 << 20 {
+            big.push_str("/* padding */ ");
+        }
+        std::fs::write(p("big.ld"), big + ")").unwrap();
+        assert!(walk(&[p("big.ld")]).unknown.is_some());
+        for i in 0..12 {
+            let next = format!("INPUT ( {} )", p(&format!("d{}.ld", i + 1)));
+            std::fs::write(p(&format!("d{i}.ld")), next).unwrap();
+        }
+        std::fs::write(p("d12.ld"), "INPUT ( )").unwrap();
+        assert!(walk(&[p("d0.ld")]).unknown.is_some());
+    }
+
     #[test]
     fn sysroot_paths() {
         let args = ["--sysroot", "/a", "-L=/lib", "--sysroot=/sr/"].map(String::from);
