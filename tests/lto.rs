@@ -876,3 +876,69 @@ fn lto_stub_unwritable_is_a_fault() {
         std::fs::read(f.path("libt.so")).unwrap() == std::fs::read(f.path("libt.so.run2")).unwrap();
     assert!(same, "unchanged, but not as the plain LTO link");
 }
+
+/// Run-1 of an LTO link whose IR the command line does not show (an
+/// archive behind a linker script, a thin archive): GCC's plugin claims
+/// those members unseen, so the record must say it is incomplete. Their
+/// code imports `ext_fn` from libext.so, which the recorded objects
+/// reference only from code Run-2 drops (an export nothing imports): a
+/// record that looked complete let the merge hide `ext_fn`, and the
+/// program failed to load ("undefined symbol: ext_fn") once libext.so was
+/// relinked in Run-2.
+fn lto_run1_ir_unseen(linker: Linker) {
+    for lib in [&["-L.", "-lwrap"][..], &["libthin.a"][..]] {
+        let f = Fixture::new(linker);
+        f.write("ext.c", "int ext_fn(int x) { return x * 2; }\n");
+        f.write(
+            "ir.c",
+            "int ext_fn(int);\nint api_used(int x) { return ext_fn(x) + 1; }\n",
+        );
+        f.write(
+            "plain.c",
+            "int ext_fn(int); int api_used(int);\n\
+             int plain_entry(int x) { return api_used(x); }\n\
+             int dead_fn(int x) { return ext_fn(x) + 7; }\n",
+        );
+        f.write(
+            "main.c",
+            "int plain_entry(int);\nint main(void) { return plain_entry(1) == 3 ? 0 : 1; }\n",
+        );
+        let flags = [
+            "-O2",
+            "-fPIC",
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-c",
+        ];
+        f.gcc(&[&flags[..], &["ext.c", "plain.c", "main.c"]].concat());
+        f.gcc(&[&flags[..], &["-flto", "ir.c"]].concat());
+        f.run(Command::new("ar").args(["rcs", "libir.a", "ir.o"]));
+        f.run(Command::new("ar").args(["rcsT", "libthin.a", "ir.o"]));
+        f.write("libwrap.so", "INPUT ( libir.a )\n");
+        let ext = ["-shared", "-o", "libext.so", "ext.o"];
+        link(&f, 1, &ext);
+        let mut s = vec!["-flto", "-shared", "-o", "libs.so", "plain.o"];
+        s.extend_from_slice(lib);
+        s.extend(["-L.", "-lext", "-Wl,-rpath,$ORIGIN"]);
+        link(&f, 1, &s);
+        let prog = [
+            "-o",
+            "prog",
+            "main.o",
+            "-L.",
+            "-ls",
+            "-lext",
+            "-Wl,-rpath,$ORIGIN",
+        ];
+        link(&f, 1, &prog);
+        assert!(f.run_program("prog").status.success());
+        let record = f.record("libs.so");
+        assert!(!record.incomplete.is_empty(), "{lib:?}: complete");
+        f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+        assert!(!f.explain("ext_fn").contains("HIDDEN"), "{lib:?}");
+        link(&f, 2, &ext);
+        let ran = f.run_program("prog");
+        assert!(ran.status.success(), "{lib:?}: {ran:?}");
+    }
+}
+both_linkers!(lto_run1_ir_unseen_incomplete, lto_run1_ir_unseen);

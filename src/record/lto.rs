@@ -28,25 +28,17 @@ pub fn is_bitcode(head: &[u8]) -> bool {
     head.starts_with(b"BC\xc0\xde") || head.starts_with(&[0xde, 0xc0, 0x17, 0x0b])
 }
 
-/// The archives of the link command line `args` (after `@file` expansion)
-/// that hold at least one member with LTO IR or LLVM bitcode. Paths for
-/// which `is_object` holds (objects claim_file saw) are no archives; the
-/// answer for an archive comes from `cache` when it knows the file.
-pub fn archives_with_ir(
-    args: &[String],
-    is_object: impl Fn(&str) -> bool,
-    cache: &mut ArchiveIr,
-) -> Vec<String> {
-    walk(args, is_object, cache, false, None).archives
-}
-
-/// What Run-2 must know of a link before it may claim an input while
-/// another plugin is loaded: the archives with IR members, and the first
-/// input whose IR it cannot rule out (unknown counts as IR there: a claim
-/// in an LTO link reorders constructors). Unknown: a `-l` the `-L`
-/// directories do not hold (ld.bfd's own search directories may), a thin
-/// archive, a file that cannot be read or classified, a linker script
-/// entry that cannot be found. Linker scripts (`libc.so`, `libgcc_s.so`,
+/// What Run-1 and Run-2 must know of a link while another plugin is
+/// loaded: the archives with IR members (a thin archive's member files
+/// are read), the objects with IR behind linker scripts (Run-1 sees
+/// neither: the LTO plugin claims them), and the first input whose IR
+/// Run-2 cannot rule out (unknown counts as IR there: a claim in an LTO
+/// link reorders constructors). Unknown: a `-l` the `-L` directories do
+/// not hold (ld.bfd's own search directories may), a file that cannot be
+/// read or classified, a linker script entry that cannot be found.
+/// Paths for which `is_object` holds (objects claim_file saw or Run-2's
+/// reads took) are not looked at; the answer for an archive comes from
+/// `cache` when it knows the file. Linker scripts (`libc.so`, `libgcc_s.so`,
 /// and those of `-T`) are followed: their `INPUT`, `GROUP`, `AS_NEEDED`
 /// and `STARTUP` files and `-l` names, and the scripts they `INCLUDE`,
 /// looked up in the current directory, the script's and the `-L`
@@ -59,7 +51,7 @@ pub fn ir_inputs(
     cache: &mut ArchiveIr,
     target: Option<Machine>,
 ) -> IrInputs {
-    walk(args, is_object, cache, true, target)
+    walk(args, is_object, cache, target)
 }
 
 /// The ELF class, byte order and machine of an ELF header: what makes a
@@ -81,13 +73,12 @@ impl Machine {
     }
 }
 
-/// The inputs of `args` that `is_object` does not claim, each file once;
-/// `follow_scripts`: also what linker scripts name ([`ir_inputs`]).
+/// The inputs of `args` that `is_object` does not claim and what linker
+/// scripts name, each file once ([`ir_inputs`]).
 fn walk(
     args: &[String],
     is_object: impl Fn(&str) -> bool,
     cache: &mut ArchiveIr,
-    follow_scripts: bool,
     target: Option<Machine>,
 ) -> IrInputs {
     let Inputs {
@@ -115,7 +106,6 @@ fn walk(
         dirs: &dirs,
         sysroot,
         cache,
-        follow_scripts,
         target,
         static_libs: false,
         seen: crate::fasthash::FxHashSet::default(),
@@ -162,7 +152,10 @@ fn in_sysroot(path: &str, sysroot: Option<&str>) -> Option<Option<String>> {
 /// See [`ir_inputs`].
 #[derive(Debug, Default)]
 pub struct IrInputs {
+    /// Archives (thin ones too) with a member with IR.
     pub archives: Vec<String>,
+    /// Objects behind linker scripts with IR, or that cannot be read.
+    pub objects: Vec<String>,
     /// The first input whose IR is unknown, and why.
     pub unknown: Option<String>,
 }
@@ -175,7 +168,6 @@ struct Walk<'a, 'c> {
     /// `--sysroot`: a script's absolute names may be in it.
     sysroot: Option<&'a str>,
     cache: &'c mut ArchiveIr,
-    follow_scripts: bool,
     target: Option<Machine>,
     /// `-Bstatic` was in force where the script being read is named: its
     /// `-l` names are archives only, as for the linker.
@@ -255,12 +247,31 @@ impl Walk<'_, '_> {
                 let ir = crate::identity::read_interface_summary(path).map(|s| s.lto.has_ir());
                 if ir != Some(false) {
                     self.unknown(format!("{path}: an object with IR or unreadable"));
+                    if depth > 0 {
+                        self.found.objects.push(path.to_string());
+                    }
                 }
             }
-            FileClass::Text if !self.follow_scripts => {}
             FileClass::Text if depth < SCRIPT_DEPTH => self.script(path, file, depth + 1),
-            FileClass::ThinArchive => self.unknown(format!("{path}: a thin archive")),
+            FileClass::ThinArchive => self.thin(path),
             _ => self.unknown(format!("{path}: not an input ldprune knows")),
+        }
+    }
+
+    /// A thin archive holds IR if a member file does (each file's answer
+    /// cached as an archive's is), or cannot be read or classified.
+    fn thin(&mut self, path: &str) {
+        let ir = match thin_members(path) {
+            Some(members) => members.iter().any(|m| {
+                let key = std::fs::metadata(m)
+                    .ok()
+                    .and_then(|m| FileKey::of_metadata(&m));
+                key.is_none_or(|k| self.cache.has_ir(k, || object_has_ir(m)))
+            }),
+            None => true,
+        };
+        if ir && !self.found.archives.iter().any(|a| a == path) {
+            self.found.archives.push(path.to_string());
         }
     }
 
@@ -566,6 +577,68 @@ fn for_each_member(path: &str, mut f: impl FnMut(Member) -> bool) -> Option<()> 
         pos = data + size + (size & 1);
     }
     Some(())
+}
+
+/// The member files of the thin archive at `path` (names relative to its
+/// directory): only their headers are in it, and the symbol index and
+/// long-name table. None if a header is damaged.
+fn thin_members(path: &str) -> Option<Vec<std::path::PathBuf>> {
+    let file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+    let mut names: Option<Vec<u8>> = None;
+    let mut out = Vec::new();
+    let mut pos = 8u64;
+    while pos + HEADER <= len {
+        let mut h = [0u8; HEADER as usize];
+        if file.read_exact_at(&mut h, pos).is_err() || &h[58..60] != b"`\n" {
+            return None;
+        }
+        let size = std::str::from_utf8(&h[48..58])
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())?;
+        if h.starts_with(b"// ") {
+            let mut table = vec![0u8; usize::try_from(size.min(len)).ok()?];
+            file.read_exact_at(&mut table, pos + HEADER).ok()?;
+            names = Some(table);
+        }
+        if h.starts_with(b"/ ") || h.starts_with(b"// ") || h.starts_with(b"/SYM64/") {
+            pos += HEADER + size + (size & 1);
+            continue;
+        }
+        let field = std::str::from_utf8(&h[..16]).ok()?.trim_end();
+        let name = match field.strip_prefix('/') {
+            Some(at) => {
+                let tail = names.as_deref()?.get(at.parse::<usize>().ok()?..)?;
+                let end = tail.iter().position(|&b| b == b'\n').unwrap_or(tail.len());
+                std::str::from_utf8(&tail[..end])
+                    .ok()?
+                    .trim_end_matches('/')
+                    .to_string()
+            }
+            None => field.trim_end_matches('/').to_string(),
+        };
+        out.push(dir.join(name));
+        // A member's data is not in a thin archive.
+        pos += HEADER;
+    }
+    Some(out)
+}
+
+/// Whether the file at `path` (a thin archive's member) carries IR or
+/// bitcode; what cannot be read or is no object counts as IR.
+fn object_has_ir(path: &Path) -> bool {
+    let mut head = [0u8; 64];
+    let n = File::open(path).and_then(|f| f.read_at(&mut head, 0));
+    let Ok(n) = n else {
+        return true;
+    };
+    if classify(&head[..n]) != FileClass::Relocatable {
+        return true;
+    }
+    path.to_str()
+        .and_then(crate::identity::read_interface_summary)
+        .is_none_or(|s| s.lto.has_ir())
 }
 
 /// Whether the file at `path` is an archive with an IR or bitcode member.
