@@ -878,7 +878,7 @@ fn lto_stub_unwritable_is_a_fault() {
 }
 
 /// Run-1 of an LTO link whose IR the command line does not show (an
-/// archive behind a linker script, a thin archive): GCC's plugin claims
+/// archive behind a linker script, a thin archive, `-l:ir.o`): GCC's plugin claims
 /// those members unseen, so the record must say it is incomplete. Their
 /// code imports `ext_fn` from libext.so, which the recorded objects
 /// reference only from code Run-2 drops (an export nothing imports): a
@@ -886,7 +886,11 @@ fn lto_stub_unwritable_is_a_fault() {
 /// program failed to load ("undefined symbol: ext_fn") once libext.so was
 /// relinked in Run-2.
 fn lto_run1_ir_unseen(linker: Linker) {
-    for lib in [&["-L.", "-lwrap"][..], &["libthin.a"][..]] {
+    for lib in [
+        &["-L.", "-lwrap"][..],
+        &["libthin.a"][..],
+        &["-L.", "-l:ir.o"][..],
+    ] {
         let f = Fixture::new(linker);
         f.write("ext.c", "int ext_fn(int x) { return x * 2; }\n");
         f.write(

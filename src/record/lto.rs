@@ -154,7 +154,8 @@ fn in_sysroot(path: &str, sysroot: Option<&str>) -> Option<Option<String>> {
 pub struct IrInputs {
     /// Archives (thin ones too) with a member with IR.
     pub archives: Vec<String>,
-    /// Objects behind linker scripts with IR, or that cannot be read.
+    /// Objects behind linker scripts or `-l:FILE` with IR, or that cannot
+    /// be read.
     pub objects: Vec<String>,
     /// The first input whose IR is unknown, and why.
     pub unknown: Option<String>,
@@ -184,7 +185,9 @@ impl Walk<'_, '_> {
 
     fn lib(&mut self, lib: &str, is_static: bool, depth: u32) {
         match search(lib, is_static, self.dirs, self.target) {
-            Some(p) => self.file(&p, None, depth),
+            // One level down: an object found so (`-l:ir.o`) is not one of
+            // the command line's paths, which Run-1 reads itself.
+            Some(p) => self.file(&p, None, depth + 1),
             None => self.unknown(format!("-l{lib} is in no -L directory")),
         }
     }
