@@ -173,6 +173,10 @@ pub enum Unchanged {
     NoDecisions(String),
     /// Its copy would become a plain object, changing the link.
     FirstIsArchiveMember,
+    /// The first object is in a `--start-lib` group (gold): linked only
+    /// if a name it defines is needed, where a file handed back is linked
+    /// always.
+    FirstInLibGroup,
     /// The first object is slim LTO IR, or fat with another plugin on the
     /// command line: that plugin decides for IR, a claim would take it away.
     FirstIsLtoIr,
@@ -222,6 +226,9 @@ impl std::fmt::Display for Unchanged {
             ),
             Unchanged::NoDecisions(e) => write!(f, "no usable decisions ({e})"),
             Unchanged::FirstIsArchiveMember => f.write_str("first object is an archive member"),
+            Unchanged::FirstInLibGroup => f.write_str(
+                "first object is in a --start-lib group (linked only if needed; handed back it would always be)",
+            ),
             Unchanged::FirstIsLtoIr => f.write_str("first object is LTO IR"),
             Unchanged::LtoOutputFirst => f.write_str(
                 "LTO output is added at all_symbols_read, where a claimed input would go too (constructor and destructor order would change)",
@@ -323,6 +330,9 @@ impl Applier {
     fn decide(&mut self, input: &InputFile) -> Result<Claim, (Option<Hash128>, Unchanged)> {
         if input.offset != 0 {
             return Err((None, Unchanged::FirstIsArchiveMember));
+        }
+        if in_lib_group(&self.line.args, input) {
+            return Err((None, Unchanged::FirstInLibGroup));
         }
         let unreadable = |e: String| (None, Unchanged::Unreadable(format!("{}: {e}", input.name)));
         let parts = read_symbol_parts(input.size, |buf, at| input.read_exact_at(buf, at))
@@ -734,6 +744,38 @@ fn hidden_reference(spelled: &str) -> &str {
         from = at + 1;
     }
     spelled
+}
+
+/// Whether `input` is one of the files of a `--start-lib` ... `--end-lib`
+/// group of `args` (gold's archive without an archive), by device and
+/// inode.
+fn in_lib_group(args: &[String], input: &InputFile) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if !args
+        .iter()
+        .any(|a| a.trim_start_matches('-') == "start-lib")
+    {
+        return false;
+    }
+    let Ok(own) = input.file.metadata() else {
+        // Unknown: the claim could change the link.
+        return true;
+    };
+    let mut inside = false;
+    args.iter().any(|a| match a.trim_start_matches('-') {
+        "start-lib" if a.starts_with('-') => {
+            inside = true;
+            false
+        }
+        "end-lib" if a.starts_with('-') => {
+            inside = false;
+            false
+        }
+        _ => {
+            inside
+                && std::fs::metadata(a).is_ok_and(|m| (m.dev(), m.ino()) == (own.dev(), own.ino()))
+        }
+    })
 }
 
 /// The names of the command line's `--wrap=NAME` (`-wrap`, or the name as
