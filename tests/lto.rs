@@ -878,7 +878,8 @@ fn lto_stub_unwritable_is_a_fault() {
 }
 
 /// Run-1 of an LTO link whose IR the command line does not show (an
-/// archive behind a linker script, a thin archive, `-l:ir.o`): GCC's plugin claims
+/// archive behind a linker script, a thin archive, `-l:ir.o`; GCC's IR
+/// or clang's bitcode): the LTO plugin claims
 /// those members unseen, so the record must say it is incomplete. Their
 /// code imports `ext_fn` from libext.so, which the recorded objects
 /// reference only from code Run-2 drops (an export nothing imports): a
@@ -886,11 +887,17 @@ fn lto_stub_unwritable_is_a_fault() {
 /// program failed to load ("undefined symbol: ext_fn") once libext.so was
 /// relinked in Run-2.
 fn lto_run1_ir_unseen(linker: Linker) {
-    for lib in [
+    let libs = [
         &["-L.", "-lwrap"][..],
         &["libthin.a"][..],
         &["-L.", "-l:ir.o"][..],
-    ] {
+    ];
+    // GCC's IR, and clang's bitcode (LLVMgold claims it).
+    for (cc, lib) in libs
+        .iter()
+        .map(|l| ("gcc", l))
+        .chain(libs.iter().map(|l| ("clang", l)))
+    {
         let f = Fixture::new(linker);
         f.write("ext.c", "int ext_fn(int x) { return x * 2; }\n");
         f.write(
@@ -915,16 +922,17 @@ fn lto_run1_ir_unseen(linker: Linker) {
             "-c",
         ];
         f.gcc(&[&flags[..], &["ext.c", "plain.c", "main.c"]].concat());
-        f.gcc(&[&flags[..], &["-flto", "ir.c"]].concat());
+        f.run(Command::new(cc).args(flags).args(["-flto", "ir.c"]));
         f.run(Command::new("ar").args(["rcs", "libir.a", "ir.o"]));
         f.run(Command::new("ar").args(["rcsT", "libthin.a", "ir.o"]));
         f.write("libwrap.so", "INPUT ( libir.a )\n");
         let ext = ["-shared", "-o", "libext.so", "ext.o"];
         link(&f, 1, &ext);
-        let mut s = vec!["-flto", "-shared", "-o", "libs.so", "plain.o"];
+        let mut s = vec!["-Wl,--gc-sections", "-flto", "-shared", "-o", "libs.so"];
+        s.push("plain.o");
         s.extend_from_slice(lib);
         s.extend(["-L.", "-lext", "-Wl,-rpath,$ORIGIN"]);
-        link(&f, 1, &s);
+        f.link_in_run(1, cc, &s);
         let prog = [
             "-o",
             "prog",
@@ -937,12 +945,12 @@ fn lto_run1_ir_unseen(linker: Linker) {
         link(&f, 1, &prog);
         assert!(f.run_program("prog").status.success());
         let record = f.record("libs.so");
-        assert!(!record.incomplete.is_empty(), "{lib:?}: complete");
+        assert!(!record.incomplete.is_empty(), "{cc} {lib:?}: complete");
         f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
-        assert!(!f.explain("ext_fn").contains("HIDDEN"), "{lib:?}");
+        assert!(!f.explain("ext_fn").contains("HIDDEN"), "{cc} {lib:?}");
         link(&f, 2, &ext);
         let ran = f.run_program("prog");
-        assert!(ran.status.success(), "{lib:?}: {ran:?}");
+        assert!(ran.status.success(), "{cc} {lib:?}: {ran:?}");
     }
 }
 both_linkers!(lto_run1_ir_unseen_incomplete, lto_run1_ir_unseen);

@@ -154,8 +154,8 @@ fn in_sysroot(path: &str, sysroot: Option<&str>) -> Option<Option<String>> {
 pub struct IrInputs {
     /// Archives (thin ones too) with a member with IR.
     pub archives: Vec<String>,
-    /// Objects behind linker scripts or `-l:FILE` with IR, or that cannot
-    /// be read.
+    /// Objects behind linker scripts or `-l:FILE` with IR or LLVM bitcode,
+    /// or that cannot be read.
     pub objects: Vec<String>,
     /// The first input whose IR is unknown, and why.
     pub unknown: Option<String>,
@@ -257,7 +257,13 @@ impl Walk<'_, '_> {
             }
             FileClass::Text if depth < SCRIPT_DEPTH => self.script(path, file, depth + 1),
             FileClass::ThinArchive => self.thin(path),
-            _ => self.unknown(format!("{path}: not an input ldprune knows")),
+            _ => {
+                self.unknown(format!("{path}: not an input ldprune knows"));
+                // LLVM bitcode, which LLVMgold claims unseen.
+                if depth > 0 && is_bitcode(&head[..n]) {
+                    self.found.objects.push(path.to_string());
+                }
+            }
         }
     }
 
