@@ -878,7 +878,8 @@ fn lto_stub_unwritable_is_a_fault() {
 }
 
 /// Run-1 of an LTO link whose IR the command line does not show (an
-/// archive behind a linker script, a thin archive, `-l:ir.o`; GCC's IR
+/// archive behind a linker script, a thin archive, `-l:ir.o`, an archive
+/// only ld.bfd's own search directories hold; GCC's IR
 /// or clang's bitcode): the LTO plugin claims
 /// those members unseen, so the record must say it is incomplete. Their
 /// code imports `ext_fn` from libext.so, which the recorded objects
@@ -887,10 +888,13 @@ fn lto_stub_unwritable_is_a_fault() {
 /// program failed to load ("undefined symbol: ext_fn") once libext.so was
 /// relinked in Run-2.
 fn lto_run1_ir_unseen(linker: Linker) {
+    // The last: -lsysir in ld.bfd's own directories, here in a --sysroot
+    // (gold does not search there).
     let libs = [
         &["-L.", "-lwrap"][..],
         &["libthin.a"][..],
         &["-L.", "-l:ir.o"][..],
+        &["-Wl,--sysroot=sr", "-lsysir"][..],
     ];
     // GCC's IR, and clang's bitcode (LLVMgold claims it).
     for (cc, lib) in libs
@@ -898,6 +902,9 @@ fn lto_run1_ir_unseen(linker: Linker) {
         .map(|l| ("gcc", l))
         .chain(libs.iter().map(|l| ("clang", l)))
     {
+        if lib.contains(&"-lsysir") && linker == Linker::Gold {
+            continue;
+        }
         let f = Fixture::new(linker);
         f.write("ext.c", "int ext_fn(int x) { return x * 2; }\n");
         f.write(
@@ -926,6 +933,8 @@ fn lto_run1_ir_unseen(linker: Linker) {
         f.run(Command::new("ar").args(["rcs", "libir.a", "ir.o"]));
         f.run(Command::new("ar").args(["rcsT", "libthin.a", "ir.o"]));
         f.write("libwrap.so", "INPUT ( libir.a )\n");
+        std::fs::create_dir_all(f.path("sr/usr/local/lib")).unwrap();
+        std::fs::copy(f.path("libir.a"), f.path("sr/usr/local/lib/libsysir.a")).unwrap();
         let ext = ["-shared", "-o", "libext.so", "ext.o"];
         link(&f, 1, &ext);
         let mut s = vec!["-Wl,--gc-sections", "-flto", "-shared", "-o", "libs.so"];

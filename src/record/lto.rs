@@ -188,7 +188,21 @@ impl Walk<'_, '_> {
             // One level down: an object found so (`-l:ir.o`) is not one of
             // the command line's paths, which Run-1 reads itself.
             Some(p) => self.file(&p, None, depth + 1),
-            None => self.unknown(format!("-l{lib} is in no -L directory")),
+            None => {
+                self.unknown(format!("-l{lib} is in no -L directory"));
+                // ld.bfd searches its own directories then: which one it
+                // takes is not known here, so every match there is looked
+                // at (Run-1 must know of IR there; Run-2 has its unknown).
+                let names = lib_names(lib, is_static);
+                for d in default_dirs(self.dirs, self.sysroot) {
+                    for n in &names {
+                        let p = format!("{d}/{n}");
+                        if Path::new(&p).is_file() && !other_target(&p, self.target) {
+                            self.file(&p, None, depth + 1);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -480,17 +494,57 @@ fn is_section_address(t: &str) -> bool {
 /// shared library first unless static, then the archive; one of another
 /// target than `target` is skipped.
 fn search(lib: &str, is_static: bool, dirs: &[String], target: Option<Machine>) -> Option<String> {
-    let names: Vec<String> = match lib.strip_prefix(':') {
-        Some(file) => vec![file.to_string()],
-        None if is_static => vec![format!("lib{lib}.a")],
-        None => vec![format!("lib{lib}.so"), format!("lib{lib}.a")],
-    };
+    let names = lib_names(lib, is_static);
     dirs.iter().find_map(|d| {
         names
             .iter()
             .map(|n| format!("{d}/{n}"))
             .find(|p| std::path::Path::new(p).is_file() && !other_target(p, target))
     })
+}
+
+/// The file names `-lNAME` (`-l:FILE`) stands for, in search order.
+fn lib_names(lib: &str, is_static: bool) -> Vec<String> {
+    match lib.strip_prefix(':') {
+        Some(file) => vec![file.to_string()],
+        None if is_static => vec![format!("lib{lib}.a")],
+        None => vec![format!("lib{lib}.so"), format!("lib{lib}.a")],
+    }
+}
+
+/// The directories ld.bfd searches after the `-L` ones (its default
+/// script's SEARCH_DIR list, in the sysroot): the usual ones, with the
+/// multiarch names (`x86_64-linux-gnu`) the `-L` directories show.
+fn default_dirs(dirs: &[String], sysroot: Option<&str>) -> Vec<String> {
+    let root = sysroot.map_or("", |s| s.trim_end_matches('/'));
+    let mut triplets: Vec<&str> = dirs
+        .iter()
+        .filter_map(|d| Path::new(d).file_name()?.to_str())
+        .filter(|n| n.contains("-linux-"))
+        .collect();
+    triplets.sort_unstable();
+    triplets.dedup();
+    let mut out = Vec::new();
+    for t in &triplets {
+        for base in ["/usr/local/lib", "/lib", "/usr/lib"] {
+            out.push(format!("{root}{base}/{t}"));
+        }
+    }
+    for d in [
+        "/usr/local/lib64",
+        "/lib64",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/lib",
+        "/usr/lib",
+    ] {
+        out.push(format!("{root}{d}"));
+    }
+    for t in &triplets {
+        out.push(format!("{root}/usr/{t}/lib64"));
+        out.push(format!("{root}/usr/{t}/lib"));
+    }
+    out
 }
 
 /// Whether the file at `path` is an ELF file, or an archive whose first
@@ -830,6 +884,11 @@ mod tests {
         );
         assert_eq!(in_sysroot("=/lib", None), Some(None));
         assert_eq!(in_sysroot("/lib", Some("/sr")), None);
+        let dirs = ["/usr/lib/gcc/x86_64-linux-gnu/12", "/lib/x86_64-linux-gnu"].map(String::from);
+        let defaults = default_dirs(&dirs, Some("/sr/"));
+        assert_eq!(defaults[0], "/sr/usr/local/lib/x86_64-linux-gnu");
+        assert!(defaults.contains(&"/sr/usr/local/lib".to_string()));
+        assert_eq!(defaults.last().unwrap(), "/sr/usr/x86_64-linux-gnu/lib");
     }
 
     #[test]
