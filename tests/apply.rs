@@ -1465,3 +1465,53 @@ fn gold_start_lib_first_object_unchanged() {
         "unchanged, but not as the plain link"
     );
 }
+
+/// A link left unchanged because an input's LTO IR cannot be ruled out
+/// (here the first object's name is not UTF-8, so Run-2 cannot open it by
+/// the name it reads, in a gcc link, which always loads GCC's LTO plugin)
+/// says so, naming the input; not that "LTO output is added", which there
+/// is none of. Before, every such link warned of LTO output.
+#[test]
+fn lto_not_ruled_out_says_why() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new(Linker::Gold);
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.o");
+    f.write(
+        "x.c",
+        "int u1(void) { return 1; }\nint u2(void) { return 2; }\n",
+    );
+    f.run(
+        Command::new("gcc")
+            .args(["-fPIC", "-ffunction-sections", "-c", "x.c", "-o"])
+            .arg(odd),
+    );
+    f.write(
+        "m.c",
+        "int u1(void);\nint main(void) { return u1() - 1; }\n",
+    )
+    .compile("m.c", &[]);
+    let lib = |run: u32| {
+        f.run(
+            Command::new("gcc")
+                .args(plugin_args(&f, run))
+                .args(["-nostartfiles", "-shared", "-o", "libx.so"])
+                .arg(odd),
+        );
+    };
+    lib(1);
+    f.run(Command::new("gcc").args(plugin_args(&f, 1)).args([
+        "-o",
+        "prog",
+        "m.o",
+        "-L.",
+        "-lx",
+        "-Wl,-rpath,$ORIGIN",
+    ]));
+    merge(&f);
+    assert!(f.explain("u2").contains("HIDDEN"));
+    lib(2);
+    let log = apply_log(&f);
+    assert!(log.contains("LTO IR not ruled out (caf"), "{log}");
+    assert!(!log.contains("LTO output is added"), "{log}");
+    assert!(exports(&f.path("libx.so")).contains(&"u2".to_string()));
+}

@@ -184,6 +184,9 @@ pub enum Unchanged {
     /// which a claimed input handed back would go, reordering the
     /// constructors and destructors; and no stub was possible.
     LtoOutputFirst,
+    /// Another plugin is loaded and an input's IR cannot be ruled out
+    /// (this one, and why): it counts as IR ([`Unchanged::LtoOutputFirst`]).
+    LtoNotRuledOut(String),
     /// No relocatable input reached this plugin (another plugin claimed
     /// them all, e.g. all LTO IR with -nostartfiles).
     NothingToClaim,
@@ -230,6 +233,10 @@ impl std::fmt::Display for Unchanged {
                 "first object is in a --start-lib group (linked only if needed; handed back it would always be)",
             ),
             Unchanged::FirstIsLtoIr => f.write_str("first object is LTO IR"),
+            Unchanged::LtoNotRuledOut(input) => write!(
+                f,
+                "LTO IR not ruled out ({input}) in a link with another plugin, whose LTO output would go where a claimed input goes (constructor and destructor order could change)"
+            ),
             Unchanged::LtoOutputFirst => f.write_str(
                 "LTO output is added at all_symbols_read, where a claimed input would go too (constructor and destructor order would change)",
             ),
@@ -473,18 +480,28 @@ impl Applier {
         // Another plugin will add its LTO output at all_symbols_read, where
         // the claimed input would go too (see Applier::ir_inputs). An input
         // whose IR cannot be ruled out counts as IR.
+        // None: no LTO output; Some(None): IR known; Some(Some(input)):
+        // IR not ruled out there.
         let checked = std::time::Instant::now();
-        let lto = loads_other_plugins(&self.line.args)
-            && (ir || {
-                let found = ir_inputs.get_or_insert_with(|| self.ir_inputs(is_object, &parts));
-                if let Some(why) = &found.unknown {
-                    log::debug!("LTO IR not ruled out: {why}");
-                }
-                !found.archives.is_empty() || found.unknown.is_some()
-            });
+        let lto: Option<Option<String>> = if !loads_other_plugins(&self.line.args) {
+            None
+        } else if ir {
+            Some(None)
+        } else {
+            let found = ir_inputs.get_or_insert_with(|| self.ir_inputs(is_object, &parts));
+            if found.archives.is_empty() {
+                found.unknown.clone().map(Some)
+            } else {
+                Some(None)
+            }
+        };
         log::debug!("LTO output check in {:?}", checked.elapsed());
-        if lto {
-            let why = stub_error.map_or(Unchanged::LtoOutputFirst, Unchanged::StubUnwritable);
+        if let Some(unsure) = lto {
+            let why = match (stub_error, unsure) {
+                (Some(e), _) => Unchanged::StubUnwritable(e),
+                (None, None) => Unchanged::LtoOutputFirst,
+                (None, Some(input)) => Unchanged::LtoNotRuledOut(input),
+            };
             return Err((Some(identity), why));
         }
         let back = self
