@@ -1402,3 +1402,116 @@ fn wrapped_names_stay(linker: Linker) {
     );
 }
 both_linkers!(wrapped_names_stay, wrapped_names_stay);
+
+/// gold's `--start-lib a.o --end-lib` links a.o only if a name it defines
+/// is needed, and offers it to the plugin all the same; with
+/// `-nostartfiles` it is the first object. Handed back, it would be linked
+/// always (a.o's constructor ran in a library that did not have it):
+/// Run-2 leaves such a link unchanged, logged, byte-identical to the
+/// plain link.
+#[test]
+fn gold_start_lib_first_object_unchanged() {
+    let f = Fixture::new(Linker::Gold);
+    f.write(
+        "a.c",
+        "#include <stdio.h>\n__attribute__((constructor)) static void a_ctor(void) { puts(\"a ctor\"); }\nint a_fn(void) { return 1; }\n",
+    )
+    .compile("a.c", &[]);
+    f.write(
+        "b.c",
+        "int b_used(void) { return 2; }\nint b_unused(void) { return 3; }\n",
+    )
+    .compile("b.c", &[]);
+    f.write(
+        "m.c",
+        "int b_used(void);\nint main(void) { return b_used() - 2; }\n",
+    )
+    .compile("m.c", &[]);
+    let lib = [
+        "-nostartfiles",
+        "-shared",
+        "-Wl,--start-lib",
+        "a.o",
+        "-Wl,--end-lib",
+        "b.o",
+    ];
+    let link = |run: u32, out: &str, args: &[&str]| {
+        f.run(
+            Command::new("gcc")
+                .args(plugin_args(&f, run))
+                .args(["-o", out])
+                .args(args)
+                .arg("-Wl,-rpath,$ORIGIN"),
+        );
+    };
+    link(1, "libb.so", &lib);
+    link(1, "prog", &["m.o", "-L.", "-lb"]);
+    merge(&f);
+    assert!(f.explain("b_unused").contains("HIDDEN"));
+    link(2, "libb.so", &lib);
+    let ran = f.run_program("prog");
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "", "a.o linked");
+    assert!(!exports(&f.path("libb.so")).contains(&"a_fn".to_string()));
+    assert!(apply_log(&f).contains("--start-lib"), "{}", apply_log(&f));
+    std::fs::rename(f.path("libb.so"), f.path("libb.so.run2")).unwrap();
+    f.run(
+        Command::new("gcc")
+            .args([f.linker.flag(), "-Wl,--gc-sections", "-o", "libb.so"])
+            .args(lib)
+            .arg("-Wl,-rpath,$ORIGIN"),
+    );
+    assert!(
+        std::fs::read(f.path("libb.so")).unwrap() == std::fs::read(f.path("libb.so.run2")).unwrap(),
+        "unchanged, but not as the plain link"
+    );
+}
+
+/// A link left unchanged because an input's LTO IR cannot be ruled out
+/// (here the first object's name is not UTF-8, so Run-2 cannot open it by
+/// the name it reads, in a gcc link, which always loads GCC's LTO plugin)
+/// says so, naming the input; not that "LTO output is added", which there
+/// is none of. Before, every such link warned of LTO output.
+#[test]
+fn lto_not_ruled_out_says_why() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new(Linker::Gold);
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.o");
+    f.write(
+        "x.c",
+        "int u1(void) { return 1; }\nint u2(void) { return 2; }\n",
+    );
+    f.run(
+        Command::new("gcc")
+            .args(["-fPIC", "-ffunction-sections", "-c", "x.c", "-o"])
+            .arg(odd),
+    );
+    f.write(
+        "m.c",
+        "int u1(void);\nint main(void) { return u1() - 1; }\n",
+    )
+    .compile("m.c", &[]);
+    let lib = |run: u32| {
+        f.run(
+            Command::new("gcc")
+                .args(plugin_args(&f, run))
+                .args(["-nostartfiles", "-shared", "-o", "libx.so"])
+                .arg(odd),
+        );
+    };
+    lib(1);
+    f.run(Command::new("gcc").args(plugin_args(&f, 1)).args([
+        "-o",
+        "prog",
+        "m.o",
+        "-L.",
+        "-lx",
+        "-Wl,-rpath,$ORIGIN",
+    ]));
+    merge(&f);
+    assert!(f.explain("u2").contains("HIDDEN"));
+    lib(2);
+    let log = apply_log(&f);
+    assert!(log.contains("LTO IR not ruled out (caf"), "{log}");
+    assert!(!log.contains("LTO output is added"), "{log}");
+    assert!(exports(&f.path("libx.so")).contains(&"u2".to_string()));
+}

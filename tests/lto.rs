@@ -624,21 +624,53 @@ fn lto_ctor_order(linker: Linker) {
 both_linkers!(lto_keeps_constructor_order, lto_ctor_order);
 
 /// IR the command line does not show: an archive of fat objects named by a
-/// linker script (`-lwrap`, `libwrap.so` = `INPUT ( libir.a )`) and a thin
-/// archive. GCC's plugin claims their members all the same, so a claim
-/// would reorder the constructors: Run-2 follows the script (ld.bfd's stub
-/// carries the archive members' names; gold stays unchanged) and takes a
-/// thin archive, whose members it does not read, as IR (unchanged on
-/// both). Before, both links claimed crti.o and the `.fini_array` came
-/// out reversed.
+/// linker script (`-lwrap`, `libwrap.so` = `INPUT ( libir.a )`; `-linc`,
+/// a script that INCLUDEs that one; `-lup`, `INPUT ( IR )`, a file named
+/// in capitals; `-Bstatic st.ld` or `-Bstatic -lsw2`, `INPUT ( -lir )`,
+/// where libir.so is there too; `-lir` where an earlier `-L` directory has another target's
+/// libir.so and libir.a; a script in the `--sysroot` naming an absolute
+/// path, which both linkers take in the sysroot) and a thin archive. GCC's plugin claims their members all
+/// the same, so a claim would reorder the constructors: Run-2 follows the
+/// scripts (ld.bfd's stub carries the archive members' names; gold stays
+/// unchanged) and takes a thin archive, whose members it does not read, as
+/// IR (unchanged on both). Before, both links claimed crti.o and the
+/// `.fini_array` came out reversed (INCLUDE, `IR`, a script's `-l` under
+/// `-Bstatic`, another target's library and the sysroot until
+/// 2026-11-30).
 fn lto_ir_behind(linker: Linker) {
     // Each in its own state: two libraries defining the same names keep
     // them (either could serve a program).
-    let cases: [(&str, &[&str]); 2] = [
+    let cases: [(&str, &[&str]); 8] = [
         ("libs.so", &["plain.o", "-L.", "-lwrap"]),
         ("libt.so", &["plain.o", "libthin.a"]),
+        ("libi.so", &["plain.o", "-L.", "-linc"]),
+        ("libu.so", &["plain.o", "-L.", "-lup"]),
+        // The script's -lir under -Bstatic: libir.a, though libir.so is
+        // beside it.
+        (
+            "libb.so",
+            &["plain.o", "-L.", "-Wl,-Bstatic", "st.ld", "-Wl,-Bdynamic"],
+        ),
+        // The same in a script -l finds under -Bstatic (libsw2.a).
+        (
+            "libd.so",
+            &["plain.o", "-L.", "-Wl,-Bstatic", "-lsw2", "-Wl,-Bdynamic"],
+        ),
+        // -lir in `other` is another target's (.so and .a): both linkers
+        // skip both ("skipping incompatible") and take ./libir.a.
+        ("libk.so", &["plain.o", "-Lother", "-L.", "-lir"]),
+        // A script in the sysroot names /ABS/host/libx.a: the linkers read
+        // sr/ABS/host/libx.a (IR), not the plain archive of that name.
+        (
+            "libr.so",
+            &["plain.o", "-Wl,--sysroot=sr", "-Lsr/lib", "-lsw"],
+        ),
     ];
     for (out, inputs) in cases {
+        // gold crashes on INCLUDE in an input script, plugin or not.
+        if out == "libi.so" && linker == Linker::Gold {
+            continue;
+        }
         let f = Fixture::new(linker);
         f.write("cx.cpp", CXX_LIB);
         let mut args = FAT.to_vec();
@@ -657,6 +689,44 @@ fn lto_ir_behind(linker: Linker) {
         f.run(Command::new("ar").args(["rcs", "libir.a", "cx.o"]));
         f.run(Command::new("ar").args(["rcsT", "libthin.a", "cx.o"]));
         f.write("libwrap.so", "INPUT ( libir.a )\n");
+        f.write("libinc.so", "INCLUDE inner.ld\n");
+        f.write("inner.ld", "/* the archive */ INPUT ( libir.a )\n");
+        f.write("libup.so", "INPUT ( IR )\n");
+        std::fs::copy(f.path("libir.a"), f.path("IR")).unwrap();
+        f.write("st.ld", "INPUT ( -lir )\n");
+        f.write("other.c", "int api_used(int x) { return x + 100; }\n");
+        f.write("libsw2.a", "INPUT ( -lir )\n");
+        if out == "libb.so" || out == "libd.so" {
+            f.gcc(&["-fPIC", "-shared", "-o", "libir.so", "other.c"]);
+        }
+        if out == "libr.so" {
+            let host = f.path("host");
+            let in_root = f.path(&format!("sr{}", host.display()));
+            std::fs::create_dir_all(&in_root).unwrap();
+            std::fs::create_dir_all(f.path("sr/lib")).unwrap();
+            std::fs::create_dir_all(&host).unwrap();
+            std::fs::copy(f.path("libir.a"), in_root.join("libx.a")).unwrap();
+            f.gcc(&["-fPIC", "-c", "other.c", "-o", "host/other.o"]);
+            f.run(Command::new("ar").args(["rcs", "host/libx.a", "host/other.o"]));
+            let script = format!("INPUT ( {}/libx.a )\n", host.display());
+            f.write("sr/lib/libsw.so", &script);
+        }
+        if out == "libk.so" {
+            // i386 (gold reads no AArch64): the compiler and ld.bfd make
+            // it without multilib's libraries.
+            std::fs::create_dir(f.path("other")).unwrap();
+            f.gcc(&["-m32", "-fPIC", "-c", "other.c", "-o", "other/o.o"]);
+            let so = [
+                "-m",
+                "elf_i386",
+                "-shared",
+                "-o",
+                "other/libir.so",
+                "other/o.o",
+            ];
+            f.run(Command::new("ld.bfd").args(so));
+            f.run(Command::new("ar").args(["rcs", "other/libir.a", "other/o.o"]));
+        }
         let lib: Vec<&str> = [&["-shared", "-o", out][..], inputs].concat();
         let link = |run: u32, lto: &str, args: &[&str]| {
             f.link_in_run(
@@ -693,7 +763,7 @@ fn lto_ir_behind(linker: Linker) {
         let log = apply_log(&f);
         let unchanged = log.contains("LTO output");
         let names = exports(&f.path(out));
-        if out == "libs.so" && linker == Linker::Bfd {
+        if out != "libt.so" && linker == Linker::Bfd {
             // The script followed: the archive's members tell the stub.
             assert!(!unchanged, "{log}");
             assert!(!names.contains(&"cx_unused".to_string()), "{names:?}");
@@ -748,3 +818,148 @@ fn lto_no_stub(linker: Linker) {
     assert!(same, "unchanged, but not as the plain LTO link");
 }
 both_linkers!(lto_without_a_stub_unchanged, lto_no_stub);
+
+/// ld.bfd's stub is the only way in an LTO link: where it cannot be
+/// written (DIR/tmp read-only), the link stays unchanged, byte-identical
+/// to the plain LTO link, and the warning and apply.log say why (not "LTO
+/// output", a reason that is no fault); `strict` fails the link, as for
+/// any Run-2 result the state directory cannot take. Before, the stub's
+/// failure was a debug line and `strict` linked unchanged, exit 0.
+#[test]
+fn lto_stub_unwritable_is_a_fault() {
+    let f = Fixture::new(Linker::Bfd);
+    f.write(
+        "t.c",
+        "int t_used(void) { return 1; }\nint t_unused(void) { return 2; }\n",
+    );
+    f.write(
+        "tu.c",
+        "int t_used(void);\nint main(void) { return t_used() - 1; }\n",
+    );
+    for name in ["t.c", "tu.c"] {
+        let mut args = FAT.to_vec();
+        args.push(name);
+        f.gcc(&args);
+    }
+    let lib = ["-shared", "-o", "libt.so", "t.o"];
+    let user = ["-o", "tu", "tu.o", "-L.", "-lt", "-Wl,-rpath,$ORIGIN"];
+    link(&f, 1, &with("-fno-lto", &lib));
+    link(&f, 1, &with("-fno-lto", &user));
+    f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+    let _ro = common::Tmpfs::mount(f.state().join("tmp"), "ro,size=64k");
+    let run2 = |strict: bool| {
+        let mut c = Command::new("gcc");
+        c.current_dir(f.dir.path())
+            .args(f.plugin_args().iter().map(|a| a.replace("run=1", "run=2")))
+            .args(with("-flto", &[&["-Wl,--gc-sections"], &lib[..]].concat()));
+        if strict {
+            c.arg("-Wl,-plugin-opt=strict");
+        }
+        common::output_of(&mut c)
+    };
+    let strict = run2(true);
+    let said = String::from_utf8_lossy(&strict.stderr).into_owned();
+    assert!(!strict.status.success(), "strict linked: {said}");
+    assert!(said.contains("stub"), "{said}");
+    let loose = run2(false);
+    let said = String::from_utf8_lossy(&loose.stderr).into_owned();
+    assert!(loose.status.success(), "{said}");
+    assert!(said.contains("cannot write the stub"), "{said}");
+    assert!(apply_log(&f).contains("cannot write the stub"));
+    std::fs::rename(f.path("libt.so"), f.path("libt.so.run2")).unwrap();
+    f.run(
+        Command::new("gcc")
+            .arg(f.linker.flag())
+            .args(with("-flto", &[&["-Wl,--gc-sections"], &lib[..]].concat())),
+    );
+    let same =
+        std::fs::read(f.path("libt.so")).unwrap() == std::fs::read(f.path("libt.so.run2")).unwrap();
+    assert!(same, "unchanged, but not as the plain LTO link");
+}
+
+/// Run-1 of an LTO link whose IR the command line does not show (an
+/// archive behind a linker script, a thin archive, `-l:ir.o`, an archive
+/// only ld.bfd's own search directories hold; GCC's IR
+/// or clang's bitcode): the LTO plugin claims
+/// those members unseen, so the record must say it is incomplete. Their
+/// code imports `ext_fn` from libext.so, which the recorded objects
+/// reference only from code Run-2 drops (an export nothing imports): a
+/// record that looked complete let the merge hide `ext_fn`, and the
+/// program failed to load ("undefined symbol: ext_fn") once libext.so was
+/// relinked in Run-2.
+fn lto_run1_ir_unseen(linker: Linker) {
+    // The last: -lsysir in ld.bfd's own directories, here in a --sysroot
+    // (gold does not search there).
+    let libs = [
+        &["-L.", "-lwrap"][..],
+        &["libthin.a"][..],
+        &["-L.", "-l:ir.o"][..],
+        &["-Wl,--sysroot=sr", "-lsysir"][..],
+    ];
+    // GCC's IR, and clang's bitcode (LLVMgold claims it).
+    for (cc, lib) in libs
+        .iter()
+        .map(|l| ("gcc", l))
+        .chain(libs.iter().map(|l| ("clang", l)))
+    {
+        if lib.contains(&"-lsysir") && linker == Linker::Gold {
+            continue;
+        }
+        let f = Fixture::new(linker);
+        f.write("ext.c", "int ext_fn(int x) { return x * 2; }\n");
+        f.write(
+            "ir.c",
+            "int ext_fn(int);\nint api_used(int x) { return ext_fn(x) + 1; }\n",
+        );
+        f.write(
+            "plain.c",
+            "int ext_fn(int); int api_used(int);\n\
+             int plain_entry(int x) { return api_used(x); }\n\
+             int dead_fn(int x) { return ext_fn(x) + 7; }\n",
+        );
+        f.write(
+            "main.c",
+            "int plain_entry(int);\nint main(void) { return plain_entry(1) == 3 ? 0 : 1; }\n",
+        );
+        let flags = [
+            "-O2",
+            "-fPIC",
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-c",
+        ];
+        f.gcc(&[&flags[..], &["ext.c", "plain.c", "main.c"]].concat());
+        f.run(Command::new(cc).args(flags).args(["-flto", "ir.c"]));
+        f.run(Command::new("ar").args(["rcs", "libir.a", "ir.o"]));
+        f.run(Command::new("ar").args(["rcsT", "libthin.a", "ir.o"]));
+        f.write("libwrap.so", "INPUT ( libir.a )\n");
+        std::fs::create_dir_all(f.path("sr/usr/local/lib")).unwrap();
+        std::fs::copy(f.path("libir.a"), f.path("sr/usr/local/lib/libsysir.a")).unwrap();
+        let ext = ["-shared", "-o", "libext.so", "ext.o"];
+        link(&f, 1, &ext);
+        let mut s = vec!["-Wl,--gc-sections", "-flto", "-shared", "-o", "libs.so"];
+        s.push("plain.o");
+        s.extend_from_slice(lib);
+        s.extend(["-L.", "-lext", "-Wl,-rpath,$ORIGIN"]);
+        f.link_in_run(1, cc, &s);
+        let prog = [
+            "-o",
+            "prog",
+            "main.o",
+            "-L.",
+            "-ls",
+            "-lext",
+            "-Wl,-rpath,$ORIGIN",
+        ];
+        link(&f, 1, &prog);
+        assert!(f.run_program("prog").status.success());
+        let record = f.record("libs.so");
+        assert!(!record.incomplete.is_empty(), "{cc} {lib:?}: complete");
+        f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+        assert!(!f.explain("ext_fn").contains("HIDDEN"), "{cc} {lib:?}");
+        link(&f, 2, &ext);
+        let ran = f.run_program("prog");
+        assert!(ran.status.success(), "{cc} {lib:?}: {ran:?}");
+    }
+}
+both_linkers!(lto_run1_ir_unseen_incomplete, lto_run1_ir_unseen);

@@ -173,6 +173,10 @@ pub enum Unchanged {
     NoDecisions(String),
     /// Its copy would become a plain object, changing the link.
     FirstIsArchiveMember,
+    /// The first object is in a `--start-lib` group (gold): linked only
+    /// if a name it defines is needed, where a file handed back is linked
+    /// always.
+    FirstInLibGroup,
     /// The first object is slim LTO IR, or fat with another plugin on the
     /// command line: that plugin decides for IR, a claim would take it away.
     FirstIsLtoIr,
@@ -180,6 +184,9 @@ pub enum Unchanged {
     /// which a claimed input handed back would go, reordering the
     /// constructors and destructors; and no stub was possible.
     LtoOutputFirst,
+    /// Another plugin is loaded and an input's IR cannot be ruled out
+    /// (this one, and why): it counts as IR ([`Unchanged::LtoOutputFirst`]).
+    LtoNotRuledOut(String),
     /// No relocatable input reached this plugin (another plugin claimed
     /// them all, e.g. all LTO IR with -nostartfiles).
     NothingToClaim,
@@ -190,6 +197,9 @@ pub enum Unchanged {
     CannotHandBack(String),
     /// The linker did not take the stub object (ld.bfd's add_input_file).
     StubRefused(String),
+    /// The stub object, the only way in an LTO link, cannot be written
+    /// (the state directory's tmp/ is full or read-only).
+    StubUnwritable(String),
 }
 
 impl Unchanged {
@@ -206,6 +216,7 @@ impl Unchanged {
                 | Unchanged::Unreadable(_)
                 | Unchanged::CannotHandBack(_)
                 | Unchanged::StubRefused(_)
+                | Unchanged::StubUnwritable(_)
         )
     }
 }
@@ -218,7 +229,14 @@ impl std::fmt::Display for Unchanged {
             ),
             Unchanged::NoDecisions(e) => write!(f, "no usable decisions ({e})"),
             Unchanged::FirstIsArchiveMember => f.write_str("first object is an archive member"),
+            Unchanged::FirstInLibGroup => f.write_str(
+                "first object is in a --start-lib group (linked only if needed; handed back it would always be)",
+            ),
             Unchanged::FirstIsLtoIr => f.write_str("first object is LTO IR"),
+            Unchanged::LtoNotRuledOut(input) => write!(
+                f,
+                "LTO IR not ruled out ({input}) in a link with another plugin, whose LTO output would go where a claimed input goes (constructor and destructor order could change)"
+            ),
             Unchanged::LtoOutputFirst => f.write_str(
                 "LTO output is added at all_symbols_read, where a claimed input would go too (constructor and destructor order would change)",
             ),
@@ -230,6 +248,10 @@ impl std::fmt::Display for Unchanged {
                 write!(f, "cannot hand the first object back unchanged ({e})")
             }
             Unchanged::StubRefused(e) => write!(f, "the linker did not take the stub ({e})"),
+            Unchanged::StubUnwritable(e) => write!(
+                f,
+                "cannot write the stub object ({e}), and a claim would change the LTO link's constructor order"
+            ),
         }
     }
 }
@@ -316,6 +338,9 @@ impl Applier {
         if input.offset != 0 {
             return Err((None, Unchanged::FirstIsArchiveMember));
         }
+        if in_lib_group(&self.line.args, input) {
+            return Err((None, Unchanged::FirstInLibGroup));
+        }
         let unreadable = |e: String| (None, Unchanged::Unreadable(format!("{}: {e}", input.name)));
         let parts = read_symbol_parts(input.size, |buf, at| input.read_exact_at(buf, at))
             .map_err(|e| unreadable(e.to_string()))?;
@@ -397,6 +422,9 @@ impl Applier {
         let is_object = |p: &str| known.get(p).is_some_and(Option::is_some);
         // The command line's archives with IR members, looked up once.
         let mut ir_inputs: Option<crate::record::lto::IrInputs> = None;
+        // Why a stub the link could take was not written: the reason an
+        // LTO link stays unchanged then.
+        let mut stub_error: Option<String> = None;
         if !decided.is_empty()
             && self.uses_stub()
             && let Some(sets) = defined.as_deref()
@@ -408,7 +436,7 @@ impl Applier {
             // command line's fat objects).
             if !plain && loads_other_plugins(&self.line.args) {
                 let archives = &ir_inputs
-                    .get_or_insert_with(|| self.ir_inputs(is_object))
+                    .get_or_insert_with(|| self.ir_inputs(is_object, &parts))
                     .archives;
                 let members: Option<Vec<prehash::Defined>> = archives
                     .iter()
@@ -417,9 +445,17 @@ impl Applier {
                 plain = !archives.is_empty()
                     && members.is_some_and(|m| prehash::all_plain(sets.iter().chain(&m), names()));
             }
-            if plain && let Some(stub) = self.write_stub(&parts, &decided) {
-                self.applied = Some((identity, decided));
-                return Ok(Claim::Stub(stub));
+            if plain {
+                match self.write_stub(&parts, &decided) {
+                    Ok(stub) => {
+                        self.applied = Some((identity, decided));
+                        return Ok(Claim::Stub(stub));
+                    }
+                    Err(e) => {
+                        log::debug!("{e}: the first object is claimed instead of a stub");
+                        stub_error = Some(e);
+                    }
+                }
             }
         }
         // A name the claimed object defines itself stays: a hidden entry
@@ -444,18 +480,29 @@ impl Applier {
         // Another plugin will add its LTO output at all_symbols_read, where
         // the claimed input would go too (see Applier::ir_inputs). An input
         // whose IR cannot be ruled out counts as IR.
+        // None: no LTO output; Some(None): IR known; Some(Some(input)):
+        // IR not ruled out there.
         let checked = std::time::Instant::now();
-        let lto = loads_other_plugins(&self.line.args)
-            && (ir || {
-                let found = ir_inputs.get_or_insert_with(|| self.ir_inputs(is_object));
-                if let Some(why) = &found.unknown {
-                    log::debug!("LTO IR not ruled out: {why}");
-                }
-                !found.archives.is_empty() || found.unknown.is_some()
-            });
+        let lto: Option<Option<String>> = if !loads_other_plugins(&self.line.args) {
+            None
+        } else if ir {
+            Some(None)
+        } else {
+            let found = ir_inputs.get_or_insert_with(|| self.ir_inputs(is_object, &parts));
+            if found.archives.is_empty() {
+                found.unknown.clone().map(Some)
+            } else {
+                Some(None)
+            }
+        };
         log::debug!("LTO output check in {:?}", checked.elapsed());
-        if lto {
-            return Err((Some(identity), Unchanged::LtoOutputFirst));
+        if let Some(unsure) = lto {
+            let why = match (stub_error, unsure) {
+                (Some(e), _) => Unchanged::StubUnwritable(e),
+                (None, None) => Unchanged::LtoOutputFirst,
+                (None, Some(input)) => Unchanged::LtoNotRuledOut(input),
+            };
+            return Err((Some(identity), why));
         }
         let back = self
             .hand_back_path(input)
@@ -485,11 +532,20 @@ impl Applier {
     /// before its own destructor functions ran (tests/lto.rs). No other
     /// input is safe either: archives searched after the claim (libgcc.a)
     /// may add members after any of them. `is_object`: which
-    /// command-line paths are objects. A link with LLVM bitcode is
-    /// recorded incomplete, so has nothing to hide.
-    fn ir_inputs(&self, is_object: impl Fn(&str) -> bool) -> crate::record::lto::IrInputs {
+    /// command-line paths are objects; `first`: the first object, whose
+    /// target a library `-l` finds must have (the linkers skip others). A
+    /// link with LLVM bitcode is recorded incomplete, so has nothing to
+    /// hide.
+    fn ir_inputs(
+        &self,
+        is_object: impl Fn(&str) -> bool,
+        first: &Parts,
+    ) -> crate::record::lto::IrInputs {
         let mut cache = crate::state::archive_ir::ArchiveIr::load(&self.state);
-        let found = crate::record::lto::ir_inputs(&self.line.args, is_object, &mut cache);
+        let target = object::ReadRef::read_bytes_at(first, 0, 20)
+            .ok()
+            .and_then(crate::record::lto::Machine::of_elf);
+        let found = crate::record::lto::ir_inputs(&self.line.args, is_object, &mut cache, target);
         // Only a cache: a link that cannot save it finds out again.
         if let Err(e) = cache.save(&self.state) {
             log::debug!("{e}");
@@ -519,20 +575,19 @@ impl Applier {
     }
 
     /// The stub of `names`, a scratch file of the state directory (unnamed
-    /// where it can be), for the target of the first object (`parts`); None
-    /// (the claim is used instead) if it cannot be written.
-    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Option<Scratch> {
-        let head = object::ReadRef::read_bytes_at(parts, 0, 64.min(parts.len())).ok()?;
-        let target = stub::Target::of_object(head)?;
+    /// where it can be), for the target of the first object (`parts`);
+    /// `Err` says why it cannot be written (then the claim is the way, if
+    /// any).
+    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Result<Scratch, String> {
+        let target = object::ReadRef::read_bytes_at(parts, 0, 64.min(parts.len()))
+            .ok()
+            .and_then(stub::Target::of_object)
+            .ok_or("the first object's ELF header is not one a stub can copy")?;
         let refs: Vec<&str> = names.iter().map(hidden_reference).collect();
         let bytes = stub::stub_object(target, &refs);
-        match self.state.write_scratch(&bytes, "stub.o") {
-            Ok(stub) => Some(stub),
-            Err(e) => {
-                log::debug!("{e}: the first object is claimed instead of a stub");
-                None
-            }
-        }
+        self.state
+            .write_scratch(&bytes, "stub.o")
+            .map_err(|e| e.to_string())
     }
 
     /// The linker did not take the stub: nothing was claimed, so the link
@@ -706,6 +761,38 @@ fn hidden_reference(spelled: &str) -> &str {
         from = at + 1;
     }
     spelled
+}
+
+/// Whether `input` is one of the files of a `--start-lib` ... `--end-lib`
+/// group of `args` (gold's archive without an archive), by device and
+/// inode.
+fn in_lib_group(args: &[String], input: &InputFile) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if !args
+        .iter()
+        .any(|a| a.trim_start_matches('-') == "start-lib")
+    {
+        return false;
+    }
+    let Ok(own) = input.file.metadata() else {
+        // Unknown: the claim could change the link.
+        return true;
+    };
+    let mut inside = false;
+    args.iter().any(|a| match a.trim_start_matches('-') {
+        "start-lib" if a.starts_with('-') => {
+            inside = true;
+            false
+        }
+        "end-lib" if a.starts_with('-') => {
+            inside = false;
+            false
+        }
+        _ => {
+            inside
+                && std::fs::metadata(a).is_ok_and(|m| (m.dev(), m.ino()) == (own.dev(), own.ino()))
+        }
+    })
 }
 
 /// The names of the command line's `--wrap=NAME` (`-wrap`, or the name as

@@ -213,11 +213,15 @@ impl Recorder {
         if loads_other_plugins(&self.line.args) {
             let mut cache = ArchiveIr::load(state);
             let seen = &c.hashes;
-            let found =
-                lto::archives_with_ir(&self.line.args, |p| seen.contains_key(p), &mut cache);
-            for a in found {
+            let found = lto::ir_inputs(&self.line.args, |p| seen.contains_key(p), &mut cache, None);
+            for a in found.archives {
                 c.incomplete.push(format!(
                     "{a}: archive with LTO IR members, which the LTO plugin claims unseen; not analysed"
+                ));
+            }
+            for o in found.objects {
+                c.incomplete.push(format!(
+                    "{o}: object with LTO IR (or unreadable) behind a linker script, which the LTO plugin claims unseen; not analysed"
                 ));
             }
             // Only a cache: the next link finds out again.

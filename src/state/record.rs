@@ -794,6 +794,49 @@ mod tests {
         }
     }
 
+    /// Names whose FxHash is the same (16 bytes: the second word undoes
+    /// what the first did to the hasher's state) each get their own id,
+    /// through growth, and are found again: a table that trusted its
+    /// hashes would give them one id.
+    #[test]
+    fn string_table_names_with_one_hash() {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let state = |w0: u64, w1: u64| w0.wrapping_mul(K).rotate_left(5) ^ w1;
+        let base = *b"_ZN3fooE_ZN3barE";
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap());
+        let target = state(word(&base[..8]), word(&base[8..]));
+        let mut names = vec![String::from_utf8(base.to_vec()).unwrap()];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        while names.len() < 300 {
+            // xorshift: candidate first words of printable ASCII.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let w0 = seed & 0x3f3f_3f3f_3f3f_3f3f | 0x4040_4040_4040_4040;
+            let w1 = target ^ w0.wrapping_mul(K).rotate_left(5);
+            let mut b = w0.to_le_bytes().to_vec();
+            b.extend(w1.to_le_bytes());
+            if b.iter().all(u8::is_ascii_graphic) {
+                names.push(String::from_utf8(b).unwrap());
+            }
+        }
+        names.sort();
+        names.dedup();
+        let hash = StringTable::hash(&names[0]);
+        assert!(names.iter().all(|n| StringTable::hash(n) == hash));
+        let mut t = StringTable::default();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.intern(n), i as Str, "{n}");
+            assert_eq!(t.intern_bytes(names[i / 2].as_bytes()), (i / 2) as Str);
+        }
+        assert_eq!(t.len(), names.len());
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.lookup(n), Some(i as Str));
+            assert_eq!(t.str(i as Str), n);
+        }
+        assert_eq!(t.lookup("_ZN3fooE_ZN3bazE"), None);
+    }
+
     fn object(n: u32) -> ObjectRecord {
         ObjectRecord {
             path: format!("dir/o{n}.o"),
