@@ -256,6 +256,26 @@ impl std::fmt::Display for Unchanged {
     }
 }
 
+/// Why ld.bfd's stub object cannot be written.
+#[derive(Debug)]
+enum StubError {
+    /// The first object's ELF header is not one the stub can copy.
+    Target,
+    /// The scratch file: `DIR/tmp` full, read-only, missing.
+    Write(StateError),
+}
+
+impl std::fmt::Display for StubError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StubError::Target => {
+                f.write_str("the first object's ELF header is not one a stub can copy")
+            }
+            StubError::Write(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 pub struct Applier {
     state: StateDir,
     /// The command line, parsed at onload.
@@ -453,7 +473,7 @@ impl Applier {
                     }
                     Err(e) => {
                         log::debug!("{e}: the first object is claimed instead of a stub");
-                        stub_error = Some(e);
+                        stub_error = Some(e.to_string());
                     }
                 }
             }
@@ -578,16 +598,16 @@ impl Applier {
     /// where it can be), for the target of the first object (`parts`);
     /// `Err` says why it cannot be written (then the claim is the way, if
     /// any).
-    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Result<Scratch, String> {
+    fn write_stub(&mut self, parts: &Parts, names: &NameList) -> Result<Scratch, StubError> {
         let target = object::ReadRef::read_bytes_at(parts, 0, 64.min(parts.len()))
             .ok()
             .and_then(stub::Target::of_object)
-            .ok_or("the first object's ELF header is not one a stub can copy")?;
+            .ok_or(StubError::Target)?;
         let refs: Vec<&str> = names.iter().map(hidden_reference).collect();
         let bytes = stub::stub_object(target, &refs);
         self.state
             .write_scratch(&bytes, "stub.o")
-            .map_err(|e| e.to_string())
+            .map_err(StubError::Write)
     }
 
     /// The linker did not take the stub: nothing was claimed, so the link
