@@ -23,6 +23,12 @@ pub fn long_names(file: &File) -> Option<Vec<u8>> {
         let size: u64 = std::str::from_utf8(&h[48..58]).ok()?.trim().parse().ok()?;
         let name = &h[..16];
         if name.starts_with(b"// ") {
+            // The header's size can claim up to 10 GB: no more than the
+            // file holds is read (a hostile archive aborted the linker).
+            let len = file.metadata().ok()?.len();
+            if pos.checked_add(HEADER)?.checked_add(size)? > len {
+                return None;
+            }
             let mut table = vec![0u8; usize::try_from(size).ok()?];
             file.read_exact_at(&mut table, pos + HEADER).ok()?;
             return Some(table);
@@ -55,4 +61,39 @@ pub fn member_name(header: &[u8], names: &mut dyn FnMut() -> Option<Vec<u8>>) ->
         return None;
     }
     Some(field.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn archive_with_names(claimed: u64, table: &[u8]) -> File {
+        let mut f = tempfile::tempfile().expect("temp file");
+        let mut header = format!(
+            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            "//", 0, 0, 0, 644, claimed
+        );
+        header.truncate(HEADER as usize);
+        f.write_all(b"!<arch>\n").expect("write");
+        f.write_all(header.as_bytes()).expect("write");
+        f.write_all(table).expect("write");
+        f
+    }
+
+    /// The long-name table is read as the header says, but never more
+    /// than the file holds: a header claiming 10 GB gives no table (it
+    /// used to be allocated first: an abort where memory is limited; the
+    /// allocation itself is not visible here, the result is).
+    #[test]
+    fn long_names_within_the_file() {
+        let table = b"a_long_member_name.o/\n";
+        let f = archive_with_names(table.len() as u64, table);
+        assert_eq!(long_names(&f).as_deref(), Some(&table[..]));
+        assert_eq!(long_names(&archive_with_names(9_999_999_999, table)), None);
+        assert_eq!(
+            long_names(&archive_with_names(table.len() as u64 + 1, table)),
+            None
+        );
+    }
 }
