@@ -10,33 +10,69 @@ use std::os::unix::fs::FileExt;
 /// Size of a member header.
 pub const HEADER: u64 = 60;
 
+/// A member header of an archive: its bytes and the data size it gives.
+pub struct MemberHeader {
+    pub bytes: [u8; HEADER as usize],
+    pub size: u64,
+}
+
+impl MemberHeader {
+    /// The header at `pos` of `file`; None if it cannot be read or is
+    /// damaged (no terminator, a size that is no number).
+    pub fn read(file: &File, pos: u64) -> Option<MemberHeader> {
+        let mut bytes = [0u8; HEADER as usize];
+        file.read_exact_at(&mut bytes, pos).ok()?;
+        if &bytes[58..60] != b"`\n" {
+            return None;
+        }
+        let size = std::str::from_utf8(&bytes[48..58])
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        Some(MemberHeader { bytes, size })
+    }
+
+    /// The symbol index (`/`, `/SYM64/`) or the long-name table (`//`):
+    /// the archive's own bookkeeping, not one of its members.
+    pub fn is_index(&self) -> bool {
+        self.is_long_names() || self.bytes.starts_with(b"/ ") || self.bytes.starts_with(b"/SYM64/")
+    }
+
+    pub fn is_long_names(&self) -> bool {
+        self.bytes.starts_with(b"// ")
+    }
+
+    /// Where the next header starts after this one at `pos` with its data
+    /// (members start at even offsets).
+    pub fn next(&self, pos: u64) -> u64 {
+        pos.saturating_add(HEADER)
+            .saturating_add(self.size)
+            .saturating_add(self.size & 1)
+    }
+}
+
 /// The long-name table of an archive (data of its `//` member), if any.
 pub fn long_names(file: &File) -> Option<Vec<u8>> {
     let mut pos = 8u64;
     // The table follows the symbol index (`/` or `/SYM64/`); look at a few members.
     for _ in 0..4 {
-        let mut h = [0u8; HEADER as usize];
-        file.read_exact_at(&mut h, pos).ok()?;
-        if &h[58..60] != b"`\n" {
-            return None;
-        }
-        let size: u64 = std::str::from_utf8(&h[48..58]).ok()?.trim().parse().ok()?;
-        let name = &h[..16];
-        if name.starts_with(b"// ") {
+        let h = MemberHeader::read(file, pos)?;
+        if h.is_long_names() {
             // The header's size can claim up to 10 GB: no more than the
             // file holds is read (a hostile archive aborted the linker).
             let len = file.metadata().ok()?.len();
-            if pos.checked_add(HEADER)?.checked_add(size)? > len {
+            if pos.checked_add(HEADER)?.checked_add(h.size)? > len {
                 return None;
             }
-            let mut table = vec![0u8; usize::try_from(size).ok()?];
+            let mut table = vec![0u8; usize::try_from(h.size).ok()?];
             file.read_exact_at(&mut table, pos + HEADER).ok()?;
             return Some(table);
         }
-        if !(name.starts_with(b"/ ") || name.starts_with(b"/SYM64/")) {
+        if !h.is_index() {
             return None;
         }
-        pos += HEADER + size + (size & 1);
+        pos = h.next(pos);
     }
     None
 }

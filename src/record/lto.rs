@@ -16,7 +16,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::elf::archive::HEADER;
+use crate::elf::archive::{HEADER, MemberHeader};
 use crate::elf::interface::{interface_summary, interface_symbols};
 use crate::elf::sparse::read_symbol_parts;
 use crate::elf::types::{SymbolPlace, SymbolType};
@@ -567,21 +567,14 @@ fn other_target(path: &str, target: Option<Machine>) -> bool {
     // The first member that is not the symbol table or the long names.
     let mut pos = 8u64;
     for _ in 0..4 {
-        let mut h = [0u8; HEADER as usize];
-        if !read(&mut h, pos) || &h[58..60] != b"`\n" {
-            return false;
-        }
-        let Some(size) = std::str::from_utf8(&h[48..58])
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-        else {
+        let Some(h) = MemberHeader::read(&file, pos) else {
             return false;
         };
-        if !h.starts_with(b"/ ") && !h.starts_with(b"// ") && !h.starts_with(b"/SYM64/") {
+        if !h.is_index() {
             return read(&mut head, pos + HEADER)
                 && Machine::of_elf(&head).is_some_and(|m| m != target);
         }
-        pos += HEADER + size + (size & 1);
+        pos = h.next(pos);
     }
     false
 }
@@ -608,16 +601,10 @@ fn for_each_member(path: &str, mut f: impl FnMut(Member) -> bool) -> Option<()> 
     }
     let mut pos = 8u64;
     while pos + HEADER <= len {
-        let mut h = [0u8; HEADER as usize];
-        if file.read_exact_at(&mut h, pos).is_err() || &h[58..60] != b"`\n" {
-            return None;
-        }
-        let size = std::str::from_utf8(&h[48..58])
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())?;
+        let h = MemberHeader::read(&file, pos)?;
         let data = pos + HEADER;
-        let size = size.min(len.saturating_sub(data));
-        if !h.starts_with(b"/ ") && !h.starts_with(b"// ") && !h.starts_with(b"/SYM64/") {
+        let size = h.size.min(len.saturating_sub(data));
+        if !h.is_index() {
             let mut head = [0u8; 64];
             let n = (size as usize).min(head.len());
             let go = if file.read_exact_at(&mut head[..n], data).is_err() {
@@ -653,23 +640,17 @@ fn thin_members(path: &str) -> Option<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
     let mut pos = 8u64;
     while pos + HEADER <= len {
-        let mut h = [0u8; HEADER as usize];
-        if file.read_exact_at(&mut h, pos).is_err() || &h[58..60] != b"`\n" {
-            return None;
-        }
-        let size = std::str::from_utf8(&h[48..58])
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())?;
-        if h.starts_with(b"// ") {
-            let mut table = vec![0u8; usize::try_from(size.min(len)).ok()?];
+        let h = MemberHeader::read(&file, pos)?;
+        if h.is_long_names() {
+            let mut table = vec![0u8; usize::try_from(h.size.min(len)).ok()?];
             file.read_exact_at(&mut table, pos + HEADER).ok()?;
             names = Some(table);
         }
-        if h.starts_with(b"/ ") || h.starts_with(b"// ") || h.starts_with(b"/SYM64/") {
-            pos += HEADER + size + (size & 1);
+        if h.is_index() {
+            pos = h.next(pos);
             continue;
         }
-        let field = std::str::from_utf8(&h[..16]).ok()?.trim_end();
+        let field = std::str::from_utf8(&h.bytes[..16]).ok()?.trim_end();
         let name = match field.strip_prefix('/') {
             Some(at) => {
                 let tail = names.as_deref()?.get(at.parse::<usize>().ok()?..)?;
