@@ -775,16 +775,12 @@ fn lto_ir_behind(linker: Linker) {
 }
 both_linkers!(lto_ir_behind_scripts_and_thin_archives, lto_ir_behind);
 
-/// An LTO link whose hidden names ld.bfd's stub cannot carry (a
-/// thread-local one: ld.bfd refuses the stub's untyped reference to it)
-/// has no safe way left, since a claim would reorder it: unchanged,
-/// logged, byte-identical to the plain LTO link, on both linkers.
-fn lto_no_stub(linker: Linker) {
-    let f = Fixture::new(linker);
-    f.write(
-        "t.c",
-        "__thread int tls_unused;\nint t_used(void) { return 1; }\nint t_unused(void) { return 2; }\n",
-    );
+/// libt.so from `t_source` (which defines t_used) and a program tu using
+/// t_used, compiled fat and linked in Run-1 without LTO, then merged: the
+/// library's Run-2 hides what else it defines. Gives the library's link
+/// arguments.
+fn fat_lib_merged(f: &Fixture, t_source: &str) -> [&'static str; 4] {
+    f.write("t.c", t_source);
     f.write(
         "tu.c",
         "int t_used(void);\nint main(void) { return t_used() - 1; }\n",
@@ -796,9 +792,22 @@ fn lto_no_stub(linker: Linker) {
     }
     let lib = ["-shared", "-o", "libt.so", "t.o"];
     let user = ["-o", "tu", "tu.o", "-L.", "-lt", "-Wl,-rpath,$ORIGIN"];
-    link(&f, 1, &with("-fno-lto", &lib));
-    link(&f, 1, &with("-fno-lto", &user));
+    link(f, 1, &with("-fno-lto", &lib));
+    link(f, 1, &with("-fno-lto", &user));
     f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
+    lib
+}
+
+/// An LTO link whose hidden names ld.bfd's stub cannot carry (a
+/// thread-local one: ld.bfd refuses the stub's untyped reference to it)
+/// has no safe way left, since a claim would reorder it: unchanged,
+/// logged, byte-identical to the plain LTO link, on both linkers.
+fn lto_no_stub(linker: Linker) {
+    let f = Fixture::new(linker);
+    let lib = fat_lib_merged(
+        &f,
+        "__thread int tls_unused;\nint t_used(void) { return 1; }\nint t_unused(void) { return 2; }\n",
+    );
     link(&f, 2, &with("-flto", &lib));
     let log = apply_log(&f);
     assert!(
@@ -828,24 +837,10 @@ both_linkers!(lto_without_a_stub_unchanged, lto_no_stub);
 #[test]
 fn lto_stub_unwritable_is_a_fault() {
     let f = Fixture::new(Linker::Bfd);
-    f.write(
-        "t.c",
+    let lib = fat_lib_merged(
+        &f,
         "int t_used(void) { return 1; }\nint t_unused(void) { return 2; }\n",
     );
-    f.write(
-        "tu.c",
-        "int t_used(void);\nint main(void) { return t_used() - 1; }\n",
-    );
-    for name in ["t.c", "tu.c"] {
-        let mut args = FAT.to_vec();
-        args.push(name);
-        f.gcc(&args);
-    }
-    let lib = ["-shared", "-o", "libt.so", "t.o"];
-    let user = ["-o", "tu", "tu.o", "-L.", "-lt", "-Wl,-rpath,$ORIGIN"];
-    link(&f, 1, &with("-fno-lto", &lib));
-    link(&f, 1, &with("-fno-lto", &user));
-    f.run(ldprune().args(["merge", "--state"]).arg(f.state()));
     let _ro = common::Tmpfs::mount(f.state().join("tmp"), "ro,size=64k");
     let run2 = |strict: bool| {
         let mut c = Command::new("gcc");
