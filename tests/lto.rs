@@ -816,17 +816,23 @@ fn lto_no_stub(linker: Linker) {
     );
     let kept = exports(&f.path("libt.so"));
     assert!(kept.contains(&"tls_unused".to_string()), "{kept:?}");
+    assert_plain_lto_link(&f, &lib);
+}
+both_linkers!(lto_without_a_stub_unchanged, lto_no_stub);
+
+/// The Run-2 libt.so is byte for byte what the plain LTO link of `lib`
+/// gives (it was left unchanged).
+fn assert_plain_lto_link(f: &Fixture, lib: &[&str]) {
     std::fs::rename(f.path("libt.so"), f.path("libt.so.run2")).unwrap();
     f.run(
         Command::new("gcc")
             .arg(f.linker.flag())
-            .args(with("-flto", &[&["-Wl,--gc-sections"], &lib[..]].concat())),
+            .args(with("-flto", &[&["-Wl,--gc-sections"], lib].concat())),
     );
     let same =
         std::fs::read(f.path("libt.so")).unwrap() == std::fs::read(f.path("libt.so.run2")).unwrap();
     assert!(same, "unchanged, but not as the plain LTO link");
 }
-both_linkers!(lto_without_a_stub_unchanged, lto_no_stub);
 
 /// ld.bfd's stub is the only way in an LTO link: where it cannot be
 /// written (DIR/tmp read-only), the link stays unchanged, byte-identical
@@ -861,15 +867,7 @@ fn lto_stub_unwritable_is_a_fault() {
     assert!(loose.status.success(), "{said}");
     assert!(said.contains("cannot write the stub"), "{said}");
     assert!(apply_log(&f).contains("cannot write the stub"));
-    std::fs::rename(f.path("libt.so"), f.path("libt.so.run2")).unwrap();
-    f.run(
-        Command::new("gcc")
-            .arg(f.linker.flag())
-            .args(with("-flto", &[&["-Wl,--gc-sections"], &lib[..]].concat())),
-    );
-    let same =
-        std::fs::read(f.path("libt.so")).unwrap() == std::fs::read(f.path("libt.so.run2")).unwrap();
-    assert!(same, "unchanged, but not as the plain LTO link");
+    assert_plain_lto_link(&f, &lib);
 }
 
 /// Run-1 of an LTO link whose IR the command line does not show (an
