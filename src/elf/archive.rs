@@ -78,9 +78,10 @@ pub fn long_names(file: &File) -> Option<Vec<u8>> {
 }
 
 /// Name of a member from its 60-byte header (the bytes right before the
-/// member's data). `names` fetches the archive's long-name table, lazily:
-/// only `/N` names need it.
-pub fn member_name(header: &[u8], names: &mut dyn FnMut() -> Option<Vec<u8>>) -> Option<String> {
+/// member's data); `names` is the archive's long-name table ([`long_names`]),
+/// which `/N` names point into. Borrowed: a copy of the table for each
+/// member cost a static library's link its size times its members.
+pub fn member_name(header: &[u8], names: Option<&[u8]>) -> Option<String> {
     let h = header.get(..HEADER as usize)?;
     if &h[58..60] != b"`\n" {
         return None;
@@ -88,8 +89,7 @@ pub fn member_name(header: &[u8], names: &mut dyn FnMut() -> Option<Vec<u8>>) ->
     let field = std::str::from_utf8(&h[..16]).ok()?.trim_end();
     if let Some(rest) = field.strip_prefix('/') {
         if let Ok(at) = rest.parse::<usize>() {
-            let table = names()?;
-            let tail = table.get(at..)?;
+            let tail = names?.get(at..)?;
             let end = tail.iter().position(|&b| b == b'\n').unwrap_or(tail.len());
             let name = String::from_utf8_lossy(&tail[..end]);
             return Some(name.trim_end_matches('/').to_string());

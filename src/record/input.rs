@@ -131,8 +131,7 @@ impl Intake {
                     .long_names
                     .entry(input.name.to_string())
                     .or_insert_with(|| archive::long_names(f));
-                member =
-                    archive::member_name(&bytes[..header as usize], &mut || long_names.clone());
+                member = archive::member_name(&bytes[..header as usize], long_names.as_deref());
                 bytes.drain(..header as usize);
             }
             // An object up to READ_WHOLE_LIMIT is read whole here: the

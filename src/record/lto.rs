@@ -16,7 +16,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::elf::archive::{HEADER, MemberHeader};
+use crate::elf::archive::{HEADER, MemberHeader, long_names, member_name};
 use crate::elf::interface::{interface_summary, interface_symbols};
 use crate::elf::sparse::read_symbol_parts;
 use crate::elf::types::{SymbolPlace, SymbolType};
@@ -26,32 +26,6 @@ use crate::state::archive_ir::{ArchiveIr, FileKey};
 /// The first bytes of LLVM bitcode: raw, or in the wrapper header.
 pub fn is_bitcode(head: &[u8]) -> bool {
     head.starts_with(b"BC\xc0\xde") || head.starts_with(&[0xde, 0xc0, 0x17, 0x0b])
-}
-
-/// What Run-1 and Run-2 must know of a link while another plugin is
-/// loaded: the archives with IR members (a thin archive's member files
-/// are read), the objects with IR behind linker scripts (Run-1 sees
-/// neither: the LTO plugin claims them), and the first input whose IR
-/// Run-2 cannot rule out (unknown counts as IR there: a claim in an LTO
-/// link reorders constructors). Unknown: a `-l` the `-L` directories do
-/// not hold (ld.bfd's own search directories may), a file that cannot be
-/// read or classified, a linker script entry that cannot be found.
-/// Paths for which `is_object` holds (objects claim_file saw or Run-2's
-/// reads took) are not looked at; the answer for an archive comes from
-/// `cache` when it knows the file. Linker scripts (`libc.so`, `libgcc_s.so`,
-/// and those of `-T`) are followed: their `INPUT`, `GROUP`, `AS_NEEDED`
-/// and `STARTUP` files and `-l` names, and the scripts they `INCLUDE`,
-/// looked up in the current directory, the script's and the `-L`
-/// directories (every match is checked). A `-l` search skips libraries of
-/// another target than `target` (the link's first object), as the linkers
-/// do ("skipping incompatible").
-pub fn ir_inputs(
-    args: &[String],
-    is_object: impl Fn(&str) -> bool,
-    cache: &mut ArchiveIr,
-    target: Option<Machine>,
-) -> IrInputs {
-    walk(args, is_object, cache, target)
 }
 
 /// The ELF class, byte order and machine of an ELF header: what makes a
@@ -73,9 +47,24 @@ impl Machine {
     }
 }
 
-/// The inputs of `args` that `is_object` does not claim and what linker
-/// scripts name, each file once ([`ir_inputs`]).
-fn walk(
+/// What Run-1 and Run-2 must know of a link while another plugin is
+/// loaded: the archives with IR members (a thin archive's member files
+/// are read), the objects with IR behind linker scripts (Run-1 sees
+/// neither: the LTO plugin claims them), and the first input whose IR
+/// Run-2 cannot rule out (unknown counts as IR there: a claim in an LTO
+/// link reorders constructors). Unknown: a `-l` the `-L` directories do
+/// not hold (ld.bfd's own search directories may), a file that cannot be
+/// read or classified, a linker script entry that cannot be found.
+/// Paths for which `is_object` holds (objects claim_file saw or Run-2's
+/// reads took) are not looked at; the answer for an archive comes from
+/// `cache` when it knows the file. Linker scripts (`libc.so`, `libgcc_s.so`,
+/// and those of `-T`) are followed: their `INPUT`, `GROUP`, `AS_NEEDED`
+/// and `STARTUP` files and `-l` names, and the scripts they `INCLUDE`,
+/// looked up in the current directory, the script's and the `-L`
+/// directories (every match is checked). A `-l` search skips libraries of
+/// another target than `target` (the link's first object), as the linkers
+/// do ("skipping incompatible").
+pub fn ir_inputs(
     args: &[String],
     is_object: impl Fn(&str) -> bool,
     cache: &mut ArchiveIr,
@@ -636,33 +625,16 @@ fn thin_members(path: &str) -> Option<Vec<std::path::PathBuf>> {
     let file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
     let dir = Path::new(path).parent().unwrap_or(Path::new(""));
-    let mut names: Option<Vec<u8>> = None;
+    let names = long_names(&file);
     let mut out = Vec::new();
     let mut pos = 8u64;
     while pos + HEADER <= len {
         let h = MemberHeader::read(&file, pos)?;
-        if h.is_long_names() {
-            let mut table = vec![0u8; usize::try_from(h.size.min(len)).ok()?];
-            file.read_exact_at(&mut table, pos + HEADER).ok()?;
-            names = Some(table);
-        }
         if h.is_index() {
             pos = h.next(pos);
             continue;
         }
-        let field = std::str::from_utf8(&h.bytes[..16]).ok()?.trim_end();
-        let name = match field.strip_prefix('/') {
-            Some(at) => {
-                let tail = names.as_deref()?.get(at.parse::<usize>().ok()?..)?;
-                let end = tail.iter().position(|&b| b == b'\n').unwrap_or(tail.len());
-                std::str::from_utf8(&tail[..end])
-                    .ok()?
-                    .trim_end_matches('/')
-                    .to_string()
-            }
-            None => field.trim_end_matches('/').to_string(),
-        };
-        out.push(dir.join(name));
+        out.push(dir.join(member_name(&h.bytes, names.as_deref())?));
         // A member's data is not in a thin archive.
         pos += HEADER;
     }
@@ -734,6 +706,36 @@ pub fn archive_definitions(path: &str) -> Option<Vec<crate::identity::Definition
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A thin archive's member files, short and long names (`/N` into
+    /// the long-name table) alike, relative to the archive's directory.
+    #[test]
+    fn thin_archive_members() {
+        let t = tempfile::tempdir().unwrap();
+        for n in ["a.o", "a_member_name_longer_than_fifteen.o"] {
+            std::fs::write(t.path().join(n), "x").unwrap();
+        }
+        let ok = std::process::Command::new("ar")
+            .current_dir(t.path())
+            .args([
+                "rcT",
+                "libthin.a",
+                "a.o",
+                "a_member_name_longer_than_fifteen.o",
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let thin = t.path().join("libthin.a");
+        assert_eq!(
+            thin_members(thin.to_str().unwrap()).unwrap(),
+            [
+                t.path().join("a.o"),
+                t.path().join("a_member_name_longer_than_fifteen.o")
+            ]
+        );
+    }
 
     #[test]
     fn linker_script_inputs() {
