@@ -500,28 +500,24 @@ impl Applier {
         // Another plugin will add its LTO output at all_symbols_read, where
         // the claimed input would go too (see Applier::ir_inputs). An input
         // whose IR cannot be ruled out counts as IR.
-        // None: no LTO output; Some(None): IR known; Some(Some(input)):
-        // IR not ruled out there.
+        // Some(why): an LTO output will come, so the link stays unchanged.
         let checked = std::time::Instant::now();
-        let lto: Option<Option<String>> = if !loads_other_plugins(&self.line.args) {
+        let lto = if !loads_other_plugins(&self.line.args) {
             None
         } else if ir {
-            Some(None)
+            Some(Unchanged::LtoOutputFirst)
         } else {
             let found = ir_inputs.get_or_insert_with(|| self.ir_inputs(is_object, &parts));
             if found.archives.is_empty() {
-                found.unknown.clone().map(Some)
+                found.unknown.clone().map(Unchanged::LtoNotRuledOut)
             } else {
-                Some(None)
+                Some(Unchanged::LtoOutputFirst)
             }
         };
         log::debug!("LTO output check in {:?}", checked.elapsed());
-        if let Some(unsure) = lto {
-            let why = match (stub_error, unsure) {
-                (Some(e), _) => Unchanged::StubUnwritable(e),
-                (None, None) => Unchanged::LtoOutputFirst,
-                (None, Some(input)) => Unchanged::LtoNotRuledOut(input),
-            };
+        if let Some(why) = lto {
+            // A stub the link could have taken but that could not be written.
+            let why = stub_error.map_or(why, Unchanged::StubUnwritable);
             return Err((Some(identity), why));
         }
         let back = self
